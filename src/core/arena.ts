@@ -1,0 +1,25 @@
+/**
+ * The one place Descent allocates numbers. A network asks its arena for the parameter vector w,
+ * its gradient twin, and the activations of a batch size; layers only ever receive views.
+ * The reference arena uses ordinary typed arrays; the fast engine supplies an arena whose
+ * arrays live inside WebAssembly memory, so that its kernels read them without a copy.
+ */
+import { type DType, type Floats, newFloats } from './floats.js';
+
+export interface Arena {
+  readonly dtype: DType;
+  /** A zeroed array of `length` numbers that stays valid for the arena's lifetime. */
+  floats(length: number): Floats;
+  /** A zeroed array of `length` int32s (max-pool arg-max indices and other bookkeeping). */
+  ints(length: number): Int32Array;
+}
+
+export class HeapArena implements Arena {
+  constructor(readonly dtype: DType = 'float32') {}
+  floats(length: number): Floats {
+    return newFloats(this.dtype, length);
+  }
+  ints(length: number): Int32Array {
+    return new Int32Array(length);
+  }
+}

@@ -1,0 +1,24 @@
+/** Descent's public API: the core library (no Node-only module is imported from here). */
+export { type Arena, HeapArena } from './core/arena.js';
+export { DescentError, ShapeError } from './core/errors.js';
+export { type DType, type Floats } from './core/floats.js';
+export { hash32, Rng, type RngState } from './core/rng.js';
+export { fmt, type Shape, sizeOf } from './core/shape.js';
+export type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeometry } from './kernels/kernels.js';
+export { referenceKernels } from './kernels/reference/index.js';
+export { LeakyReLU, ReLU, Sigmoid, Softplus, Tanh } from './layers/activation.js';
+export { BatchNorm1d, BatchNorm2d } from './layers/batch-norm.js';
+export { Conv2d } from './layers/conv2d.js';
+export { Dense } from './layers/dense.js';
+export { Dropout } from './layers/dropout.js';
+export { Flatten } from './layers/flatten.js';
+export { GlobalAvgPool } from './layers/global-avg-pool.js';
+export { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layers/layer.js';
+export { AvgPool2d, MaxPool2d } from './layers/pool2d.js';
+export { layerFromConfig, layerTypes } from './layers/registry.js';
+export { Softmax } from './layers/softmax.js';
+export { crossEntropyOnProbabilities } from './losses/cross-entropy.js';
+export { type LossKind, type Target } from './losses/loss.js';
+export { quadraticLoss } from './losses/quadratic.js';
+export { type InitScheme } from './network/init.js';
+export { argmaxRows, type ArchitectureConfig, Sequential, type SequentialOptions } from './network/sequential.js';

@@ -1,0 +1,102 @@
+/**
+ * The kernel interface: every number-crunching loop a layer needs, and nothing else.
+ * Layers call these and never loop over data themselves, so an engine (the plain TypeScript
+ * reference here, the WebAssembly SIMD engine later) can be swapped without touching a layer.
+ *
+ * Dimension letters, used throughout:
+ *   N batch size; H, W input height and width; C input channels;
+ *   OH, OW output height and width; O output channels (or output features);
+ *   KH, KW kernel height and width; SH, SW strides; PH, PW paddings; DH, DW dilations;
+ *   I input features of a dense layer; E entries of a soft-max (classes); R rows.
+ * Layouts: activations are channels-last, [N, H, W, C]; conv weights [O, KH, KW, C];
+ * dense weights [O, I] (row i of W feeds neuron i, as in the notes' Appendix).
+ *
+ * Conventions (from llm.c): a forward writes its output. A backward *writes* the gradient with
+ * respect to its input (gx) and *accumulates* into parameter gradients (gw, gb), which the
+ * caller zeroes once per step.
+ */
+import type { Floats } from '../core/floats.js';
+
+export interface Conv2dGeometry {
+  N: number; H: number; W: number; C: number;
+  O: number; OH: number; OW: number;
+  KH: number; KW: number;
+  SH: number; SW: number;
+  PH: number; PW: number;
+  DH: number; DW: number;
+}
+
+export interface Pool2dGeometry {
+  N: number; H: number; W: number; C: number;
+  OH: number; OW: number;
+  KH: number; KW: number;
+  SH: number; SW: number;
+  PH: number; PW: number;
+}
+
+export type ActivationKind = 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'softplus';
+
+/** Class labels (one per sample) or target vectors on the simplex (E per sample). */
+export type ClassTarget = { labels: Int32Array } | { probs: Floats };
+
+export interface Kernels {
+  readonly name: string;
+
+  /** C[M,N] (+)= op(A)·op(B), op(A) = A[M,K] or A[K,M]ᵀ, op(B) = B[K,N] or B[N,K]ᵀ; row-major. */
+  matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void;
+
+  /** y[N,O] = x[N,I]·Wᵀ + b. */
+  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number): void;
+  /** gx[N,I] = gy·W (if gx); gw[O,I] += gyᵀ·x; gb[O] += Σ_n gy. */
+  denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
+    N: number, I: number, O: number): void;
+
+  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void;
+  conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void;
+  conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void;
+
+  /**
+   * Max-pool; argmax[i] records the input index that gave output i. Ties go to one of the tied
+   * maxima chosen by hash32(tieSeed, ·) when tieSeed >= 0, to the first when tieSeed < 0.
+   */
+  maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Pool2dGeometry, tieSeed: number): void;
+  maxPool2dBackward(gy: Floats, argmax: Int32Array, gx: Floats, g: Pool2dGeometry): void;
+  /** Average pool; padded positions count in the divisor (PyTorch's count_include_pad=True). */
+  avgPool2dForward(x: Floats, y: Floats, g: Pool2dGeometry): void;
+  avgPool2dBackward(gy: Floats, gx: Floats, g: Pool2dGeometry): void;
+
+  activationForward(kind: ActivationKind, x: Floats, y: Floats, n: number, alpha: number): void;
+  /** gx = gy ⊙ f'(x); y = f(x) is given too, since some derivatives read it. */
+  activationBackward(kind: ActivationKind, x: Floats, y: Floats, gy: Floats, gx: Floats, n: number, alpha: number): void;
+
+  /** y = x ⊙ mask / (1 - p) with mask[i] = hash32(seed, i) >= p·2³². */
+  dropoutForward(x: Floats, y: Floats, n: number, p: number, seed: number): void;
+  dropoutBackward(gy: Floats, gx: Floats, n: number, p: number, seed: number): void;
+
+  /** Soft-max over the last axis of x[N,E]. */
+  softmaxForward(x: Floats, p: Floats, N: number, E: number): void;
+  /** gx = gy·∂p/∂x, with ∂p_i/∂x_j = p_i(δ_ij - p_j). */
+  softmaxBackward(p: Floats, gy: Floats, gx: Floats, N: number, E: number): void;
+  /**
+   * Fused, stable soft-max + cross-entropy on logits z[N,E]: writes p, writes gz = (p - q)/N,
+   * returns the risk (1/N) Σ_n -Σ_c q_c log p_c.
+   */
+  softmaxCrossEntropy(z: Floats, target: ClassTarget, p: Floats, gz: Floats, N: number, E: number): number;
+
+  /**
+   * Batch normalisation over x[R, C] (R = N·H·W). Training: batch statistics, saves mean and
+   * 1/σ per channel in saveMean/saveInvStd and updates the running statistics (unbiased variance,
+   * as PyTorch). Evaluation: uses the running statistics.
+   */
+  batchNormForward(x: Floats, gamma: Floats, beta: Floats, y: Floats, R: number, C: number,
+    training: boolean, eps: number, momentum: number,
+    runningMean: Floats, runningVar: Floats, saveMean: Floats, saveInvStd: Floats): void;
+  batchNormBackward(x: Floats, gamma: Floats, gy: Floats, gx: Floats, ggamma: Floats, gbeta: Floats,
+    R: number, C: number, training: boolean, saveMean: Floats, saveInvStd: Floats): void;
+
+  /** b[R,C] += bias broadcast over rows (the bias of dense and conv layers). */
+  addBias(y: Floats, bias: Floats, R: number, C: number): void;
+  /** gb[C] += Σ_r gy[r, c]. */
+  sumRows(gy: Floats, gb: Floats, R: number, C: number): void;
+}

@@ -1,0 +1,91 @@
+/**
+ * Reference 2-D convolution (cross-correlation, as every framework computes it) on
+ * channels-last data: y[n,oh,ow,o] = b[o] + Σ_{kh,kw,c} w[o,kh,kw,c] · x[n, oh·SH - PH + kh·DH, ow·SW - PW + kw·DW, c].
+ * Positions outside the input are zero padding.
+ */
+import type { Floats } from '../../core/floats.js';
+import type { Conv2dGeometry } from '../kernels.js';
+import { addBias, sumRows } from './bias.js';
+
+export function conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void {
+  const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const yo = ((n * OH + oh) * OW + ow) * O;
+        for (let o = 0; o < O; o++) {
+          let s = 0;
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = oh * SH - PH + kh * DH;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = ow * SW - PW + kw * DW;
+              if (iw < 0 || iw >= W) continue;
+              const xo = ((n * H + ih) * W + iw) * C;
+              const wo = ((o * KH + kh) * KW + kw) * C;
+              for (let c = 0; c < C; c++) s += w[wo + c] * x[xo + c];
+            }
+          }
+          y[yo + o] = s;
+        }
+      }
+    }
+  }
+  if (b) addBias(y, b, N * OH * OW, O);
+}
+
+/** gx = g·∂y/∂x: each output gradient flows back to the inputs its window read, weighted by w. */
+export function conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void {
+  const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
+  gx.fill(0, 0, N * H * W * C);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const yo = ((n * OH + oh) * OW + ow) * O;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW - PW + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const xo = ((n * H + ih) * W + iw) * C;
+            for (let o = 0; o < O; o++) {
+              const gyo = gy[yo + o];
+              if (gyo === 0) continue;
+              const wo = ((o * KH + kh) * KW + kw) * C;
+              for (let c = 0; c < C; c++) gx[xo + c] += gyo * w[wo + c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** gw += g·∂y/∂w: ∂y[n,oh,ow,o]/∂w[o,kh,kw,c] is the input value the weight multiplied. */
+export function conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void {
+  const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const yo = ((n * OH + oh) * OW + ow) * O;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW - PW + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const xo = ((n * H + ih) * W + iw) * C;
+            for (let o = 0; o < O; o++) {
+              const gyo = gy[yo + o];
+              if (gyo === 0) continue;
+              const wo = ((o * KH + kh) * KW + kw) * C;
+              for (let c = 0; c < C; c++) gw[wo + c] += gyo * x[xo + c];
+            }
+          }
+        }
+      }
+    }
+  }
+  if (gb) sumRows(gy, gb, N * OH * OW, O);
+}

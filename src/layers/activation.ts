@@ -1,0 +1,63 @@
+/**
+ * Point-wise activations x_i = f(a_i) (notes, Appendix): the Jacobian is diagonal, df/da_i.
+ * ReLU: df/da = 1 for a >= 0 and 0 otherwise, exactly as the notes define it.
+ * Softplus log(1 + e^a) is the notes' "rounded cusp": a differentiable ReLU.
+ */
+import type { Floats } from '../core/floats.js';
+import { sizeOf, type Shape } from '../core/shape.js';
+import type { ActivationKind } from '../kernels/kernels.js';
+import { Layer, type LayerConfig, type RunContext } from './layer.js';
+import { numberIn } from './options.js';
+
+abstract class Activation extends Layer {
+  protected abstract readonly kind: ActivationKind;
+  protected alpha = 0;
+
+  protected outputShapeFor(input: Shape): Shape {
+    return input;
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    ctx.kernels.activationForward(this.kind, x, y, N * sizeOf(this.inputShape), this.alpha);
+  }
+
+  backward(x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    if (gx) ctx.kernels.activationBackward(this.kind, x, y, gy, gx, N * sizeOf(this.inputShape), this.alpha);
+  }
+
+  config(): LayerConfig {
+    return { type: this.type };
+  }
+}
+
+export class ReLU extends Activation {
+  readonly type = 'ReLU';
+  protected readonly kind = 'relu';
+}
+
+export class LeakyReLU extends Activation {
+  readonly type = 'LeakyReLU';
+  protected readonly kind = 'leaky_relu';
+  constructor(options: { negativeSlope?: number } = {}) {
+    super();
+    this.alpha = numberIn(options.negativeSlope ?? 0.01, 'LeakyReLU negativeSlope', 0, 1);
+  }
+  override config(): LayerConfig {
+    return { type: this.type, negativeSlope: this.alpha };
+  }
+}
+
+export class Sigmoid extends Activation {
+  readonly type = 'Sigmoid';
+  protected readonly kind = 'sigmoid';
+}
+
+export class Tanh extends Activation {
+  readonly type = 'Tanh';
+  protected readonly kind = 'tanh';
+}
+
+export class Softplus extends Activation {
+  readonly type = 'Softplus';
+  protected readonly kind = 'softplus';
+}

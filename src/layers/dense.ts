@@ -1,0 +1,53 @@
+/**
+ * Fully connected layer (notes, Appendix): a_i = Σ_j W_ij x̃_j, with x̃ = [x; 1] folding the bias in.
+ * Local Jacobians: ∂a_i/∂W_qj = δ_iq x̃_j (so g·∂a/∂W is the outer product gᵀx̃) and
+ * ∂a_i/∂x_j = W_ij (so g·∂a/∂x = g W).
+ */
+import type { Floats } from '../core/floats.js';
+import { fmt, type Shape } from '../core/shape.js';
+import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
+import { positiveInt } from './options.js';
+
+export interface DenseOptions {
+  outFeatures: number;
+  bias?: boolean;
+}
+
+export class Dense extends Layer {
+  readonly type = 'Dense';
+  readonly outFeatures: number;
+  readonly bias: boolean;
+
+  constructor(options: DenseOptions) {
+    super();
+    this.outFeatures = positiveInt(options.outFeatures, 'Dense outFeatures');
+    this.bias = options.bias ?? true;
+  }
+
+  protected outputShapeFor(input: Shape): Shape {
+    if (input.length !== 1) {
+      throw new Error(`Dense needs a vector input, got ${fmt(input)}; put a Flatten (or GlobalAvgPool) before it`);
+    }
+    return [this.outFeatures];
+  }
+
+  override paramSpecs(): ParamSpec[] {
+    const I = this.inputShape[0], O = this.outFeatures;
+    const specs: ParamSpec[] = [{ name: 'weight', shape: [O, I], fan: { in: I, out: O } }];
+    if (this.bias) specs.push({ name: 'bias', shape: [O] });
+    return specs;
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    ctx.kernels.denseForward(x, this.params.weight, this.params.bias ?? null, y, N, this.inputShape[0], this.outFeatures);
+  }
+
+  backward(x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    ctx.kernels.denseBackward(x, this.params.weight, gy, gx, this.grads.weight, this.grads.bias ?? null,
+      N, this.inputShape[0], this.outFeatures);
+  }
+
+  config(): LayerConfig {
+    return { type: this.type, outFeatures: this.outFeatures, bias: this.bias };
+  }
+}

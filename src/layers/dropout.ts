@@ -1,0 +1,45 @@
+/**
+ * Inverted dropout: in training each unit is zeroed with probability p and the rest scaled by
+ * 1/(1-p); in evaluation it is the identity. The mask comes from the network's seeded generator
+ * (one draw per step), so runs with one seed are identical.
+ */
+import type { Floats } from '../core/floats.js';
+import { sizeOf, type Shape } from '../core/shape.js';
+import { Layer, type LayerConfig, type RunContext } from './layer.js';
+import { numberIn } from './options.js';
+
+export class Dropout extends Layer {
+  readonly type = 'Dropout';
+  readonly p: number;
+  private seed = 0;
+
+  constructor(options: { p?: number } = {}) {
+    super();
+    this.p = numberIn(options.p ?? 0.5, 'Dropout p', 0, 1, true);
+  }
+
+  protected outputShapeFor(input: Shape): Shape {
+    return input;
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    const n = N * sizeOf(this.inputShape);
+    if (!ctx.training || this.p === 0) {
+      y.set(x.subarray(0, n));
+      return;
+    }
+    this.seed = ctx.rng.nextU32();
+    ctx.kernels.dropoutForward(x, y, n, this.p, this.seed);
+  }
+
+  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    if (!gx) return;
+    const n = N * sizeOf(this.inputShape);
+    if (!ctx.training || this.p === 0) gx.set(gy.subarray(0, n));
+    else ctx.kernels.dropoutBackward(gy, gx, n, this.p, this.seed);
+  }
+
+  config(): LayerConfig {
+    return { type: this.type, p: this.p };
+  }
+}

@@ -1,0 +1,32 @@
+/** Global average pooling: [H, W, C] → [C], the mean of each channel (PyTorch AdaptiveAvgPool2d(1) + flatten). */
+import type { Floats } from '../core/floats.js';
+import { fmt, type Shape } from '../core/shape.js';
+import type { Pool2dGeometry } from '../kernels/kernels.js';
+import { Layer, type LayerConfig, type RunContext } from './layer.js';
+
+export class GlobalAvgPool extends Layer {
+  readonly type = 'GlobalAvgPool';
+  private geometry!: Pool2dGeometry;
+
+  protected outputShapeFor(input: Shape): Shape {
+    if (input.length !== 3) throw new Error(`GlobalAvgPool needs an image input [H, W, C], got ${fmt(input)}`);
+    const [H, W, C] = input;
+    // One window covering the whole image: the average-pool kernel computes it.
+    this.geometry = { N: 0, H, W, C, OH: 1, OW: 1, KH: H, KW: W, SH: 1, SW: 1, PH: 0, PW: 0 };
+    return [C];
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    this.geometry.N = N;
+    ctx.kernels.avgPool2dForward(x, y, this.geometry);
+  }
+
+  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    this.geometry.N = N;
+    if (gx) ctx.kernels.avgPool2dBackward(gy, gx, this.geometry);
+  }
+
+  config(): LayerConfig {
+    return { type: this.type };
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The layer contract (notes, section 3): a layer is x^(k) = f^(k)(x^(k-1), w^(k)). It knows only
+ * its own local Jacobians: `backward` receives g = ∂ℓ/∂x^(k) for the mini-batch, accumulates
+ * g·∂x^(k)/∂w^(k) into its gradient views (eq. 2) and writes g·∂x^(k)/∂x^(k-1) (eq. 3).
+ *
+ * Life cycle: the network calls `build` once with the input shape (shapes are settled there and
+ * every error is thrown there), then binds parameter views carved out of the one vector w, then
+ * `allocate`s per-batch scratch through the arena. `forward`/`backward` never allocate.
+ */
+import type { Arena } from '../core/arena.js';
+import type { Floats } from '../core/floats.js';
+import type { Rng } from '../core/rng.js';
+import { type Shape } from '../core/shape.js';
+import type { Kernels } from '../kernels/kernels.js';
+
+export interface RunContext {
+  kernels: Kernels;
+  /** Training mode: dropout drops, batch-norm uses batch statistics, max-pool ties are random. */
+  training: boolean;
+  /** The network's seeded generator: every random choice of a step is drawn from it. */
+  rng: Rng;
+}
+
+/** A named tensor of a layer: its shape and, once bound, its view into w (or the state vector). */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  /** Fan-in and fan-out for initialisation; biases have none and start at zero. */
+  fan?: { in: number; out: number };
+  /** Initial value for tensors that do not start random (batch-norm γ = 1, running variance = 1). */
+  fill?: number;
+}
+
+/** A layer as JSON: its type and its constructor options. Model files store a list of these. */
+export interface LayerConfig {
+  type: string;
+  [option: string]: unknown;
+}
+
+export abstract class Layer {
+  abstract readonly type: string;
+  inputShape: Shape = [];
+  outputShape: Shape = [];
+  /** Trainable tensors, in their order inside w; filled by the network. */
+  params: Record<string, Floats> = {};
+  grads: Record<string, Floats> = {};
+  /** Non-trainable tensors (running statistics), saved with the model but not optimised. */
+  buffers: Record<string, Floats> = {};
+
+  /** Check the input shape and settle the output shape; throw a plain Error saying what is wrong. */
+  build(inputShape: Shape): Shape {
+    this.inputShape = inputShape;
+    this.outputShape = this.outputShapeFor(inputShape);
+    return this.outputShape;
+  }
+
+  protected abstract outputShapeFor(inputShape: Shape): Shape;
+
+  /** Trainable tensors this layer needs, given its settled shapes. */
+  paramSpecs(): ParamSpec[] {
+    return [];
+  }
+
+  /** Non-trainable tensors this layer needs. */
+  bufferSpecs(): ParamSpec[] {
+    return [];
+  }
+
+  /** Scratch for batches of up to `batch` samples (masks, arg-max indices, saved statistics). */
+  allocate(_batch: number, _arena: Arena): void {}
+
+  abstract forward(x: Floats, y: Floats, N: number, ctx: RunContext): void;
+
+  /** gx is null for the first layer, whose input gradient nobody needs. */
+  abstract backward(x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void;
+
+  /** The constructor options, as JSON. */
+  abstract config(): LayerConfig;
+
+  /** One line for the summary table, beyond type and shapes. */
+  describe(): string {
+    return '';
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Max- and average-pooling over windows of an image (notes, Appendix: p_i = max_{q∈P(i)} h(a_q)).
+ * Max-pool's Jacobian routes g_i to the arg-max q̂ of its window; a tie goes to one of the maxima
+ * chosen at random with the network's generator (footnote 2), or to the first with tieBreak 'first'.
+ * Default: 'random' while training, as the notes say; evaluation needs no gradient and takes the first.
+ */
+import type { Arena } from '../core/arena.js';
+import type { Floats } from '../core/floats.js';
+import { fmt, type Shape } from '../core/shape.js';
+import type { Pool2dGeometry } from '../kernels/kernels.js';
+import { Layer, type LayerConfig, type RunContext } from './layer.js';
+import { pair, windowOutput, type Pair } from './options.js';
+
+export interface Pool2dOptions {
+  kernelSize: number | Pair;
+  /** Defaults to kernelSize, as in PyTorch. */
+  stride?: number | Pair;
+  padding?: number | Pair;
+}
+
+abstract class Pool2d extends Layer {
+  readonly kernelSize: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  protected geometry!: Pool2dGeometry;
+
+  constructor(options: Pool2dOptions, type: string) {
+    super();
+    this.kernelSize = pair(options.kernelSize, `${type} kernelSize`, 1);
+    this.stride = pair(options.stride ?? this.kernelSize, `${type} stride`, 1);
+    this.padding = pair(options.padding ?? 0, `${type} padding`, 0);
+    const [KH, KW] = this.kernelSize, [PH, PW] = this.padding;
+    if (2 * PH > KH || 2 * PW > KW) {
+      throw new Error(`${type} padding ${PH}×${PW} must be at most half the kernel ${KH}×${KW}`);
+    }
+  }
+
+  protected outputShapeFor(input: Shape): Shape {
+    if (input.length !== 3) throw new Error(`${this.type} needs an image input [H, W, C], got ${fmt(input)}`);
+    const [H, W, C] = input;
+    const [KH, KW] = this.kernelSize, [SH, SW] = this.stride, [PH, PW] = this.padding;
+    const OH = windowOutput(H, KH, SH, PH), OW = windowOutput(W, KW, SW, PW);
+    if (OH < 1 || OW < 1) throw new Error(`input ${fmt(input)} is smaller than the ${KH}×${KW} window`);
+    this.geometry = { N: 0, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW };
+    return [OH, OW, C];
+  }
+
+  protected geometryFor(N: number): Pool2dGeometry {
+    this.geometry.N = N;
+    return this.geometry;
+  }
+
+  override describe(): string {
+    return `${this.kernelSize.join('×')}, stride ${this.stride.join('×')}, pad ${this.padding.join('×')}`;
+  }
+}
+
+export type TieBreak = 'random' | 'first';
+
+export class MaxPool2d extends Pool2d {
+  readonly type = 'MaxPool2d';
+  readonly tieBreak: TieBreak;
+  private argmax: Int32Array = new Int32Array(0);
+
+  constructor(options: Pool2dOptions & { tieBreak?: TieBreak }) {
+    super(options, 'MaxPool2d');
+    this.tieBreak = options.tieBreak ?? 'random';
+    if (this.tieBreak !== 'random' && this.tieBreak !== 'first') {
+      throw new Error(`MaxPool2d tieBreak must be 'random' or 'first', got ${JSON.stringify(options.tieBreak)}`);
+    }
+  }
+
+  override allocate(batch: number, arena: Arena): void {
+    const [OH, OW, C] = this.outputShape;
+    this.argmax = arena.ints(batch * OH * OW * C);
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    const tieSeed = ctx.training && this.tieBreak === 'random' ? ctx.rng.nextU32() >>> 1 : -1;
+    ctx.kernels.maxPool2dForward(x, y, this.argmax, this.geometryFor(N), tieSeed);
+  }
+
+  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    if (gx) ctx.kernels.maxPool2dBackward(gy, this.argmax, gx, this.geometryFor(N));
+  }
+
+  config(): LayerConfig {
+    return { type: this.type, kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, tieBreak: this.tieBreak };
+  }
+}
+
+export class AvgPool2d extends Pool2d {
+  readonly type = 'AvgPool2d';
+
+  constructor(options: Pool2dOptions) {
+    super(options, 'AvgPool2d');
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    ctx.kernels.avgPool2dForward(x, y, this.geometryFor(N));
+  }
+
+  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    if (gx) ctx.kernels.avgPool2dBackward(gy, gx, this.geometryFor(N));
+  }
+
+  config(): LayerConfig {
+    return { type: this.type, kernelSize: this.kernelSize, stride: this.stride, padding: this.padding };
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Soft-max (notes, section 1): maps a vector onto the simplex P, p_i = e^{x_i} / Σ_j e^{x_j}.
+ * Its own Jacobian is ∂p_i/∂x_j = p_i (δ_ij - p_j). Followed by cross-entropy, the network skips
+ * it in backward and uses the fused, stable gradient p - q instead (same numbers, fewer steps).
+ */
+import type { Floats } from '../core/floats.js';
+import { fmt, type Shape } from '../core/shape.js';
+import { Layer, type LayerConfig, type RunContext } from './layer.js';
+
+export class Softmax extends Layer {
+  readonly type = 'Softmax';
+
+  protected outputShapeFor(input: Shape): Shape {
+    if (input.length !== 1) throw new Error(`Softmax needs a vector input [E], got ${fmt(input)}`);
+    return input;
+  }
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+    ctx.kernels.softmaxForward(x, y, N, this.inputShape[0]);
+  }
+
+  backward(_x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    if (gx) ctx.kernels.softmaxBackward(y, gy, gx, N, this.inputShape[0]);
+  }
+
+  config(): LayerConfig {
+    return { type: this.type };
+  }
+}
