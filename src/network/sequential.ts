@@ -213,24 +213,29 @@ export class Sequential {
     options: { inputGradient?: boolean; training?: boolean } = {}): number {
     const training = options.training ?? true;
     this.g.fill(0);
+    const { risk, from } = this.loss(input, target, N, loss, training);
+    this.backwardFrom(from, N, training, options.inputGradient ?? false);
+    return risk;
+  }
+
+  /**
+   * Forward pass and the risk, without back-propagation. Leaves the start of the backward
+   * recursion in the activation gradients and returns the layer from which it continues.
+   */
+  loss(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss, training = false): { risk: number; from: number } {
     this.forward(input, N, training);
     const K = this.layers.length, E = this.sizes[K];
-    let risk: number, from: number;
     if (loss === 'cross_entropy') {
       if ('values' in target) throw new DescentError('cross-entropy needs class labels or target probabilities');
       if ('labels' in target) this.checkLabels(target.labels, N, E);
       const logits = this.endsInSoftmax ? K - 1 : K;
       // The fused kernel writes p; after a final Softmax that is x^(K) (unchanged), else scratch.
       const p = this.endsInSoftmax ? this.xs[K] : this.pScratch(N * E);
-      risk = this.kernels.softmaxCrossEntropy(this.xs[logits], target, p, this.gs[logits], N, E);
-      from = logits - 1;
-    } else {
-      if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
-      risk = quadraticLoss(this.xs[K], target.values, this.gs[K], N, E);
-      from = K - 1;
+      const risk = this.kernels.softmaxCrossEntropy(this.xs[logits], target, p, this.gs[logits], N, E);
+      return { risk, from: logits - 1 };
     }
-    this.backwardFrom(from, N, training, options.inputGradient ?? false);
-    return risk;
+    if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
+    return { risk: quadraticLoss(this.xs[K], target.values, this.gs[K], N, E), from: K - 1 };
   }
 
   /** p for cross-entropy on a network without a final Softmax; allocated once. */
