@@ -12,10 +12,10 @@ const SOFTPLUS_THRESHOLD = 20;
 export function activationForward(kind: ActivationKind, x: Floats, y: Floats, n: number, alpha: number): void {
   switch (kind) {
     case 'relu':
-      for (let i = 0; i < n; i++) y[i] = x[i] >= 0 ? x[i] : 0;
+      for (let i = 0; i < n; i++) y[i] = x[i] < 0 ? 0 : x[i]; // a NaN passes through, as in PyTorch
       return;
     case 'leaky_relu':
-      for (let i = 0; i < n; i++) y[i] = x[i] >= 0 ? x[i] : alpha * x[i];
+      for (let i = 0; i < n; i++) y[i] = x[i] < 0 ? alpha * x[i] : x[i];
       return;
     case 'sigmoid':
       for (let i = 0; i < n; i++) y[i] = 1 / (1 + Math.exp(-x[i]));

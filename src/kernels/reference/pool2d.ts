@@ -22,7 +22,7 @@ export function maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Po
               if (iw < 0 || iw >= W) continue;
               const i = ((n * H + ih) * W + iw) * C + c;
               const v = x[i];
-              if (v > best || bestIndex < 0) {
+              if (v > best || bestIndex < 0 || v !== v) { // a NaN wins and stays, as in PyTorch
                 best = v; bestIndex = i; ties = 1;
               } else if (v === best && tieSeed >= 0) {
                 // Footnote 2: a tie goes to one of the maxima at random. Reservoir sampling keeps

@@ -1,0 +1,121 @@
+/**
+ * Checkpoints: everything needed to continue a run bit for bit — the architecture, w, running
+ * statistics, optimizer and schedule state, the generator's state, the position inside the epoch
+ * (its shuffled order too), early-stopping state and the history. Stored as a safetensors file
+ * (tensors as tensors, the rest as JSON in its metadata) with a CRC-32 over both, so a truncated or
+ * corrupted checkpoint is refused with a clear error and never half-loaded.
+ */
+import { crc32 } from '../core/checksum.js';
+import { DescentError } from '../core/errors.js';
+import type { Floats } from '../core/floats.js';
+import type { RngState } from '../core/rng.js';
+import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../io/safetensors.js';
+import type { ArchitectureConfig } from '../network/sequential.js';
+import type { EarlyStoppingState } from './early-stopping.js';
+import type { OptimizerConfig, OptimizerState } from './optimizers/index.js';
+import type { ScheduleConfig } from './schedules/index.js';
+import type { History } from './trainer.js';
+
+export const CHECKPOINT_FORMAT = 'descent-checkpoint-1';
+
+export interface TrainerSnapshot {
+  architecture: ArchitectureConfig;
+  w: Floats;
+  buffers: Floats;
+  optimizer: { config: OptimizerConfig; state: OptimizerState };
+  schedule: { config: ScheduleConfig; state: unknown } | null;
+  rng: RngState;
+  position: { epoch: number; step: number; stepInEpoch: number; lossSum: number; wrong: number; seen: number } | null;
+  order: Int32Array | null;
+  epochStartWeights: Float32Array;
+  previousEpochLoss: number;
+  earlyStopping: { state: EarlyStoppingState; bestWeights: Float32Array | null; bestBuffers: Float32Array | null } | null;
+  history: History;
+}
+
+const f32 = (a: ArrayLike<number>): TensorInput => ({ shape: [a.length], data: Float32Array.from(a) });
+
+/** JSON that keeps Infinity and NaN (early stopping starts at best = Infinity). */
+function stringify(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v));
+}
+function parse(text: string): unknown {
+  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && '$number' in v ? Number(v.$number) : v));
+}
+
+function checksum(tensors: Map<string, { data: ArrayBufferView }>, json: string): string {
+  let c = crc32(new TextEncoder().encode(json));
+  for (const name of [...tensors.keys()].sort()) {
+    const d = tensors.get(name)!.data;
+    c = crc32(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), c);
+  }
+  return c.toString(16).padStart(8, '0');
+}
+
+export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
+  const tensors = new Map<string, TensorInput>();
+  tensors.set('w', f32(s.w));
+  tensors.set('buffers', f32(s.buffers));
+  tensors.set('epoch_start_weights', f32(s.epochStartWeights));
+  for (const [name, b] of Object.entries(s.optimizer.state.buffers)) tensors.set(`optimizer.${name}`, f32(b));
+  if (s.order) tensors.set('order', { shape: [s.order.length], data: Int32Array.from(s.order) });
+  if (s.earlyStopping?.bestWeights) tensors.set('best_weights', f32(s.earlyStopping.bestWeights));
+  if (s.earlyStopping?.bestBuffers) tensors.set('best_buffers', f32(s.earlyStopping.bestBuffers));
+  const state = stringify({
+    architecture: s.architecture,
+    optimizer: { config: s.optimizer.config, stepCount: s.optimizer.state.stepCount, buffers: Object.keys(s.optimizer.state.buffers) },
+    schedule: s.schedule,
+    rng: s.rng,
+    position: s.position,
+    previousEpochLoss: s.previousEpochLoss,
+    earlyStopping: s.earlyStopping ? s.earlyStopping.state : null,
+    history: s.history,
+  });
+  return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, state, checksum: checksum(tensors, state) });
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): TrainerSnapshot {
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes, source);
+  } catch (e) {
+    throw new DescentError(`${source} is not a readable checkpoint (truncated or corrupted?): ${(e as Error).message}`);
+  }
+  const { tensors, metadata } = decoded;
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw new DescentError(`${source} is not a Descent checkpoint (format ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT})`);
+  }
+  const actual = checksum(tensors, metadata.state ?? '');
+  if (actual !== metadata.checksum) {
+    throw new DescentError(`${source} is corrupted: checksum ${actual} does not match the recorded ${metadata.checksum}`);
+  }
+  const st = parse(metadata.state) as {
+    architecture: ArchitectureConfig; optimizer: { config: OptimizerConfig; stepCount: number; buffers: string[] };
+    schedule: TrainerSnapshot['schedule']; rng: RngState; position: TrainerSnapshot['position'];
+    previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History;
+  };
+  const get = (name: string) => tensors.get(name)?.data as Float32Array | undefined;
+  const need = (name: string) => {
+    const t = get(name);
+    if (!t) throw new DescentError(`${source}: tensor "${name}" is missing`);
+    return t;
+  };
+  const optimizerBuffers: Record<string, Floats> = {};
+  for (const name of st.optimizer.buffers) optimizerBuffers[name] = need(`optimizer.${name}`);
+  return {
+    architecture: st.architecture,
+    w: need('w'),
+    buffers: need('buffers'),
+    optimizer: { config: st.optimizer.config, state: { stepCount: st.optimizer.stepCount, buffers: optimizerBuffers } },
+    schedule: st.schedule,
+    rng: st.rng,
+    position: st.position,
+    order: (tensors.get('order')?.data as Int32Array | undefined) ?? null,
+    epochStartWeights: need('epoch_start_weights'),
+    previousEpochLoss: st.previousEpochLoss,
+    earlyStopping: st.earlyStopping
+      ? { state: st.earlyStopping, bestWeights: get('best_weights') ?? null, bestBuffers: get('best_buffers') ?? null }
+      : null,
+    history: st.history,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Early termination (notes, section 4): watch the zero-one error on a validation set and stop when
+ * it bottoms out, even if the training risk would keep falling. "Bottoms out" = no improvement by
+ * more than minDelta for `patience` epochs. The best w is kept and, by default, restored at the end.
+ */
+import { check } from '../core/errors.js';
+import type { Floats } from '../core/floats.js';
+
+export type Monitor = 'val_error' | 'val_loss' | 'train_loss' | 'train_error';
+
+export interface EarlyStoppingOptions {
+  monitor?: Monitor;
+  patience?: number;
+  minDelta?: number;
+  restoreBestWeights?: boolean;
+}
+
+export interface EarlyStoppingState {
+  best: number;
+  bestEpoch: number;
+  wait: number;
+}
+
+export class EarlyStopping {
+  readonly monitor: Monitor;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly restoreBestWeights: boolean;
+  best = Infinity;
+  bestEpoch = -1;
+  wait = 0;
+  /** A copy of w at the best epoch. */
+  bestWeights: Float32Array | null = null;
+  bestBuffers: Float32Array | null = null;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    this.monitor = options.monitor ?? 'val_error';
+    this.patience = options.patience ?? 5;
+    this.minDelta = options.minDelta ?? 0;
+    this.restoreBestWeights = options.restoreBestWeights ?? true;
+    check(Number.isInteger(this.patience) && this.patience >= 0, `early stopping patience must be an integer >= 0, got ${this.patience}`);
+    check(Number.isFinite(this.minDelta) && this.minDelta >= 0, `early stopping minDelta must be >= 0, got ${this.minDelta}`);
+  }
+
+  /** Feed one epoch's value of the monitored metric (lower is better); true means stop now. */
+  update(epoch: number, value: number, w: Floats, buffers: Floats): boolean {
+    if (value < this.best - this.minDelta) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      this.bestWeights = Float32Array.from(w);
+      this.bestBuffers = Float32Array.from(buffers);
+      return false;
+    }
+    this.wait++;
+    return this.wait > this.patience;
+  }
+
+  get patienceLeft(): number {
+    return Math.max(0, this.patience - this.wait);
+  }
+
+  state(): EarlyStoppingState {
+    return { best: this.best, bestEpoch: this.bestEpoch, wait: this.wait };
+  }
+
+  loadState(s: EarlyStoppingState, bestWeights: Float32Array | null, bestBuffers: Float32Array | null): void {
+    this.best = s.best ?? Infinity;
+    this.bestEpoch = s.bestEpoch;
+    this.wait = s.wait;
+    this.bestWeights = bestWeights;
+    this.bestBuffers = bestBuffers;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Evaluation on a dataset: the risk (mean cross-entropy), the zero-one error of the arg-max rule
+ * (notes, section 1: correct when p falls in the decision region P_c), and the confusion matrix.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { sizeOf } from '../core/shape.js';
+import { argmaxRows, type Sequential } from '../network/sequential.js';
+
+export interface Evaluation {
+  loss: number;
+  /** Zero-one error: the fraction of samples whose arg max p is not the true class. */
+  error: number;
+  accuracy: number;
+  count: number;
+  /** confusion[true][predicted]. */
+  confusion: number[][];
+}
+
+export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
+  const d = sizeOf(data.shape), E = sizeOf(net.outputShape);
+  const B = Math.max(1, Math.min(batchSize, data.count));
+  const labels = new Int32Array(B);
+  const confusion = Array.from({ length: E }, () => new Array<number>(E).fill(0));
+  let lossSum = 0, wrong = 0;
+  for (let start = 0; start < data.count; start += B) {
+    const n = Math.min(B, data.count - start);
+    const x = net.inputBuffer(B);
+    x.set(data.x.subarray(start * d, (start + n) * d));
+    labels.set(data.labels.subarray(start, start + n));
+    lossSum += net.loss(x, { labels }, n, 'cross_entropy', false).risk * n;
+    const classes = argmaxRows(net.activation(net.layers.length), n, E);
+    for (let i = 0; i < n; i++) {
+      confusion[labels[i]][classes[i]]++;
+      if (classes[i] !== labels[i]) wrong++;
+    }
+  }
+  const error = data.count ? wrong / data.count : 0;
+  return { loss: data.count ? lossSum / data.count : 0, error, accuracy: 1 - error, count: data.count, confusion };
+}

@@ -1,0 +1,41 @@
+/**
+ * Adagrad, torch.optim.Adagrad. With step t and learning-rate decay η:
+ *   g ← g + λw;   α_t = α / (1 + (t − 1)η);   s ← s + g²;   w ← w − α_t g / (√s + ε),
+ * where s starts at initial_accumulator_value.
+ */
+import type { Arena } from '../../core/arena.js';
+import type { Floats } from '../../core/floats.js';
+import { BaseOptimizer, checkNumber, type AdagradConfig } from './optimizer.js';
+
+export class Adagrad extends BaseOptimizer {
+  readonly kind = 'adagrad';
+  readonly lrDecay: number;
+  readonly weightDecay: number;
+  readonly initialAccumulatorValue: number;
+  readonly eps: number;
+  private readonly sum: Floats;
+
+  constructor(options: Omit<AdagradConfig, 'kind'>, paramCount: number, arena?: Arena) {
+    super(options.lr ?? 1e-2, paramCount, arena);
+    this.lrDecay = checkNumber(options.lr_decay ?? 0, 'Adagrad lr_decay', 0);
+    this.weightDecay = checkNumber(options.weight_decay ?? 0, 'Adagrad weight_decay', 0);
+    this.initialAccumulatorValue = checkNumber(options.initial_accumulator_value ?? 0, 'Adagrad initial_accumulator_value', 0);
+    this.eps = checkNumber(options.eps ?? 1e-10, 'Adagrad eps', 0);
+    this.sum = this.buffer('sum', this.initialAccumulatorValue);
+  }
+
+  protected update(w: Floats, g: Floats, t: number): void {
+    const { sum, eps } = this, wd = this.weightDecay;
+    const clr = this.lr / (1 + (t - 1) * this.lrDecay);
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i] + wd * w[i];
+      sum[i] += gi * gi;
+      w[i] -= (clr * gi) / (Math.sqrt(sum[i]) + eps);
+    }
+  }
+
+  config(): Required<AdagradConfig> {
+    return { kind: 'adagrad', lr: this.lr, lr_decay: this.lrDecay, weight_decay: this.weightDecay,
+      initial_accumulator_value: this.initialAccumulatorValue, eps: this.eps };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Adam (Kingma & Ba, the notes' ref. [4]) and AdamW, torch.optim.Adam / AdamW. With step t, betas β₁, β₂:
+ *   Adam:  g ← g + λw (L2);      AdamW: w ← w(1 − αλ) (decoupled decay)
+ *   m ← β₁m + (1 − β₁)g;   v ← β₂v + (1 − β₂)g²;   (amsgrad: v̂ ← max(v̂, v), used in place of v)
+ *   w ← w − (α / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+ */
+import type { Arena } from '../../core/arena.js';
+import type { Floats } from '../../core/floats.js';
+import { BaseOptimizer, checkNumber, type AdamConfig } from './optimizer.js';
+
+export class Adam extends BaseOptimizer {
+  readonly kind: 'adam' | 'adamw';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly amsgrad: boolean;
+  private readonly m: Floats;
+  private readonly v: Floats;
+  private readonly vMax: Floats | null;
+
+  constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena, kind: 'adam' | 'adamw' = 'adam') {
+    super(options.lr ?? 1e-3, paramCount, arena);
+    this.kind = kind;
+    const name = kind === 'adam' ? 'Adam' : 'AdamW';
+    const betas = options.betas ?? [0.9, 0.999];
+    this.beta1 = checkNumber(betas[0], `${name} betas[0]`, 0, 1);
+    this.beta2 = checkNumber(betas[1], `${name} betas[1]`, 0, 1);
+    this.eps = checkNumber(options.eps ?? 1e-8, `${name} eps`, 0);
+    this.weightDecay = checkNumber(options.weight_decay ?? (kind === 'adam' ? 0 : 1e-2), `${name} weight_decay`, 0);
+    this.amsgrad = options.amsgrad ?? false;
+    this.m = this.buffer('exp_avg');
+    this.v = this.buffer('exp_avg_sq');
+    this.vMax = this.amsgrad ? this.buffer('max_exp_avg_sq') : null;
+  }
+
+  protected update(w: Floats, g: Floats, t: number): void {
+    const { beta1, beta2, eps, m, v, vMax } = this, lr = this.lr;
+    const stepSize = lr / (1 - beta1 ** t), sqrtBc2 = Math.sqrt(1 - beta2 ** t);
+    const l2 = this.kind === 'adam' ? this.weightDecay : 0;
+    const shrink = this.kind === 'adamw' ? 1 - lr * this.weightDecay : 1;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i] + l2 * w[i];
+      m[i] = beta1 * m[i] + (1 - beta1) * gi;
+      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+      let vi = v[i];
+      if (vMax) vi = vMax[i] = Math.max(vMax[i], vi);
+      w[i] = w[i] * shrink - (stepSize * m[i]) / (Math.sqrt(vi) / sqrtBc2 + eps);
+    }
+  }
+
+  config(): Required<AdamConfig> {
+    return { kind: this.kind, lr: this.lr, betas: [this.beta1, this.beta2], eps: this.eps,
+      weight_decay: this.weightDecay, amsgrad: this.amsgrad };
+  }
+}
+
+/** AdamW: Adam with decoupled weight decay (default 1e-2), Loshchilov & Hutter. */
+export class AdamW extends Adam {
+  constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena) {
+    super(options, paramCount, arena, 'adamw');
+  }
+}

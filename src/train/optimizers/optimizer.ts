@@ -1,0 +1,157 @@
+/**
+ * The optimizer contract. Every optimizer updates the whole parameter vector w (all layers, one
+ * Float32Array) from its gradient twin g in a single loop, a refinement of the notes' eq. (6):
+ *   w_{t+1} = w_t − α_t ∇L_T(w_t).
+ * Hyper-parameter names and defaults are PyTorch's (torch.optim), so a config reads like Python.
+ * State buffers (momentum, exp_avg, ...) come from the Arena once, at construction, never per step.
+ */
+import { HeapArena, type Arena } from '../../core/arena.js';
+import { check } from '../../core/errors.js';
+import type { Floats } from '../../core/floats.js';
+
+export interface SgdConfig {
+  kind: 'sgd';
+  lr?: number; // PyTorch ≥ 2.2 default 1e-3
+  momentum?: number;
+  dampening?: number;
+  weight_decay?: number;
+  nesterov?: boolean;
+}
+export interface AdamConfig {
+  kind: 'adam' | 'adamw';
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weight_decay?: number; // Adam: L2 added to g (default 0); AdamW: decoupled, w *= 1 − lr·wd (default 1e-2)
+  amsgrad?: boolean;
+}
+export interface RmspropConfig {
+  kind: 'rmsprop';
+  lr?: number;
+  alpha?: number;
+  eps?: number;
+  weight_decay?: number;
+  momentum?: number;
+  centered?: boolean;
+}
+export interface AdagradConfig {
+  kind: 'adagrad';
+  lr?: number;
+  lr_decay?: number;
+  weight_decay?: number;
+  initial_accumulator_value?: number;
+  eps?: number;
+}
+export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
+export type OptimizerKind = OptimizerConfig['kind'];
+
+/** What a checkpoint stores: the step count and copies of the state buffers, by PyTorch's names. */
+export interface OptimizerState {
+  stepCount: number;
+  buffers: Record<string, Floats>;
+}
+
+export interface Optimizer {
+  readonly kind: OptimizerKind;
+  /** α_t. Public and mutable: a schedule, a user or a UI may set it between steps (validated). */
+  lr: number;
+  readonly stepCount: number;
+  readonly paramCount: number;
+  /** One update of w from gradient g (both of length paramCount). */
+  step(w: Floats, g: Floats): void;
+  /** Every hyper-parameter with defaults filled in, including kind and the current lr; JSON-safe. */
+  config(): Required<OptimizerConfig>;
+  /** Copies of the state, so a checkpoint is not changed by later steps. */
+  state(): OptimizerState;
+  /** Exact restore (buffers are copied into the arena's arrays); throws on a name or length mismatch. */
+  loadState(s: OptimizerState): void;
+}
+
+/** The shared bookkeeping: lr validation, step counting, buffer allocation, state round trip. */
+export abstract class BaseOptimizer implements Optimizer {
+  abstract readonly kind: OptimizerKind;
+  #lr = 0;
+  #t = 0;
+  protected readonly buffers: Record<string, Floats> = {};
+  readonly paramCount: number;
+  protected readonly arena: Arena;
+
+  constructor(lr: number, paramCount: number, arena: Arena = new HeapArena('float32')) {
+    check(Number.isInteger(paramCount) && paramCount >= 0, `paramCount must be a non-negative integer, got ${paramCount}`);
+    this.lr = lr;
+    this.paramCount = paramCount;
+    this.arena = arena;
+  }
+
+  get lr(): number {
+    return this.#lr;
+  }
+  set lr(value: number) {
+    checkNumber(value, 'lr', 0);
+    this.#lr = value;
+  }
+  get stepCount(): number {
+    return this.#t;
+  }
+
+  /** Allocates a named state buffer once, from the arena (so its dtype follows the arena's). */
+  protected buffer(name: string, fill = 0): Floats {
+    const b = this.arena.floats(this.paramCount);
+    if (fill !== 0) b.fill(fill);
+    this.buffers[name] = b;
+    return b;
+  }
+
+  step(w: Floats, g: Floats): void {
+    check(w.length === this.paramCount && g.length === this.paramCount,
+      () => `${this.kind}: w (${w.length}) and g (${g.length}) must both have paramCount = ${this.paramCount} entries`);
+    this.#t++;
+    this.update(w, g, this.#t);
+  }
+
+  /** The update rule proper; t is the 1-based number of this step (PyTorch's state['step']). */
+  protected abstract update(w: Floats, g: Floats, t: number): void;
+  abstract config(): Required<OptimizerConfig>;
+
+  state(): OptimizerState {
+    const buffers: Record<string, Floats> = {};
+    for (const [name, b] of Object.entries(this.buffers)) buffers[name] = b.slice();
+    return { stepCount: this.#t, buffers };
+  }
+
+  loadState(s: OptimizerState): void {
+    check(Number.isInteger(s.stepCount) && s.stepCount >= 0, `${this.kind} state: stepCount must be a non-negative integer, got ${s.stepCount}`);
+    const want = Object.keys(this.buffers).sort(), got = Object.keys(s.buffers).sort();
+    check(want.join() === got.join(), `${this.kind} state: expected buffers [${want.join(', ')}], got [${got.join(', ')}]`);
+    for (const name of want) {
+      check(s.buffers[name].length === this.paramCount,
+        `${this.kind} state: buffer ${name} has ${s.buffers[name].length} entries, the optimizer has ${this.paramCount} parameters`);
+    }
+    for (const name of want) this.buffers[name].set(s.buffers[name]);
+    this.#t = s.stepCount;
+  }
+}
+
+/** A finite number >= min (and < max when given): the one validation every option needs. */
+export function checkNumber(value: unknown, name: string, min: number, maxExclusive = Infinity): number {
+  check(typeof value === 'number' && Number.isFinite(value) && value >= min && value < maxExclusive,
+    () => `${name} must be a finite number ${maxExclusive === Infinity ? `>= ${min}` : `in [${min}, ${maxExclusive})`}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: n = ‖g‖₂ over the whole vector, then g *= min(1, maxNorm/(n + 1e-6)).
+ * Returns n, before clipping. A non-finite norm leaves g untouched (PyTorch would fill it with NaN or 0),
+ * so the caller can see the norm and decide to skip the step.
+ */
+export function clipGradNorm(g: Floats, maxNorm: number): number {
+  checkNumber(maxNorm, 'maxNorm', 0);
+  let sum = 0;
+  for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  const norm = Math.sqrt(sum);
+  const coef = maxNorm / (norm + 1e-6);
+  if (Number.isFinite(norm) && coef < 1) {
+    for (let i = 0; i < g.length; i++) g[i] *= coef;
+  }
+  return norm;
+}

@@ -1,0 +1,52 @@
+/**
+ * RMSprop, torch.optim.RMSprop. With smoothing α_s (alpha), momentum μ:
+ *   g ← g + λw;   s ← α_s s + (1 − α_s)g²;   centered: ḡ ← α_s ḡ + (1 − α_s)g, s̃ = s − ḡ², else s̃ = s;
+ *   d = g / (√s̃ + ε);   μ > 0: b ← μb + d, w ← w − α b;   else w ← w − α d.
+ */
+import type { Arena } from '../../core/arena.js';
+import type { Floats } from '../../core/floats.js';
+import { BaseOptimizer, checkNumber, type RmspropConfig } from './optimizer.js';
+
+export class RMSprop extends BaseOptimizer {
+  readonly kind = 'rmsprop';
+  readonly alpha: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+  private readonly squareAvg: Floats;
+  private readonly buf: Floats | null;
+  private readonly gradAvg: Floats | null;
+
+  constructor(options: Omit<RmspropConfig, 'kind'>, paramCount: number, arena?: Arena) {
+    super(options.lr ?? 1e-2, paramCount, arena);
+    this.alpha = checkNumber(options.alpha ?? 0.99, 'RMSprop alpha', 0);
+    this.eps = checkNumber(options.eps ?? 1e-8, 'RMSprop eps', 0);
+    this.weightDecay = checkNumber(options.weight_decay ?? 0, 'RMSprop weight_decay', 0);
+    this.momentum = checkNumber(options.momentum ?? 0, 'RMSprop momentum', 0);
+    this.centered = options.centered ?? false;
+    this.squareAvg = this.buffer('square_avg');
+    this.buf = this.momentum > 0 ? this.buffer('momentum_buffer') : null;
+    this.gradAvg = this.centered ? this.buffer('grad_avg') : null;
+  }
+
+  protected update(w: Floats, g: Floats): void {
+    const { alpha, eps, momentum, squareAvg, buf, gradAvg } = this, lr = this.lr, wd = this.weightDecay;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i] + wd * w[i];
+      let s = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * gi * gi);
+      if (gradAvg) {
+        const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * gi);
+        s -= a * a;
+      }
+      const d = gi / (Math.sqrt(s) + eps);
+      if (buf) w[i] -= lr * (buf[i] = momentum * buf[i] + d);
+      else w[i] -= lr * d;
+    }
+  }
+
+  config(): Required<RmspropConfig> {
+    return { kind: 'rmsprop', lr: this.lr, alpha: this.alpha, eps: this.eps, weight_decay: this.weightDecay,
+      momentum: this.momentum, centered: this.centered };
+  }
+}

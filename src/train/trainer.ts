@@ -1,0 +1,436 @@
+/**
+ * The trainer: stochastic gradient descent with mini-batches (notes, section 4). Each step takes
+ * B samples of a shuffled epoch, back-propagates the mini-batch risk ∇L_T^(B), and lets the
+ * optimizer move w (eq. 6 and its refinements). B = 1 is online learning, B = N (batchSize
+ * 'full') is batch learning. Between steps it takes commands — set or divide the learning rate,
+ * pause, resume, stop — so a person watching L_T through a user interface can steer it, as the
+ * notes describe. Everything random comes from the network's one seeded generator, and every bit
+ * of state can be checkpointed, so a resumed run ends bitwise identical to an uninterrupted one.
+ */
+import { DescentError, check } from '../core/errors.js';
+import type { Floats } from '../core/floats.js';
+import { Rng } from '../core/rng.js';
+import { sizeOf } from '../core/shape.js';
+import { augmentBatch, type AugmentOptions } from '../data/augment.js';
+import { type Dataset, splitTrainValidation } from '../data/dataset.js';
+import type { LossKind } from '../losses/loss.js';
+import { argmaxRows, type Sequential } from '../network/sequential.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './checkpoint.js';
+import { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './early-stopping.js';
+import { evaluate } from './evaluate.js';
+import { Emitter, type EpochRecord, type LrSource, type StopReason, type TrainEvent } from './events.js';
+import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers/index.js';
+import { createSchedule, type Schedule, type ScheduleConfig } from './schedules/index.js';
+import { yieldToEventLoop } from './yield.js';
+
+export interface FitOptions {
+  epochs?: number;
+  /** Mini-batch size B; 1 is online learning, 'full' is batch learning (B = N). Default 32. */
+  batchSize?: number | 'full';
+  optimizer?: OptimizerConfig;
+  schedule?: ScheduleConfig;
+  loss?: LossKind;
+  validation?: Dataset;
+  /** Hold out this fraction of the training data for validation (seeded by splitSeed). */
+  validationSplit?: number;
+  splitSeed?: number;
+  shuffle?: boolean;
+  earlyStopping?: EarlyStoppingOptions;
+  /** The classic criteria: stop when ||w_e - w_(e-1)|| or |L_T(w_e) - L_T(w_(e-1))| falls below these. */
+  stopWhen?: { stepSize?: number; lossChange?: number };
+  maxSteps?: number;
+  maxSeconds?: number;
+  /** Clip the gradient to this global L2 norm before each step. */
+  clipNorm?: number;
+  augment?: AugmentOptions;
+  /** Largest chunk back-propagated at once; bigger mini-batches accumulate chunks (batch learning). */
+  microBatch?: number;
+  evalBatchSize?: number;
+  /** Replace the validation pass (custom metrics, or a scripted curve in tests). */
+  validate?: (model: Sequential, epoch: number) => { loss: number; error: number };
+  /** Checkpoint every so many steps and/or epochs, handing the bytes to onCheckpoint. */
+  checkpointEvery?: { steps?: number; epochs?: number };
+  onCheckpoint?: (bytes: Uint8Array, where: { step: number; epoch: number; reason: string }) => void;
+}
+
+export interface History {
+  epochs: EpochRecord[];
+  /** The mini-batch risk of every step, in order. */
+  stepLosses: number[];
+  /** Learning-rate changes, pauses, stops: the run's event log. */
+  events: TrainEvent[];
+  stopReason?: StopReason;
+  stopMessage?: string;
+}
+
+/** Where the loop stands; all of it goes into a checkpoint. */
+interface Position {
+  epoch: number;
+  step: number;
+  stepInEpoch: number;
+  order: Int32Array;
+  lossSum: number;
+  wrong: number;
+  seen: number;
+}
+
+const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: 'adam', lr: 1e-3 };
+
+export class Trainer extends Emitter {
+  readonly model: Sequential;
+  readonly options: FitOptions;
+  optimizer: Optimizer;
+  schedule: Schedule | null;
+  history: History = { epochs: [], stepLosses: [], events: [] };
+  readonly earlyStopping: EarlyStopping | null;
+  private position: Position | null = null;
+  private pending: Array<() => void> = [];
+  private stopRequest: string | null = null;
+  private pausedResolve: (() => void) | null = null;
+  private isPaused = false;
+  private epochStartWeights: Float32Array;
+  private previousEpochLoss = NaN;
+  private readonly prevW: Floats;
+  private gAccumulator: Floats | null = null;
+
+  constructor(model: Sequential, options: FitOptions = {}) {
+    super();
+    this.model = model;
+    this.options = options;
+    validateOptions(options);
+    this.optimizer = createOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, model.parameterCount, model.arena);
+    this.schedule = options.schedule ? createSchedule(options.schedule) : null;
+    this.earlyStopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : null;
+    this.epochStartWeights = model.getWeights();
+    this.prevW = model.arena.floats(model.parameterCount);
+  }
+
+  get lr(): number {
+    return this.optimizer.lr;
+  }
+
+  /** Set α from now on: it applies from the next step (the notes' manual "divide by 10"). */
+  setLearningRate(lr: number, source: LrSource = 'manual'): void {
+    check(typeof lr === 'number' && Number.isFinite(lr) && lr > 0, `learning rate must be a positive finite number, got ${lr}`);
+    this.pending.push(() => this.changeLr(lr, source));
+  }
+
+  /** Multiply α by `factor` at the next step, e.g. 0.1 for "divide by 10". */
+  scaleLearningRate(factor: number): void {
+    check(Number.isFinite(factor) && factor > 0, `learning-rate factor must be a positive finite number, got ${factor}`);
+    this.pending.push(() => this.changeLr(this.optimizer.lr * factor, 'manual'));
+  }
+
+  pause(): void {
+    if (this.isPaused) return;
+    this.isPaused = true;
+    this.record({ type: 'pause', ...this.where() });
+  }
+
+  resume(): void {
+    if (!this.isPaused) return;
+    this.isPaused = false;
+    this.record({ type: 'resume', ...this.where() });
+    this.pausedResolve?.();
+    this.pausedResolve = null;
+  }
+
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  /** Stop after the current step (a checkpoint is handed to onCheckpoint, if set). */
+  stop(reason = 'stopped by the user'): void {
+    this.stopRequest = reason;
+    if (this.isPaused) this.resume();
+  }
+
+  private where(): { step: number; epoch: number } {
+    return { step: this.position?.step ?? 0, epoch: this.position?.epoch ?? 0 };
+  }
+
+  private record(e: TrainEvent): void {
+    if (e.type !== 'step' && e.type !== 'epoch') this.history.events.push(e);
+    this.emit(e);
+  }
+
+  private changeLr(to: number, source: LrSource, optimizer?: string): void {
+    const from = this.optimizer.lr;
+    this.optimizer.lr = to;
+    if (source === 'manual') this.schedule?.setManual(to, from);
+    this.record({ type: 'lr', ...this.where(), from, to, source, ...(optimizer ? { optimizer } : {}) });
+  }
+
+  /** Encode everything needed to continue: a checkpoint (taken between steps). */
+  checkpoint(): Uint8Array {
+    const p = this.position;
+    const snapshot: TrainerSnapshot = {
+      architecture: this.model.config(),
+      w: this.model.w,
+      buffers: this.model.buffers,
+      optimizer: { config: this.optimizer.config(), state: this.optimizer.state() },
+      schedule: this.schedule ? { config: this.schedule.config(), state: this.schedule.state() } : null,
+      rng: this.model.rng.state(),
+      position: p ? { epoch: p.epoch, step: p.step, stepInEpoch: p.stepInEpoch, lossSum: p.lossSum, wrong: p.wrong, seen: p.seen } : null,
+      order: p?.order ?? null,
+      epochStartWeights: this.epochStartWeights,
+      previousEpochLoss: this.previousEpochLoss,
+      earlyStopping: this.earlyStopping
+        ? { state: this.earlyStopping.state(), bestWeights: this.earlyStopping.bestWeights, bestBuffers: this.earlyStopping.bestBuffers }
+        : null,
+      history: this.history,
+    };
+    return encodeCheckpoint(snapshot);
+  }
+
+  /** Continue from a checkpoint's bytes; the model must have the checkpoint's architecture. */
+  restore(bytes: Uint8Array, source = 'checkpoint'): void {
+    const s = decodeCheckpoint(bytes, source);
+    const mine = JSON.stringify(this.model.config()), theirs = JSON.stringify(s.architecture);
+    if (mine !== theirs) throw new DescentError(`${source}: its architecture differs from the model's`);
+    this.model.setWeights(s.w);
+    this.model.setBuffers(s.buffers);
+    this.optimizer = createOptimizer(s.optimizer.config, this.model.parameterCount, this.model.arena);
+    this.optimizer.loadState(s.optimizer.state);
+    if (s.schedule) {
+      this.schedule = createSchedule(s.schedule.config);
+      this.schedule.loadState(s.schedule.state);
+    }
+    this.model.rng.setState(s.rng);
+    this.position = s.position && s.order ? { ...s.position, order: Int32Array.from(s.order) } : null;
+    this.epochStartWeights = Float32Array.from(s.epochStartWeights);
+    this.previousEpochLoss = s.previousEpochLoss;
+    if (this.earlyStopping && s.earlyStopping) {
+      this.earlyStopping.loadState(s.earlyStopping.state, s.earlyStopping.bestWeights, s.earlyStopping.bestBuffers);
+    }
+    this.history = s.history;
+  }
+
+  private saveCheckpoint(reason: string): void {
+    if (!this.options.onCheckpoint) return;
+    const bytes = this.checkpoint();
+    this.options.onCheckpoint(bytes, { ...this.where(), reason });
+    this.record({ type: 'checkpoint', ...this.where(), bytes: bytes.length });
+  }
+
+  /** Train on `data` until a stopping rule fires; returns the history. */
+  async fit(data: Dataset): Promise<History> {
+    const o = this.options;
+    let train = data, validation = o.validation;
+    if (o.validationSplit) {
+      ({ train, validation } = splitTrainValidation(data, o.validationSplit, new Rng(o.splitSeed ?? 0)));
+    }
+    const net = this.model, d = sizeOf(net.inputShape), E = sizeOf(net.outputShape);
+    if (sizeOf(train.shape) !== d) {
+      throw new DescentError(`the data's images are [${train.shape.join(', ')}], the network takes [${net.inputShape.join(', ')}]`);
+    }
+    check(train.count > 0, 'the training data is empty');
+    check(train.classes <= E, () => `the data has ${train.classes} classes, the network outputs ${E}`);
+    const monitor: Monitor | undefined = this.earlyStopping?.monitor;
+    if (monitor?.startsWith('val_') && !validation && !o.validate) {
+      throw new DescentError(`early stopping watches ${monitor}, but there is no validation data (give validation or validationSplit)`);
+    }
+    const loss = o.loss ?? 'cross_entropy';
+    const B = o.batchSize === 'full' ? train.count : Math.min(o.batchSize ?? 32, train.count);
+    const micro = Math.min(B, o.microBatch ?? 512);
+    const stepsPerEpoch = Math.ceil(train.count / B);
+    const epochs = o.epochs ?? 10;
+    const labels = new Int32Array(micro);
+    net.reserve(micro);
+    if (micro < B && !this.gAccumulator) this.gAccumulator = net.arena.floats(net.parameterCount);
+
+    const started = performance.now();
+    let lastYield = started;
+    const stop: { reason: StopReason | null; message: string } = { reason: null, message: '' };
+    const end = (reason: StopReason, message: string) => {
+      stop.reason = reason;
+      stop.message = message;
+    };
+
+    if (!this.position) this.position = this.newEpoch(0, 0, train.count);
+    const p = this.position;
+    let epochStarted = performance.now(), epochImages = 0;
+
+    while (p.epoch < epochs && !stop.reason) {
+      if (p.stepInEpoch === 0 && p.seen === 0) {
+        if (o.shuffle ?? true) net.rng.shuffle(p.order);
+        this.epochStartWeights = net.getWeights();
+        epochStarted = performance.now();
+        epochImages = 0;
+      }
+      while (p.stepInEpoch < stepsPerEpoch && !stop.reason) {
+        for (const command of this.pending.splice(0)) command();
+        if (this.stopRequest !== null) {
+          end('user', this.stopRequest);
+          this.record({ type: 'stop', ...this.where(), reason: this.stopRequest });
+          break;
+        }
+        if (o.maxSteps !== undefined && p.step >= o.maxSteps) {
+          end('max_steps', `reached maxSteps = ${o.maxSteps}`);
+          break;
+        }
+        if (o.maxSeconds !== undefined && (performance.now() - started) / 1000 >= o.maxSeconds) {
+          end('max_seconds', `reached maxSeconds = ${o.maxSeconds}`);
+          break;
+        }
+        if (this.schedule) {
+          const lr = this.schedule.rateAt(p.step, p.epoch, this.baseLr());
+          if (lr !== this.optimizer.lr) this.changeLr(lr, 'schedule');
+        }
+
+        // One mini-batch: forward, risk, backward (in chunks if B exceeds the micro-batch).
+        const first = p.stepInEpoch * B, count = Math.min(B, train.count - first);
+        let risk = 0, wrong = 0;
+        for (let c = 0; c < count; c += micro) {
+          const n = Math.min(micro, count - c);
+          const x = net.inputBuffer(micro);
+          for (let i = 0; i < n; i++) {
+            const s = p.order[first + c + i];
+            x.set(train.x.subarray(s * d, (s + 1) * d), i * d);
+            labels[i] = train.labels[s];
+          }
+          if (o.augment) augmentBatch(x as Float32Array, n, train.shape, o.augment, net.rng);
+          const r = net.gradient(x, { labels }, n, loss);
+          const classes = argmaxRows(net.activation(net.layers.length), n, E);
+          for (let i = 0; i < n; i++) if (classes[i] !== labels[i]) wrong++;
+          risk += (r * n) / count;
+          if (this.gAccumulator) {
+            const acc = this.gAccumulator, g = net.g, share = n / count;
+            if (c === 0) acc.fill(0);
+            for (let j = 0; j < acc.length; j++) acc[j] += share * g[j];
+          }
+        }
+        if (this.gAccumulator) net.g.set(this.gAccumulator);
+
+        if (!Number.isFinite(risk)) {
+          // w has not moved for this batch; if w itself went bad, fall back to the epoch's start.
+          if (!net.w.every(Number.isFinite)) net.setWeights(this.epochStartWeights);
+          end('non_finite', `the loss became ${risk} at step ${p.step + 1} (epoch ${p.epoch + 1}); ` +
+            'training stopped and the last good weights were kept (try a smaller learning rate)');
+          break;
+        }
+        if (o.clipNorm !== undefined) clipGradNorm(net.g, o.clipNorm);
+        this.prevW.set(net.w);
+        this.optimizer.step(net.w, net.g);
+        let step2 = 0;
+        for (let j = 0; j < net.w.length; j++) step2 += (net.w[j] - this.prevW[j]) ** 2;
+
+        p.step++;
+        p.stepInEpoch++;
+        p.lossSum += risk * count;
+        p.wrong += wrong;
+        p.seen += count;
+        epochImages += count;
+        this.history.stepLosses.push(risk);
+        const now = performance.now();
+        this.emit({
+          type: 'step', step: p.step, epoch: p.epoch, loss: risk, error: wrong / count, lr: this.optimizer.lr,
+          batchSize: count, stepSize: Math.sqrt(step2), stepInEpoch: p.stepInEpoch, stepsPerEpoch,
+          imagesPerSecond: epochImages / Math.max(1e-9, (now - epochStarted) / 1000),
+        });
+        const every = o.checkpointEvery?.steps;
+        if (every && p.step % every === 0) this.saveCheckpoint('steps');
+        if (now - lastYield > 20 || this.isPaused || this.pending.length) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+        while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+      }
+      if (stop.reason) break;
+      this.endEpoch(p, train.count, validation, epochStarted, epochImages, (r, m) => end(r, m));
+      const everyEpochs = o.checkpointEvery?.epochs;
+      if (everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason) this.saveCheckpoint('epoch');
+      if (p.epoch >= epochs && !stop.reason) end('epochs', `finished ${epochs} epochs`);
+    }
+
+    const reason: StopReason = stop.reason ?? 'epochs';
+    if (reason === 'user') this.saveCheckpoint('stop');
+    const es = this.earlyStopping;
+    if (es?.restoreBestWeights && es.bestWeights && reason !== 'user') {
+      net.setWeights(es.bestWeights);
+      if (es.bestBuffers) net.setBuffers(es.bestBuffers);
+    }
+    this.history.stopReason = reason;
+    this.history.stopMessage = stop.message || `finished ${epochs} epochs`;
+    this.record({ type: 'end', ...this.where(), reason, message: this.history.stopMessage });
+    return this.history;
+  }
+
+  /** The rate a schedule starts from: the optimizer's configured lr. */
+  private baseLr(): number {
+    return this.options.optimizer?.lr ?? DEFAULT_OPTIMIZER.lr ?? 1e-3;
+  }
+
+  private newEpoch(epoch: number, step: number, count: number): Position {
+    return { epoch, step, stepInEpoch: 0, order: Int32Array.from({ length: count }, (_, i) => i), lossSum: 0, wrong: 0, seen: 0 };
+  }
+
+  private endEpoch(p: Position, count: number, validation: Dataset | undefined, started: number, images: number,
+    end: (r: StopReason, m: string) => void): void {
+    const net = this.model;
+    const trainLoss = p.lossSum / p.seen, trainError = p.wrong / p.seen;
+    let stepSize = 0;
+    for (let j = 0; j < net.w.length; j++) stepSize += (net.w[j] - this.epochStartWeights[j]) ** 2;
+    stepSize = Math.sqrt(stepSize);
+    const lossChange = Number.isNaN(this.previousEpochLoss) ? Infinity : Math.abs(trainLoss - this.previousEpochLoss);
+    const seconds = (performance.now() - started) / 1000;
+    const rec: EpochRecord = {
+      epoch: p.epoch + 1, loss: trainLoss, error: trainError, stepSize, lossChange, lr: this.optimizer.lr,
+      imagesPerSecond: images / Math.max(1e-9, seconds), seconds,
+    };
+    if (this.options.validate || validation) {
+      const v = this.options.validate?.(net, rec.epoch) ?? evaluate(net, validation!, this.options.evalBatchSize);
+      rec.valLoss = v.loss;
+      rec.valError = v.error;
+    }
+    this.history.epochs.push(rec);
+    this.previousEpochLoss = trainLoss;
+
+    const es = this.earlyStopping;
+    const metricOf = (m: Monitor) => ({ val_error: rec.valError, val_loss: rec.valLoss, train_loss: rec.loss, train_error: rec.error }[m]);
+    const watched = metricOf(es?.monitor ?? (validation ? 'val_loss' : 'train_loss'));
+    if (this.schedule?.endEpoch) {
+      const decision = this.schedule.endEpoch(p.epoch, watched, this.optimizer.lr);
+      if (decision?.switchTo) {
+        const from = this.optimizer.lr;
+        this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena);
+        this.record({ type: 'lr', ...this.where(), from, to: this.optimizer.lr, source: 'switch', optimizer: this.optimizer.kind });
+      } else if (decision?.lr !== undefined && decision.lr !== this.optimizer.lr) {
+        this.changeLr(decision.lr, 'plateau');
+      }
+    }
+    let stopEarly = false;
+    if (es && watched !== undefined) stopEarly = es.update(rec.epoch, watched, net.w, net.buffers);
+    this.emit({ type: 'epoch', ...rec, ...(es ? { bestEpoch: es.bestEpoch, patienceLeft: es.patienceLeft } : {}) });
+
+    this.position = this.newEpoch(p.epoch + 1, p.step, count);
+    Object.assign(p, this.position);
+    this.position = p;
+    const sw = this.options.stopWhen;
+    if (stopEarly && es) {
+      end('early_stopping', `${es.monitor} did not improve for ${es.patience} epochs after its best, ` +
+        `${es.best.toFixed(4)} at epoch ${es.bestEpoch}` + (es.restoreBestWeights ? '; best weights restored' : ''));
+    } else if (sw?.stepSize !== undefined && stepSize < sw.stepSize) {
+      end('step_size', `step size ||w_e - w_(e-1)|| = ${stepSize.toExponential(3)} fell below ${sw.stepSize}`);
+    } else if (sw?.lossChange !== undefined && lossChange < sw.lossChange) {
+      end('loss_change', `loss change |L_T(w_e) - L_T(w_(e-1))| = ${lossChange.toExponential(3)} fell below ${sw.lossChange}`);
+    }
+  }
+}
+
+/** Keras-style entry point: build a trainer and fit. */
+export async function fit(model: Sequential, data: Dataset, options: FitOptions = {}): Promise<History> {
+  return new Trainer(model, options).fit(data);
+}
+
+function validateOptions(o: FitOptions): void {
+  const positiveInt = (v: unknown, name: string) =>
+    check(v === undefined || (Number.isInteger(v) && (v as number) > 0), `${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  positiveInt(o.epochs, 'epochs');
+  if (o.batchSize !== 'full') positiveInt(o.batchSize, 'batchSize');
+  positiveInt(o.microBatch, 'microBatch');
+  positiveInt(o.maxSteps, 'maxSteps');
+  check(o.validationSplit === undefined || (o.validationSplit > 0 && o.validationSplit < 1),
+    `validationSplit must be in (0, 1), got ${o.validationSplit}`);
+  check(o.maxSeconds === undefined || o.maxSeconds > 0, `maxSeconds must be positive, got ${o.maxSeconds}`);
+}
