@@ -157,7 +157,7 @@ export class Trainer extends Emitter {
   private changeLr(to: number, source: LrSource, optimizer?: string): void {
     const from = this.optimizer.lr;
     this.optimizer.lr = to;
-    if (source === 'manual') this.schedule?.setManual(to, from);
+    if (source === 'manual') this.schedule?.setManual(to);
     this.record({ type: 'lr', ...this.where(), from, to, source, ...(optimizer ? { optimizer } : {}) });
   }
 

@@ -1,0 +1,221 @@
+/** Learning-rate schedules: values over time, PyTorch's plateau rule, the Adam → SGD switch, manual overrides. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DescentError } from '../src/core/errors.js';
+import { createSchedule, type Schedule, type ScheduleConfig, type ScheduleDecision } from '../src/train/schedules/index.js';
+import { assertClose } from './helpers.js';
+
+/** Rates at the start of epochs 0..n-1 (epoch-based schedules ignore the step). */
+function perEpoch(s: Schedule, n: number, base = 1): number[] {
+  return Array.from({ length: n }, (_, e) => s.rateAt(e * 100, e, base));
+}
+
+/**
+ * What a trainer does, one step per epoch: take the scheduled rate, train, report the metric.
+ * Returns the rate used in each epoch and the epochs (0-based) at which a decision came back.
+ */
+function drive(s: Schedule, metrics: number[], base = 1, from = 0): { rates: number[]; decisions: [number, ScheduleDecision][] } {
+  const rates: number[] = [], decisions: [number, ScheduleDecision][] = [];
+  metrics.forEach((m, i) => {
+    const e = from + i, lr = s.rateAt(e, e, base);
+    rates.push(lr);
+    const d = s.endEpoch(e, m, lr);
+    if (d) decisions.push([e, d]);
+  });
+  return { rates, decisions };
+}
+
+describe('fixed schedules give the expected rate over time', () => {
+  it('constant', () => {
+    assert.deepEqual(perEpoch(createSchedule({ kind: 'constant' }), 4, 0.3), [0.3, 0.3, 0.3, 0.3]);
+  });
+
+  it('multistep: divide by 10 (gamma 0.1, the default) at epochs 2 and 4', () => {
+    assertClose(perEpoch(createSchedule({ kind: 'multistep', milestones: [2, 4] }), 6), [1, 1, 0.1, 0.1, 0.01, 0.01], 1e-15, 'multistep');
+  });
+
+  it('step: multiply by gamma every stepSize epochs', () => {
+    assert.deepEqual(perEpoch(createSchedule({ kind: 'step', stepSize: 3, gamma: 0.5 }), 8, 2), [2, 2, 2, 1, 1, 1, 0.5, 0.5]);
+  });
+
+  it('exponential: gamma per epoch', () => {
+    assertClose(perEpoch(createSchedule({ kind: 'exponential', gamma: 0.9 }), 5), [1, 0.9, 0.81, 0.729, 0.6561], 1e-15, 'exponential');
+  });
+
+  it('cosine: linear warm-up, half cosine down to minLr at totalSteps, then minLr', () => {
+    const s = createSchedule({ kind: 'cosine', warmupSteps: 4, totalSteps: 14, minLr: 0.01 });
+    const at = (step: number) => s.rateAt(step, 0, 1);
+    assertClose([0, 1, 2, 3].map(at), [0.25, 0.5, 0.75, 1], 1e-15, 'warm-up');
+    assertClose([4, 9, 14, 20].map(at), [1, 0.505, 0.01, 0.01], 1e-15, 'annealing');
+    assertClose([at(6)], [0.01 + 0.99 * (1 + Math.cos(Math.PI * 0.2)) / 2], 1e-15, 'step 6');
+    assert.equal(createSchedule({ kind: 'cosine', totalSteps: 10 }).rateAt(0, 0, 0.1), 0.1, 'no warm-up starts at the base rate');
+  });
+});
+
+describe('reduce-on-plateau (PyTorch ReduceLROnPlateau)', () => {
+  it('reduces after more than `patience` bad epochs, counts a relative threshold, waits out the cooldown, stops at minLr', () => {
+    const s = createSchedule({ kind: 'plateau', patience: 2, cooldown: 1, factor: 0.5, minLr: 0.2, threshold: 0.1 });
+    // 9.5, 9.2, 9.1 are decreases but less than 10 % below the best 10: no progress, so epoch 3 reduces.
+    // 8.0 is progress; then 8.0 repeats: epochs 5, 6, 7 are bad → reduce at 7; epoch 8 is cooldown and not
+    // counted, so 9, 10, 11 → reduce at 11, clamped to minLr 0.2; at 15 there is nothing left to reduce.
+    const metrics = [10, 9.5, 9.2, 9.1, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
+    const { rates, decisions } = drive(s, metrics);
+    assert.deepEqual(decisions.map(([e, d]) => [e, d.lr]), [[3, 0.5], [7, 0.25], [11, 0.2]]);
+    assert.deepEqual(rates, [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2, 0.2, 0.2]);
+    assert.ok(decisions.every(([, d]) => d.switchTo === undefined && /no progress for 3 epochs/.test(d.message)));
+  });
+
+  it('without a cooldown the second reduction comes one epoch earlier', () => {
+    const s = createSchedule({ kind: 'plateau', patience: 2, factor: 0.5, threshold: 0.1 });
+    const { decisions } = drive(s, [10, 9.5, 9.2, 9.1, 8, 8, 8, 8, 8, 8, 8]);
+    assert.deepEqual(decisions.map(([e]) => e), [3, 7, 10]);
+  });
+
+  it('mode max with an absolute threshold; patience 0 reduces at the first bad epoch', () => {
+    const s = createSchedule({ kind: 'plateau', mode: 'max', thresholdMode: 'abs', threshold: 0.01, patience: 0 });
+    const { decisions } = drive(s, [0.5, 0.505, 0.52, 0.525, 0.51]);
+    // 0.505 is not 0.01 above the best 0.5 (bad); 0.52 is (new best); 0.525 is not (bad); 0.51 is worse (bad).
+    assertClose(decisions.map(([e, d]) => [e, d.lr]).flat(), [1, 0.1, 3, 0.01, 4, 0.001], 1e-15, 'decisions');
+  });
+
+  it('defaults are PyTorch\'s: min, factor 0.1, patience 10, threshold 1e-4 rel, cooldown 0, minLr 0', () => {
+    assert.deepEqual(createSchedule({ kind: 'plateau' }).config(), {
+      kind: 'plateau', mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8,
+    });
+    const { decisions } = drive(createSchedule({ kind: 'plateau' }), Array(12).fill(1));
+    assert.deepEqual(decisions.map(([e, d]) => [e, d.lr]), [[11, 0.1]]);
+  });
+
+  it('a missing metric is an error; a NaN metric is a bad epoch', () => {
+    const s = createSchedule({ kind: 'plateau', patience: 1 });
+    assert.throws(() => s.endEpoch(0, undefined, 1), /needs a metric at every epoch end/);
+    assert.deepEqual(drive(createSchedule({ kind: 'plateau', patience: 1 }), [1, NaN, NaN]).decisions.map(([e]) => e), [2]);
+  });
+});
+
+describe('adam-then-sgd', () => {
+  it('uses the base (Adam) rate until the metric plateaus, then says once: switch to SGD with sgdLr', () => {
+    const s = createSchedule({ kind: 'adam-then-sgd', patience: 2, sgdLr: 0.01 });
+    // Progress through epoch 2 (0.7); 0.71, 0.70, 0.70 are not below 0.7·(1 − 1e-4): the switch fires at epoch 5.
+    const { rates, decisions } = drive(s, [1, 0.8, 0.7, 0.71, 0.7, 0.7, 0.5, 0.5, 0.5, 0.5, 0.5], 1e-3);
+    assert.equal(decisions.length, 1);
+    const [epoch, d] = decisions[0];
+    assert.equal(epoch, 5);
+    assert.deepEqual(d.switchTo, { kind: 'sgd', lr: 0.01 });
+    assert.equal(d.lr, 0.01);
+    assert.match(d.message, /switching from Adam to SGD with lr 0\.01/);
+    assert.deepEqual(rates, [...Array(6).fill(1e-3), ...Array(5).fill(0.01)]);
+    assert.equal((s as unknown as { optimizer: string }).optimizer, 'sgd');
+  });
+
+  it('defaults: the plateau test\'s defaults and sgdLr 1e-3', () => {
+    assert.deepEqual(createSchedule({ kind: 'adam-then-sgd' }).config(),
+      { kind: 'adam-then-sgd', mode: 'min', patience: 10, threshold: 1e-4, thresholdMode: 'rel', sgdLr: 1e-3 });
+  });
+});
+
+describe('a manual rate is kept, never silently undone', () => {
+  it('constant: the manual rate stays', () => {
+    const s = createSchedule({ kind: 'constant' });
+    s.rateAt(0, 0, 1);
+    s.setManual(0.1, 0);
+    assert.deepEqual(perEpoch(s, 3), [0.1, 0.1, 0.1]);
+  });
+
+  it('multistep: after "divide by 10" by hand, a later milestone still divides by 10 relative to it', () => {
+    const s = createSchedule({ kind: 'multistep', milestones: [2] });
+    assert.equal(s.rateAt(5, 1, 1), 1);
+    s.setManual(0.1, 5); // mid-epoch 1
+    assertClose([s.rateAt(6, 1, 1), s.rateAt(7, 1, 1), s.rateAt(8, 2, 1), s.rateAt(9, 3, 1)], [0.1, 0.1, 0.01, 0.01], 1e-15, 'rates');
+  });
+
+  it('cosine: the shape goes on, scaled to the manual rate', () => {
+    const s = createSchedule({ kind: 'cosine', warmupSteps: 2, totalSteps: 12 });
+    const plain = createSchedule({ kind: 'cosine', warmupSteps: 2, totalSteps: 12 });
+    s.rateAt(4, 0, 1);
+    s.setManual(s.rateAt(4, 0, 1) / 10, 4);
+    for (const step of [4, 5, 8, 11]) assertClose([s.rateAt(step, 0, 1)], [plain.rateAt(step, 0, 1) / 10], 1e-15, `step ${step}`);
+  });
+
+  it('where the schedule had reached 0 there is no ratio: the manual rate is pinned', () => {
+    const s = createSchedule({ kind: 'cosine', totalSteps: 10 });
+    assert.equal(s.rateAt(10, 0, 1), 0);
+    s.setManual(1e-3, 10);
+    assert.deepEqual([s.rateAt(11, 0, 1), s.rateAt(50, 3, 1)], [1e-3, 1e-3]);
+  });
+
+  it('plateau: the manual rate is adopted and later reductions start from it', () => {
+    const s = createSchedule({ kind: 'plateau', patience: 0 });
+    assert.equal(s.rateAt(0, 0, 1), 1);
+    s.setManual(0.5, 0);
+    const { rates, decisions } = drive(s, [1, 1, 1]);
+    assertClose(rates, [0.5, 0.5, 0.05], 1e-15, 'rates');
+    assertClose(decisions.map(([, d]) => d.lr), [0.05, 0.005], 1e-15, 'reductions');
+  });
+
+  it('adam-then-sgd: a manual Adam rate holds until the switch, which starts SGD at sgdLr', () => {
+    const s = createSchedule({ kind: 'adam-then-sgd', patience: 0, sgdLr: 0.01 });
+    s.setManual(1e-4, 0);
+    const { rates } = drive(s, [1, 1, 1], 1e-3);
+    assert.deepEqual(rates, [1e-4, 1e-4, 0.01]);
+  });
+
+  it('a bad manual rate is refused', () => {
+    assert.throws(() => createSchedule({ kind: 'constant' }).setManual(-1, 0), /manual lr/);
+    assert.throws(() => createSchedule({ kind: 'plateau' }).setManual(NaN, 0), /manual lr/);
+  });
+});
+
+describe('state round trip and validation', () => {
+  const configs: ScheduleConfig[] = [
+    { kind: 'constant' },
+    { kind: 'multistep', milestones: [3, 6], gamma: 0.5 },
+    { kind: 'step', stepSize: 2 },
+    { kind: 'exponential', gamma: 0.95 },
+    { kind: 'cosine', totalSteps: 30, warmupSteps: 3, minLr: 1e-4 },
+    { kind: 'plateau', patience: 1, cooldown: 1, factor: 0.5 },
+    { kind: 'adam-then-sgd', patience: 2, sgdLr: 0.02 },
+  ];
+  const metrics = [5, 4, 4, 4, 3.9, 3.9, 3.9, 3.9, 3.9, 3.9, 3.9, 3.9];
+  for (const config of configs) {
+    it(`${config.kind}: config() rebuilds it, and state() through JSON continues identically`, () => {
+      const a = createSchedule(config);
+      drive(a, metrics.slice(0, 5), 0.1);
+      a.setManual(a.rateAt(5, 5, 0.1) / 10, 5);
+      const saved = JSON.parse(JSON.stringify({ config: a.config(), state: a.state() })) as { config: ScheduleConfig; state: unknown };
+      const b = createSchedule(saved.config);
+      b.loadState(saved.state);
+      assert.deepEqual(b.config(), a.config());
+      assert.deepEqual(drive(b, metrics.slice(5), 0.1, 5), drive(a, metrics.slice(5), 0.1, 5));
+      assert.deepEqual(b.state(), a.state());
+    });
+  }
+
+  it('loadState refuses another kind\'s state or a malformed one', () => {
+    const s = createSchedule({ kind: 'plateau' });
+    assert.throws(() => s.loadState(createSchedule({ kind: 'constant' }).state()), /state is for "constant", this schedule is "plateau"/);
+    assert.throws(() => s.loadState({ ...s.state(), badEpochs: -1 }), /badEpochs/);
+    assert.throws(() => s.loadState(null), DescentError);
+  });
+
+  const bad: [unknown, RegExp][] = [
+    [{ kind: 'multistep', milestones: [1.5] }, /multistep milestones\[0\] must be an integer >= 0/],
+    [{ kind: 'multistep', milestones: [2], gamma: 0 }, /multistep gamma/],
+    [{ kind: 'step', stepSize: 0 }, /step stepSize must be an integer >= 1/],
+    [{ kind: 'exponential' }, /exponential gamma/],
+    [{ kind: 'cosine', totalSteps: 5, warmupSteps: 5 }, /cosine totalSteps must be an integer >= 6/],
+    [{ kind: 'cosine', totalSteps: 5, minLr: -1 }, /cosine minLr/],
+    [{ kind: 'plateau', factor: 1 }, /plateau factor must be a finite number in \[0, 1\)/],
+    [{ kind: 'plateau', mode: 'down' }, /plateau mode must be 'min' or 'max'/],
+    [{ kind: 'plateau', thresholdMode: 'pct' }, /plateau thresholdMode/],
+    [{ kind: 'plateau', patience: -1 }, /plateau patience/],
+    [{ kind: 'plateau', cooldown: 0.5 }, /plateau cooldown/],
+    [{ kind: 'adam-then-sgd', sgdLr: -0.1 }, /adam-then-sgd sgdLr/],
+    [{ kind: 'warm-restarts' }, /unknown schedule kind "warm-restarts"/],
+  ];
+  for (const [config, message] of bad) {
+    it(`rejects ${JSON.stringify(config)}`, () => {
+      assert.throws(() => createSchedule(config as ScheduleConfig), (e: unknown) => e instanceof DescentError && message.test(e.message));
+    });
+  }
+});
