@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 
 const root = new URL('../../src/', import.meta.url).pathname;
-const nodeOnly = [/^node\//, /^cli\//, /^ui\/server/, /^engine\/node-/];
+const nodeOnly = [/^node\//, /^cli\//, /^ui\//, /^engine\/node-/];
 
 function files(dir: string, prefix = ''): string[] {
   return readdirSync(dir).flatMap((name) => {

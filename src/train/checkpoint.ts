@@ -31,6 +31,7 @@ export interface TrainerSnapshot {
   previousEpochLoss: number;
   earlyStopping: { state: EarlyStoppingState; bestWeights: Float32Array | null; bestBuffers: Float32Array | null } | null;
   history: History;
+  meta: Record<string, unknown>;
 }
 
 const f32 = (a: ArrayLike<number>): TensorInput => ({ shape: [a.length], data: Float32Array.from(a) });
@@ -70,6 +71,7 @@ export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
     previousEpochLoss: s.previousEpochLoss,
     earlyStopping: s.earlyStopping ? s.earlyStopping.state : null,
     history: s.history,
+    meta: s.meta,
   });
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, state, checksum: checksum(tensors, state) });
 }
@@ -92,7 +94,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
   const st = parse(metadata.state) as {
     architecture: ArchitectureConfig; optimizer: { config: OptimizerConfig; stepCount: number; buffers: string[] };
     schedule: TrainerSnapshot['schedule']; rng: RngState; position: TrainerSnapshot['position'];
-    previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History;
+    previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History; meta?: Record<string, unknown>;
   };
   const get = (name: string) => tensors.get(name)?.data as Float32Array | undefined;
   const need = (name: string) => {
@@ -117,5 +119,6 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
       ? { state: st.earlyStopping, bestWeights: get('best_weights') ?? null, bestBuffers: get('best_buffers') ?? null }
       : null,
     history: st.history,
+    meta: st.meta ?? {},
   };
 }

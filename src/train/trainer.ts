@@ -51,6 +51,8 @@ export interface FitOptions {
   /** Checkpoint every so many steps and/or epochs, handing the bytes to onCheckpoint. */
   checkpointEvery?: { steps?: number; epochs?: number };
   onCheckpoint?: (bytes: Uint8Array, where: { step: number; epoch: number; reason: string }) => void;
+  /** Anything the caller wants back on resume (the CLI keeps its flags here); stored as JSON. */
+  meta?: Record<string, unknown>;
 }
 
 export interface History {
@@ -179,6 +181,7 @@ export class Trainer extends Emitter {
         ? { state: this.earlyStopping.state(), bestWeights: this.earlyStopping.bestWeights, bestBuffers: this.earlyStopping.bestBuffers }
         : null,
       history: this.history,
+      meta: this.options.meta ?? {},
     };
     return encodeCheckpoint(snapshot);
   }

@@ -1,0 +1,29 @@
+/** `descent eval <model>`: accuracy, loss and confusion matrix of a saved model on a dataset. */
+import { applyStandardization } from '../data/dataset.js';
+import { createEngine, type EngineKind } from '../node/engine.js';
+import { loadModel } from '../node/model-io.js';
+import { evaluate } from '../train/evaluate.js';
+import { loadSource } from './data-source.js';
+import { confusionTable, percent } from './format.js';
+import { checkDataFits, standardizationOf } from './model-data.js';
+
+export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind; threads?: number }): Promise<void> {
+  const engine = await createEngine(flags.engine, flags.threads);
+  try {
+    const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels });
+    const data = loadSource(flags.data, 'test');
+    checkDataFits(net, data, flags.data);
+    const stats = standardizationOf(preprocessing);
+    if (stats) applyStandardization(data.x, stats);
+    const ev = evaluate(net, data);
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ model: modelPath, data: flags.data, ...ev })}\n`);
+      return;
+    }
+    console.log(`${modelPath} on ${flags.data}: accuracy ${percent(ev.accuracy)} ` +
+      `(${Math.round(ev.accuracy * ev.count)}/${ev.count}), loss ${ev.loss.toFixed(4)}`);
+    console.log(`confusion matrix (rows: true class, columns: predicted):\n${confusionTable(ev.confusion, classNames ?? data.classNames)}`);
+  } finally {
+    await engine.dispose();
+  }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `descent` command. Every subcommand has --help; any error ends with one line,
+ * "descent: <what was wrong>", and a non-zero exit status.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { evalCommand } from './eval.js';
+import { gradcheckCommand } from './gradcheck.js';
+import { fraction, nonNegativeInt, optimizerKinds, positiveInt, positiveNumber } from './options.js';
+import { predictCommand } from './predict.js';
+import { summaryCommand } from './summary.js';
+import { trainCommand, type TrainFlags } from './train.js';
+import { presetNames } from '../models/presets.js';
+
+const engineOption = () => new Option('--engine <engine>', 'compute engine').choices(['auto', 'wasm', 'reference']).default('auto');
+const threadsOption = () => new Option('--threads <n>', 'threads for the fast engine (default: all cores)').argParser(positiveInt);
+
+function fail(e: unknown): never {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`descent: ${message.split('\n')[0]}\n`);
+  process.exit(1);
+}
+
+const program = new Command('descent')
+  .description('Train convolutional neural networks: back-propagation as the notes write it, a fast WebAssembly engine, a live dashboard.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `descent: ${s.slice(7)}` : s) });
+
+program.command('train')
+  .description('train a model (MNIST and LeNet-5 by default); checkpoints and the final model go to --out')
+  .option('-m, --model <model>', `preset (${presetNames.join(', ')}) or JSON spec file`, 'lenet5')
+  .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
+  .option('--test <source>', 'test data (MNIST uses its 10,000 test images by default)')
+  .option('-e, --epochs <n>', 'epochs', positiveInt, 15)
+  .option('-b, --batch-size <n>', 'mini-batch size B (1 = online learning)', positiveInt, 64)
+  .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerKinds]).default('adam'))
+  .option('--lr <rate>', 'learning rate α (default: the optimizer\'s: adam 0.001, sgd 0.01)', positiveNumber)
+  .option('--momentum <m>', 'momentum (sgd, rmsprop)', positiveNumber)
+  .option('--weight-decay <λ>', 'weight decay', positiveNumber)
+  .option('--schedule <schedule>', 'constant | step:<epoch>,… (÷10 there) | exponential:<γ> | cosine[:<warm-up steps>] | plateau[:<patience>] | adam-then-sgd[:<lr>]', 'cosine')
+  .option('--validation-split <f>', 'fraction of the training data held out for validation (0: none)', fraction, 1 / 12)
+  .option('--patience <n>', 'early stopping: epochs without a better validation error', nonNegativeInt, 5)
+  .option('--no-early-stopping', 'train all epochs (best weights are not restored)')
+  .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 0)
+  .option('--no-normalize', 'skip mean/std normalisation of the inputs')
+  .option('--seed <n>', 'seed for initialisation, shuffling, dropout and ties', nonNegativeInt, 1)
+  .option('--limit <n>', 'use only the first n training images', positiveInt)
+  .option('--max-steps <n>', 'stop after this many steps', positiveInt)
+  .option('--checkpoint-every <steps>', 'also checkpoint every so many steps (always: every epoch)', positiveInt)
+  .addOption(engineOption())
+  .addOption(threadsOption())
+  .option('-o, --out <dir>', 'output directory (default: runs/<date-time>)')
+  .option('--resume <checkpoint>', 'continue from a checkpoint, with the flags it was started with')
+  .option('--ui', 'serve the live dashboard while training')
+  .option('--json', 'JSON lines on stdout instead of the progress display')
+  .action(async function (this: Command, flags: TrainFlags) {
+    const explicit = new Set(Object.keys(flags).filter((k) => this.getOptionValueSource(k) === 'cli'));
+    await trainCommand(flags, explicit);
+  });
+
+program.command('eval <model>')
+  .description('accuracy, loss and confusion matrix of a saved model (.safetensors) on a dataset')
+  .option('-d, --data <source>', 'mnist (its test split) | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
+  .addOption(engineOption())
+  .addOption(threadsOption())
+  .option('--json', 'print JSON')
+  .action((model: string, flags) => evalCommand(model, { json: false, ...flags }));
+
+program.command('predict <model> <images...>')
+  .description('class and top-3 probabilities for PNG or JPEG images')
+  .option('--json', 'print JSON lines')
+  .action((model: string, images: string[], flags) => predictCommand(model, images, { json: false, ...flags }));
+
+program.command('summary <model>')
+  .description('per-layer table (type, output shape, parameters) of a saved model, a preset or a spec file')
+  .action((model: string) => summaryCommand(model));
+
+program.command('gradcheck <model>')
+  .description('finite-difference check of back-propagation on a preset or spec file (float64)')
+  .option('--batch <n>', 'samples in the random batch', positiveInt, 2)
+  .option('--max-weights <n>', 'coordinates of w (and of x) checked', positiveInt, 300)
+  .option('--seed <n>', 'seed', nonNegativeInt, 1)
+  .option('--json', 'print JSON')
+  .action((model: string, flags) => gradcheckCommand(model, { json: false, ...flags }));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version end here too, successfully; usage errors were already printed on one line.
+    process.exit(e.exitCode);
+  }
+  fail(e);
+}

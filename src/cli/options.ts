@@ -1,0 +1,68 @@
+/** Parsing of the CLI's option values: each bad value gets a one-line reason naming the flag. */
+import { InvalidArgumentError } from 'commander';
+import type { OptimizerConfig } from '../train/optimizers/index.js';
+import type { ScheduleConfig } from '../train/schedules/index.js';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0.');
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0.');
+  return n;
+}
+
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a number in [0, 1).');
+  return n;
+}
+
+export const optimizerKinds = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
+
+export function optimizerConfig(kind: string, lr: number | undefined, momentum: number | undefined, weightDecay: number | undefined): OptimizerConfig {
+  const extra = { ...(lr !== undefined ? { lr } : {}), ...(weightDecay !== undefined ? { weight_decay: weightDecay } : {}) };
+  switch (kind) {
+    case 'sgd': return { kind, lr: 0.01, ...extra, momentum: momentum ?? 0.9 };
+    case 'rmsprop': return { kind, ...extra, ...(momentum !== undefined ? { momentum } : {}) };
+    case 'adam': case 'adamw': case 'adagrad': return { kind, ...extra };
+    default: throw new InvalidArgumentError(`unknown optimizer "${kind}" (use ${optimizerKinds.join(', ')}).`);
+  }
+}
+
+/**
+ * --schedule values: constant | step:<epoch>,<epoch>,... (÷10 at those epochs) | exponential:<gamma> |
+ * cosine[:<warmup steps>] | plateau[:<patience>] | adam-then-sgd[:<sgd lr>].
+ */
+export function scheduleConfig(value: string, totalSteps: number): ScheduleConfig {
+  const [kind, arg] = value.split(':');
+  const num = (s: string | undefined, what: string) => {
+    const n = Number(s);
+    if (s === undefined || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--schedule ${kind} needs ${what}, got "${value}".`);
+    return n;
+  };
+  switch (kind) {
+    case 'constant': return { kind: 'constant' };
+    case 'step': return { kind: 'multistep', milestones: (arg ?? '').split(',').map((s) => num(s, 'epochs like step:5,10')), gamma: 0.1 };
+    case 'exponential': return { kind: 'exponential', gamma: num(arg, 'a factor like exponential:0.9') };
+    case 'cosine': return { kind: 'cosine', totalSteps, warmupSteps: arg ? num(arg, 'warm-up steps like cosine:200') : 0 };
+    case 'plateau': return { kind: 'plateau', patience: arg ? num(arg, 'a patience like plateau:2') : 2, mode: 'min' };
+    case 'adam-then-sgd': return { kind: 'adam-then-sgd', patience: 1, sgdLr: arg ? num(arg, 'an SGD rate like adam-then-sgd:0.01') : 0.01 };
+    default: throw new InvalidArgumentError(`unknown schedule "${value}" (use constant, step:<epochs>, exponential:<gamma>, cosine[:warmup], plateau[:patience], adam-then-sgd[:lr]).`);
+  }
+}

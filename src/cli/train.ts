@@ -1,0 +1,157 @@
+/**
+ * `descent train`: load data, build (or resume) a model, train it with progress on the terminal,
+ * checkpoints in the output directory and Ctrl-C as a clean stop; then the test accuracy and the
+ * confusion matrix. Everything that can be wrong (data, flags, output directory) fails before the
+ * first step.
+ */
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DescentError } from '../core/errors.js';
+import { applyStandardization, fitStandardization, type Standardization } from '../data/dataset.js';
+import type { ArchitectureConfig } from '../network/sequential.js';
+import { Sequential } from '../network/sequential.js';
+import { createEngine, type EngineKind } from '../node/engine.js';
+import { writeFileAtomic } from '../node/files.js';
+import { saveModel } from '../node/model-io.js';
+import { decodeCheckpoint } from '../train/checkpoint.js';
+import { evaluate } from '../train/evaluate.js';
+import { type FitOptions, Trainer } from '../train/trainer.js';
+import { loadSplits } from './data-source.js';
+import { confusionTable, percent } from './format.js';
+import { loadArchitecture } from './model-source.js';
+import { optimizerConfig, scheduleConfig } from './options.js';
+import { attachProgress } from './progress.js';
+
+export interface TrainFlags {
+  model: string;
+  data: string;
+  test?: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  schedule: string;
+  validationSplit: number;
+  patience: number;
+  earlyStopping: boolean;
+  augment: number;
+  normalize: boolean;
+  seed: number;
+  limit?: number;
+  maxSteps?: number;
+  engine: EngineKind;
+  threads?: number;
+  out?: string;
+  resume?: string;
+  checkpointEvery?: number;
+  json?: boolean;
+  ui?: boolean;
+}
+
+/** The flags a checkpoint keeps, so that --resume continues the same run. */
+const RESUMED_FLAGS: (keyof TrainFlags)[] = ['data', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule',
+  'validationSplit', 'patience', 'earlyStopping', 'augment', 'normalize', 'seed', 'limit'];
+
+export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Promise<void> {
+  const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const started = performance.now();
+
+  // A resumed run continues with the flags it was started with, unless given again here.
+  let checkpoint: Uint8Array | null = null;
+  let architecture: ArchitectureConfig | null = null;
+  if (flags.resume) {
+    const path = resolve(flags.resume);
+    if (!existsSync(path)) throw new DescentError(`--resume: no checkpoint at ${path}`);
+    checkpoint = new Uint8Array(readFileSync(path));
+    const snapshot = decodeCheckpoint(checkpoint, path);
+    architecture = snapshot.architecture;
+    const saved = (snapshot.meta.flags ?? {}) as Partial<TrainFlags>;
+    for (const key of RESUMED_FLAGS) if (!explicit.has(key) && key in saved) (flags as unknown as Record<string, unknown>)[key] = saved[key];
+  }
+
+  // The output directory must be writable before any work starts.
+  const out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)));
+  try {
+    mkdirSync(out, { recursive: true });
+    accessSync(out, constants.W_OK);
+    writeFileAtomic(join(out, 'flags.json'), JSON.stringify(flags, null, 2));
+  } catch (e) {
+    throw new DescentError(`cannot write to the output directory ${out}: ${(e as Error).message}`);
+  }
+
+  const splits = loadSplits(flags.data, flags.test);
+  let train = splits.train;
+  if (flags.limit && flags.limit < train.count) {
+    train = { ...train, count: flags.limit, x: train.x.subarray(0, flags.limit * train.x.length / train.count), labels: train.labels.subarray(0, flags.limit) };
+  }
+  const test = splits.test;
+  let standardization: Standardization | undefined;
+  if (flags.normalize) {
+    standardization = fitStandardization(train);
+    train = { ...train, x: Float32Array.from(train.x) };
+    applyStandardization(train.x, standardization);
+    if (test) applyStandardization(test.x, standardization);
+  }
+
+  architecture ??= loadArchitecture(flags.model, train.shape, train.classes);
+  const engine = await createEngine(flags.engine, flags.threads);
+  try {
+    const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
+    log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model}`} on ${flags.data} ` +
+      `(${train.count.toLocaleString('en-US')} images ${train.shape.join('×')}, ${train.classes} classes), engine ${engine.name}` +
+      `${engine.threads > 1 ? ` on ${engine.threads} threads` : ''}, output ${out}`);
+    if (!flags.json) log(net.summary());
+
+    const validationSplit = flags.validationSplit > 0 ? flags.validationSplit : undefined;
+    const stepsPerEpoch = Math.ceil(train.count * (1 - (validationSplit ?? 0)) / flags.batchSize);
+    const checkpointPath = join(out, 'checkpoint.safetensors');
+    const options: FitOptions = {
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      optimizer: optimizerConfig(flags.optimizer, flags.lr, flags.momentum, flags.weightDecay),
+      schedule: scheduleConfig(flags.schedule, flags.epochs * stepsPerEpoch),
+      validationSplit,
+      splitSeed: flags.seed,
+      earlyStopping: flags.earlyStopping && validationSplit ? { monitor: 'val_error', patience: flags.patience } : undefined,
+      augment: flags.augment > 0 ? { shift: flags.augment } : undefined,
+      maxSteps: flags.maxSteps,
+      checkpointEvery: { epochs: 1, ...(flags.checkpointEvery ? { steps: flags.checkpointEvery } : {}) },
+      onCheckpoint: (bytes) => writeFileAtomic(checkpointPath, bytes),
+      meta: { flags: Object.fromEntries(RESUMED_FLAGS.map((k) => [k, flags[k]])) },
+    };
+    const trainer = new Trainer(net, options);
+    if (checkpoint) trainer.restore(checkpoint, flags.resume);
+    attachProgress(trainer, { json: flags.json ?? false, epochs: flags.epochs, out: process.stdout });
+
+    let interrupts = 0;
+    const onSigint = () => {
+      if (++interrupts > 1) process.exit(130);
+      log('\nstopping after this step (Ctrl-C again to quit at once)…');
+      trainer.stop('interrupted (Ctrl-C); a checkpoint was saved');
+    };
+    process.on('SIGINT', onSigint);
+    const history = await trainer.fit(train);
+    process.off('SIGINT', onSigint);
+
+    writeFileAtomic(join(out, 'history.json'), JSON.stringify(history));
+    const modelPath = join(out, 'model.safetensors');
+    saveModel(modelPath, net, { classNames: train.classNames, preprocessing: { scale: 1 / 255, ...(standardization ?? {}) } });
+    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointPath, stopReason: history.stopReason,
+      epochs: history.epochs.length, seconds: (performance.now() - started) / 1000 };
+    if (test && history.stopReason !== 'user') {
+      const ev = evaluate(net, test);
+      result.test = { accuracy: ev.accuracy, loss: ev.loss, count: ev.count, confusion: ev.confusion };
+      if (!flags.json) {
+        log(`\ntest accuracy ${percent(ev.accuracy)} (${Math.round(ev.accuracy * ev.count).toLocaleString('en-US')}/${ev.count.toLocaleString('en-US')}), ` +
+          `test loss ${ev.loss.toFixed(4)}`);
+        log(`confusion matrix (rows: true class, columns: predicted):\n${confusionTable(ev.confusion, train.classNames)}`);
+      }
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointPath}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+  } finally {
+    await engine.dispose();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Descent's model file ("descent-model-1"): one safetensors file that other tools can open too.
+ *
+ *   tensors       `layers.<k>.<name>`, F32, in Descent's layout (channels-last: conv weights are
+ *                 [O, KH, KW, C], dense weights [O, I]): every parameter (`weight`, `bias`) and
+ *                 buffer (`running_mean`, `running_var`) of layer k, e.g. `layers.0.weight`,
+ *                 `layers.4.running_mean`; nothing else.
+ *   __metadata__  format        "descent-model-1"
+ *                 architecture  JSON of the ArchitectureConfig ({inputShape, layers})
+ *                 classNames    optional, JSON array of strings (output e is classNames[e])
+ *                 preprocessing optional, JSON object (e.g. {"scale": 1/255, "mean": [...], "std": [...]})
+ *                 checksum      CRC-32 (8 hex digits) over the UTF-8 bytes of architecture,
+ *                               classNames and preprocessing (those present, in that order),
+ *                               then every tensor's bytes in name order
+ *
+ * The checksum lets a truncated or corrupted file be refused instead of half-loaded. Core code:
+ * bytes in, bytes out (src/node/model-io.ts reads and writes files).
+ */
+import { crc32 } from '../core/checksum.js';
+import { DescentError } from '../core/errors.js';
+import type { Floats } from '../core/floats.js';
+import { fmt, sizeOf } from '../core/shape.js';
+import { Sequential, type ArchitectureConfig, type SequentialOptions, type TensorSlot } from '../network/sequential.js';
+import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.js';
+
+export const MODEL_FORMAT = 'descent-model-1';
+
+/** How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c]. */
+export interface Preprocessing {
+  scale?: number;
+  mean?: number[];
+  std?: number[];
+  [key: string]: unknown;
+}
+
+export interface ModelExtras {
+  classNames?: string[];
+  preprocessing?: Preprocessing;
+}
+
+export interface LoadedModel extends ModelExtras {
+  net: Sequential;
+}
+
+const tensorName = (slot: TensorSlot) => `layers.${slot.layer}.${slot.name}`;
+
+/** The optional metadata entries covered by the checksum, in checksum order. */
+const CHECKED = ['architecture', 'classNames', 'preprocessing'] as const;
+
+function checksum(metadata: Record<string, string>, tensors: Map<string, { data: ArrayBufferView }>): string {
+  let c = 0;
+  for (const key of CHECKED) if (metadata[key] !== undefined) c = crc32(new TextEncoder().encode(metadata[key]), c);
+  for (const name of [...tensors.keys()].sort()) {
+    const d = tensors.get(name)!.data;
+    c = crc32(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), c);
+  }
+  return c.toString(16).padStart(8, '0');
+}
+
+function checkClassNames(names: unknown, outputs: number, where: string): asserts names is string[] {
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+    throw new DescentError(`${where}: classNames must be an array of strings`);
+  }
+  if (names.length > outputs) {
+    throw new DescentError(`${where}: ${names.length} class names, but the network has only ${outputs} outputs`);
+  }
+}
+
+/** A model file's bytes: architecture, parameters, running statistics and the optional extras. */
+export function encodeModel(net: Sequential, extra: ModelExtras = {}): Uint8Array {
+  const tensors = new Map<string, TensorInput>();
+  const add = (slots: TensorSlot[], vector: Floats) => {
+    for (const s of slots) {
+      tensors.set(tensorName(s), { shape: s.shape, data: Float32Array.from(vector.subarray(s.offset, s.offset + s.length)) });
+    }
+  };
+  add(net.paramSlots, net.w);
+  add(net.bufferSlots, net.buffers);
+  const metadata: Record<string, string> = { format: MODEL_FORMAT, architecture: JSON.stringify(net.config()) };
+  if (extra.classNames !== undefined) {
+    checkClassNames(extra.classNames, sizeOf(net.outputShape), 'cannot save the model');
+    metadata.classNames = JSON.stringify(extra.classNames);
+  }
+  if (extra.preprocessing !== undefined) metadata.preprocessing = JSON.stringify(extra.preprocessing);
+  metadata.checksum = checksum(metadata, tensors);
+  return encodeSafetensors(tensors, metadata);
+}
+
+/**
+ * Rebuild a model from a file's bytes. `source` (a path) names the file in every error; `options`
+ * (arena, kernels, seed) go to the Sequential being built.
+ */
+export function decodeModel(bytes: Uint8Array, source = 'model file',
+  options: Omit<SequentialOptions, 'inputShape'> = {}): LoadedModel {
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes, source);
+  } catch (e) {
+    throw new DescentError(`${source} is not a readable model file (truncated or corrupted?): ${(e as Error).message}`);
+  }
+  const { tensors, metadata } = decoded;
+  if (metadata.format !== MODEL_FORMAT) {
+    const hint = metadata.format === 'descent-checkpoint-1' ? ' (it is a training checkpoint: resume from it instead)'
+      : metadata.format === undefined ? ' (a PyTorch state_dict? import it with importPytorch and its architecture)' : '';
+    throw new DescentError(`${source} is not a Descent model: format ${JSON.stringify(metadata.format)}, ` +
+      `expected "${MODEL_FORMAT}"${hint}`);
+  }
+  const actual = checksum(metadata, tensors);
+  if (actual !== metadata.checksum) {
+    throw new DescentError(`${source} is corrupted: checksum ${actual} does not match the recorded ${metadata.checksum}`);
+  }
+  const json = (key: string): unknown => {
+    try {
+      return JSON.parse(metadata[key]);
+    } catch (e) {
+      throw new DescentError(`${source}: metadata "${key}" is not valid JSON: ${(e as Error).message}`);
+    }
+  };
+  if (metadata.architecture === undefined) throw new DescentError(`${source}: metadata "architecture" is missing`);
+  let net: Sequential;
+  try {
+    net = Sequential.fromConfig(json('architecture') as ArchitectureConfig, options);
+  } catch (e) {
+    throw new DescentError(`${source}: the stored architecture does not build: ${(e as Error).message}`);
+  }
+
+  const expected = new Set<string>();
+  const fill = (slots: TensorSlot[], vector: Floats) => {
+    for (const s of slots) {
+      const name = tensorName(s);
+      expected.add(name);
+      const t = tensors.get(name);
+      const layer = `layer ${s.layer} (${net.layers[s.layer].type})`;
+      if (!t) throw new DescentError(`${source}: tensor "${name}" is missing (${layer} needs ${s.name} ${fmt(s.shape)})`);
+      if (t.shape.join() !== s.shape.join()) {
+        throw new DescentError(`${source}: tensor "${name}" has shape ${fmt(t.shape)}, but ${layer} needs ${fmt(s.shape)}`);
+      }
+      if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
+        throw new DescentError(`${source}: tensor "${name}" is ${t.dtype}, expected F32`);
+      }
+      vector.set(t.data, s.offset);
+    }
+  };
+  fill(net.paramSlots, net.w);
+  fill(net.bufferSlots, net.buffers);
+  const extra = [...tensors.keys()].filter((n) => !expected.has(n));
+  if (extra.length > 0) {
+    throw new DescentError(`${source}: tensor "${extra[0]}" belongs to no layer of the stored architecture`);
+  }
+
+  const model: LoadedModel = { net };
+  if (metadata.classNames !== undefined) {
+    const names = json('classNames');
+    checkClassNames(names, sizeOf(net.outputShape), source);
+    model.classNames = names;
+  }
+  if (metadata.preprocessing !== undefined) {
+    const p = json('preprocessing');
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+      throw new DescentError(`${source}: metadata "preprocessing" must be a JSON object`);
+    }
+    model.preprocessing = p as Preprocessing;
+  }
+  return model;
+}

@@ -1,0 +1,133 @@
+/** The `descent` command, run as a subprocess on tiny data the test makes. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { encodeIdx } from '../src/data/idx.js';
+import { patches } from './synthetic.js';
+
+const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'descent-cli-'));
+
+function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A failure is one line on stderr, "descent: …", and a non-zero exit. */
+function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): void {
+  assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], /^descent: /);
+  assert.match(lines[0], pattern);
+}
+
+const spec = join(dir, 'tiny.json');
+const images = join(dir, 'images.idx.gz'), labels = join(dir, 'labels.idx');
+
+before(() => {
+  const data = patches(120, 1);
+  const bytes = Uint8Array.from(data.x, (v) => Math.max(0, Math.min(255, Math.round(v * 255))));
+  writeFileSync(images, gzipSync(encodeIdx({ type: 'ubyte', dims: [120, 8, 8], data: bytes })));
+  writeFileSync(labels, encodeIdx({ type: 'ubyte', dims: [120], data: data.labels }));
+  writeFileSync(spec, JSON.stringify({ layers: [
+    { type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 }, { type: 'ReLU' }, { type: 'MaxPool2d', kernelSize: 2 },
+    { type: 'Flatten' }, { type: 'Dense', outFeatures: 3 }, { type: 'Softmax' }] }));
+  writeFileSync(join(dir, 'corrupt.idx'), encodeIdx({ type: 'ubyte', dims: [120, 8, 8], data: bytes }).subarray(0, 500));
+  writeFileSync(join(dir, 'not-a-dir'), 'x');
+  const png = new PNG({ width: 8, height: 8 });
+  for (let i = 0; i < 64; i++) {
+    const v = i % 8 < 4 && i < 32 ? 230 : 20; // class 0 lights the top-left patch
+    png.data.set([v, v, v, 255], i * 4);
+  }
+  writeFileSync(join(dir, 'digit.png'), PNG.sync.write(png));
+});
+
+const tiny = () => ['--model', spec, '--data', `idx:${images},${labels}`, '--test', `idx:${images},${labels}`, '--engine', 'reference'];
+
+describe('descent CLI', () => {
+  it('--help works on every command', () => {
+    for (const cmd of [[], ['train'], ['eval'], ['predict'], ['summary'], ['gradcheck']]) {
+      const r = descent(...cmd, '--help');
+      assert.equal(r.status, 0, cmd.join(' '));
+      assert.match(r.stdout, /Usage: descent/);
+    }
+  });
+
+  it('trains on tiny IDX data (gzip images), saves model and checkpoint, reports JSON', () => {
+    const r = descent('train', ...tiny(), '--epochs', '4', '--batch-size', '8', '--lr', '0.01', '--out', 'run1', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const epochs = lines.filter((l) => l.type === 'epoch');
+    assert.equal(epochs.length, 4);
+    const result = lines.at(-1);
+    assert.ok(result.test.accuracy > 0.9, `test accuracy ${result.test.accuracy}`);
+    assert.ok(existsSync(join(dir, 'run1', 'model.safetensors')));
+    assert.ok(existsSync(join(dir, 'run1', 'checkpoint.safetensors')));
+  });
+
+  it('prints a progress summary per epoch, the test accuracy and a confusion matrix', () => {
+    const r = descent('train', ...tiny(), '--epochs', '2', '--out', 'run2');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /epoch 1\/2 \| loss \d\.\d{4} acc/);
+    assert.match(r.stdout, /test accuracy \d+\.\d\d%/);
+    assert.match(r.stdout, /true\\pred/);
+  });
+
+  it('eval, predict and summary work on the saved model', () => {
+    const ev = descent('eval', join('run1', 'model.safetensors'), '--data', `idx:${images},${labels}`, '--engine', 'reference', '--json');
+    assert.equal(ev.status, 0, ev.stderr);
+    assert.ok(JSON.parse(ev.stdout).accuracy > 0.9);
+    const pr = descent('predict', join('run1', 'model.safetensors'), 'digit.png', '--json');
+    assert.equal(pr.status, 0, pr.stderr);
+    const out = JSON.parse(pr.stdout);
+    assert.equal(out.class, '0');
+    assert.equal(out.top.length, 3);
+    const sm = descent('summary', join('run1', 'model.safetensors'));
+    assert.match(sm.stdout, /Conv2d\s+\[8, 8, 4\]/);
+    assert.match(descent('summary', 'lenet5').stdout, /total parameters: 61,706/);
+  });
+
+  it('gradcheck passes on a spec file', () => {
+    const r = descent('gradcheck', spec, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+  });
+
+  it('resumes from a checkpoint', () => {
+    const first = descent('train', ...tiny(), '--epochs', '3', '--batch-size', '8', '--out', 'run3', '--max-steps', '20', '--checkpoint-every', '5', '--json');
+    assert.equal(first.status, 0, first.stderr);
+    const r = descent('train', '--resume', join('run3', 'checkpoint.safetensors'), '--test', `idx:${images},${labels}`, '--out', 'run3', '--engine', 'reference', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(result.stopReason, 'epochs');
+  });
+
+  it('bad flags and missing files give one line and a non-zero exit', () => {
+    assertOneLineError(descent('train', '--epochs', 'abc'), /--epochs.*positive integer/);
+    assertOneLineError(descent('train', '--optimizer', 'sgdd'), /sgdd/);
+    assertOneLineError(descent('train', '--bogus'), /unknown option '--bogus'/);
+    assertOneLineError(descent('train', '--data', 'idx:nope.idx,labels.idx', '--out', 'r'), /nope\.idx/);
+    assertOneLineError(descent('train', '--data', 'parquet:x'), /unknown data source "parquet:x"/);
+    assertOneLineError(descent('train', '--model', 'resnet9', '--data', `idx:${images},${labels}`, '--out', 'r'), /"resnet9" is neither a preset/);
+    assertOneLineError(descent('eval', 'missing.safetensors'), /missing\.safetensors/);
+    assertOneLineError(descent('predict', join('run1', 'model.safetensors'), 'nothing.png'), /nothing\.png/);
+    assertOneLineError(descent('train', '--resume', 'nope.ckpt'), /no checkpoint at .*nope\.ckpt/);
+  });
+
+  it('a corrupt dataset or an unwritable output directory fails before training starts', () => {
+    mkdirSync(join(dir, 'run4'), { recursive: true });
+    const r = descent('train', '--model', spec, '--data', `idx:corrupt.idx,${labels}`, '--out', 'run4');
+    assertOneLineError(r, /corrupt\.idx is truncated/);
+    assert.ok(!existsSync(join(dir, 'run4', 'checkpoint.safetensors')));
+    const w = descent('train', ...tiny(), '--out', join('not-a-dir', 'run'));
+    assertOneLineError(w, /cannot write to the output directory .*not-a-dir/);
+    assert.ok(!readFileSync(join(dir, 'not-a-dir'), 'utf8').includes('{'));
+  });
+});
