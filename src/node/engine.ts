@@ -23,6 +23,11 @@ export function referenceEngine(): Engine {
 
 export async function createEngine(kind: EngineKind = 'auto', threads?: number): Promise<Engine> {
   if (kind === 'reference') return referenceEngine();
-  if (kind === 'wasm') throw new DescentError(`the WebAssembly engine is not built yet (threads ${threads ?? 'auto'})`);
-  return referenceEngine();
+  try {
+    const { createWasmEngine } = await import('../engine/node-loader.js');
+    return await createWasmEngine({ threads });
+  } catch (e) {
+    if (kind === 'wasm') throw new DescentError(`the WebAssembly engine could not start: ${(e as Error).message}`);
+    return referenceEngine();
+  }
 }

@@ -1,0 +1,43 @@
+/**
+ * Helpers shared by every kernel family.
+ *
+ * Calling convention: every exported kernel is `name(params, part, parts)`. `params` points at
+ * a block of 32-bit words that the JavaScript side wrote (pointers are byte addresses into this
+ * memory, sizes are counts); `part` in [0, parts) says which share of the work this thread does.
+ * A kernel splits its work into units whose arithmetic does not depend on `parts` (whole output
+ * rows, pixels, channels or fixed-size blocks), so any thread count gives bitwise equal results.
+ * Kernels never allocate: scratch space is passed in `params`.
+ */
+
+/** The i-th 32-bit word of a parameter block, as a signed integer (a size or a flag). */
+@inline export function pi(params: usize, i: i32): i32 {
+  return load<i32>(params + (<usize>i << 2));
+}
+
+/** The i-th word as an address. */
+@inline export function pp(params: usize, i: i32): usize {
+  return <usize>load<u32>(params + (<usize>i << 2));
+}
+
+/** The i-th word as a float32. */
+@inline export function pf(params: usize, i: i32): f32 {
+  return load<f32>(params + (<usize>i << 2));
+}
+
+/** First unit of share `part` when `units` are split into `parts` contiguous shares. */
+@inline export function shareStart(units: i32, part: i32, parts: i32): i32 {
+  return <i32>((<i64>units * <i64>part) / <i64>parts);
+}
+
+@inline export function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}
+
+@inline export function imax(a: i32, b: i32): i32 {
+  return a > b ? a : b;
+}
+
+/** The address of the start of this engine's data: everything below is static data and stack. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,92 @@
+/**
+ * Bias broadcast and its gradient (column sums), and inverted dropout.
+ *
+ * addBias: 0 y, 1 bias, 2 R, 3 C (threads split rows).
+ * sumRows: 0 gy, 1 gb, 2 R, 3 C (threads split columns in groups of four; each column is summed
+ * from its current value over rows in increasing order, whatever the split).
+ * dropoutForward / dropoutBackward: 0 in, 1 out, 2 n, 3 seed (uint32), 4-5 scale (float64),
+ * 6-7 threshold p·2³² (float64). Unit i is dropped when hash32(seed, i) < threshold, as in the
+ * reference, and kept units are scaled in float64 exactly like the reference.
+ */
+import { hash32 } from './hash';
+import { pi, pp, shareStart } from './common';
+
+export function addBias(params: usize, part: i32, parts: i32): void {
+  const y = pp(params, 0), b = pp(params, 1), R = pi(params, 2), C = pi(params, 3);
+  const r0 = shareStart(R, part, parts), r1 = shareStart(R, part + 1, parts);
+  const C4 = C & ~3;
+  for (let r = r0; r < r1; r++) {
+    const row = y + (<usize>r * <usize>C << 2);
+    let c = 0;
+    for (; c < C4; c += 4) {
+      const at = row + (<usize>c << 2);
+      v128.store(at, f32x4.add(v128.load(at), v128.load(b + (<usize>c << 2))));
+    }
+    for (; c < C; c++) {
+      const at = row + (<usize>c << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(b + (<usize>c << 2)));
+    }
+  }
+}
+
+export function sumRows(params: usize, part: i32, parts: i32): void {
+  const gy = pp(params, 0), gb = pp(params, 1), R = pi(params, 2), C = pi(params, 3);
+  const units = (C + 3) >> 2;
+  let c0 = shareStart(units, part, parts) << 2, c1 = shareStart(units, part + 1, parts) << 2;
+  if (c1 > C) c1 = C;
+  if (c0 >= c1) return;
+  const ldy = <usize>C << 2;
+  let c = c0;
+  // Blocks of 16 columns stay in registers across all rows.
+  for (; c + 16 <= c1; c += 16) {
+    const bo = gb + (<usize>c << 2);
+    let s0 = v128.load(bo), s1 = v128.load(bo, 16), s2 = v128.load(bo, 32), s3 = v128.load(bo, 48);
+    let src = gy + (<usize>c << 2);
+    for (let r = 0; r < R; r++) {
+      s0 = f32x4.add(s0, v128.load(src));
+      s1 = f32x4.add(s1, v128.load(src, 16));
+      s2 = f32x4.add(s2, v128.load(src, 32));
+      s3 = f32x4.add(s3, v128.load(src, 48));
+      src += ldy;
+    }
+    v128.store(bo, s0); v128.store(bo, s1, 16); v128.store(bo, s2, 32); v128.store(bo, s3, 48);
+  }
+  for (; c + 4 <= c1; c += 4) {
+    const bo = gb + (<usize>c << 2);
+    let s = v128.load(bo);
+    let src = gy + (<usize>c << 2);
+    for (let r = 0; r < R; r++) {
+      s = f32x4.add(s, v128.load(src));
+      src += ldy;
+    }
+    v128.store(bo, s);
+  }
+  for (; c < c1; c++) {
+    const bo = gb + (<usize>c << 2);
+    let s = load<f32>(bo);
+    let src = gy + (<usize>c << 2);
+    for (let r = 0; r < R; r++) {
+      s += load<f32>(src);
+      src += ldy;
+    }
+    store<f32>(bo, s);
+  }
+}
+
+function dropout(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), y = pp(params, 1), n = pi(params, 2), seed = <u32>pi(params, 3);
+  const scale = load<f64>(params + 16), threshold = load<f64>(params + 24);
+  const s = shareStart(n, part, parts), e = shareStart(n, part + 1, parts);
+  for (let i = s; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, <f64>hash32(seed, <u32>i) < threshold ? 0 : <f32>(<f64>load<f32>(x + o) * scale));
+  }
+}
+
+export function dropoutForward(params: usize, part: i32, parts: i32): void {
+  dropout(params, part, parts);
+}
+
+export function dropoutBackward(params: usize, part: i32, parts: i32): void {
+  dropout(params, part, parts);
+}

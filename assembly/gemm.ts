@@ -1,0 +1,259 @@
+/**
+ * Matrix multiply C[M,N] (+)= op(A)·op(B) (+ bias), the dense layers' workhorse.
+ *
+ * GotoBLAS structure: B is packed in KC×NC blocks into 8-column panels, A in MC×KC blocks into
+ * 4-row panels, and a 4×8 register tile (eight f32x4 accumulators) runs over each pair of panels.
+ * Edge tiles use the same tile on zero-padded panels, so every element of C is computed by the
+ * same sequence of float32 operations wherever it sits: its sum over k runs in blocks of KC in
+ * increasing k, each block summed from zero and then added to C. Splitting C between threads
+ * (by rows or by columns) therefore never changes a bit of the result.
+ */
+import { imin, pi, pp, shareStart } from './common';
+
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+export const KC: i32 = 256;
+export const MC: i32 = 128;
+export const NC: i32 = 1024;
+
+const TRANS_A: i32 = 1;
+const TRANS_B: i32 = 2;
+const ACCUMULATE: i32 = 4;
+
+/** Store modes of a tile: add to what C holds, add the bias row. */
+export const STORE_ACC: i32 = 1;
+export const STORE_BIAS: i32 = 2;
+
+/** Per-thread scratch bytes of gemm: packed A block, packed B block, one spilled tile. */
+export function gemmScratchBytes(): i32 {
+  return (MC * KC + KC * NC + 64) * 4;
+}
+
+/** Packs rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into 4-row panels: panel[k][4]. */
+function packA(ap: usize, a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i32, p0: i32, kc: i32): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = imin(MR, mc - ir);
+    const dst = ap + (<usize>(ir * kc) << 2);
+    if (transA) {
+      // op(A)(i, k) = a[k·M + i]: four adjacent floats per k.
+      let src = a + ((<usize>p0 * <usize>M + <usize>(i0 + ir)) << 2);
+      const step = <usize>M << 2;
+      if (rows == MR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst + (<usize>k << 4), v128.load(src));
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          const d = dst + (<usize>k << 4);
+          for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
+          src += step;
+        }
+      }
+    } else {
+      // op(A)(i, k) = a[i·K + k]: rows are contiguous; interleave four of them.
+      if (rows == MR) {
+        const s0 = a + ((<usize>(i0 + ir) * <usize>K + <usize>p0) << 2);
+        const rs = <usize>K << 2;
+        const s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs;
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          const o = <usize>k << 2;
+          const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+          // 4×4 transpose.
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = dst + (<usize>k << 4);
+          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        }
+        for (; k < kc; k++) {
+          const o = <usize>k << 2;
+          const d = dst + (<usize>k << 4);
+          store<f32>(d, load<f32>(s0 + o));
+          store<f32>(d, load<f32>(s1 + o), 4);
+          store<f32>(d, load<f32>(s2 + o), 8);
+          store<f32>(d, load<f32>(s3 + o), 12);
+        }
+      } else {
+        for (let r = 0; r < MR; r++) {
+          const src = a + ((<usize>(i0 + ir + r) * <usize>K + <usize>p0) << 2);
+          for (let k = 0; k < kc; k++) {
+            store<f32>(dst + (<usize>(k * MR + r) << 2), r < rows ? load<f32>(src + (<usize>k << 2)) : 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Packs rows [p0, p0+kc) × columns [j0, j0+nc) of op(B) into 8-column panels: panel[k][8]. */
+function packB(bp: usize, b: usize, transB: bool, N: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = imin(NR, nc - jr);
+    const dst = bp + (<usize>(jr * kc) << 2);
+    if (!transB) {
+      // op(B)(k, j) = b[k·N + j]: eight adjacent floats per k.
+      let src = b + ((<usize>p0 * <usize>N + <usize>(j0 + jr)) << 2);
+      const step = <usize>N << 2;
+      if (cols == NR) {
+        for (let k = 0; k < kc; k++) {
+          const d = dst + (<usize>k << 5);
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          const d = dst + (<usize>k << 5);
+          for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < cols ? load<f32>(src + (<usize>c << 2)) : 0);
+          src += step;
+        }
+      }
+    } else {
+      // op(B)(k, j) = b[j·K + k]: columns of op(B) are contiguous rows of b.
+      for (let c = 0; c < NR; c++) {
+        const d = dst + (<usize>c << 2);
+        if (c < cols) {
+          const src = b + ((<usize>(j0 + jr + c) * <usize>K + <usize>p0) << 2);
+          for (let k = 0; k < kc; k++) store<f32>(d + (<usize>k << 5), load<f32>(src + (<usize>k << 2)));
+        } else {
+          for (let k = 0; k < kc; k++) store<f32>(d + (<usize>k << 5), 0);
+        }
+      }
+    }
+  }
+}
+
+/** One output row of a full tile: x (+ C) (+ bias), eight floats. */
+@inline export function storeRow(c: usize, x0: v128, x1: v128, mode: i32, bias: usize): void {
+  if (mode & STORE_ACC) {
+    x0 = f32x4.add(v128.load(c), x0);
+    x1 = f32x4.add(v128.load(c, 16), x1);
+  }
+  if (mode & STORE_BIAS) {
+    x0 = f32x4.add(x0, v128.load(bias));
+    x1 = f32x4.add(x1, v128.load(bias, 16));
+  }
+  v128.store(c, x0);
+  v128.store(c, x1, 16);
+}
+
+/**
+ * Stores the first `mr` rows and `nr` columns of a spilled tile tmp[4][8] at c (row stride ldc
+ * bytes) with the same arithmetic as storeRow.
+ */
+export function storeEdge(tmp: usize, c: usize, ldc: usize, mr: i32, nr: i32, mode: i32, bias: usize): void {
+  for (let r = 0; r < mr; r++) {
+    const row = c + <usize>r * ldc;
+    for (let j = 0; j < nr; j++) {
+      let v = load<f32>(tmp + (<usize>(r * NR + j) << 2));
+      const cj = row + (<usize>j << 2);
+      if (mode & STORE_ACC) v = load<f32>(cj) + v;
+      if (mode & STORE_BIAS) v = v + load<f32>(bias + (<usize>j << 2));
+      store<f32>(cj, v);
+    }
+  }
+}
+
+/** The 4×8 register tile over packed panels a[k][4], b[k][8]. */
+function tile(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, mode: i32, bias: usize,
+  tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const aEnd = ap + (<usize>kc << 4);
+  while (ap < aEnd) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16;
+    bp += 32;
+  }
+  if (mr == MR && nr == NR) {
+    storeRow(c, c00, c01, mode, bias);
+    storeRow(c + ldc, c10, c11, mode, bias);
+    storeRow(c + 2 * ldc, c20, c21, mode, bias);
+    storeRow(c + 3 * ldc, c30, c31, mode, bias);
+  } else {
+    v128.store(tmp, c00); v128.store(tmp, c01, 16);
+    v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+    v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+    v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+    storeEdge(tmp, c, ldc, mr, nr, mode, bias);
+  }
+}
+
+/** C[m0:m1, n0:n1] of the product, with one thread's scratch. */
+function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags: i32, bias: usize,
+  m0: i32, m1: i32, n0: i32, n1: i32, scratch: usize): void {
+  const transA = (flags & TRANS_A) != 0, transB = (flags & TRANS_B) != 0, acc = (flags & ACCUMULATE) != 0;
+  const ldc = <usize>N << 2;
+  if (K == 0) {
+    for (let i = m0; i < m1; i++) {
+      for (let j = n0; j < n1; j++) {
+        const cij = c + <usize>i * ldc + (<usize>j << 2);
+        let v: f32 = acc ? load<f32>(cij) : 0;
+        if (bias) v = v + load<f32>(bias + (<usize>j << 2));
+        store<f32>(cij, v);
+      }
+    }
+    return;
+  }
+  const ap = scratch, bp = scratch + (<usize>(MC * KC) << 2), tmp = bp + (<usize>(KC * NC) << 2);
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = imin(NC, n1 - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = imin(KC, K - pc);
+      packB(bp, b, transB, N, K, jc, nc, pc, kc);
+      const mode = (pc > 0 || acc ? STORE_ACC : 0) | (pc + kc >= K && bias != 0 ? STORE_BIAS : 0);
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = imin(MC, m1 - ic);
+        packA(ap, a, transA, M, K, ic, mc, pc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = imin(NR, nc - jr);
+          const bpanel = bp + (<usize>(jr * kc) << 2);
+          const crow = c + (<usize>(jc + jr) << 2);
+          const brow = bias + (<usize>(jc + jr) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            tile(ap + (<usize>(ir * kc) << 2), bpanel, kc, crow + <usize>(ic + ir) * ldc, ldc,
+              imin(MR, mc - ir), nr, mode, brow, tmp);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * params: 0 a, 1 b, 2 c, 3 M, 4 N, 5 K, 6 flags (1 transA, 2 transB, 4 accumulate),
+ * 7 bias (0: none; adds bias[j] to column j after the sum), 8 scratch, 9 scratch bytes per thread.
+ * Threads split C by whole 4-row or 8-column panels, whichever there are more of.
+ */
+export function gemm(params: usize, part: i32, parts: i32): void {
+  const M = pi(params, 3), N = pi(params, 4), K = pi(params, 5);
+  let m0 = 0, m1 = M, n0 = 0, n1 = N;
+  const mUnits = (M + MR - 1) / MR, nUnits = (N + NR - 1) / NR;
+  if (mUnits >= nUnits) {
+    m0 = imin(M, shareStart(mUnits, part, parts) * MR);
+    m1 = imin(M, shareStart(mUnits, part + 1, parts) * MR);
+  } else {
+    n0 = imin(N, shareStart(nUnits, part, parts) * NR);
+    n1 = imin(N, shareStart(nUnits, part + 1, parts) * NR);
+  }
+  if (m0 >= m1 || n0 >= n1) return;
+  gemmRegion(pp(params, 0), pp(params, 1), pp(params, 2), M, N, K, pi(params, 6), pp(params, 7),
+    m0, m1, n0, n1, pp(params, 8) + <usize>part * pp(params, 9));
+}

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: training and inference throughput of NET-A and NET-B (MNIST-shaped input, batch
+ * 64, SGD with momentum) on the reference engine, the WebAssembly engine on one thread and on all
+ * cores, and TensorFlow.js 4.22's CPU backend, side by side in one process. Reports images/s (median
+ * of ≥ 5 windows after warm-up, with min and max), GFLOP/s, memory, and ratios to TensorFlow.js,
+ * and writes the same as JSON (bench-results.json, or the path given as the first argument).
+ * A training step here is what the Trainer does per mini-batch: forward, risk, back-propagation
+ * into g, and the optimizer's update of w.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { Rng } from '../src/core/rng.js';
+import { Sequential } from '../src/network/sequential.js';
+import { type Engine, createEngine, referenceEngine } from '../src/node/engine.js';
+import { createOptimizer } from '../src/train/optimizers/index.js';
+import { timeSteps, type Timing } from './measure.js';
+import { forwardFlops, NETWORKS } from './networks.js';
+import { tfjsPeer } from './tfjs-peer.js';
+
+const BATCH = 64;
+const out = process.argv[2] ?? 'bench-results.json';
+const cores = availableParallelism();
+
+interface Row {
+  network: string;
+  engine: string;
+  threads: number;
+  train: Timing;
+  infer: Timing;
+  trainGflops: number;
+  inferGflops: number;
+  memoryMiB: number;
+  trainVsTfjs?: number;
+  inferVsTfjs?: number;
+}
+
+function inputs(): { x: Float32Array; labels: Int32Array } {
+  const rng = new Rng(7);
+  return { x: Float32Array.from({ length: BATCH * 784 }, () => rng.uniform()), labels: Int32Array.from({ length: BATCH }, () => rng.int(10)) };
+}
+
+async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow: boolean): Promise<Row> {
+  const rss0 = process.memoryUsage().rss;
+  const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] }, { seed: 1, arena: engine.arena, kernels: engine.kernels });
+  const optimizer = createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena);
+  const { x, labels } = inputs();
+  const input = net.inputBuffer(BATCH);
+  input.set(x);
+  const budget = slow ? { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 } : {};
+  const train = await timeSteps(() => {
+    net.gradient(input, { labels }, BATCH);
+    optimizer.step(net.w, net.g);
+  }, BATCH, budget);
+  const infer = await timeSteps(() => void net.forward(input, BATCH, false), BATCH, budget);
+  const flops = forwardFlops(net);
+  return {
+    network: name, engine: engine.name, threads: engine.threads, train, infer,
+    trainGflops: (3 * flops * train.median) / 1e9, inferGflops: (flops * infer.median) / 1e9,
+    memoryMiB: Math.max(0, process.memoryUsage().rss - rss0) / 2 ** 20,
+  };
+}
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
+const cell = (t: Timing) => `${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)}, ${t.windows}w)`;
+
+const rows: Row[] = [];
+console.log(`Descent benchmark: batch ${BATCH}, SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
+for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
+  const engines: (() => Promise<Engine>)[] = [
+    async () => referenceEngine(),
+    () => createEngine('wasm', 1),
+    ...(cores > 1 ? [() => createEngine('wasm', cores)] : []),
+  ];
+  for (const make of engines) {
+    const engine = await make();
+    try {
+      const row = await measureDescent(name, engine, engine.name === 'reference');
+      rows.push(row);
+      console.log(`${name} ${engine.name.padEnd(9)} ${engine.threads}T  train ${cell(row.train)} img/s ${row.trainGflops.toFixed(1)} GFLOP/s | ` +
+        `infer ${cell(row.infer)} img/s ${row.inferGflops.toFixed(1)} GFLOP/s | +${row.memoryMiB.toFixed(0)} MiB`);
+    } finally {
+      await engine.dispose();
+    }
+  }
+  const peer = await tfjsPeer(name, BATCH);
+  // TF.js does the same arithmetic per image as Descent's network.
+  const first = rows.find((r) => r.network === name)!;
+  const perImage = first.inferGflops / first.infer.median;
+  const tfRow: Row = { network: name, engine: 'tfjs-cpu', threads: 1, train: peer.train, infer: peer.infer,
+    trainGflops: 3 * perImage * peer.train.median, inferGflops: perImage * peer.infer.median, memoryMiB: peer.memoryMiB };
+  rows.push(tfRow);
+  console.log(`${name} tfjs-cpu  1T  train ${cell(peer.train)} img/s | infer ${cell(peer.infer)} img/s | +${peer.memoryMiB.toFixed(0)} MiB`);
+  for (const r of rows.filter((r) => r.network === name && r.engine !== 'tfjs-cpu')) {
+    r.trainVsTfjs = r.train.median / peer.train.median;
+    r.inferVsTfjs = r.infer.median / peer.infer.median;
+  }
+}
+
+console.log('\n| network | engine | threads | train img/s (min–max) | train GFLOP/s | infer img/s (min–max) | infer GFLOP/s | × TF.js train | × TF.js infer |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(`| ${r.network} | ${r.engine} | ${r.threads} | ${fmt(r.train.median)} (${fmt(r.train.min)}–${fmt(r.train.max)}) | ${r.trainGflops.toFixed(1)} | ` +
+    `${fmt(r.infer.median)} (${fmt(r.infer.min)}–${fmt(r.infer.max)}) | ${r.inferGflops.toFixed(1)} | ` +
+    `${r.trainVsTfjs ? r.trainVsTfjs.toFixed(1) : '–'} | ${r.inferVsTfjs ? r.inferVsTfjs.toFixed(1) : '–'} |`);
+}
+console.log(`peak resident memory of the process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, cpu: cpus()[0]?.model, batch: BATCH,
+  peakRssMiB: process.resourceUsage().maxRSS / 1024, rows }, null, 2));
+console.log(`results written to ${out}`);

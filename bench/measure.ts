@@ -1,0 +1,36 @@
+/**
+ * Timing windows: warm up, then time at least `windows` windows of whole steps, each about
+ * `windowSeconds` long (at least one step), within an overall time budget for slow peers.
+ */
+export interface Timing {
+  /** Images per second: median, min and max over the windows. */
+  median: number;
+  min: number;
+  max: number;
+  windows: number;
+  steps: number;
+}
+
+export async function timeSteps(step: () => void | Promise<void>, batch: number,
+  options: { windows?: number; windowSeconds?: number; warmupSeconds?: number; budgetSeconds?: number } = {}): Promise<Timing> {
+  const windows = options.windows ?? 5, windowSeconds = options.windowSeconds ?? 1;
+  const warmupEnd = performance.now() + 1000 * (options.warmupSeconds ?? 1);
+  do await step(); while (performance.now() < warmupEnd);
+  const budgetEnd = performance.now() + 1000 * (options.budgetSeconds ?? Infinity);
+  const rates: number[] = [];
+  let steps = 0;
+  while (rates.length < windows && (rates.length === 0 || performance.now() < budgetEnd)) {
+    const start = performance.now();
+    let n = 0;
+    do {
+      await step();
+      n++;
+    } while (performance.now() - start < 1000 * windowSeconds);
+    rates.push((n * batch) / ((performance.now() - start) / 1000));
+    steps += n;
+  }
+  rates.sort((a, b) => a - b);
+  const mid = rates.length >> 1;
+  const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+  return { median, min: rates[0], max: rates[rates.length - 1], windows: rates.length, steps };
+}

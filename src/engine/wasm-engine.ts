@@ -1,0 +1,85 @@
+/**
+ * The fast engine, platform-neutral part: give it the compiled module (assembly/ built to
+ * dist/wasm/descent.wasm) and, for more than one thread, a way to start workers; get back the
+ * kernels and the arena to build a network with. node-loader.ts does both for Node.
+ *
+ *   const engine = await createWasmEngine({ threads: 2 });           // Node
+ *   const net = new Sequential(layers, { inputShape, arena: engine.arena, kernels: engine.kernels });
+ *   ... train ...
+ *   await engine.dispose();
+ *
+ * Every array the arena hands out is a view into the one shared WebAssembly memory, so the
+ * kernels read parameters, gradients and activations in place: nothing is copied on a step.
+ */
+import type { Arena } from '../core/arena.js';
+import { type WasmKernelOptions, WasmKernels } from './wasm-kernels.js';
+import { Runtime, type SpawnWorker } from './runtime.js';
+
+export interface WasmEngineOptions extends WasmKernelOptions {
+  /** Threads, the calling one included (default: the number of cores, from the loader). */
+  threads?: number;
+  /** Initial and maximum WebAssembly memory in MiB (defaults 16 and 1024; at most 4096). */
+  initialMiB?: number;
+  maximumMiB?: number;
+}
+
+export interface WasmEngine {
+  readonly name: 'wasm';
+  readonly kernels: WasmKernels;
+  readonly arena: WasmArena;
+  readonly threads: number;
+  readonly memory: WebAssembly.Memory;
+  /** Stops the worker threads (the kernels keep working, on one thread). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * An Arena whose arrays live in the engine's WebAssembly memory: zeroed, 64-byte aligned,
+ * valid for the engine's lifetime (the memory may grow, but never moves).
+ */
+export class WasmArena implements Arena {
+  readonly dtype = 'float32' as const;
+
+  constructor(private readonly rt: Runtime) {}
+
+  floats(length: number): Float32Array {
+    const p = this.rt.alloc(length * 4);
+    return new Float32Array(this.rt.currentBuffer, p, length);
+  }
+
+  ints(length: number): Int32Array {
+    const p = this.rt.alloc(length * 4);
+    return new Int32Array(this.rt.currentBuffer, p, length);
+  }
+
+  /** The allocation point now: `release(mark)` frees everything allocated after it. */
+  mark(): number {
+    return this.rt.mark();
+  }
+
+  /** Frees everything allocated since `mark` (those arrays must not be used again). */
+  release(mark: number): void {
+    this.rt.release(mark);
+  }
+
+  /** Bytes of the WebAssembly memory in use. */
+  get used(): number {
+    return this.rt.mark();
+  }
+}
+
+/** Creates the engine from a compiled module; `spawn` starts a worker (needed when threads > 1). */
+export async function createEngine(module: WebAssembly.Module, options: WasmEngineOptions = {},
+  spawn?: SpawnWorker): Promise<WasmEngine> {
+  const rt = await Runtime.create(module, {
+    threads: options.threads ?? 1, spawn, initialMiB: options.initialMiB, maximumMiB: options.maximumMiB,
+  });
+  return {
+    name: 'wasm',
+    kernels: new WasmKernels(rt, options),
+    arena: new WasmArena(rt),
+    threads: rt.threads,
+    memory: rt.memory,
+    dispose: () => rt.dispose(),
+  };
+}

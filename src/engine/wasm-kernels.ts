@@ -1,0 +1,389 @@
+/**
+ * The fast kernels: the Kernels interface on the WebAssembly SIMD module (assembly/).
+ *
+ * Each method checks that its arrays are float32 (int32 for arg-max and labels) views into the
+ * engine's memory and long enough for the geometry; if so it writes the parameter block (byte
+ * addresses and sizes) and runs the kernel, split over the pool's threads when the call is big
+ * enough to repay the hand-off (about 40-50 µs): a call estimated under 2·minPartNs stays on the
+ * calling thread. Otherwise (a Float64Array of the gradient proofs, an array from another heap)
+ * the call goes to the reference kernel, so every engine call is correct.
+ *
+ * The split never changes the arithmetic of any output (see assembly/): results are bitwise the
+ * same for every thread count.
+ */
+import type { Floats } from '../core/floats.js';
+import type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeometry } from '../kernels/kernels.js';
+import { referenceKernels as ref } from '../kernels/reference/index.js';
+import type { KernelName } from './protocol.js';
+import type { Runtime } from './runtime.js';
+
+/** Rough single-thread speeds, used only to decide how many threads a call deserves. */
+const NS_PER_FLOP = 1 / 40;      // ~40 GFLOP/s in the SIMD tiles
+const NS_PER_ELEMENT = 0.5;      // memory-bound passes
+const NS_PER_TRANSCENDENTAL = 5; // exp, tanh, log1p
+
+const ACTIVATION_CODES: Record<ActivationKind, number> = { relu: 0, leaky_relu: 1, sigmoid: 2, tanh: 3, softplus: 4 };
+
+const TRANS_A = 1, TRANS_B = 2, ACCUMULATE = 4;
+
+export interface WasmKernelOptions {
+  /**
+   * A call is split only into shares estimated to take at least this many nanoseconds
+   * (default 500 000: calls under ~1 ms stay on one thread). 0 splits every call as far as it goes.
+   */
+  minPartNs?: number;
+}
+
+export class WasmKernels implements Kernels {
+  readonly name = 'wasm';
+  /** Shares the last WebAssembly call was split into (1: it ran on the calling thread alone). */
+  lastParts = 0;
+  private readonly minPartNs: number;
+
+  constructor(private readonly rt: Runtime, options: WasmKernelOptions = {}) {
+    this.minPartNs = options.minPartNs ?? 500_000;
+  }
+
+  /** A float32 view into the engine's memory with at least n elements. */
+  private f(a: Floats | null | undefined, n: number): a is Float32Array {
+    return a instanceof Float32Array && a.length >= n && this.rt.owns(a.buffer);
+  }
+
+  private ints(a: Int32Array, n: number): boolean {
+    return a instanceof Int32Array && a.length >= n && this.rt.owns(a.buffer);
+  }
+
+  /** How many shares a call of estimated cost `ns` with `units` independent work units gets. */
+  private parts(ns: number, units: number): number {
+    const threads = this.rt.threads;
+    if (threads <= 1 || units <= 1) return 1;
+    const byCost = this.minPartNs <= 0 ? threads : Math.floor(ns / this.minPartNs);
+    return Math.max(1, Math.min(threads, units, byCost));
+  }
+
+  private set(...words: number[]): void {
+    const u = this.rt.u32;
+    for (let i = 0; i < words.length; i++) u[i] = words[i];
+  }
+
+  private run(name: KernelName, parts: number): void {
+    this.lastParts = parts;
+    this.rt.run(name, parts);
+  }
+
+  // ---- matrix multiply and dense layers -------------------------------------------------
+
+  private gemm(a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, flags: number,
+    bias: Float32Array | null): void {
+    if (M === 0 || N === 0) return;
+    const units = Math.max(Math.ceil(M / 4), Math.ceil(N / 8));
+    const parts = this.parts(2 * M * N * K * NS_PER_FLOP, units);
+    const per = this.rt.exports.gemmScratchBytes();
+    const scratch = this.rt.scratch(per * parts);
+    this.set(a.byteOffset, b.byteOffset, c.byteOffset, M, N, K, flags, bias ? bias.byteOffset : 0, scratch, per);
+    this.run('gemm', parts);
+  }
+
+  matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void {
+    if (!(this.f(a, M * K) && this.f(b, K * N) && this.f(c, M * N))) {
+      ref.matmul(a, b, c, M, N, K, transA, transB, accumulate);
+      return;
+    }
+    this.gemm(a, b, c, M, N, K, (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0) | (accumulate ? ACCUMULATE : 0), null);
+  }
+
+  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number): void {
+    if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(y, N * O) && (b === null || this.f(b, O)))) {
+      ref.denseForward(x, w, b, y, N, I, O);
+      return;
+    }
+    this.gemm(x, w, y, N, O, I, TRANS_B, b as Float32Array | null);
+  }
+
+  denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
+    N: number, I: number, O: number): void {
+    if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(gy, N * O) && this.f(gw, O * I) &&
+      (gx === null || this.f(gx, N * I)) && (gb === null || this.f(gb, O)))) {
+      ref.denseBackward(x, w, gy, gx, gw, gb, N, I, O);
+      return;
+    }
+    if (gx) this.gemm(gy, w, gx as Float32Array, N, I, O, 0, null);
+    this.gemm(gy, x, gw, O, I, N, TRANS_A | ACCUMULATE, null);
+    if (gb) this.sumRowsFast(gy, gb as Float32Array, N, O);
+  }
+
+  // ---- convolution ----------------------------------------------------------------------
+
+  private convOk(g: Conv2dGeometry): boolean {
+    const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, DH, DW } = g;
+    return [N, H, W, C, O, OH, OW, KH, KW, SH, SW, DH, DW, g.PH, g.PW].every(Number.isInteger) &&
+      [N, H, W, C, O, OH, OW, KH, KW].every((v) => v >= 0) && SH >= 1 && SW >= 1 && DH >= 1 && DW >= 1;
+  }
+
+  private setConv(a: number, b: number, bias: number, out: number, g: Conv2dGeometry, scratch: number, per: number,
+    w: number): void {
+    this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
+      scratch, per, w);
+  }
+
+  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void {
+    const { N, H, W, C, O, OH, OW, KH, KW } = g;
+    if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, O * KH * KW * C) && this.f(y, N * OH * OW * O) &&
+      (b === null || this.f(b, O)))) {
+      ref.conv2dForward(x, w, b, y, g);
+      return;
+    }
+    const P = N * OH * OW;
+    if (P === 0 || O === 0) return;
+    const ex = this.rt.exports;
+    const parts = this.parts(2 * P * O * KH * KW * C * NS_PER_FLOP, Math.ceil(P / 4));
+    const packed = align64(ex.convPackedBytes(C, O, KH, KW, 0));
+    const per = align64(ex.convScratchBytes(C, O, KH, KW));
+    const scratch = this.rt.scratch(packed + per * parts);
+    this.setConv(x.byteOffset, scratch, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, scratch + packed, per,
+      w.byteOffset);
+    ex.convPackForward(this.rt.params);
+    this.run('conv2dForward', parts);
+  }
+
+  conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void {
+    const { N, H, W, C, O, OH, OW, KH, KW } = g;
+    if (!(this.convOk(g) && this.f(gy, N * OH * OW * O) && this.f(w, O * KH * KW * C) && this.f(gx, N * H * W * C))) {
+      ref.conv2dBackwardData(gy, w, gx, g);
+      return;
+    }
+    if (N * H * W * C === 0) return;
+    const ex = this.rt.exports;
+    const parts = this.parts(2 * N * OH * OW * O * KH * KW * C * NS_PER_FLOP, N * H);
+    const packed = align64(ex.convPackedBytes(C, O, KH, KW, 1));
+    const per = align64(ex.convScratchBytes(C, O, KH, KW));
+    const scratch = this.rt.scratch(packed + per * parts);
+    this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, scratch + packed, per, w.byteOffset);
+    ex.convPackBackwardData(this.rt.params);
+    this.run('conv2dBackwardData', parts);
+  }
+
+  conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void {
+    const { N, H, W, C, O, OH, OW, KH, KW } = g;
+    if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(gy, N * OH * OW * O) && this.f(gw, O * KH * KW * C) &&
+      (gb === null || this.f(gb, O)))) {
+      ref.conv2dBackwardFilter(x, gy, gw, gb, g);
+      return;
+    }
+    const P = N * OH * OW;
+    if (P > 0 && O > 0 && KH * KW * C > 0) {
+      const ex = this.rt.exports;
+      const parts = this.parts(2 * P * O * KH * KW * C * NS_PER_FLOP, Math.ceil(KH * KW * C / 4));
+      const per = align64(ex.convFilterScratchBytes(C, KH, KW));
+      const scratch = this.rt.scratch(per * parts);
+      this.setConv(x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, scratch, per, 0);
+      this.run('conv2dBackwardFilter', parts);
+    }
+    if (gb) this.sumRowsFast(gy, gb as Float32Array, P, O);
+  }
+
+  // ---- pooling --------------------------------------------------------------------------
+
+  private setPool(a: number, b: number, argmax: number, g: Pool2dGeometry): void {
+    this.set(a, b, argmax, g.N, g.H, g.W, g.C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW);
+  }
+
+  private poolOk(g: Pool2dGeometry): boolean {
+    const { N, H, W, C, OH, OW, KH, KW, SH, SW } = g;
+    return [N, H, W, C, OH, OW, KH, KW, SH, SW, g.PH, g.PW].every(Number.isInteger) &&
+      [N, H, W, C, OH, OW, KH, KW].every((v) => v >= 0) && SH >= 1 && SW >= 1;
+  }
+
+  maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Pool2dGeometry, tieSeed: number): void {
+    const { N, H, W, C, OH, OW, KH, KW } = g;
+    const out = N * OH * OW * C;
+    if (!(this.poolOk(g) && this.f(x, N * H * W * C) && this.f(y, out) && this.ints(argmax, out) &&
+      Number.isInteger(tieSeed) && tieSeed <= 0x7fffffff)) {
+      ref.maxPool2dForward(x, y, argmax, g, tieSeed);
+      return;
+    }
+    this.setPool(x.byteOffset, y.byteOffset, argmax.byteOffset, g);
+    this.rt.i32[15] = tieSeed < 0 ? -1 : tieSeed;
+    this.run('maxPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT * (tieSeed >= 0 ? 4 : 1), N * OH));
+  }
+
+  maxPool2dBackward(gy: Floats, argmax: Int32Array, gx: Floats, g: Pool2dGeometry): void {
+    const { N, H, W, C, OH, OW } = g;
+    const out = N * OH * OW * C;
+    if (!(this.poolOk(g) && this.f(gy, out) && this.ints(argmax, out) && this.f(gx, N * H * W * C))) {
+      ref.maxPool2dBackward(gy, argmax, gx, g);
+      return;
+    }
+    this.setPool(gy.byteOffset, gx.byteOffset, argmax.byteOffset, g);
+    this.run('maxPool2dBackward', this.parts((out + N * H * W * C) * NS_PER_ELEMENT, N));
+  }
+
+  avgPool2dForward(x: Floats, y: Floats, g: Pool2dGeometry): void {
+    const { N, H, W, C, OH, OW, KH, KW } = g;
+    const out = N * OH * OW * C;
+    if (!(this.poolOk(g) && this.f(x, N * H * W * C) && this.f(y, out))) {
+      ref.avgPool2dForward(x, y, g);
+      return;
+    }
+    this.setPool(x.byteOffset, y.byteOffset, 0, g);
+    this.rt.f32[15] = 1 / (KH * KW);
+    this.run('avgPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT / 4, N * OH));
+  }
+
+  avgPool2dBackward(gy: Floats, gx: Floats, g: Pool2dGeometry): void {
+    const { N, H, W, C, OH, OW, KH, KW } = g;
+    const out = N * OH * OW * C;
+    if (!(this.poolOk(g) && this.f(gy, out) && this.f(gx, N * H * W * C))) {
+      ref.avgPool2dBackward(gy, gx, g);
+      return;
+    }
+    this.setPool(gy.byteOffset, gx.byteOffset, 0, g);
+    this.rt.f32[15] = 1 / (KH * KW);
+    this.run('avgPool2dBackward', this.parts(out * KH * KW * NS_PER_ELEMENT / 4, N));
+  }
+
+  // ---- point-wise -----------------------------------------------------------------------
+
+  activationForward(kind: ActivationKind, x: Floats, y: Floats, n: number, alpha: number): void {
+    const code = ACTIVATION_CODES[kind];
+    if (code === undefined || !(this.f(x, n) && this.f(y, n))) {
+      ref.activationForward(kind, x, y, n, alpha);
+      return;
+    }
+    this.set(x.byteOffset, y.byteOffset, n, code);
+    this.rt.f32[4] = alpha;
+    this.run('activationForward', this.parts(n * (code < 2 ? NS_PER_ELEMENT : NS_PER_TRANSCENDENTAL), n >> 10));
+  }
+
+  activationBackward(kind: ActivationKind, x: Floats, y: Floats, gy: Floats, gx: Floats, n: number, alpha: number): void {
+    const code = ACTIVATION_CODES[kind];
+    if (code === undefined || !(this.f(x, n) && this.f(y, n) && this.f(gy, n) && this.f(gx, n))) {
+      ref.activationBackward(kind, x, y, gy, gx, n, alpha);
+      return;
+    }
+    this.set(x.byteOffset, y.byteOffset, gy.byteOffset, gx.byteOffset, n, code);
+    this.rt.f32[6] = alpha;
+    this.run('activationBackward', this.parts(n * (code === 4 ? NS_PER_TRANSCENDENTAL : NS_PER_ELEMENT), n >> 10));
+  }
+
+  private dropout(name: 'dropoutForward' | 'dropoutBackward', x: Float32Array, y: Float32Array, n: number, p: number,
+    seed: number): void {
+    this.set(x.byteOffset, y.byteOffset, n, seed >>> 0);
+    this.rt.f64[2] = 1 / (1 - p);
+    this.rt.f64[3] = p * 4294967296;
+    this.run(name, this.parts(n * NS_PER_ELEMENT * 2, n >> 10));
+  }
+
+  dropoutForward(x: Floats, y: Floats, n: number, p: number, seed: number): void {
+    if (!(this.f(x, n) && this.f(y, n))) return ref.dropoutForward(x, y, n, p, seed);
+    this.dropout('dropoutForward', x, y, n, p, seed);
+  }
+
+  dropoutBackward(gy: Floats, gx: Floats, n: number, p: number, seed: number): void {
+    if (!(this.f(gy, n) && this.f(gx, n))) return ref.dropoutBackward(gy, gx, n, p, seed);
+    this.dropout('dropoutBackward', gy, gx, n, p, seed);
+  }
+
+  // ---- soft-max -------------------------------------------------------------------------
+
+  softmaxForward(x: Floats, p: Floats, N: number, E: number): void {
+    if (!(this.f(x, N * E) && this.f(p, N * E))) return ref.softmaxForward(x, p, N, E);
+    this.set(x.byteOffset, p.byteOffset, N, E);
+    this.run('softmaxForward', this.parts(N * E * NS_PER_TRANSCENDENTAL, N));
+  }
+
+  softmaxBackward(p: Floats, gy: Floats, gx: Floats, N: number, E: number): void {
+    if (!(this.f(p, N * E) && this.f(gy, N * E) && this.f(gx, N * E))) return ref.softmaxBackward(p, gy, gx, N, E);
+    this.set(p.byteOffset, gy.byteOffset, gx.byteOffset, N, E);
+    this.run('softmaxBackward', this.parts(N * E * NS_PER_ELEMENT, N));
+  }
+
+  softmaxCrossEntropy(z: Floats, target: ClassTarget, p: Floats, gz: Floats, N: number, E: number): number {
+    const labels = 'labels' in target ? target.labels : null;
+    const probs = 'probs' in target ? target.probs : null;
+    const ok = this.f(z, N * E) && this.f(p, N * E) && this.f(gz, N * E) &&
+      (labels ? labels.length >= N && labels.subarray(0, N).every((y) => y >= 0 && y < E) : probs!.length >= N * E);
+    if (!ok) return ref.softmaxCrossEntropy(z, target, p, gz, N, E);
+    // Per-row losses (float64), then labels or target probabilities copied in if they live elsewhere.
+    let bytes = N * 8;
+    const needLabels = labels !== null && !this.ints(labels, N);
+    const needProbs = probs !== null && !this.f(probs, N * E);
+    if (needLabels) bytes += N * 4;
+    if (needProbs) bytes += N * E * 4;
+    const scratch = this.rt.scratch(bytes + 64);
+    const buffer = this.rt.currentBuffer;
+    let at = scratch + N * 8;
+    let labelPtr = 0, probPtr = 0;
+    if (labels) {
+      if (needLabels) {
+        new Int32Array(buffer, at, N).set(labels.subarray(0, N));
+        labelPtr = at;
+        at += N * 4;
+      } else labelPtr = labels.byteOffset;
+    } else if (probs) {
+      if (needProbs) {
+        new Float32Array(buffer, at, N * E).set(probs.subarray(0, N * E));
+        probPtr = at;
+      } else probPtr = probs.byteOffset;
+    }
+    this.set(z.byteOffset, labelPtr, probPtr, p.byteOffset, gz.byteOffset, N, E, scratch);
+    this.run('softmaxCrossEntropy', this.parts(N * E * NS_PER_TRANSCENDENTAL * 2, N));
+    const losses = new Float64Array(buffer, scratch, N);
+    let risk = 0;
+    for (let n = 0; n < N; n++) risk += losses[n];
+    return risk / N;
+  }
+
+  // ---- batch norm, bias -----------------------------------------------------------------
+
+  batchNormForward(x: Floats, gamma: Floats, beta: Floats, y: Floats, R: number, C: number,
+    training: boolean, eps: number, momentum: number,
+    runningMean: Floats, runningVar: Floats, saveMean: Floats, saveInvStd: Floats): void {
+    if (!(this.f(x, R * C) && this.f(y, R * C) && this.f(gamma, C) && this.f(beta, C) && this.f(runningMean, C) &&
+      this.f(runningVar, C) && this.f(saveMean, C) && this.f(saveInvStd, C))) {
+      ref.batchNormForward(x, gamma, beta, y, R, C, training, eps, momentum, runningMean, runningVar, saveMean,
+        saveInvStd);
+      return;
+    }
+    const scratch = this.rt.scratch(32 * C + 64);
+    this.set(x.byteOffset, gamma.byteOffset, beta.byteOffset, y.byteOffset, R, C, training ? 1 : 0,
+      runningMean.byteOffset, runningVar.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, scratch);
+    this.rt.f64[6] = eps;
+    this.rt.f64[7] = momentum;
+    this.run('batchNormForward', this.parts(R * C * NS_PER_ELEMENT * 3, Math.ceil(C / 8)));
+  }
+
+  batchNormBackward(x: Floats, gamma: Floats, gy: Floats, gx: Floats, ggamma: Floats, gbeta: Floats,
+    R: number, C: number, training: boolean, saveMean: Floats, saveInvStd: Floats): void {
+    if (!(this.f(x, R * C) && this.f(gy, R * C) && this.f(gx, R * C) && this.f(gamma, C) && this.f(ggamma, C) &&
+      this.f(gbeta, C) && this.f(saveMean, C) && this.f(saveInvStd, C))) {
+      ref.batchNormBackward(x, gamma, gy, gx, ggamma, gbeta, R, C, training, saveMean, saveInvStd);
+      return;
+    }
+    const scratch = this.rt.scratch(32 * C + 64);
+    this.set(x.byteOffset, gamma.byteOffset, gy.byteOffset, gx.byteOffset, R, C, training ? 1 : 0,
+      ggamma.byteOffset, gbeta.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, scratch);
+    this.run('batchNormBackward', this.parts(R * C * NS_PER_ELEMENT * 3, Math.ceil(C / 8)));
+  }
+
+  addBias(y: Floats, bias: Floats, R: number, C: number): void {
+    if (!(this.f(y, R * C) && this.f(bias, C))) return ref.addBias(y, bias, R, C);
+    this.set(y.byteOffset, bias.byteOffset, R, C);
+    this.run('addBias', this.parts(R * C * NS_PER_ELEMENT, R));
+  }
+
+  sumRows(gy: Floats, gb: Floats, R: number, C: number): void {
+    if (!(this.f(gy, R * C) && this.f(gb, C))) return ref.sumRows(gy, gb, R, C);
+    this.sumRowsFast(gy, gb, R, C);
+  }
+
+  private sumRowsFast(gy: Float32Array, gb: Float32Array, R: number, C: number): void {
+    this.set(gy.byteOffset, gb.byteOffset, R, C);
+    this.run('sumRows', this.parts(R * C * NS_PER_ELEMENT, Math.ceil(C / 4)));
+  }
+}
+
+function align64(n: number): number {
+  return Math.ceil(n / 64) * 64;
+}
