@@ -10,6 +10,7 @@ import { fraction, nonNegativeInt, optimizerKinds, positiveInt, positiveNumber }
 import { predictCommand } from './predict.js';
 import { summaryCommand } from './summary.js';
 import { trainCommand, type TrainFlags } from './train.js';
+import { uiCommand } from '../ui/cli-ui.js';
 import { presetNames } from '../models/presets.js';
 
 const engineOption = () => new Option('--engine <engine>', 'compute engine').choices(['auto', 'wasm', 'reference']).default('auto');
@@ -42,7 +43,7 @@ program.command('train')
   .option('--validation-split <f>', 'fraction of the training data held out for validation (0: none)', fraction, 1 / 12)
   .option('--patience <n>', 'early stopping: epochs without a better validation error', nonNegativeInt, 5)
   .option('--no-early-stopping', 'train all epochs (best weights are not restored)')
-  .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 0)
+  .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 2)
   .option('--no-normalize', 'skip mean/std normalisation of the inputs')
   .option('--seed <n>', 'seed for initialisation, shuffling, dropout and ties', nonNegativeInt, 1)
   .option('--limit <n>', 'use only the first n training images', positiveInt)
@@ -83,6 +84,14 @@ program.command('gradcheck <model>')
   .option('--seed <n>', 'seed', nonNegativeInt, 1)
   .option('--json', 'print JSON')
   .action((model: string, flags) => gradcheckCommand(model, { json: false, ...flags }));
+
+program.command('ui <run-dir>')
+  .description('serve the dashboard of a finished or running run from its files')
+  .option('--port <n>', 'port (default: any free one)', nonNegativeInt, 0)
+  .action(async (runDir: string, flags: { port: number }) => {
+    const dashboard = await uiCommand(runDir, { port: flags.port });
+    process.once('SIGINT', () => void dashboard.close());
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -4,7 +4,7 @@
  * confusion matrix. Everything that can be wrong (data, flags, output directory) fails before the
  * first step.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DescentError } from '../core/errors.js';
 import { applyStandardization, fitStandardization, type Standardization } from '../data/dataset.js';
@@ -15,6 +15,8 @@ import { writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
+import { RunRecorder } from '../ui/run-recorder.js';
+import { startDashboard, type Dashboard } from '../ui/server.js';
 import { type FitOptions, Trainer } from '../train/trainer.js';
 import { loadSplits } from './data-source.js';
 import { confusionTable, percent } from './format.js';
@@ -76,7 +78,9 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   try {
     mkdirSync(out, { recursive: true });
     accessSync(out, constants.W_OK);
-    writeFileAtomic(join(out, 'flags.json'), JSON.stringify(flags, null, 2));
+    const probe = join(out, '.descent-write-test');
+    writeFileAtomic(probe, '');
+    rmSync(probe);
   } catch (e) {
     throw new DescentError(`cannot write to the output directory ${out}: ${(e as Error).message}`);
   }
@@ -106,7 +110,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
 
     const validationSplit = flags.validationSplit > 0 ? flags.validationSplit : undefined;
     const stepsPerEpoch = Math.ceil(train.count * (1 - (validationSplit ?? 0)) / flags.batchSize);
-    const checkpointPath = join(out, 'checkpoint.safetensors');
+    let recorder: RunRecorder | null = null;
     const options: FitOptions = {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
@@ -118,11 +122,19 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
       augment: flags.augment > 0 ? { shift: flags.augment } : undefined,
       maxSteps: flags.maxSteps,
       checkpointEvery: { epochs: 1, ...(flags.checkpointEvery ? { steps: flags.checkpointEvery } : {}) },
-      onCheckpoint: (bytes) => writeFileAtomic(checkpointPath, bytes),
+      onCheckpoint: (bytes, where) => recorder?.saveCheckpoint(bytes, where),
       meta: { flags: Object.fromEntries(RESUMED_FLAGS.map((k) => [k, flags[k]])) },
     };
     const trainer = new Trainer(net, options);
     if (checkpoint) trainer.restore(checkpoint, flags.resume);
+    // Every run is recorded (metrics, events, snapshots, checkpoints), so `descent ui <dir>` can show it.
+    recorder = new RunRecorder(out, trainer, { train, mode: checkpoint ? 'append' : 'new', info: { flags } });
+    const checkpointPath = recorder.file('checkpoint');
+    let dashboard: Dashboard | null = null;
+    if (flags.ui) {
+      dashboard = await startDashboard({ runDir: out, trainer });
+      log(`dashboard: ${dashboard.url}`);
+    }
     attachProgress(trainer, { json: flags.json ?? false, epochs: flags.epochs, out: process.stdout });
 
     let interrupts = 0;
@@ -151,6 +163,14 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointPath}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+    if (dashboard) {
+      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends.
+      if (process.stdout.isTTY) {
+        log(`the dashboard stays at ${dashboard.url} — Ctrl-C to quit`);
+        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      }
+      await dashboard.close();
+    }
   } finally {
     await engine.dispose();
   }
