@@ -109,6 +109,36 @@ describe('Trainer', () => {
     assert.notDeepEqual(weightsAt[6], weightsAt[3]);
   });
 
+  it('the notes\' closing advice: Adam early, then plain SGD with a small fixed step once progress flattens', async () => {
+    const curve = [0.5, 0.4, 0.41, 0.42, 0.3, 0.2];
+    const trainer = new Trainer(smallNet(6), {
+      epochs: 6, batchSize: 8, optimizer: { kind: 'adam', lr: 0.01 }, schedule: { kind: 'adam-then-sgd', patience: 1, sgdLr: 0.002 },
+      validate: (_m, epoch) => ({ loss: curve[epoch - 1], error: curve[epoch - 1] }),
+    });
+    const lrs: Array<[number, number]> = [];
+    trainer.on('step', (e) => lrs.push([e.epoch, e.lr]));
+    const history = await trainer.fit(patches(40, 10));
+    const switches = history.events.filter((e): e is LrEvent => e.type === 'lr' && e.source === 'switch');
+    assert.equal(switches.length, 1);
+    assert.equal(switches[0].optimizer, 'sgd');
+    assert.equal(switches[0].epoch, 3, 'epochs 3 and 4 fail to improve on 0.4: the switch comes after epoch 4');
+    assert.equal(trainer.optimizer.kind, 'sgd');
+    assert.ok(lrs.filter(([epoch]) => epoch >= 4).every(([, lr]) => lr === 0.002));
+    assert.ok(lrs.filter(([epoch]) => epoch < 4).every(([, lr]) => lr === 0.01));
+  });
+
+  it('reduce-on-plateau divides the rate when the validation loss stops improving', async () => {
+    const curve = [0.5, 0.4, 0.45, 0.45, 0.3];
+    const trainer = new Trainer(smallNet(6), {
+      epochs: 5, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.1 }, schedule: { kind: 'plateau', patience: 1, factor: 0.1 },
+      validate: (_m, epoch) => ({ loss: curve[epoch - 1], error: curve[epoch - 1] }),
+    });
+    const history = await trainer.fit(patches(40, 10));
+    const lr = history.events.filter((e): e is LrEvent => e.type === 'lr');
+    assert.deepEqual(lr.map((e) => [e.source, +e.to.toPrecision(6)]), [['plateau', 0.01]]);
+    assert.deepEqual(history.epochs.map((e) => +e.lr.toPrecision(6)), [0.1, 0.1, 0.1, 0.1, 0.01], 'epochs 3 and 4 do not improve: patience 1 is exceeded after epoch 4');
+  });
+
   it('EarlyStopping honours minDelta', () => {
     const es = new EarlyStopping({ patience: 1, minDelta: 0.05 });
     const w = new Float32Array(1), b = new Float32Array(0);

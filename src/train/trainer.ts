@@ -391,7 +391,7 @@ export class Trainer extends Emitter {
 
     const es = this.earlyStopping;
     const metricOf = (m: Monitor) => ({ val_error: rec.valError, val_loss: rec.valLoss, train_loss: rec.loss, train_error: rec.error }[m]);
-    const watched = metricOf(es?.monitor ?? (validation ? 'val_loss' : 'train_loss'));
+    const watched = metricOf(es?.monitor ?? (rec.valLoss !== undefined ? 'val_loss' : 'train_loss'));
     if (this.schedule?.endEpoch) {
       const decision = this.schedule.endEpoch(p.epoch, watched, this.optimizer.lr);
       if (decision?.switchTo) {
