@@ -42,7 +42,7 @@ function inputs(): { x: Float32Array; labels: Int32Array } {
 async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow: boolean): Promise<Row> {
   const rss0 = process.memoryUsage().rss;
   const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] }, { seed: 1, arena: engine.arena, kernels: engine.kernels });
-  const optimizer = createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena);
+  const optimizer = createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena, engine.kernels);
   const { x, labels } = inputs();
   const input = net.inputBuffer(BATCH);
   input.set(x);

@@ -95,6 +95,22 @@ export interface Kernels {
   batchNormBackward(x: Floats, gamma: Floats, gy: Floats, gx: Floats, ggamma: Floats, gbeta: Floats,
     R: number, C: number, training: boolean, saveMean: Floats, saveInvStd: Floats): void;
 
+  // Optimizer updates: an engine may leave these out, and the reference loops run instead.
+  /**
+   * One SGD step over the whole vector (torch.optim.SGD; eq. 6 when momentum = weight decay = 0):
+   * d = g + λw; with momentum μ the buffer b = d on the first step, else μb + (1 − τ)d;
+   * d = d + μb (Nesterov) or b; w ← w − α d.
+   */
+  sgdUpdate?(w: Floats, g: Floats, buf: Floats | null, n: number, lr: number, momentum: number, dampening: number,
+    weightDecay: number, nesterov: boolean, firstStep: boolean): void;
+  /**
+   * One Adam step over the whole vector (torch.optim.Adam/AdamW), step t ≥ 1: g ← g + l2·w;
+   * m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g² (amsgrad: v̂ = max(v̂, v) replaces v);
+   * w ← w·shrink − (α/(1 − β₁ᵗ)) m / (√v/√(1 − β₂ᵗ) + ε). Adam: shrink = 1; AdamW: l2 = 0, shrink = 1 − αλ.
+   */
+  adamUpdate?(w: Floats, g: Floats, m: Floats, v: Floats, vMax: Floats | null, n: number, lr: number,
+    beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void;
+
   /** b[R,C] += bias broadcast over rows (the bias of dense and conv layers). */
   addBias(y: Floats, bias: Floats, R: number, C: number): void;
   /** gb[C] += Σ_r gy[r, c]. */

@@ -100,7 +100,7 @@ export class Trainer extends Emitter {
     this.model = model;
     this.options = options;
     validateOptions(options);
-    this.optimizer = createOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, model.parameterCount, model.arena);
+    this.optimizer = createOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, model.parameterCount, model.arena, model.kernels);
     this.schedule = options.schedule ? createSchedule(options.schedule) : null;
     this.earlyStopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : null;
     this.epochStartWeights = model.getWeights();
@@ -193,7 +193,7 @@ export class Trainer extends Emitter {
     if (mine !== theirs) throw new DescentError(`${source}: its architecture differs from the model's`);
     this.model.setWeights(s.w);
     this.model.setBuffers(s.buffers);
-    this.optimizer = createOptimizer(s.optimizer.config, this.model.parameterCount, this.model.arena);
+    this.optimizer = createOptimizer(s.optimizer.config, this.model.parameterCount, this.model.arena, this.model.kernels);
     this.optimizer.loadState(s.optimizer.state);
     if (s.schedule) {
       this.schedule = createSchedule(s.schedule.config);
@@ -396,7 +396,7 @@ export class Trainer extends Emitter {
       const decision = this.schedule.endEpoch(p.epoch, watched, this.optimizer.lr);
       if (decision?.switchTo) {
         const from = this.optimizer.lr;
-        this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena);
+        this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena, net.kernels);
         this.record({ type: 'lr', ...this.where(), from, to: this.optimizer.lr, source: 'switch', optimizer: this.optimizer.kind });
       } else if (decision?.lr !== undefined && decision.lr !== this.optimizer.lr) {
         this.changeLr(decision.lr, 'plateau');

@@ -10,6 +10,7 @@ import { addBias, sumRows } from './bias.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 import { dropoutBackward, dropoutForward } from './dropout.js';
 import { denseBackward, denseForward, matmul } from './matmul.js';
+import { adamUpdate, sgdUpdate } from './optimizers.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
 import { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax.js';
 
@@ -20,5 +21,5 @@ export const referenceKernels: Kernels = {
   maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward,
   activationForward, activationBackward, dropoutForward, dropoutBackward,
   softmaxForward, softmaxBackward, softmaxCrossEntropy,
-  batchNormForward, batchNormBackward, addBias, sumRows,
+  batchNormForward, batchNormBackward, addBias, sumRows, sgdUpdate, adamUpdate,
 };

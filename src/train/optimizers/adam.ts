@@ -6,6 +6,7 @@
  */
 import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
+import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type AdamConfig } from './optimizer.js';
 
 export class Adam extends BaseOptimizer {
@@ -19,8 +20,8 @@ export class Adam extends BaseOptimizer {
   private readonly v: Floats;
   private readonly vMax: Floats | null;
 
-  constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena, kind: 'adam' | 'adamw' = 'adam') {
-    super(options.lr ?? 1e-3, paramCount, arena);
+  constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena, kind: 'adam' | 'adamw' = 'adam', kernels?: Kernels) {
+    super(options.lr ?? 1e-3, paramCount, arena, kernels);
     this.kind = kind;
     const name = kind === 'adam' ? 'Adam' : 'AdamW';
     const betas = options.betas ?? [0.9, 0.999];
@@ -35,18 +36,9 @@ export class Adam extends BaseOptimizer {
   }
 
   protected update(w: Floats, g: Floats, t: number): void {
-    const { beta1, beta2, eps, m, v, vMax } = this, lr = this.lr;
-    const stepSize = lr / (1 - beta1 ** t), sqrtBc2 = Math.sqrt(1 - beta2 ** t);
     const l2 = this.kind === 'adam' ? this.weightDecay : 0;
-    const shrink = this.kind === 'adamw' ? 1 - lr * this.weightDecay : 1;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i] + l2 * w[i];
-      m[i] = beta1 * m[i] + (1 - beta1) * gi;
-      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-      let vi = v[i];
-      if (vMax) vi = vMax[i] = Math.max(vMax[i], vi);
-      w[i] = w[i] * shrink - (stepSize * m[i]) / (Math.sqrt(vi) / sqrtBc2 + eps);
-    }
+    const shrink = this.kind === 'adamw' ? 1 - this.lr * this.weightDecay : 1;
+    this.kernels.adamUpdate(w, g, this.m, this.v, this.vMax, w.length, this.lr, this.beta1, this.beta2, this.eps, l2, shrink, t);
   }
 
   config(): Required<AdamConfig> {
@@ -57,7 +49,7 @@ export class Adam extends BaseOptimizer {
 
 /** AdamW: Adam with decoupled weight decay (default 1e-2), Loshchilov & Hutter. */
 export class AdamW extends Adam {
-  constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena) {
-    super(options, paramCount, arena, 'adamw');
+  constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
+    super(options, paramCount, arena, 'adamw', kernels);
   }
 }

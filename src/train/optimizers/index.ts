@@ -1,5 +1,6 @@
 /** The optimizers, and a factory from a JSON config (as a CLI flag or a checkpoint carries it). */
 import type { Arena } from '../../core/arena.js';
+import type { Kernels } from '../../kernels/kernels.js';
 import { DescentError } from '../../core/errors.js';
 import { Adagrad } from './adagrad.js';
 import { Adam, AdamW } from './adam.js';
@@ -10,12 +11,12 @@ import { SGD } from './sgd.js';
 export * from './optimizer.js';
 export { Adagrad, Adam, AdamW, RMSprop, SGD };
 
-/** Builds the optimizer a config names, with state buffers for paramCount parameters from the arena. */
-export function createOptimizer(config: OptimizerConfig, paramCount: number, arena?: Arena): Optimizer {
+/** Builds the optimizer a config names, with state buffers from the arena and updates run by the engine's kernels. */
+export function createOptimizer(config: OptimizerConfig, paramCount: number, arena?: Arena, kernels?: Kernels): Optimizer {
   switch (config.kind) {
-    case 'sgd': return new SGD(config, paramCount, arena);
-    case 'adam': return new Adam(config, paramCount, arena);
-    case 'adamw': return new AdamW(config, paramCount, arena);
+    case 'sgd': return new SGD(config, paramCount, arena, kernels);
+    case 'adam': return new Adam(config, paramCount, arena, 'adam', kernels);
+    case 'adamw': return new AdamW(config, paramCount, arena, kernels);
     case 'rmsprop': return new RMSprop(config, paramCount, arena);
     case 'adagrad': return new Adagrad(config, paramCount, arena);
     default:

@@ -8,6 +8,8 @@
 import { HeapArena, type Arena } from '../../core/arena.js';
 import { check } from '../../core/errors.js';
 import type { Floats } from '../../core/floats.js';
+import type { Kernels } from '../../kernels/kernels.js';
+import { referenceKernels } from '../../kernels/reference/index.js';
 
 export interface SgdConfig {
   kind: 'sgd';
@@ -75,12 +77,18 @@ export abstract class BaseOptimizer implements Optimizer {
   protected readonly buffers: Record<string, Floats> = {};
   readonly paramCount: number;
   protected readonly arena: Arena;
+  /** The engine whose update kernels run the step (the reference loops where it has none). */
+  protected readonly kernels: Required<Pick<Kernels, 'sgdUpdate' | 'adamUpdate'>>;
 
-  constructor(lr: number, paramCount: number, arena: Arena = new HeapArena('float32')) {
+  constructor(lr: number, paramCount: number, arena: Arena = new HeapArena('float32'), kernels: Kernels = referenceKernels) {
     check(Number.isInteger(paramCount) && paramCount >= 0, `paramCount must be a non-negative integer, got ${paramCount}`);
     this.lr = lr;
     this.paramCount = paramCount;
     this.arena = arena;
+    this.kernels = {
+      sgdUpdate: (kernels.sgdUpdate ?? referenceKernels.sgdUpdate!).bind(kernels),
+      adamUpdate: (kernels.adamUpdate ?? referenceKernels.adamUpdate!).bind(kernels),
+    };
   }
 
   get lr(): number {

@@ -7,6 +7,7 @@
 import type { Arena } from '../../core/arena.js';
 import { check } from '../../core/errors.js';
 import type { Floats } from '../../core/floats.js';
+import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type SgdConfig } from './optimizer.js';
 
 export class SGD extends BaseOptimizer {
@@ -17,8 +18,8 @@ export class SGD extends BaseOptimizer {
   readonly nesterov: boolean;
   private readonly buf: Floats | null;
 
-  constructor(options: Omit<SgdConfig, 'kind'>, paramCount: number, arena?: Arena) {
-    super(options.lr ?? 1e-3, paramCount, arena);
+  constructor(options: Omit<SgdConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
+    super(options.lr ?? 1e-3, paramCount, arena, kernels);
     this.momentum = checkNumber(options.momentum ?? 0, 'SGD momentum', 0);
     this.dampening = checkNumber(options.dampening ?? 0, 'SGD dampening', 0);
     this.weightDecay = checkNumber(options.weight_decay ?? 0, 'SGD weight_decay', 0);
@@ -30,17 +31,8 @@ export class SGD extends BaseOptimizer {
   }
 
   protected update(w: Floats, g: Floats, t: number): void {
-    const lr = this.lr, mu = this.momentum, keep = 1 - this.dampening, wd = this.weightDecay, buf = this.buf;
-    for (let i = 0; i < w.length; i++) {
-      let d = g[i] + wd * w[i];
-      if (buf) {
-        // PyTorch's first step: the buffer starts as the gradient itself, undamped.
-        const b = t === 1 ? d : mu * buf[i] + keep * d;
-        buf[i] = b;
-        d = this.nesterov ? d + mu * b : b;
-      }
-      w[i] -= lr * d;
-    }
+    this.kernels.sgdUpdate(w, g, this.buf, w.length, this.lr, this.momentum, this.dampening, this.weightDecay,
+      this.nesterov, t === 1);
   }
 
   config(): Required<SgdConfig> {
