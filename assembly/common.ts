@@ -3,11 +3,20 @@
  *
  * Calling convention: every exported kernel is `name(params, part, parts)`. `params` points at
  * a block of 32-bit words that the JavaScript side wrote (pointers are byte addresses into this
- * memory, sizes are counts); `part` in [0, parts) says which share of the work this thread does.
+ * memory, sizes are counts); `part` in [0, parts) says which share of the work this call does.
  * A kernel splits its work into units whose arithmetic does not depend on `parts` (whole output
- * rows, pixels, channels or fixed-size blocks), so any thread count gives bitwise equal results.
- * Kernels never allocate: scratch space is passed in `params`.
+ * rows, pixels, channels or fixed-size blocks), so any split gives bitwise equal results. Shares
+ * are claimed by whichever thread is free (a thread may run several, in any order), so per-thread
+ * scratch is chosen by `thread`, this instance's index in the pool (0 on the calling thread),
+ * never by `part`. Kernels never allocate: scratch space is passed in `params`.
  */
+
+/** This instance's thread index (each worker instantiates the module and sets its own). */
+export let thread: i32 = 0;
+
+export function setThread(index: i32): void {
+  thread = index;
+}
 
 /** The i-th 32-bit word of a parameter block, as a signed integer (a size or a flag). */
 @inline export function pi(params: usize, i: i32): i32 {

@@ -8,7 +8,7 @@
  * increasing k, each block summed from zero and then added to C. Splitting C between threads
  * (by rows or by columns) therefore never changes a bit of the result.
  */
-import { imin, pi, pp, shareStart } from './common';
+import { imin, pi, pp, shareStart, thread } from './common';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -114,8 +114,34 @@ function packB(bp: usize, b: usize, transB: bool, N: i32, K: i32, j0: i32, nc: i
           src += step;
         }
       }
+    } else if (cols == NR) {
+      // op(B)(k, j) = b[j·K + k]: columns of op(B) are contiguous rows of b; four k at a time from
+      // each of the eight rows, transposed (two 4×4 transposes) into four panel rows.
+      const s0 = b + ((<usize>(j0 + jr) * <usize>K + <usize>p0) << 2), rs = <usize>K << 2;
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = <usize>k << 2;
+        const d = dst + (<usize>k << 5);
+        for (let half = 0; half < 2; half++) {
+          const h = s0 + <usize>(half * 4) * rs + o;
+          const r0 = v128.load(h), r1 = v128.load(h + rs), r2 = v128.load(h + 2 * rs), r3 = v128.load(h + 3 * rs);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const dh = d + (<usize>half << 4);
+          v128.store(dh, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(dh, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32);
+          v128.store(dh, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64);
+          v128.store(dh, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96);
+        }
+      }
+      for (; k < kc; k++) {
+        const d = dst + (<usize>k << 5), o = <usize>k << 2;
+        for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), load<f32>(s0 + <usize>c * rs + o));
+      }
     } else {
-      // op(B)(k, j) = b[j·K + k]: columns of op(B) are contiguous rows of b.
+      // op(B)(k, j) = b[j·K + k], fewer than eight columns left.
       for (let c = 0; c < NR; c++) {
         const d = dst + (<usize>c << 2);
         if (c < cols) {
@@ -240,13 +266,16 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
 /**
  * params: 0 a, 1 b, 2 c, 3 M, 4 N, 5 K, 6 flags (1 transA, 2 transB, 4 accumulate),
  * 7 bias (0: none; adds bias[j] to column j after the sum), 8 scratch, 9 scratch bytes per thread.
- * Threads split C by whole 4-row or 8-column panels, whichever there are more of.
+ * Shares split C by whole 4-row or 8-column panels. Each share packs all of the operand it does not
+ * split, so the split goes along N (each share repacking A, M·K values) when A is the smaller
+ * operand and there are enough column panels, else along M.
  */
 export function gemm(params: usize, part: i32, parts: i32): void {
   const M = pi(params, 3), N = pi(params, 4), K = pi(params, 5);
   let m0 = 0, m1 = M, n0 = 0, n1 = N;
   const mUnits = (M + MR - 1) / MR, nUnits = (N + NR - 1) / NR;
-  if (mUnits >= nUnits) {
+  const splitN = nUnits >= parts && (M <= N || mUnits < parts);
+  if (!splitN) {
     m0 = imin(M, shareStart(mUnits, part, parts) * MR);
     m1 = imin(M, shareStart(mUnits, part + 1, parts) * MR);
   } else {
@@ -255,5 +284,5 @@ export function gemm(params: usize, part: i32, parts: i32): void {
   }
   if (m0 >= m1 || n0 >= n1) return;
   gemmRegion(pp(params, 0), pp(params, 1), pp(params, 2), M, N, K, pi(params, 6), pp(params, 7),
-    m0, m1, n0, n1, pp(params, 8) + <usize>part * pp(params, 9));
+    m0, m1, n0, n1, pp(params, 8) + <usize>thread * pp(params, 9));
 }

@@ -15,7 +15,7 @@ import { pf, pi, pp, shareStart } from './common';
 
 /**
  * One output of max-pool, scalar, exactly the reference's loop (first valid tap, then strictly
- * greater values; ties by reservoir sampling on the hash when tieSeed ≥ 0).
+ * greater values or a NaN; ties by reservoir sampling on the hash when tieSeed ≥ 0).
  */
 function maxScalar(x: usize, yo: usize, ao: usize, out: i32, c: i32, C: i32, rowBase: i32, W: i32,
   kh0: i32, kh1: i32, kw0: i32, kw1: i32, tieSeed: i32): void {
@@ -27,7 +27,7 @@ function maxScalar(x: usize, yo: usize, ao: usize, out: i32, c: i32, C: i32, row
       if (kh == kh0 && kw == kw0) continue;
       const i = (rowBase + kh * W + kw) * C + c;
       const v = load<f32>(x + (<usize>i << 2));
-      if (v > best) {
+      if (v > best || v != v) {
         best = v; bestIndex = i; ties = 1;
       } else if (v == best && tieSeed >= 0) {
         ties++;
@@ -39,6 +39,134 @@ function maxScalar(x: usize, yo: usize, ao: usize, out: i32, c: i32, C: i32, row
   store<i32>(ao + (<usize>c << 2), bestIndex);
 }
 
+/** hash32 (hash.ts) on four lanes. */
+@inline function hash32x4(seed: v128, index: v128): v128 {
+  let h = v128.xor(seed, i32x4.mul(index, i32x4.splat(<i32>0x9e3779b1)));
+  h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 16)), i32x4.splat(<i32>0x85ebca6b));
+  h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 13)), i32x4.splat(<i32>0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/** Lanes where the uint32 h is a multiple of the (small, positive) t: exact in float64. */
+@inline function divisible(h: v128, t: v128): v128 {
+  const h0 = f64x2.convert_low_i32x4_u(h), t0 = f64x2.convert_low_i32x4_u(t);
+  const h1 = f64x2.convert_low_i32x4_u(v128.shuffle<i32>(h, h, 2, 3, 0, 1));
+  const t1 = f64x2.convert_low_i32x4_u(v128.shuffle<i32>(t, t, 2, 3, 0, 1));
+  const e0 = f64x2.eq(f64x2.mul(f64x2.floor(f64x2.div(h0, t0)), t0), h0);
+  const e1 = f64x2.eq(f64x2.mul(f64x2.floor(f64x2.div(h1, t1)), t1), h1);
+  return v128.shuffle<i32>(e0, e1, 0, 2, 4, 6);
+}
+
+/** divisible(h, t) for t in {2, 3, 4} (windows of at most four taps), without division. */
+@inline function divisibleSmall(h: v128, t: v128): v128 {
+  const zero = i32x4.splat(0);
+  const d2 = i32x4.eq(v128.and(h, i32x4.splat(1)), zero), d4 = i32x4.eq(v128.and(h, i32x4.splat(3)), zero);
+  // h·3⁻¹ mod 2³² ≤ ⌊(2³² - 1)/3⌋ exactly when 3 divides h.
+  const d3 = i32x4.le_u(i32x4.mul(h, i32x4.splat(<i32>0xaaaaaaab)), i32x4.splat(0x55555555));
+  return v128.or(v128.or(v128.and(i32x4.eq(t, i32x4.splat(2)), d2), v128.and(i32x4.eq(t, i32x4.splat(3)), d3)),
+    v128.and(i32x4.eq(t, i32x4.splat(4)), d4));
+}
+
+/**
+ * Four channels c..c+3 of one output, vectorised, with the reference's rule lane by lane: the
+ * first valid tap starts the maximum; a strictly greater value or a NaN replaces it (count of
+ * ties back to 1); a value equal to the maximum is a tie: the count goes up and, when tieSeed ≥ 0,
+ * the arg-max moves there if hash32(tieSeed, out·64 + ties) % ties == 0 (reservoir sampling).
+ */
+@inline function maxVector(x: usize, yo: usize, ao: usize, out: i32, c: i32, C: i32, rowBase: i32, W: i32,
+  kh0: i32, kh1: i32, kw0: i32, kw1: i32, tieSeed: i32): void {
+  const lanes = i32x4(0, 1, 2, 3), one = i32x4.splat(1);
+  const first = (rowBase + kh0 * W + kw0) * C + c;
+  let best = v128.load(x + (<usize>first << 2));
+  let idx = i32x4.add(i32x4.splat(first), lanes);
+  let ties = one;
+  const small = (kh1 - kh0) * (kw1 - kw0) <= 4;
+  const seed = i32x4.splat(tieSeed), key = i32x4.shl(i32x4.add(i32x4.splat(out + c), lanes), 6);
+  for (let kh = kh0; kh < kh1; kh++) {
+    let j = (rowBase + kh * W + kw0) * C + c;
+    for (let kw = kw0; kw < kw1; kw++) {
+      if (j != first) {
+        const v = v128.load(x + (<usize>j << 2));
+        const jv = i32x4.add(i32x4.splat(j), lanes);
+        const up = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+        const tie = f32x4.eq(v, best);
+        if (tieSeed >= 0 && v128.any_true(tie)) {
+          ties = i32x4.sub(ties, tie);
+          const h = hash32x4(seed, i32x4.add(key, ties));
+          const take = v128.and(tie, small ? divisibleSmall(h, ties) : divisible(h, ties));
+          idx = v128.bitselect(jv, idx, take);
+        }
+        ties = v128.bitselect(one, ties, up);
+        best = v128.bitselect(v, best, up);
+        idx = v128.bitselect(jv, idx, up);
+      }
+      j += C;
+    }
+  }
+  v128.store(yo + (<usize>c << 2), best);
+  v128.store(ao + (<usize>c << 2), idx);
+}
+
+/**
+ * The 2×2, stride 2, unpadded window (four taps, all inside) on channels c..c+3 of one output,
+ * branch-free. A first pass takes the maximum as the reference does (first tap, then strictly
+ * greater or NaN) and the tap of its first occurrence f. Only ties with the final maximum can move
+ * the arg-max (an earlier tie is undone by the greater value that follows), so a second pass
+ * replays them: tap j > f equal to the maximum is the k-th occurrence (k = 2, 3, 4) and takes the
+ * arg-max when hash32(tieSeed, out·64 + k) % k == 0; the last such tap wins.
+ */
+@inline function max2x2(r0: usize, r1: usize, cb: usize, yo: usize, ao: usize, i0: i32, i2: i32, C: i32, key: v128,
+  seed: v128, ties: bool): void {
+  const lanes = i32x4(0, 1, 2, 3);
+  const x0 = v128.load(r0), x1 = v128.load(r0 + cb), x2 = v128.load(r1), x3 = v128.load(r1 + cb);
+  const j0 = i32x4.add(i32x4.splat(i0), lanes), j1 = i32x4.add(i32x4.splat(i0 + C), lanes);
+  const j2 = i32x4.add(i32x4.splat(i2), lanes), j3 = i32x4.add(i32x4.splat(i2 + C), lanes);
+  let best = x0, idx = j0, f = i32x4.splat(0);
+  let up = v128.or(f32x4.gt(x1, best), f32x4.ne(x1, x1));
+  best = v128.bitselect(x1, best, up); idx = v128.bitselect(j1, idx, up); f = v128.bitselect(i32x4.splat(1), f, up);
+  up = v128.or(f32x4.gt(x2, best), f32x4.ne(x2, x2));
+  best = v128.bitselect(x2, best, up); idx = v128.bitselect(j2, idx, up); f = v128.bitselect(i32x4.splat(2), f, up);
+  up = v128.or(f32x4.gt(x3, best), f32x4.ne(x3, x3));
+  best = v128.bitselect(x3, best, up); idx = v128.bitselect(j3, idx, up); f = v128.bitselect(i32x4.splat(3), f, up);
+  if (ties) {
+    // e_j: tap j comes after the first occurrence and equals the maximum (never for a NaN maximum).
+    const e1 = v128.and(f32x4.eq(x1, best), i32x4.lt_s(f, i32x4.splat(1)));
+    const e2 = v128.and(f32x4.eq(x2, best), i32x4.lt_s(f, i32x4.splat(2)));
+    const e3 = v128.and(f32x4.eq(x3, best), i32x4.lt_s(f, i32x4.splat(3)));
+    if (v128.any_true(v128.or(v128.or(e1, e2), e3))) {
+      const k1 = i32x4.sub(i32x4.splat(1), e1), k2 = i32x4.sub(k1, e2), k3 = i32x4.sub(k2, e3);
+      idx = v128.bitselect(j1, idx, v128.and(e1, divisibleSmall(hash32x4(seed, i32x4.add(key, k1)), k1)));
+      idx = v128.bitselect(j2, idx, v128.and(e2, divisibleSmall(hash32x4(seed, i32x4.add(key, k2)), k2)));
+      idx = v128.bitselect(j3, idx, v128.and(e3, divisibleSmall(hash32x4(seed, i32x4.add(key, k3)), k3)));
+    }
+  }
+  v128.store(yo, best);
+  v128.store(ao, idx);
+}
+
+/** maxPool2dForward for 2×2 windows, stride 2, no padding, C ≥ 4: rows r0..r1 of the output. */
+function maxPool2x2(x: usize, y: usize, am: usize, H: i32, W: i32, C: i32, OH: i32, OW: i32, r0: i32, r1: i32,
+  tieSeed: i32): void {
+  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
+  const seed = i32x4.splat(tieSeed), lanes = i32x4(0, 1, 2, 3);
+  for (let row = r0; row < r1; row++) {
+    const n = row / OH, oh = row - n * OH;
+    const base = (n * H + 2 * oh) * W * C;
+    for (let ow = 0; ow < OW; ow++) {
+      const i0 = base + 2 * ow * C, i2 = i0 + W * C;
+      const out = (row * OW + ow) * C;
+      const p0 = x + (<usize>i0 << 2), p1 = p0 + rowBytes;
+      const yo = y + (<usize>out << 2), ao = am + (<usize>out << 2);
+      for (let c = 0; c < C; c += 4) {
+        const cc = c + 4 <= C ? c : C - 4;
+        const o = <usize>cc << 2;
+        const key = i32x4.shl(i32x4.add(i32x4.splat(out + cc), lanes), 6);
+        max2x2(p0 + o, p1 + o, cb, yo + o, ao + o, i0 + cc, i2 + cc, C, key, seed, tieSeed >= 0);
+      }
+    }
+  }
+}
+
 export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
   const x = pp(params, 0), y = pp(params, 1), am = pp(params, 2);
   const N = pi(params, 3), H = pi(params, 4), W = pi(params, 5), C = pi(params, 6);
@@ -47,9 +175,10 @@ export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
   const tieSeed = pi(params, 15);
   const rows = N * OH;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
-  const C4 = C & ~3;
-  const lanes = i32x4(0, 1, 2, 3);
-  const noTies = i32x4.splat(0); // all-false mask
+  if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && C >= 4) {
+    maxPool2x2(x, y, am, H, W, C, OH, OW, r0, r1, tieSeed);
+    return;
+  }
   for (let row = r0; row < r1; row++) {
     const n = row / OH, oh = row - n * OH;
     const ihb = oh * SH - PH;
@@ -69,51 +198,105 @@ export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
         continue;
       }
       const rowBase = (n * H + ihb) * W + iwb;
-      const first = (rowBase + kh0 * W + kw0) * C;
-      for (let c = 0; c < C4; c += 4) {
-        let best = v128.load(x + (<usize>(first + c) << 2));
-        let idx = i32x4.add(i32x4.splat(first + c), lanes);
-        let tied = noTies;
-        for (let kh = kh0; kh < kh1; kh++) {
-          for (let kw = kw0; kw < kw1; kw++) {
-            if (kh == kh0 && kw == kw0) continue;
-            const i = (rowBase + kh * W + kw) * C + c;
-            const v = v128.load(x + (<usize>i << 2));
-            if (tieSeed >= 0) tied = v128.or(tied, f32x4.eq(v, best));
-            const m = f32x4.gt(v, best);
-            best = v128.bitselect(v, best, m);
-            idx = v128.bitselect(i32x4.add(i32x4.splat(i), lanes), idx, m);
-          }
+      if (C >= 4) {
+        // Whole vectors; a last partial group is done as the overlapping vector C-4..C-1, which
+        // writes the same values again for the channels it shares with the previous one.
+        for (let c = 0; c < C; c += 4) {
+          maxVector(x, yo, ao, out, c + 4 <= C ? c : C - 4, C, rowBase, W, kh0, kh1, kw0, kw1, tieSeed);
         }
-        if (tieSeed >= 0 && v128.any_true(tied)) {
-          // Some lane met a tie on the way: replay these four channels with the reservoir rule.
-          for (let k = 0; k < 4; k++) maxScalar(x, yo, ao, out, c + k, C, rowBase, W, kh0, kh1, kw0, kw1, tieSeed);
-        } else {
-          v128.store(yo + (<usize>c << 2), best);
-          v128.store(ao + (<usize>c << 2), idx);
-        }
+      } else {
+        for (let c = 0; c < C; c++) maxScalar(x, yo, ao, out, c, C, rowBase, W, kh0, kh1, kw0, kw1, tieSeed);
       }
-      for (let c = C4; c < C; c++) maxScalar(x, yo, ao, out, c, C, rowBase, W, kh0, kh1, kw0, kw1, tieSeed);
     }
   }
 }
 
-/** gx = 0, then gx[argmax[i]] += gy[i] for the outputs of each sample, in order. */
+/**
+ * gx = 0, then gx[argmax[i]] += gy[i] for the outputs of each sample, in order. When windows do
+ * not overlap (stride = kernel, no padding) and every arg-max lies in its own window, each input
+ * is covered by at most one window, so gx is written once: gy where the arg-max points, else 0
+ * (same values: 0 + gy[i] is gy[i]); a sample whose arg-max leaves its windows is scattered.
+ */
 export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
   const gy = pp(params, 0), gx = pp(params, 1), am = pp(params, 2);
   const N = pi(params, 3), H = pi(params, 4), W = pi(params, 5), C = pi(params, 6);
-  const OH = pi(params, 7), OW = pi(params, 8);
+  const OH = pi(params, 7), OW = pi(params, 8), KH = pi(params, 9), KW = pi(params, 10);
+  const SH = pi(params, 11), SW = pi(params, 12), PH = pi(params, 13), PW = pi(params, 14);
   const inPer = H * W * C, outPer = OH * OW * C, total = N * inPer;
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
-  memory.fill(gx + (<usize>(n0 * inPer) << 2), 0, <usize>((n1 - n0) * inPer) << 2);
-  const e = n1 * outPer;
-  for (let i = n0 * outPer; i < e; i++) {
-    const j = load<i32>(am + (<usize>i << 2));
-    if (<u32>j >= <u32>total) continue;
-    const at = gx + (<usize>j << 2);
-    store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize>i << 2)));
+  const gather = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && C >= 4;
+  // First every sample is gathered or zeroed, then the samples that could not be gathered scatter.
+  let scatter = false;
+  for (let n = n0; n < n1; n++) {
+    if (gather && gather2x2(gy, gx, am, n, H, W, C, OH, OW)) continue;
+    memory.fill(gx + (<usize>(n * inPer) << 2), 0, <usize>inPer << 2);
+    scatter = true;
   }
+  if (!scatter) return;
+  for (let n = n0; n < n1; n++) {
+    if (gather && gathered(am, n, H, W, C, OH, OW)) continue;
+    const e = (n + 1) * outPer;
+    for (let i = n * outPer; i < e; i++) {
+      const j = load<i32>(am + (<usize>i << 2));
+      if (<u32>j >= <u32>total) continue;
+      const at = gx + (<usize>j << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize>i << 2)));
+    }
+  }
+}
+
+/** Whether every arg-max of sample n lies in its own 2×2 window (gather2x2 then wrote the sample). */
+function gathered(am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
+  for (let oh = 0; oh < OH; oh++) {
+    for (let ow = 0; ow < OW; ow++) {
+      const i0 = (n * H + 2 * oh) * W * C + 2 * ow * C, i2 = i0 + W * C;
+      const out = ((n * OH + oh) * OW + ow) * C;
+      for (let c = 0; c < C; c++) {
+        const j = load<i32>(am + (<usize>(out + c) << 2));
+        if (j != i0 + c && j != i0 + C + c && j != i2 + c && j != i2 + C + c) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/** The gather form of maxPool2dBackward for sample n (2×2, stride 2): false if an arg-max is elsewhere. */
+function gather2x2(gy: usize, gx: usize, am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
+  const lanes = i32x4(0, 1, 2, 3), cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
+  for (let oh = 0; oh < OH; oh++) {
+    const base = (n * H + 2 * oh) * W * C;
+    for (let ow = 0; ow < OW; ow++) {
+      const i0 = base + 2 * ow * C, i2 = i0 + W * C;
+      const out = ((n * OH + oh) * OW + ow) * C;
+      const q0 = gx + (<usize>i0 << 2), q1 = q0 + rowBytes;
+      for (let c = 0; c < C; c += 4) {
+        const cc = c + 4 <= C ? c : C - 4;
+        const o = <usize>cc << 2;
+        const a = v128.load(am + (<usize>(out + cc) << 2)), g = v128.load(gy + (<usize>(out + cc) << 2));
+        const m0 = i32x4.eq(a, i32x4.add(i32x4.splat(i0 + cc), lanes));
+        const m1 = i32x4.eq(a, i32x4.add(i32x4.splat(i0 + cc + C), lanes));
+        const m2 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc), lanes));
+        const m3 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc + C), lanes));
+        if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
+        v128.store(q0 + o, v128.and(g, m0));
+        v128.store(q0 + o + cb, v128.and(g, m1));
+        v128.store(q1 + o, v128.and(g, m2));
+        v128.store(q1 + o + cb, v128.and(g, m3));
+      }
+    }
+  }
+  // Inputs no window covers (an odd last row or column).
+  const img = gx + (<usize>(n * H * W * C) << 2);
+  for (let ih = 0; ih < H; ih++) {
+    const row = img + <usize>ih * rowBytes;
+    if (ih >= 2 * OH) {
+      memory.fill(row, 0, rowBytes);
+    } else if (2 * OW < W) {
+      memory.fill(row + (<usize>(2 * OW * C) << 2), 0, <usize>((W - 2 * OW) * C) << 2);
+    }
+  }
+  return true;
 }
 
 /** y = (Σ_window x)·scale, padding counting as zeros. */

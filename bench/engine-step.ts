@@ -44,8 +44,8 @@ function setup(name: keyof typeof NETWORKS, engine: WasmEngine): Setup {
   const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] },
     { seed: 1, arena: engine.arena, kernels: engine.kernels });
   const opt = optKind === 'adam'
-    ? createOptimizer({ kind: 'adam', lr: 1e-3 }, net.parameterCount, engine.arena)
-    : createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena);
+    ? createOptimizer({ kind: 'adam', lr: 1e-3 }, net.parameterCount, engine.arena, engine.kernels)
+    : createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena, engine.kernels);
   const rng = new Rng(7);
   const input = net.inputBuffer(BATCH) as Float32Array;
   for (let i = 0; i < BATCH * 784; i++) input[i] = rng.uniform();

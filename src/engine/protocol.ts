@@ -4,12 +4,24 @@
  * WebAssembly memory. Plain data, no platform API: usable in Node and in a browser.
  *
  * Control block (int32 words from its start):
- *   STOP     set to 1 to make every worker leave its loop;
- *   PENDING  workers still busy with the current call;
- *   FN       index into KERNEL_NAMES of the current call;
- *   PARTS    how many shares the current call is split into (worker i runs share i);
- *   ERROR    set by a worker whose share threw;
- *   BELL + i worker i's doorbell: the main thread increments it and notifies to start a call.
+ *   STOP       set to 1 to make every worker leave its loop;
+ *   CLAIM      the current call's number (bits 12 and up, wrapping) and its next unclaimed share
+ *              (bits 0-11): every thread of the call, the calling one included, takes shares with
+ *              compare-and-swap until none is left, so a thread that is slowed down (another
+ *              process on its core, a late wake-up) simply runs fewer of them, and a worker that
+ *              arrives after the call is over finds the number changed and claims nothing;
+ *   DONE       shares of the current call finished;
+ *   FN         index into KERNEL_NAMES of the current call;
+ *   PARTS      how many shares the current call is split into (at most MAX_PARTS);
+ *   ERROR      set by a worker whose share threw;
+ *   MAIN_SLEEP set while the calling thread sleeps in Atomics.wait on DONE;
+ *   BELL + i   worker i's doorbell: the main thread writes the number of a call it invites the
+ *              worker to (and notifies, if the worker sleeps);
+ *   SLEEP + i  set while worker i sleeps in Atomics.wait on its doorbell. After a call a worker
+ *              spins on its doorbell for SPIN_MS before going to sleep, so the calls of a training
+ *              step reach it without a wake-up.
+ * FN and PARTS are written before CLAIM announces the call, and are rewritten only after all its
+ * shares are DONE, so a thread that claimed a share read them for that call.
  * The call's parameter block (32-bit words, see assembly/common.ts) starts PARAMS_OFFSET bytes in.
  */
 export const KERNEL_NAMES = [
@@ -21,19 +33,43 @@ export const KERNEL_NAMES = [
   'softmaxForward', 'softmaxBackward', 'softmaxCrossEntropy',
   'batchNormForward', 'batchNormBackward',
   'addBias', 'sumRows',
+  'conv2dForwardDirect', 'conv2dFilterDirect', 'convFilterSum', 'conv2dBackwardDataScatter',
+  'sgdUpdate', 'adamUpdate',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
 export type KernelFn = (params: number, part: number, parts: number) => void;
 
 export const STOP = 0;
-export const PENDING = 1;
-export const FN = 2;
-export const PARTS = 3;
-export const ERROR = 4;
+export const CLAIM = 1;
+export const DONE = 2;
+export const FN = 3;
+export const PARTS = 4;
+export const ERROR = 5;
+export const MAIN_SLEEP = 6;
 export const BELL = 16;
 /** Most threads a pool can have (doorbells BELL .. BELL + MAX_THREADS - 1). */
-export const MAX_THREADS = 64;
+export const MAX_THREADS = 48;
+export const SLEEP = BELL + MAX_THREADS;
+/** Share index bits of CLAIM. */
+export const SHARE_BITS = 12;
+export const MAX_PARTS = (1 << SHARE_BITS) - 1;
+/** How long an idle worker spins on its doorbell before it sleeps (milliseconds). */
+export const SPIN_MS = 1;
+
+/**
+ * Claims the next share of call `call` (a CLAIM value's upper bits): its index, or -1 when the
+ * call has no share left or is over.
+ */
+export function claimShare(ctl: Int32Array, call: number, parts: number): number {
+  for (;;) {
+    const v = Atomics.load(ctl, CLAIM);
+    const share = v & MAX_PARTS;
+    if ((v >>> SHARE_BITS) !== call || share >= parts) return -1;
+    if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) === v) return share;
+  }
+}
+
 export const PARAMS_OFFSET = 512;
 export const PARAMS_WORDS = 128;
 export const CONTROL_BYTES = PARAMS_OFFSET + PARAMS_WORDS * 4;

@@ -3,13 +3,16 @@
  * every tensor (bump-allocated, never moved), the module instantiated on it for the main thread,
  * the parameter block kernels read their arguments from, and the thread pool that runs a call's
  * shares on (threads - 1) workers plus the calling thread, handing work out through doorbells in
- * the shared control block (Atomics.notify / Atomics.wait; no message per call).
+ * the shared control block (no message per call; see protocol.ts). Every thread of a call claims
+ * shares until none is left, so a slow or late thread does fewer; idle workers spin briefly on
+ * their doorbell before sleeping in Atomics.wait, so the back-to-back calls of a training step
+ * cost a few µs each to hand off instead of a wake-up (40-100 µs).
  * The calling thread blocks in Atomics.wait while workers finish: fine in Node; in a browser the
  * engine has to run inside a Worker, since a page's main thread may not wait.
  */
 import {
-  BELL, CONTROL_BYTES, ERROR, FN, KERNEL_NAMES, type KernelFn, type KernelName, MAX_THREADS, PARAMS_OFFSET,
-  PARAMS_WORDS, PARTS, PENDING, STOP, type WorkerInit,
+  BELL, CLAIM, claimShare, CONTROL_BYTES, DONE, ERROR, FN, KERNEL_NAMES, type KernelFn, type KernelName, MAIN_SLEEP,
+  MAX_PARTS, MAX_THREADS, PARAMS_OFFSET, PARAMS_WORDS, PARTS, SHARE_BITS, SLEEP, STOP, type WorkerInit,
 } from './protocol.js';
 
 const PAGE = 65536;
@@ -41,10 +44,23 @@ interface Exports {
   heapBase(): number;
   gemmScratchBytes(): number;
   convScratchBytes(C: number, O: number, KH: number, KW: number): number;
-  convFilterScratchBytes(C: number, KH: number, KW: number): number;
+  convFilterScratchBytes(C: number, O: number, KH: number, KW: number): number;
+  convFilterUnits(N: number, C: number, O: number, KH: number, KW: number): number;
+  convFilterSumBytes(N: number, C: number, O: number, KH: number, KW: number): number;
   convPackedBytes(C: number, O: number, KH: number, KW: number, backwardData: number): number;
   convPackForward(params: number): void;
   convPackBackwardData(params: number): void;
+  convPackFlipped(params: number): void;
+  convPackDirect(params: number): void;
+  convDirectPackedBytes(C: number, O: number, KH: number, KW: number): number;
+  convForwardScratchBytes(C: number, KH: number, KW: number): number;
+  convDirectScratchBytes(params: number): number;
+  convFilterDirectScratchBytes(params: number): number;
+  convFilterPartialBytes(N: number, C: number, O: number, KH: number, KW: number): number;
+  convFilterReduce(params: number): void;
+  convPackScatter(params: number): void;
+  convScatterPackedBytes(C: number, O: number, KH: number, KW: number): number;
+  convScatterScratchBytes(O: number): number;
 }
 
 export class Runtime {
@@ -66,6 +82,7 @@ export class Runtime {
   private scratchBytes = 0;
   private workers: WorkerHandle[] = [];
   private disposed = false;
+  private call = 0;
 
   private constructor(module: WebAssembly.Module, options: RuntimeOptions) {
     const maximumPages = Math.min(65536, Math.ceil((options.maximumMiB ?? 1024) * 1048576 / PAGE));
@@ -170,32 +187,51 @@ export class Runtime {
   }
 
   /**
-   * Runs kernel `name` on the parameter block in `parts` shares: shares 1.. on the workers,
-   * share 0 here, and returns when all are done.
+   * Runs kernel `name` on the parameter block in `parts` shares with up to `threads` threads (the
+   * calling one and workers 1 .. threads-1): each claims shares until none is left, and this
+   * returns when all are done. A worker that is late (asleep, descheduled) does fewer shares or
+   * none; the calling thread never waits for one that has not started a share.
    */
-  run(name: KernelName, parts: number): void {
+  run(name: KernelName, parts: number, threads = parts): void {
     const fn = KERNEL_INDEX.get(name) as number;
-    if (parts <= 1 || this.disposed) {
-      this.kernels[fn](this.params, 0, 1);
+    const kernel = this.kernels[fn];
+    parts = Math.max(1, Math.min(parts, MAX_PARTS));
+    threads = Math.min(threads, parts, this.threads);
+    if (threads <= 1 || this.disposed) {
+      for (let part = 0; part < parts; part++) kernel(this.params, part, parts);
       return;
     }
     const ctl = this.ctl;
+    const call = this.call = (this.call + 1) & (0xfffff);
     ctl[FN] = fn;
     ctl[PARTS] = parts;
-    Atomics.store(ctl, PENDING, parts - 1);
-    for (let i = 1; i < parts; i++) {
-      Atomics.add(ctl, BELL + i, 1);
-      Atomics.notify(ctl, BELL + i, 1);
+    ctl[DONE] = 0;
+    Atomics.store(ctl, CLAIM, call << SHARE_BITS);
+    for (let i = 1; i < threads; i++) {
+      Atomics.store(ctl, BELL + i, call << SHARE_BITS);
+      if (Atomics.load(ctl, SLEEP + i) !== 0) Atomics.notify(ctl, BELL + i, 1);
     }
+    let mine = 0;
     try {
-      this.kernels[fn](this.params, 0, parts);
+      for (let part = claimShare(ctl, call, parts); part >= 0; part = claimShare(ctl, call, parts)) {
+        mine++;
+        kernel(this.params, part, parts);
+      }
     } finally {
-      // A short spin first: the workers usually finish about when this thread does.
-      for (let spin = 0; spin < 2000 && Atomics.load(ctl, PENDING) !== 0; spin++);
-      for (;;) {
-        const pending = Atomics.load(ctl, PENDING);
-        if (pending === 0) break;
-        Atomics.wait(ctl, PENDING, pending);
+      if (mine > 0) Atomics.add(ctl, DONE, mine);
+      // The shares still running on workers usually end about now: spin a little, then sleep.
+      if (Atomics.load(ctl, DONE) < parts) {
+        const until = performance.now() + 0.05;
+        for (let i = 1; Atomics.load(ctl, DONE) < parts; i++) {
+          if ((i & 63) === 0 && performance.now() > until) break;
+        }
+        Atomics.store(ctl, MAIN_SLEEP, 1);
+        for (;;) {
+          const done = Atomics.load(ctl, DONE);
+          if (done >= parts) break;
+          Atomics.wait(ctl, DONE, done);
+        }
+        Atomics.store(ctl, MAIN_SLEEP, 0);
       }
     }
     if (Atomics.exchange(ctl, ERROR, 0) !== 0) throw new Error(`WebAssembly kernel ${name} failed on a worker`);

@@ -4,8 +4,9 @@
  * Each method checks that its arrays are float32 (int32 for arg-max and labels) views into the
  * engine's memory and long enough for the geometry; if so it writes the parameter block (byte
  * addresses and sizes) and runs the kernel, split over the pool's threads when the call is big
- * enough to repay the hand-off (about 40-50 µs): a call estimated under 2·minPartNs stays on the
- * calling thread. Otherwise (a Float64Array of the gradient proofs, an array from another heap)
+ * enough to repay the hand-off (a few µs to a worker still spinning after the previous call,
+ * 40-50 µs to one that sleeps): a call estimated under 2·minPartNs stays on the calling thread.
+ * Otherwise (a Float64Array of the gradient proofs, an array from another heap)
  * the call goes to the reference kernel, so every engine call is correct.
  *
  * The split never changes the arithmetic of any output (see assembly/): results are bitwise the
@@ -26,22 +27,32 @@ const ACTIVATION_CODES: Record<ActivationKind, number> = { relu: 0, leaky_relu: 
 
 const TRANS_A = 1, TRANS_B = 2, ACCUMULATE = 4;
 
+/** Shares per thread of a split call (dynamic balance between threads). */
+const SHARES_PER_THREAD = 8;
+
 export interface WasmKernelOptions {
   /**
-   * A call is split only into shares estimated to take at least this many nanoseconds
-   * (default 500 000: calls under ~1 ms stay on one thread). 0 splits every call as far as it goes.
+   * A call runs on more threads only if each is estimated to get at least this many nanoseconds
+   * of work (default 20 000: calls under ~40 µs stay on the calling thread, as a hand-off to a
+   * spinning worker costs a few µs and to a sleeping one tens of µs). 0 splits every call as far
+   * as it goes.
    */
   minPartNs?: number;
 }
 
 export class WasmKernels implements Kernels {
   readonly name = 'wasm';
-  /** Shares the last WebAssembly call was split into (1: it ran on the calling thread alone). */
+  /** Threads the last WebAssembly call ran on (1: the calling thread alone). */
   lastParts = 0;
+  /** WebAssembly calls so far that ran on more than one thread. */
+  splitCalls = 0;
   private readonly minPartNs: number;
+  private units = 1;
+  /** Backward-data with stride 1 in scatter form (else the forward convolution of gy); for tests and benchmarks. */
+  scatterBackwardData = true;
 
   constructor(private readonly rt: Runtime, options: WasmKernelOptions = {}) {
-    this.minPartNs = options.minPartNs ?? 500_000;
+    this.minPartNs = options.minPartNs ?? 20_000;
   }
 
   /** A float32 view into the engine's memory with at least n elements. */
@@ -53,8 +64,12 @@ export class WasmKernels implements Kernels {
     return a instanceof Int32Array && a.length >= n && this.rt.owns(a.buffer);
   }
 
-  /** How many shares a call of estimated cost `ns` with `units` independent work units gets. */
+  /**
+   * How many threads a call of estimated cost `ns` (on one thread) with `units` independent work
+   * units gets; remembers `units` for the run that follows.
+   */
   private parts(ns: number, units: number): number {
+    this.units = units;
     const threads = this.rt.threads;
     if (threads <= 1 || units <= 1) return 1;
     const byCost = this.minPartNs <= 0 ? threads : Math.floor(ns / this.minPartNs);
@@ -66,9 +81,14 @@ export class WasmKernels implements Kernels {
     for (let i = 0; i < words.length; i++) u[i] = words[i];
   }
 
-  private run(name: KernelName, parts: number): void {
-    this.lastParts = parts;
-    this.rt.run(name, parts);
+  /**
+   * Runs a kernel on `threads` threads. A split call is cut into up to SHARES_PER_THREAD shares
+   * per thread, claimed by whichever thread is free, so a thread that is slowed down does less.
+   */
+  private run(name: KernelName, threads: number, sharesPerThread = SHARES_PER_THREAD): void {
+    this.lastParts = threads;
+    if (threads > 1) this.splitCalls++;
+    this.rt.run(name, threads > 1 ? Math.min(this.units, threads * sharesPerThread) : 1, threads);
   }
 
   // ---- matrix multiply and dense layers -------------------------------------------------
@@ -81,7 +101,8 @@ export class WasmKernels implements Kernels {
     const per = this.rt.exports.gemmScratchBytes();
     const scratch = this.rt.scratch(per * parts);
     this.set(a.byteOffset, b.byteOffset, c.byteOffset, M, N, K, flags, bias ? bias.byteOffset : 0, scratch, per);
-    this.run('gemm', parts);
+    // One share per thread: a share packs the whole operand it does not split.
+    this.run('gemm', parts, 1);
   }
 
   matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
@@ -127,6 +148,9 @@ export class WasmKernels implements Kernels {
       scratch, per, w);
   }
 
+  /** Inputs with at most this many channels take the direct (pixel-vectorised) paths. */
+  private static readonly DIRECT_C = 4;
+
   conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, O * KH * KW * C) && this.f(y, N * OH * OW * O) &&
@@ -136,13 +160,24 @@ export class WasmKernels implements Kernels {
     }
     const P = N * OH * OW;
     if (P === 0 || O === 0) return;
-    const ex = this.rt.exports;
-    const parts = this.parts(2 * P * O * KH * KW * C * NS_PER_FLOP, Math.ceil(P / 4));
+    const ex = this.rt.exports, u = this.rt.u32;
+    const flops = 2 * P * O * KH * KW * C;
+    this.setConv(x.byteOffset, 0, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, 0, 0, w.byteOffset);
+    if (C <= WasmKernels.DIRECT_C && g.SW === 1 && KH * KW * C > 0) {
+      const parts = this.parts(flops * NS_PER_FLOP, N);
+      const packed = align64(ex.convDirectPackedBytes(C, O, KH, KW));
+      const per = align64(ex.convDirectScratchBytes(this.rt.params));
+      const scratch = this.rt.scratch(packed + per * parts);
+      u[1] = scratch; u[19] = scratch + packed; u[20] = per;
+      ex.convPackDirect(this.rt.params);
+      this.run('conv2dForwardDirect', parts);
+      return;
+    }
+    const parts = this.parts(flops * NS_PER_FLOP, Math.ceil(P / 4));
     const packed = align64(ex.convPackedBytes(C, O, KH, KW, 0));
-    const per = align64(ex.convScratchBytes(C, O, KH, KW));
+    const per = align64(ex.convForwardScratchBytes(C, KH, KW));
     const scratch = this.rt.scratch(packed + per * parts);
-    this.setConv(x.byteOffset, scratch, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, scratch + packed, per,
-      w.byteOffset);
+    u[1] = scratch; u[19] = scratch + packed; u[20] = per;
     ex.convPackForward(this.rt.params);
     this.run('conv2dForward', parts);
   }
@@ -154,8 +189,36 @@ export class WasmKernels implements Kernels {
       return;
     }
     if (N * H * W * C === 0) return;
-    const ex = this.rt.exports;
-    const parts = this.parts(2 * N * OH * OW * O * KH * KW * C * NS_PER_FLOP, N * H);
+    const ex = this.rt.exports, u = this.rt.u32, i = this.rt.i32;
+    const flops = 2 * N * OH * OW * O * KH * KW * C;
+    if (g.SH === 1 && g.SW === 1 && (g.DW === 1 || KW === 1) && OH * OW * O > 0 && this.scatterBackwardData) {
+      // Stride 1: Z = gy·W, 4 pixels × 8 columns at a time, added to the gx rows the windows cover.
+      const parts = this.parts(flops * NS_PER_FLOP, N);
+      const packed = align64(ex.convScatterPackedBytes(C, O, KH, KW));
+      const per = align64(ex.convScatterScratchBytes(O));
+      const scratch = this.rt.scratch(packed + per * parts);
+      this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, scratch + packed, per, w.byteOffset);
+      ex.convPackScatter(this.rt.params);
+      this.run('conv2dBackwardDataScatter', parts);
+      return;
+    }
+    if (g.SH === 1 && g.SW === 1 && OH * OW * O > 0) {
+      // Stride 1: the forward convolution of gy (padded by (K-1)·D - P) with the flipped, transposed weights.
+      const P = N * H * W;
+      const parts = this.parts(flops * NS_PER_FLOP, Math.ceil(P / 4));
+      const packed = align64(ex.convPackedBytes(C, O, KH, KW, 1));
+      const per = align64(ex.convForwardScratchBytes(O, KH, KW));
+      const scratch = this.rt.scratch(packed + per * parts);
+      this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, 0, 0, w.byteOffset);
+      ex.convPackFlipped(this.rt.params);
+      this.set(gy.byteOffset, scratch, 0, gx.byteOffset, N, OH, OW, O, C, H, W, KH, KW, 1, 1);
+      i[15] = (KH - 1) * g.DH - g.PH;
+      i[16] = (KW - 1) * g.DW - g.PW;
+      u[17] = g.DH; u[18] = g.DW; u[19] = scratch + packed; u[20] = per;
+      this.run('conv2dForward', parts);
+      return;
+    }
+    const parts = this.parts(flops * NS_PER_FLOP, N * H);
     const packed = align64(ex.convPackedBytes(C, O, KH, KW, 1));
     const per = align64(ex.convScratchBytes(C, O, KH, KW));
     const scratch = this.rt.scratch(packed + per * parts);
@@ -173,12 +236,28 @@ export class WasmKernels implements Kernels {
     }
     const P = N * OH * OW;
     if (P > 0 && O > 0 && KH * KW * C > 0) {
-      const ex = this.rt.exports;
-      const parts = this.parts(2 * P * O * KH * KW * C * NS_PER_FLOP, Math.ceil(KH * KW * C / 4));
-      const per = align64(ex.convFilterScratchBytes(C, KH, KW));
-      const scratch = this.rt.scratch(per * parts);
-      this.setConv(x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, scratch, per, 0);
-      this.run('conv2dBackwardFilter', parts);
+      const ex = this.rt.exports, u = this.rt.u32;
+      const flops = 2 * P * O * KH * KW * C;
+      if (C <= WasmKernels.DIRECT_C) {
+        this.setConv(x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, 0, 0, 0);
+        const parts = this.parts(flops * NS_PER_FLOP, N);
+        const partials = align64(ex.convFilterPartialBytes(N, C, O, KH, KW));
+        const per = align64(ex.convFilterDirectScratchBytes(this.rt.params));
+        const scratch = this.rt.scratch(partials + per * parts);
+        u[19] = scratch + partials; u[20] = per; u[22] = scratch;
+        this.run('conv2dFilterDirect', parts);
+        ex.convFilterReduce(this.rt.params);
+      } else {
+        const parts = this.parts(flops * NS_PER_FLOP, ex.convFilterUnits(N, C, O, KH, KW));
+        const sums = align64(ex.convFilterSumBytes(N, C, O, KH, KW));
+        const per = align64(ex.convFilterScratchBytes(C, O, KH, KW));
+        const scratch = this.rt.scratch(sums + per * parts);
+        this.setConv(x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, scratch + sums, per, 0);
+        u[22] = scratch;
+        this.run('conv2dBackwardFilter', parts);
+        // gw += the units' partial sums, in unit order.
+        this.run('convFilterSum', this.parts(O * KH * KW * C * 16 * NS_PER_ELEMENT, Math.ceil(O * KH * KW * C / 64)));
+      }
     }
     if (gb) this.sumRowsFast(gy, gb as Float32Array, P, O);
   }
@@ -365,6 +444,39 @@ export class WasmKernels implements Kernels {
     this.set(x.byteOffset, gamma.byteOffset, gy.byteOffset, gx.byteOffset, R, C, training ? 1 : 0,
       ggamma.byteOffset, gbeta.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, scratch);
     this.run('batchNormBackward', this.parts(R * C * NS_PER_ELEMENT * 3, Math.ceil(C / 8)));
+  }
+
+  // ---- optimizer updates ----------------------------------------------------------------
+
+  /** One SGD step over the whole vector: bitwise the reference loop's (float64 inside, float32 stored). */
+  sgdUpdate(w: Floats, g: Floats, buf: Floats | null, n: number, lr: number, momentum: number, dampening: number,
+    weightDecay: number, nesterov: boolean, firstStep: boolean): void {
+    if (!(Number.isInteger(n) && n >= 0 && this.f(w, n) && this.f(g, n) && (buf === null || this.f(buf, n)))) {
+      ref.sgdUpdate!(w, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+      return;
+    }
+    if (n === 0) return;
+    this.set(w.byteOffset, g.byteOffset, buf ? (buf as Float32Array).byteOffset : 0, n,
+      (nesterov ? 1 : 0) | (firstStep ? 2 : 0));
+    const f64 = this.rt.f64;
+    f64[3] = lr; f64[4] = momentum; f64[5] = 1 - dampening; f64[6] = weightDecay;
+    this.run('sgdUpdate', this.parts(n * NS_PER_ELEMENT * (buf ? 4 : 3), n >> 10));
+  }
+
+  /** One Adam/AdamW step over the whole vector: bitwise the reference loop's. */
+  adamUpdate(w: Floats, g: Floats, m: Floats, v: Floats, vMax: Floats | null, n: number, lr: number,
+    beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void {
+    if (!(Number.isInteger(n) && n >= 0 && this.f(w, n) && this.f(g, n) && this.f(m, n) && this.f(v, n) &&
+      (vMax === null || this.f(vMax, n)))) {
+      ref.adamUpdate!(w, g, m, v, vMax, n, lr, beta1, beta2, eps, l2, shrink, t);
+      return;
+    }
+    if (n === 0) return;
+    this.set(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, vMax ? (vMax as Float32Array).byteOffset : 0, n);
+    const f64 = this.rt.f64;
+    f64[3] = beta1; f64[4] = 1 - beta1; f64[5] = beta2; f64[6] = 1 - beta2; f64[7] = eps; f64[8] = l2;
+    f64[9] = shrink; f64[10] = lr / (1 - beta1 ** t); f64[11] = Math.sqrt(1 - beta2 ** t);
+    this.run('adamUpdate', this.parts(n * NS_PER_ELEMENT * 8, n >> 10));
   }
 
   addBias(y: Floats, bias: Floats, R: number, C: number): void {

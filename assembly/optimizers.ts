@@ -1,0 +1,112 @@
+/**
+ * Optimizer updates over the whole parameter vector w (the equations are in src/kernels/kernels.ts),
+ * computed exactly like the reference loops of src/kernels/reference/optimizers.ts: the float32
+ * values are widened to float64, every operation is a float64 one in the reference's order, and
+ * the results are rounded to float32 where the reference stores them (and only there: SGD's
+ * momentum buffer is stored rounded but used unrounded, Adam's m and v are read back rounded).
+ * So an engine's update is bitwise the reference's, two parameters per f64x2. Each element reads
+ * only its own w, g and state, so any split into shares gives bitwise equal results.
+ *
+ * sgdUpdate parameter words: 0 w, 1 g, 2 buf (0: none), 3 n, 4 flags (1 nesterov, 2 first step);
+ * float64 at words 6, 8, 10, 12: lr, momentum, 1 - dampening, weightDecay.
+ * adamUpdate parameter words: 0 w, 1 g, 2 m, 3 v, 4 vMax (0: none), 5 n; float64 at words 6, 8, ...,
+ * 22: beta1, 1 - beta1, beta2, 1 - beta2, eps, l2, shrink, stepSize = lr/(1 - beta1^t),
+ * sqrtBc2 = √(1 - beta2^t).
+ */
+import { pi, pp, shareStart } from './common';
+
+@inline function pd(params: usize, word: i32): f64 {
+  return load<f64>(params + (<usize>word << 2));
+}
+
+/** Share `part` of n elements, in whole groups of four: [start, end). */
+@inline function share(n: i32, part: i32, parts: i32): i64 {
+  const units = (n + 3) >> 2;
+  const s = shareStart(units, part, parts) << 2, e = shareStart(units, part + 1, parts) << 2;
+  return (<i64>(s < n ? s : n) << 32) | <i64>(e < n ? e : n);
+}
+
+/** Two float32 at p, widened. */
+@inline function load2(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p));
+}
+
+/** Two float64 rounded to float32, stored at p. */
+@inline function store2(p: usize, v: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), <u8>0);
+}
+
+export function sgdUpdate(params: usize, part: i32, parts: i32): void {
+  const w = pp(params, 0), g = pp(params, 1), buf = pp(params, 2), n = pi(params, 3), flags = pi(params, 4);
+  const lr = pd(params, 6), mu = pd(params, 8), keep = pd(params, 10), wd = pd(params, 12);
+  const nesterov = (flags & 1) != 0, first = (flags & 2) != 0;
+  const r = share(n, part, parts);
+  const s = <i32>(r >> 32), e = <i32>(r & 0xffffffff);
+  const vlr = f64x2.splat(lr), vmu = f64x2.splat(mu), vkeep = f64x2.splat(keep), vwd = f64x2.splat(wd);
+  let i = s;
+  for (; i + 2 <= e; i += 2) {
+    const o = <usize>i << 2;
+    const wi = load2(w + o);
+    let d = f64x2.add(load2(g + o), f64x2.mul(vwd, wi));
+    if (buf) {
+      const b = first ? d : f64x2.add(f64x2.mul(vmu, load2(buf + o)), f64x2.mul(vkeep, d));
+      store2(buf + o, b);
+      d = nesterov ? f64x2.add(d, f64x2.mul(vmu, b)) : b;
+    }
+    store2(w + o, f64x2.sub(wi, f64x2.mul(vlr, d)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    const wi = <f64>load<f32>(w + o);
+    let d = <f64>load<f32>(g + o) + wd * wi;
+    if (buf) {
+      const b = first ? d : mu * <f64>load<f32>(buf + o) + keep * d;
+      store<f32>(buf + o, <f32>b);
+      d = nesterov ? d + mu * b : b;
+    }
+    store<f32>(w + o, <f32>(wi - lr * d));
+  }
+}
+
+export function adamUpdate(params: usize, part: i32, parts: i32): void {
+  const w = pp(params, 0), g = pp(params, 1), m = pp(params, 2), v = pp(params, 3), vMax = pp(params, 4);
+  const n = pi(params, 5);
+  const b1 = pd(params, 6), c1 = pd(params, 8), b2 = pd(params, 10), c2 = pd(params, 12), eps = pd(params, 14);
+  const l2 = pd(params, 16), shrink = pd(params, 18), stepSize = pd(params, 20), sqrtBc2 = pd(params, 22);
+  const r = share(n, part, parts);
+  const s = <i32>(r >> 32), e = <i32>(r & 0xffffffff);
+  const vb1 = f64x2.splat(b1), vc1 = f64x2.splat(c1), vb2 = f64x2.splat(b2), vc2 = f64x2.splat(c2);
+  const veps = f64x2.splat(eps), vl2 = f64x2.splat(l2), vshrink = f64x2.splat(shrink);
+  const vstep = f64x2.splat(stepSize), vbc2 = f64x2.splat(sqrtBc2);
+  let i = s;
+  for (; i + 2 <= e; i += 2) {
+    const o = <usize>i << 2;
+    const wi = load2(w + o);
+    const gi = f64x2.add(load2(g + o), f64x2.mul(vl2, wi));
+    store2(m + o, f64x2.add(f64x2.mul(vb1, load2(m + o)), f64x2.mul(vc1, gi)));
+    store2(v + o, f64x2.add(f64x2.mul(vb2, load2(v + o)), f64x2.mul(f64x2.mul(vc2, gi), gi)));
+    let vi = load2(v + o);
+    if (vMax) {
+      vi = f64x2.max(load2(vMax + o), vi);
+      store2(vMax + o, vi);
+    }
+    const mi = load2(m + o);
+    const den = f64x2.add(f64x2.div(f64x2.sqrt(vi), vbc2), veps);
+    store2(w + o, f64x2.sub(f64x2.mul(wi, vshrink), f64x2.div(f64x2.mul(vstep, mi), den)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    const wi = <f64>load<f32>(w + o);
+    const gi = <f64>load<f32>(g + o) + l2 * wi;
+    store<f32>(m + o, <f32>(b1 * <f64>load<f32>(m + o) + c1 * gi));
+    store<f32>(v + o, <f32>(b2 * <f64>load<f32>(v + o) + c2 * gi * gi));
+    let vi = <f64>load<f32>(v + o);
+    if (vMax) {
+      const mx = <f32>max(<f64>load<f32>(vMax + o), vi);
+      store<f32>(vMax + o, mx);
+      vi = <f64>mx;
+    }
+    const mi = <f64>load<f32>(m + o);
+    store<f32>(w + o, <f32>(wi * shrink - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps)));
+  }
+}
