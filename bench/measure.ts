@@ -14,8 +14,10 @@ export interface Timing {
 export async function timeSteps(step: () => void | Promise<void>, batch: number,
   options: { windows?: number; windowSeconds?: number; warmupSeconds?: number; budgetSeconds?: number } = {}): Promise<Timing> {
   const windows = options.windows ?? 5, windowSeconds = options.windowSeconds ?? 1;
-  const warmupEnd = performance.now() + 1000 * (options.warmupSeconds ?? 1);
-  do await step(); while (performance.now() < warmupEnd);
+  // Warm-up (at least one step) unless warmupSeconds is 0: a very slow peer gets none.
+  const warmupSeconds = options.warmupSeconds ?? 1;
+  const warmupEnd = performance.now() + 1000 * warmupSeconds;
+  if (warmupSeconds > 0) do await step(); while (performance.now() < warmupEnd);
   const budgetEnd = performance.now() + 1000 * (options.budgetSeconds ?? Infinity);
   const rates: number[] = [];
   let steps = 0;

@@ -61,6 +61,7 @@ export interface Kernels {
    * maxima chosen by hash32(tieSeed, ·) when tieSeed >= 0, to the first when tieSeed < 0.
    */
   maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Pool2dGeometry, tieSeed: number): void;
+  /** Routes gy to the recorded arg-max inputs; each arg-max lies in its own output's window (same sample). */
   maxPool2dBackward(gy: Floats, argmax: Int32Array, gx: Floats, g: Pool2dGeometry): void;
   /** Average pool; padded positions count in the divisor (PyTorch's count_include_pad=True). */
   avgPool2dForward(x: Floats, y: Floats, g: Pool2dGeometry): void;
