@@ -1,0 +1,206 @@
+/**
+ * Convolution backward-data: the stride-1 scatter form (GEMM + col2im) and the direct kernel for
+ * larger strides. See conv.ts for the design.
+ */
+import { imin, pi, pp, shareStart, thread } from './common';
+import { STORE_ACC, storeRow } from './gemm';
+import { G, convTile, pack4, writeEntry, zeroBytes } from './conv-forward';
+
+// ---- backward-data with stride 1: scatter form ----------------------------------------------
+
+/** Bytes of the scatter form's packed weights [KH][⌈KW·C/8⌉][O][8]. */
+export function convScatterPackedBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
+  return KH * ((KW * C + 7) >> 3) * O * 32;
+}
+
+/** Packs w[O][KH][KW·C] into [KH][⌈KW·C/8⌉][O][8] (columns past KW·C are zeros). */
+export function convPackScatter(params: usize): void {
+  const w = pp(params, 21), dst = pp(params, 1);
+  const C = pi(params, 7), O = pi(params, 8), KH = pi(params, 11), KW = pi(params, 12);
+  const L = KW * C, JB = (L + 7) >> 3;
+  let d = dst;
+  for (let kh = 0; kh < KH; kh++) {
+    for (let jb = 0; jb < JB; jb++) {
+      for (let o = 0; o < O; o++) {
+        const src = w + (<usize>((o * KH + kh) * L + jb * 8) << 2);
+        if (jb * 8 + 8 <= L) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+        } else {
+          for (let e = 0; e < 8; e++) store<f32>(d + (<usize>e << 2), jb * 8 + e < L ? load<f32>(src + (<usize>e << 2)) : 0);
+        }
+        d += 32;
+      }
+    }
+  }
+}
+
+export function convScatterScratchBytes(O: i32): i32 {
+  return O * 16 + (O + 8) * 4 + 128 + 64;
+}
+
+/**
+ * Adds row r of a spilled 4×8 tile to gx run positions f0..f0+7 of a row of rowLen floats,
+ * skipping positions outside the row and columns past the window row (col ≥ L).
+ */
+@inline function scatterEdge(tmp: usize, r: i32, row: usize, f0: i32, rowLen: i32, colLeft: i32): void {
+  for (let e = 0; e < 8; e++) {
+    const f = f0 + e;
+    if (e < colLeft && f >= 0 && f < rowLen) {
+      const at = row + (<usize>f << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(tmp + (<usize>(r * 8 + e) << 2)));
+    }
+  }
+}
+
+/**
+ * gx = ∂/∂x for stride 1 (and unit width dilation), scatter form: for 4 adjacent gy pixels of a
+ * row and window row kh, Z[r][kw·C + c] = Σ_o gy[p_r, o] · w[o, kh, kw, c] is one 4×8 tile per 8
+ * columns (K = O), and row r of Z adds to the run of gx row oh - PH + kh·DH that pixel r's window
+ * row covers (KW·C contiguous values from column ow_r - PW). Threads split the images; within an
+ * image the additions run in a fixed order (pixels, then kh, then columns), so every gx value is
+ * the same chain of float32 operations for any split. No tap in the padding is ever computed.
+ */
+export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32): void {
+  const gy = pp(params, 0), wb = pp(params, 1), gx = pp(params, 3);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const PH = pi(params, 15), PW = pi(params, 16), DH = pi(params, 17);
+  const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
+  if (n0 >= n1) return;
+  const L = KW * C, JB = (L + 7) >> 3, rowLen = W * C;
+  const ap = pp(params, 19) + <usize>thread * pp(params, 20);
+  const zero = ap + (<usize>O << 4), tmp = zero + (<usize>(O + 8) << 2);
+  memory.fill(zero, 0, <usize>(O + 8) << 2);
+  const gyPix = <usize>O << 2, jbBytes = <usize>O * 32, khBytes = <usize>JB * jbBytes;
+  for (let n = n0; n < n1; n++) {
+    const img = gx + (<usize>(n * H) * <usize>rowLen << 2);
+    memory.fill(img, 0, <usize>(H * rowLen) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const gyRow = gy + <usize>((n * OH + oh) * OW) * gyPix;
+      for (let ow0 = 0; ow0 < OW; ow0 += 4) {
+        const np = imin(4, OW - ow0);
+        const g0 = gyRow + <usize>ow0 * gyPix;
+        pack4(ap, O, g0, np > 1 ? g0 + gyPix : zero, np > 2 ? g0 + 2 * gyPix : zero, np > 3 ? g0 + 3 * gyPix : zero);
+        const s0 = (ow0 - PW) * C;
+        // All np runs inside the row: every full 8-column block adds with vectors.
+        const inside = ow0 - PW >= 0 && ow0 + np - 1 - PW + KW <= W;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh - PH + kh * DH;
+          if (<u32>ih >= <u32>H) continue;
+          const row = img + (<usize>(ih * rowLen) << 2);
+          const wk = wb + <usize>kh * khBytes;
+          for (let jb = 0; jb < JB; jb++) {
+            let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            let a = ap, bp = wk + <usize>jb * jbBytes;
+            const aEnd = ap + (<usize>O << 4);
+            while (a < aEnd) {
+              const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+              let v = v128.load32_splat(a);
+              c00 = f32x4.add(c00, f32x4.mul(v, b0));
+              c01 = f32x4.add(c01, f32x4.mul(v, b1));
+              v = v128.load32_splat(a, 4);
+              c10 = f32x4.add(c10, f32x4.mul(v, b0));
+              c11 = f32x4.add(c11, f32x4.mul(v, b1));
+              v = v128.load32_splat(a, 8);
+              c20 = f32x4.add(c20, f32x4.mul(v, b0));
+              c21 = f32x4.add(c21, f32x4.mul(v, b1));
+              v = v128.load32_splat(a, 12);
+              c30 = f32x4.add(c30, f32x4.mul(v, b0));
+              c31 = f32x4.add(c31, f32x4.mul(v, b1));
+              a += 16;
+              bp += 32;
+            }
+            const col = jb * 8, f = s0 + col;
+            if (inside && col + 8 <= L) {
+              const at = row + (<usize>f << 2), cb = <usize>C << 2;
+              storeRow(at, c00, c01, STORE_ACC, 0);
+              if (np > 1) storeRow(at + cb, c10, c11, STORE_ACC, 0);
+              if (np > 2) storeRow(at + 2 * cb, c20, c21, STORE_ACC, 0);
+              if (np > 3) storeRow(at + 3 * cb, c30, c31, STORE_ACC, 0);
+            } else {
+              v128.store(tmp, c00); v128.store(tmp, c01, 16);
+              v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+              v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+              v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+              const left = L - col;
+              for (let r = 0; r < np; r++) scatterEdge(tmp, r, row, f + r * C, rowLen, left);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+
+export function conv2dBackwardData(params: usize, part: i32, parts: i32): void {
+  const gy = pp(params, 0), wq = pp(params, 1), gx = pp(params, 3);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
+  const DH = pi(params, 17), DW = pi(params, 18);
+  const T = KH * KW;
+  const rows = N * H;
+  const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
+  if (r0 >= r1) return;
+  const scratch = pp(params, 19) + <usize>thread * pp(params, 20);
+  const zb = zeroBytes(C, O);
+  memory.fill(scratch, 0, zb);
+  const zero = scratch, tmp = scratch + zb, ent = tmp + 128, cnt = ent + <usize>(G * T * 20);
+  const CB = (C + 7) >> 3;
+  const panelBytes = <usize>T * <usize>O * 32, tapBytes = <usize>O * 32;
+  const gyPix = <usize>O << 2, gxPix = <usize>C << 2;
+  const residues = imin(SW, W);
+  for (let row = r0; row < r1; row++) {
+    const n = row / H, ih = row - n * H;
+    const gyN = gy + <usize>n * <usize>OH * <usize>OW * gyPix;
+    const gxRow = gx + <usize>row * <usize>W * gxPix;
+    for (let rw = 0; rw < residues; rw++) {
+      const count = (W - rw + SW - 1) / SW; // pixels iw = rw + SW·j, j < count
+      for (let j0 = 0; j0 < count; j0 += 4 * G) {
+        const jEnd = imin(count, j0 + 4 * G);
+        let tIdx = 0;
+        for (let j = j0; j < jEnd; j += 4) {
+          const eBase = ent + <usize>(tIdx * T * 20);
+          let ne = 0;
+          for (let kh = 0; kh < KH; kh++) {
+            const numH = ih + PH - kh * DH;
+            if (numH < 0 || numH % SH != 0) continue;
+            const oh = numH / SH;
+            if (oh >= OH) continue;
+            const gyRow = gyN + <usize>oh * <usize>OW * gyPix;
+            for (let kw = 0; kw < KW; kw++) {
+              const num0 = rw + SW * j + PW - kw * DW; // same residue for the four pixels
+              if (num0 % SW != 0) continue;
+              const ow0 = num0 / SW; // ow of pixel r is ow0 + r (num0 may be negative; then ow0 ≤ 0)
+              let p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+              if (num0 >= 0 && ow0 < OW && j < count) p0 = gyRow + <usize>ow0 * gyPix;
+              if (num0 + SW >= 0 && ow0 + 1 < OW && j + 1 < count) p1 = gyRow + <usize>(ow0 + 1) * gyPix;
+              if (num0 + 2 * SW >= 0 && ow0 + 2 < OW && j + 2 < count) p2 = gyRow + <usize>(ow0 + 2) * gyPix;
+              if (num0 + 3 * SW >= 0 && ow0 + 3 < OW && j + 3 < count) p3 = gyRow + <usize>(ow0 + 3) * gyPix;
+              if (p0 == zero && p1 == zero && p2 == zero && p3 == zero) continue;
+              writeEntry(eBase + <usize>ne * 20, <usize>(kh * KW + kw) * tapBytes, p0, p1, p2, p3);
+              ne++;
+            }
+          }
+          store<i32>(cnt + (<usize>tIdx << 2), ne);
+          tIdx++;
+        }
+        for (let cb = 0; cb < CB; cb++) {
+          const wPanel = wq + <usize>cb * panelBytes;
+          const nv = imin(8, C - cb * 8);
+          tIdx = 0;
+          for (let j = j0; j < jEnd; j += 4) {
+            const base = gxRow + <usize>(rw + SW * j) * gxPix + (<usize>cb << 5);
+            const step = <usize>SW * gxPix;
+            convTile(ent + <usize>(tIdx * T * 20), load<i32>(cnt + (<usize>tIdx << 2)), wPanel, O,
+              base, j + 1 < count ? base + step : 0, j + 2 < count ? base + 2 * step : 0,
+              j + 3 < count ? base + 3 * step : 0, nv, 0, tmp);
+            tIdx++;
+          }
+        }
+      }
+    }
+  }
+}

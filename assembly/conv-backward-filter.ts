@@ -1,0 +1,284 @@
+/**
+ * Convolution backward-filter: gw += gyᵀ · im2col(x) over blocks of pixels, in fixed image groups
+ * summed in group order. See conv.ts for the design.
+ */
+import { imax, imin, pi, pp, shareStart, thread } from './common';
+import { KCP } from './conv-forward';
+
+// ---- backward-filter -----------------------------------------------------------------------
+
+/** Partial sums of backward-filter may take this many bytes (more units: more parallel work). */
+const FILTER_PARTIAL_BUDGET: i32 = 4 << 20;
+/** Groups of 4 columns packed at a time (256 columns of im2col). */
+const GC: i32 = 64;
+
+/**
+ * Units of conv2dBackwardFilter: U groups of whole images (at most 16, and their partial sums
+ * [U][O][J] within FILTER_PARTIAL_BUDGET) × CS slices of the columns (more slices when there are
+ * few units). A function of the geometry only, so the arithmetic never depends on the split.
+ */
+@inline function filterImageGroups(N: i32, O: i32, J: i32): i32 {
+  const byMemory = FILTER_PARTIAL_BUDGET / imax(1, O * J * 4);
+  const want = imax(1, imin(imin(16, N), byMemory));
+  const per = (N + want - 1) / want;
+  return (N + per - 1) / per;
+}
+
+@inline function filterSlices(U: i32, GJ: i32): i32 {
+  return imax(1, imin((16 + U - 1) / U, (GJ + 15) / 16));
+}
+
+/** Work units (image groups × column slices) of conv2dBackwardFilter. */
+export function convFilterUnits(N: i32, C: i32, O: i32, KH: i32, KW: i32): i32 {
+  const J = KH * KW * C, GJ = KH * ((KW * C + 3) >> 2), U = filterImageGroups(N, O, J);
+  return U * filterSlices(U, GJ);
+}
+
+/** Bytes of the partial sums [U][O][J] of conv2dBackwardFilter. */
+export function convFilterSumBytes(N: i32, C: i32, O: i32, KH: i32, KW: i32): i32 {
+  const J = KH * KW * C;
+  return filterImageGroups(N, O, J) * O * J * 4;
+}
+
+/** Per-thread scratch of conv2dBackwardFilter: pointer tables, packed im2col and gy blocks, zero row, tile. */
+export function convFilterScratchBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
+  const T = KH * KW, O8 = (O + 7) & ~7;
+  return (KCP * (T + KH) + GC * KCP * 4 + KCP * O8 + KW * C + 8 + 32) * 4 + 64;
+}
+
+/** Rows o = 0..3 of out (stride ldw): [r0[o], r1[o], r2[o], r3[o]], written or added. */
+@inline function filterStore4(out: usize, ldw: usize, r0: v128, r1: v128, r2: v128, r3: v128, first: bool): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  const o0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), o1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+  const o2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), o3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+  if (first) {
+    v128.store(out, o0);
+    v128.store(out + ldw, o1);
+    v128.store(out + 2 * ldw, o2);
+    v128.store(out + 3 * ldw, o3);
+  } else {
+    v128.store(out, f32x4.add(v128.load(out), o0));
+    v128.store(out + ldw, f32x4.add(v128.load(out + ldw), o1));
+    v128.store(out + 2 * ldw, f32x4.add(v128.load(out + 2 * ldw), o2));
+    v128.store(out + 3 * ldw, f32x4.add(v128.load(out + 3 * ldw), o3));
+  }
+}
+
+/**
+ * acc[4 columns][8 channels] over kc pixels: packed im2col a[k][4] against packed gy b[k][8];
+ * written (first block of a unit) or added to out[o][j] (row stride ldw bytes).
+ */
+function filterTile(ap: usize, bp: usize, kc: i32, out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize,
+  first: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const aEnd = ap + (<usize>kc << 4);
+  while (ap < aEnd) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16;
+    bp += 32;
+  }
+  if (nvJ == 4 && nvO == 8) {
+    // out[o, j..j+3] for each of the 8 channels: transposes of the tile's lanes.
+    filterStore4(out, ldw, c00, c10, c20, c30, first);
+    filterStore4(out + 4 * ldw, ldw, c01, c11, c21, c31, first);
+    return;
+  }
+  v128.store(tmp, c00); v128.store(tmp, c01, 16);
+  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  // out[o, j]: channels are the lanes, columns the rows of the tile.
+  for (let l = 0; l < nvO; l++) {
+    const row = out + <usize>l * ldw;
+    for (let r = 0; r < nvJ; r++) {
+      const at = row + (<usize>r << 2);
+      const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
+      store<f32>(at, first ? v : load<f32>(at) + v);
+    }
+  }
+}
+
+/**
+ * Σ over the pixels of a unit's images of gy[p, o] · x[window(p, tap), c] into its partial sums
+ * partials[u][O][J] (J = KH·KW·C columns in w's order), in blocks of KCP pixels: a GEMM with the
+ * im2col block packed in groups of 4 columns (each window row of KW·C columns cut into ⌈KW·C/4⌉
+ * groups, loaded as vectors from the input row when the window row lies inside it) and the gy
+ * block packed by 8 channels. convFilterSum then adds the units to gw in order; gb is sumRows'.
+ */
+export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
+  const DH = pi(params, 17), DW = pi(params, 18);
+  const T = KH * KW, J = T * C, L = KW * C, RG = (L + 3) >> 2, GJ = KH * RG;
+  const U = filterImageGroups(N, O, J), CS = filterSlices(U, GJ), NG = (N + U - 1) / U;
+  const w0 = shareStart(U * CS, part, parts), w1 = shareStart(U * CS, part + 1, parts);
+  if (w0 >= w1) return;
+  const O8 = (O + 7) & ~7, OB = O8 >> 3;
+  const scratch = pp(params, 19) + <usize>thread * pp(params, 20);
+  const table = scratch, runs = table + <usize>(KCP * T * 4), apan = runs + <usize>(KCP * KH * 4);
+  const bpan = apan + <usize>(GC * KCP * 16), zero = bpan + <usize>(KCP * O8 * 4), tmp = zero + (<usize>(L + 8) << 2);
+  memory.fill(zero, 0, <usize>(L + 8) << 2);
+  const ldg = <usize>O << 2, ldw = <usize>J << 2, pixBytes = <usize>C << 2;
+  const vecTap = (C & 3) == 0, runOk = DW == 1 || KW == 1;
+  const noPad = runOk && PH <= 0 && PW <= 0 && (OH - 1) * SH - PH + (KH - 1) * DH < H && (OW - 1) * SW - PW + KW <= W;
+  const OHW = OH * OW;
+  for (let wu = w0; wu < w1; wu++) {
+    const u = wu / CS, cs = wu - u * CS;
+    const g0 = shareStart(GJ, cs, CS), g1 = shareStart(GJ, cs + 1, CS);
+    const pStart = u * NG * OHW, pEnd = imin(N, (u + 1) * NG) * OHW;
+    const out = partials + <usize>u * <usize>O * ldw;
+    for (let pc = pStart; pc < pEnd; pc += KCP) {
+      const kc = imin(KCP, pEnd - pc);
+      // Where each pixel's window reads x: per tap (zero row outside), and per window row when
+      // the row lies wholly inside the input (else 0).
+      let n = pc / OHW, rem = pc - n * OHW, oh = rem / OW, ow = rem - oh * OW;
+      let allRuns = true;
+      if (noPad) {
+        // Every window lies inside the input: only the window rows are needed.
+        const rowBytes = <usize>W * pixBytes, dhBytes = <usize>DH * rowBytes;
+        for (let k = 0; k < kc; k++) {
+          let r = x + <usize>n * <usize>H * rowBytes + <usize>(oh * SH) * rowBytes + <usize>(ow * SW) * pixBytes;
+          const rk = runs + (<usize>(k * KH) << 2);
+          for (let kh = 0; kh < KH; kh++) {
+            store<u32>(rk + (<usize>kh << 2), <u32>r);
+            r += dhBytes;
+          }
+          if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
+        }
+      }
+      const kcTable = noPad ? 0 : kc;
+      for (let k = 0; k < kcTable; k++) {
+        const nb = x + <usize>n * <usize>H * <usize>W * pixBytes;
+        const ihb = oh * SH - PH, iwb = ow * SW - PW;
+        const tk = table + (<usize>(k * T) << 2), rk = runs + (<usize>(k * KH) << 2);
+        const inside = runOk && iwb >= 0 && iwb + KW <= W;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = ihb + kh * DH;
+          const rowOk = <u32>ih < <u32>H;
+          if (!(rowOk && inside)) allRuns = false;
+          store<u32>(rk + (<usize>kh << 2), rowOk && inside ? <u32>(nb + <usize>(ih * W + iwb) * pixBytes) : 0);
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = iwb + kw * DW;
+            const ptr = rowOk && <u32>iw < <u32>W ? nb + <usize>(ih * W + iw) * pixBytes : zero;
+            store<u32>(tk + (<usize>(kh * KW + kw) << 2), <u32>ptr);
+          }
+        }
+        if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
+      }
+      // The gy block, 8 channels at a time: b[ob][k][8].
+      for (let ob = 0; ob < OB; ob++) {
+        const dst = bpan + <usize>(ob * kc) * 32;
+        const src = gy + <usize>pc * ldg + (<usize>ob << 5);
+        if (ob * 8 + 8 <= O) {
+          for (let k = 0; k < kc; k++) {
+            const sk = src + <usize>k * ldg, dk = dst + (<usize>k << 5);
+            v128.store(dk, v128.load(sk));
+            v128.store(dk, v128.load(sk, 16), 16);
+          }
+        } else {
+          const nv = O - ob * 8;
+          for (let k = 0; k < kc; k++) {
+            const sk = src + <usize>k * ldg, dk = dst + (<usize>k << 5);
+            for (let l = 0; l < 8; l++) store<f32>(dk + (<usize>l << 2), l < nv ? load<f32>(sk + (<usize>l << 2)) : 0);
+          }
+        }
+      }
+      const first = pc == pStart;
+      for (let gc = g0; gc < g1; gc += GC) {
+        const ng = imin(GC, g1 - gc);
+        for (let gg = 0; gg < ng; gg++) {
+          const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
+          const dst = apan + <usize>(gg * kc) * 16;
+          const tap = kh * KW + c4 / C, ch = c4 - (c4 / C) * C;
+          if (allRuns) {
+            // Every window row of the block lies inside the input (no padding here).
+            let rp = runs + (<usize>kh << 2);
+            const off = <usize>c4 << 2, rStep = <usize>KH << 2, dEnd = dst + (<usize>kc << 4);
+            for (let d = dst; d < dEnd; d += 16) {
+              v128.store(d, v128.load(<usize>load<u32>(rp) + off));
+              rp += rStep;
+            }
+            continue;
+          }
+          for (let k = 0; k < kc; k++) {
+            const d = dst + (<usize>k << 4);
+            const rp = <usize>load<u32>(runs + (<usize>(k * KH + kh) << 2));
+            if (rp != 0) {
+              // Columns past the window row (its last group) read on into the next pixel: those
+              // rows of the tile are never stored.
+              v128.store(d, v128.load(rp + (<usize>c4 << 2)));
+            } else if (vecTap) {
+              v128.store(d, v128.load(<usize>load<u32>(table + (<usize>(k * T + tap) << 2)) + (<usize>ch << 2)));
+            } else {
+              for (let r = 0; r < 4; r++) {
+                const col = c4 + r;
+                let v: f32 = 0;
+                if (col < L) {
+                  const t = kh * KW + col / C, c = col - (col / C) * C;
+                  v = load<f32>(<usize>load<u32>(table + (<usize>(k * T + t) << 2)) + (<usize>c << 2));
+                }
+                store<f32>(d + (<usize>r << 2), v);
+              }
+            }
+          }
+        }
+        for (let ob = 0; ob < OB; ob++) {
+          const bp = bpan + <usize>(ob * kc) * 32;
+          const nvO = imin(8, O - ob * 8);
+          const outRow = out + <usize>(ob * 8) * ldw;
+          for (let gg = 0; gg < ng; gg++) {
+            const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
+            filterTile(apan + <usize>(gg * kc) * 16, bp, kc, outRow + (<usize>(kh * L + c4) << 2), ldw,
+              imin(4, L - c4), nvO, tmp, first);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** gw[i] += Σ_u partials[u][i] over the O·J weights, units in order; threads split the weights. */
+export function convFilterSum(params: usize, part: i32, parts: i32): void {
+  const gw = pp(params, 3), partials = pp(params, 22);
+  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), KH = pi(params, 11), KW = pi(params, 12);
+  const J = KH * KW * C, M = O * J, U = filterImageGroups(N, O, J);
+  const vecs = (M + 3) >> 2;
+  const i0 = shareStart(vecs, part, parts) << 2, i1 = imin(M, shareStart(vecs, part + 1, parts) << 2);
+  const step = <usize>M << 2;
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    let src = partials + (<usize>i << 2);
+    let s = v128.load(src);
+    for (let u = 1; u < U; u++) {
+      src += step;
+      s = f32x4.add(s, v128.load(src));
+    }
+    const at = gw + (<usize>i << 2);
+    v128.store(at, f32x4.add(v128.load(at), s));
+  }
+  for (; i < i1; i++) {
+    let src = partials + (<usize>i << 2);
+    let s = load<f32>(src);
+    for (let u = 1; u < U; u++) {
+      src += step;
+      s += load<f32>(src);
+    }
+    const at = gw + (<usize>i << 2);
+    store<f32>(at, load<f32>(at) + s);
+  }
+}

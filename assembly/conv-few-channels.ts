@@ -1,0 +1,370 @@
+/**
+ * Convolution paths for inputs with few channels (C ≤ 4, a network's first layer): forward and
+ * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
+ */
+import { imax, imin, pi, pp, shareStart, thread } from './common';
+
+/** Packs w[O, K = T·C] into wd[⌈O/4⌉][K][4] (conv2dForwardDirect). */
+export function convPackDirect(params: usize): void {
+  const w = pp(params, 21), dst = pp(params, 1);
+  const C = pi(params, 7), O = pi(params, 8), K = pi(params, 11) * pi(params, 12) * C;
+  const OG = (O + 3) >> 2;
+  let d = dst;
+  for (let og = 0; og < OG; og++) {
+    for (let k = 0; k < K; k++) {
+      for (let j = 0; j < 4; j++) {
+        const o = og * 4 + j;
+        store<f32>(d, o < O ? load<f32>(w + ((<usize>o * <usize>K + <usize>k) << 2)) : 0);
+        d += 4;
+      }
+    }
+  }
+}
+
+/** Bytes of the direct path's packed weights. */
+export function convDirectPackedBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
+  return ((O + 3) & ~3) * KH * KW * C * 4;
+}
+
+// ---- inputs with few channels ------------------------------------------------------------
+
+/** Rows and columns of the padded planar copy of one image (direct paths). */
+@inline function paddedRows(OH: i32, SH: i32, KH: i32, DH: i32): i32 {
+  return (OH - 1) * SH + (KH - 1) * DH + 1;
+}
+
+/**
+ * xp[c][r][s] = x[n, r - PH, s - PW, c], zero outside the image: the image n of x (NHWC) as
+ * C zero-padded planes of Hp × Wp.
+ */
+function padImage(xp: usize, x: usize, n: i32, H: i32, W: i32, C: i32, Hp: i32, Wp: i32, PH: i32, PW: i32): void {
+  const img = x + ((<usize>n * <usize>H * <usize>W * <usize>C) << 2);
+  const sLo = imin(Wp, imax(0, PW)), sHi = imax(sLo, imin(Wp, W + PW));
+  for (let c = 0; c < C; c++) {
+    const plane = xp + (<usize>(c * Hp * Wp) << 2);
+    for (let r = 0; r < Hp; r++) {
+      const ih = r - PH;
+      const row = plane + (<usize>(r * Wp) << 2);
+      if (<u32>ih >= <u32>H) {
+        memory.fill(row, 0, <usize>Wp << 2);
+        continue;
+      }
+      memory.fill(row, 0, <usize>sLo << 2);
+      const src = img + (<usize>((ih * W + sLo - PW) * C + c) << 2);
+      if (C == 1) {
+        memory.copy(row + (<usize>sLo << 2), src, <usize>(sHi - sLo) << 2);
+      } else {
+        for (let s = sLo; s < sHi; s++) store<f32>(row + (<usize>s << 2), load<f32>(src + (<usize>((s - sLo) * C) << 2)));
+      }
+      memory.fill(row + (<usize>sHi << 2), 0, <usize>(Wp - sHi) << 2);
+    }
+  }
+}
+
+/** offs[k] for k = (kh·KW + kw)·C + c: byte offset of tap (kh, kw) of plane c in the padded copy. */
+function tapOffsets(offs: usize, KH: i32, KW: i32, C: i32, DH: i32, DW: i32, Hp: i32, Wp: i32): void {
+  let k = 0;
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      for (let c = 0; c < C; c++) {
+        store<u32>(offs + (<usize>k << 2), <u32>((c * Hp * Wp + kh * DH * Wp + kw * DW) << 2));
+        k++;
+      }
+    }
+  }
+}
+
+/** Padded width of conv2dForwardDirect: whole blocks of 8 output columns, plus the kernel's reach. */
+@inline function directWidth(OW: i32, KW: i32, DW: i32): i32 {
+  return ((OW + 7) & ~7) + (KW - 1) * DW;
+}
+
+export function convDirectScratchBytes(params: usize): i32 {
+  const C = pi(params, 7), OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), DH = pi(params, 17), DW = pi(params, 18);
+  return C * paddedRows(OH, SH, KH, DH) * directWidth(OW, KW, DW) * 4 + KH * KW * C * 4 + 64;
+}
+
+/**
+ * 8 adjacent output pixels × 4 output channels: for each of the K taps, the pixels' inputs are
+ * one run of 8 values of the padded copy (stride 1) and the channels' weights four splats.
+ * Stores the first np pixels' first nv channels (+ bias).
+ */
+function directTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, nv: i32,
+  bias: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+  const oEnd = offs + (<usize>K << 2);
+  while (offs < oEnd) {
+    const xs = xa + <usize>load<u32>(offs);
+    const x0 = v128.load(xs), x1 = v128.load(xs, 16);
+    let w = v128.load32_splat(wp);
+    a0 = f32x4.add(a0, f32x4.mul(x0, w));
+    b0 = f32x4.add(b0, f32x4.mul(x1, w));
+    w = v128.load32_splat(wp, 4);
+    a1 = f32x4.add(a1, f32x4.mul(x0, w));
+    b1 = f32x4.add(b1, f32x4.mul(x1, w));
+    w = v128.load32_splat(wp, 8);
+    a2 = f32x4.add(a2, f32x4.mul(x0, w));
+    b2 = f32x4.add(b2, f32x4.mul(x1, w));
+    w = v128.load32_splat(wp, 12);
+    a3 = f32x4.add(a3, f32x4.mul(x0, w));
+    b3 = f32x4.add(b3, f32x4.mul(x1, w));
+    offs += 4;
+    wp += 16;
+  }
+  // a_j holds channel j of pixels 0..3, b_j of pixels 4..7: transpose to one vector per pixel.
+  let t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  let t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  directStore(yo, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), nv, bias);
+  if (np > 1) directStore(yo + ldy, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), nv, bias);
+  if (np > 2) directStore(yo + 2 * ldy, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), nv, bias);
+  if (np > 3) directStore(yo + 3 * ldy, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), nv, bias);
+  if (np <= 4) return;
+  yo += 4 * ldy;
+  t0 = v128.shuffle<f32>(b0, b1, 0, 4, 1, 5); t1 = v128.shuffle<f32>(b2, b3, 0, 4, 1, 5);
+  t2 = v128.shuffle<f32>(b0, b1, 2, 6, 3, 7); t3 = v128.shuffle<f32>(b2, b3, 2, 6, 3, 7);
+  directStore(yo, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), nv, bias);
+  if (np > 5) directStore(yo + ldy, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), nv, bias);
+  if (np > 6) directStore(yo + 2 * ldy, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), nv, bias);
+  if (np > 7) directStore(yo + 3 * ldy, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), nv, bias);
+}
+
+/** directTile for the last group of one or two channels (nv ≤ 2): 8 pixels × 2 channels. */
+function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, nv: i32,
+  bias: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0;
+  const oEnd = offs + (<usize>K << 2);
+  while (offs < oEnd) {
+    const xs = xa + <usize>load<u32>(offs);
+    const x0 = v128.load(xs), x1 = v128.load(xs, 16);
+    let w = v128.load32_splat(wp);
+    a0 = f32x4.add(a0, f32x4.mul(x0, w));
+    b0 = f32x4.add(b0, f32x4.mul(x1, w));
+    w = v128.load32_splat(wp, 4);
+    a1 = f32x4.add(a1, f32x4.mul(x0, w));
+    b1 = f32x4.add(b1, f32x4.mul(x1, w));
+    offs += 4;
+    wp += 16;
+  }
+  // Pixel r's two channels are lane r of a0/a1 (r < 4) or of b0/b1.
+  const lo = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const lo2 = v128.shuffle<f32>(b0, b1, 0, 4, 1, 5), hi2 = v128.shuffle<f32>(b0, b1, 2, 6, 3, 7);
+  const bv = bias != 0 ? (nv == 2 ? v128.load64_zero(bias) : v128.load32_zero(bias)) : f32x4.splat(0);
+  const bb = v128.shuffle<f32>(bv, bv, 0, 1, 0, 1);
+  directStore2(yo, f32x4.add(lo, bb), nv, 0);
+  if (np > 1) directStore2(yo + ldy, f32x4.add(lo, bb), nv, 1);
+  if (np > 2) directStore2(yo + 2 * ldy, f32x4.add(hi, bb), nv, 0);
+  if (np > 3) directStore2(yo + 3 * ldy, f32x4.add(hi, bb), nv, 1);
+  if (np > 4) directStore2(yo + 4 * ldy, f32x4.add(lo2, bb), nv, 0);
+  if (np > 5) directStore2(yo + 5 * ldy, f32x4.add(lo2, bb), nv, 1);
+  if (np > 6) directStore2(yo + 6 * ldy, f32x4.add(hi2, bb), nv, 0);
+  if (np > 7) directStore2(yo + 7 * ldy, f32x4.add(hi2, bb), nv, 1);
+}
+
+/** Lanes 2h, 2h+1 of v (the first nv ≤ 2 of them) at y. */
+@inline function directStore2(y: usize, v: v128, nv: i32, h: i32): void {
+  if (nv == 2) {
+    if (h == 0) v128.store64_lane(y, v, <u8>0, 0);
+    else v128.store64_lane(y, v, <u8>1, 0);
+  } else {
+    if (h == 0) v128.store32_lane(y, v, <u8>0, 0);
+    else v128.store32_lane(y, v, <u8>2, 0);
+  }
+}
+
+/** The first nv lanes of v (+ bias) at y. */
+@inline function directStore(y: usize, v: v128, nv: i32, bias: usize): void {
+  if (nv == 4) {
+    v128.store(y, bias != 0 ? f32x4.add(v, v128.load(bias)) : v);
+    return;
+  }
+  const b0: f32 = bias != 0 ? load<f32>(bias) : 0;
+  store<f32>(y, bias != 0 ? f32x4.extract_lane(v, 0) + b0 : f32x4.extract_lane(v, 0));
+  if (nv > 1) store<f32>(y, bias != 0 ? f32x4.extract_lane(v, 1) + load<f32>(bias, 4) : f32x4.extract_lane(v, 1), 4);
+  if (nv > 2) store<f32>(y, bias != 0 ? f32x4.extract_lane(v, 2) + load<f32>(bias, 8) : f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * Forward for C ≤ 4 and stride 1 in width: weights packed by convPackDirect into param 1, threads
+ * split the images; each image is padded into the thread's scratch, then tiled 8 pixels × 4
+ * channels.
+ */
+export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), wd = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), PH = pi(params, 15), PW = pi(params, 16);
+  const DH = pi(params, 17), DW = pi(params, 18);
+  const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
+  if (n0 >= n1) return;
+  const K = KH * KW * C, OG = (O + 3) >> 2;
+  const Hp = paddedRows(OH, SH, KH, DH), Wp = directWidth(OW, KW, DW);
+  const xp = pp(params, 19) + <usize>thread * pp(params, 20);
+  const offs = xp + (<usize>(C * Hp * Wp) << 2);
+  tapOffsets(offs, KH, KW, C, DH, DW, Hp, Wp);
+  const ldy = <usize>O << 2;
+  for (let n = n0; n < n1; n++) {
+    padImage(xp, x, n, H, W, C, Hp, Wp, PH, PW);
+    // All channel groups of 8 pixels in turn: their output rows are finished while in L1.
+    for (let oh = 0; oh < OH; oh++) {
+      const xrow = xp + (<usize>(oh * SH * Wp) << 2);
+      const yrow = y + <usize>((n * OH + oh) * OW) * ldy;
+      for (let ow = 0; ow < OW; ow += 8) {
+        const xa = xrow + (<usize>ow << 2), ya = yrow + <usize>ow * ldy, np = imin(8, OW - ow);
+        for (let og = 0; og < OG; og++) {
+          const wg = wd + (<usize>(og * K) << 4);
+          const nv = imin(4, O - og * 4);
+          const bo = bias != 0 ? bias + (<usize>og << 4) : 0;
+          if (nv <= 2) directTile2(xa, offs, K, wg, ya + (<usize>og << 4), ldy, np, nv, bo);
+          else directTile(xa, offs, K, wg, ya + (<usize>og << 4), ldy, np, nv, bo);
+        }
+      }
+    }
+  }
+}
+
+/** Per-thread scratch of conv2dFilterDirect (padded planes, tap offsets). */
+export function convFilterDirectScratchBytes(params: usize): i32 {
+  const C = pi(params, 7), OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), SW = pi(params, 14), DH = pi(params, 17), DW = pi(params, 18);
+  return C * paddedRows(OH, SH, KH, DH) * paddedRows(OW, SW, KW, DW) * 4 + KH * KW * C * 4 + 64;
+}
+
+/** Bytes of conv2dFilterDirect's per-image partial sums [N][K][⌈O/8⌉·8]. */
+export function convFilterPartialBytes(N: i32, C: i32, O: i32, KH: i32, KW: i32): i32 {
+  return N * KH * KW * C * ((O + 7) & ~7) * 4;
+}
+
+/**
+ * Σ over one image's pixels of x[tap k_i] · gy[o..o+8] for 4 taps (byte offsets o0..o3 in the
+ * padded planes): 4 × 2 vector accumulators, stored to out + i·ldo.
+ */
+function filterDirect4(xp: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize,
+  o0: usize, o1: usize, o2: usize, o3: usize, out: usize, ldo: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+  let g = gy;
+  for (let oh = 0; oh < OH; oh++) {
+    let xa = xp + <usize>oh * rowStep;
+    for (let ow = 0; ow < OW; ow++) {
+      const g0 = v128.load(g), g1 = v128.load(g, 16);
+      let v = v128.load32_splat(xa + o0);
+      a0 = f32x4.add(a0, f32x4.mul(v, g0));
+      b0 = f32x4.add(b0, f32x4.mul(v, g1));
+      v = v128.load32_splat(xa + o1);
+      a1 = f32x4.add(a1, f32x4.mul(v, g0));
+      b1 = f32x4.add(b1, f32x4.mul(v, g1));
+      v = v128.load32_splat(xa + o2);
+      a2 = f32x4.add(a2, f32x4.mul(v, g0));
+      b2 = f32x4.add(b2, f32x4.mul(v, g1));
+      v = v128.load32_splat(xa + o3);
+      a3 = f32x4.add(a3, f32x4.mul(v, g0));
+      b3 = f32x4.add(b3, f32x4.mul(v, g1));
+      xa += colStep;
+      g += ldg;
+    }
+  }
+  v128.store(out, a0); v128.store(out, b0, 16);
+  out += ldo;
+  v128.store(out, a1); v128.store(out, b1, 16);
+  out += ldo;
+  v128.store(out, a2); v128.store(out, b2, 16);
+  out += ldo;
+  v128.store(out, a3); v128.store(out, b3, 16);
+}
+
+/** filterDirect4 for a single tap. */
+function filterDirect1(xp: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize,
+  o0: usize, out: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0;
+  let g = gy;
+  for (let oh = 0; oh < OH; oh++) {
+    let xa = xp + <usize>oh * rowStep + o0;
+    let ow = 0;
+    // Two pixels per step into two accumulator pairs, added at the end.
+    for (; ow + 2 <= OW; ow += 2) {
+      let v = v128.load32_splat(xa);
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(g)));
+      b0 = f32x4.add(b0, f32x4.mul(v, v128.load(g, 16)));
+      v = v128.load32_splat(xa + colStep);
+      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(g + ldg)));
+      b1 = f32x4.add(b1, f32x4.mul(v, v128.load(g + ldg, 16)));
+      xa += 2 * colStep;
+      g += 2 * ldg;
+    }
+    if (ow < OW) {
+      const v = v128.load32_splat(xa);
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(g)));
+      b0 = f32x4.add(b0, f32x4.mul(v, v128.load(g, 16)));
+      g += ldg;
+    }
+  }
+  v128.store(out, f32x4.add(a0, a1));
+  v128.store(out, f32x4.add(b0, b1), 16);
+}
+
+/**
+ * Backward-filter for C ≤ 4: threads split the images; image n's Σ_pixels x[window] · gy goes to
+ * partials[n][K][O8] (O8 = ⌈O/8⌉·8; lanes past O hold garbage that convFilterReduce ignores).
+ */
+export function conv2dFilterDirect(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
+  const DH = pi(params, 17), DW = pi(params, 18);
+  const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
+  if (n0 >= n1) return;
+  const K = KH * KW * C, O8 = (O + 7) & ~7;
+  const Hp = paddedRows(OH, SH, KH, DH), Wp = paddedRows(OW, SW, KW, DW);
+  const xp = pp(params, 19) + <usize>thread * pp(params, 20);
+  const offs = xp + (<usize>(C * Hp * Wp) << 2);
+  tapOffsets(offs, KH, KW, C, DH, DW, Hp, Wp);
+  const ldg = <usize>O << 2, ldo = <usize>O8 << 2;
+  const rowStep = <usize>(SH * Wp) << 2, colStep = <usize>SW << 2;
+  for (let n = n0; n < n1; n++) {
+    padImage(xp, x, n, H, W, C, Hp, Wp, PH, PW);
+    const gyN = gy + <usize>(n * OH * OW) * ldg;
+    const out = partials + <usize>(n * K) * ldo;
+    for (let ob = 0; ob < O8; ob += 8) {
+      const g = gyN + (<usize>ob << 2);
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const ok = offs + (<usize>k << 2);
+        filterDirect4(xp, g, ldg, OH, OW, rowStep, colStep, <usize>load<u32>(ok), <usize>load<u32>(ok, 4),
+          <usize>load<u32>(ok, 8), <usize>load<u32>(ok, 12), out + <usize>k * ldo + (<usize>ob << 2), ldo);
+      }
+      for (; k < K; k++) {
+        filterDirect1(xp, g, ldg, OH, OW, rowStep, colStep, <usize>load<u32>(offs + (<usize>k << 2)),
+          out + <usize>k * ldo + (<usize>ob << 2));
+      }
+    }
+  }
+}
+
+/** gw[o, k] += Σ_n partials[n][k][o], images in order (on the calling thread, after the run). */
+export function convFilterReduce(params: usize): void {
+  const gw = pp(params, 3), partials = pp(params, 22);
+  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), K = pi(params, 11) * pi(params, 12) * C;
+  const O8 = (O + 7) & ~7;
+  const ldo = <usize>O8 << 2, step = <usize>K * ldo;
+  for (let k = 0; k < K; k++) {
+    for (let o = 0; o < O; o += 4) {
+      let src = partials + <usize>k * ldo + (<usize>o << 2);
+      let s = v128.load(src);
+      for (let n = 1; n < N; n++) {
+        src += step;
+        s = f32x4.add(s, v128.load(src));
+      }
+      const at = gw + (<usize>(o * K + k) << 2), ldw = <usize>K << 2;
+      store<f32>(at, load<f32>(at) + f32x4.extract_lane(s, 0));
+      if (o + 1 < O) store<f32>(at + ldw, load<f32>(at + ldw) + f32x4.extract_lane(s, 1));
+      if (o + 2 < O) store<f32>(at + 2 * ldw, load<f32>(at + 2 * ldw) + f32x4.extract_lane(s, 2));
+      if (o + 3 < O) store<f32>(at + 3 * ldw, load<f32>(at + 3 * ldw) + f32x4.extract_lane(s, 3));
+    }
+  }
+}
+
+/**
+ * gx[N·H·W, C] = ∂/∂x of the convolution; threads split the input rows (n, ih). Within a row,
+ * pixels of one column residue modulo SW share their valid taps and are tiled four at a time.
+ */

@@ -1,0 +1,317 @@
+/**
+ * Convolution forward (implicit GEMM over 4-pixel × 8-channel tiles) and the weight packing and
+ * tile code that backward-data shares. The design of all convolution kernels is described in conv.ts.
+ */
+import { imax, imin, pi, pp, shareStart, thread } from './common';
+import { STORE_BIAS, storeEdge, storeRow } from './gemm';
+
+/** Tiles whose tap lists are built together and then reused for every channel block. */
+export const G: i32 = 8;
+/** Pixels per block of backward-filter. */
+export const KCP: i32 = 256;
+
+@inline export function zeroBytes(C: i32, O: i32): usize {
+  return <usize>((C > O ? C : O) + 8) << 2;
+}
+
+/** Per-thread scratch of forward and backward-data: zero row, spilled tile, tap lists, counts. */
+export function convScratchBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
+  return <i32>zeroBytes(C, O) + 128 + G * KH * KW * 20 + G * 4 + 64;
+}
+
+/** Bytes of the packed weights: [⌈O/8⌉][KH·KW][C][8] forward, [⌈C/8⌉][KH·KW][O][8] backward-data. */
+export function convPackedBytes(C: i32, O: i32, KH: i32, KW: i32, backwardData: i32): i32 {
+  const lanes = backwardData ? (C + 7) & ~7 : (O + 7) & ~7;
+  return lanes * KH * KW * (backwardData ? O : C) * 4;
+}
+
+/** Packs w[O, T, C] into wp[⌈O/8⌉][T][C][8] (forward). */
+export function convPackForward(params: usize): void {
+  const w = pp(params, 21), dst = pp(params, 1);
+  const C = pi(params, 7), O = pi(params, 8), T = pi(params, 11) * pi(params, 12);
+  const OB = (O + 7) >> 3;
+  let d = dst;
+  for (let ob = 0; ob < OB; ob++) {
+    for (let t = 0; t < T; t++) {
+      for (let c = 0; c < C; c++) {
+        for (let j = 0; j < 8; j++) {
+          const o = ob * 8 + j;
+          store<f32>(d, o < O ? load<f32>(w + ((<usize>(o * T + t) * <usize>C + <usize>c) << 2)) : 0);
+          d += 4;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs w[O, T, C] into wq[⌈C/8⌉][T][O][8] (backward-data: the same weights, channels in lanes).
+ * convPackFlipped takes the taps in reverse order: the forward-layout weights of the convolution
+ * that backward-data with stride 1 is (see conv2dForward).
+ */
+function packBackward(params: usize, flip: bool): void {
+  const w = pp(params, 21), dst = pp(params, 1);
+  const C = pi(params, 7), O = pi(params, 8), T = pi(params, 11) * pi(params, 12);
+  const CB = (C + 7) >> 3;
+  let d = dst;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let tt = 0; tt < T; tt++) {
+      const t = flip ? T - 1 - tt : tt;
+      for (let o = 0; o < O; o++) {
+        const src = w + ((<usize>(o * T + t) * <usize>C) << 2);
+        if (cb * 8 + 8 <= C) {
+          v128.store(d, v128.load(src + (<usize>(cb * 8) << 2)));
+          v128.store(d, v128.load(src + (<usize>(cb * 8) << 2), 16), 16);
+          d += 32;
+        } else {
+          for (let j = 0; j < 8; j++) {
+            const c = cb * 8 + j;
+            store<f32>(d, c < C ? load<f32>(src + (<usize>c << 2)) : 0);
+            d += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+export function convPackBackwardData(params: usize): void {
+  packBackward(params, false);
+}
+
+export function convPackFlipped(params: usize): void {
+  packBackward(params, true);
+}
+
+
+/** Stores one row of a conv tile: eight lanes straight, fewer through the spill buffer. */
+@inline function storeConvRow(out: usize, x0: v128, x1: v128, nv: i32, mode: i32, bias: usize, tmp: usize): void {
+  if (out == 0) return;
+  if (nv == 8) {
+    storeRow(out, x0, x1, mode, bias);
+  } else {
+    v128.store(tmp, x0);
+    v128.store(tmp, x1, 16);
+    storeEdge(tmp, out, 0, 1, nv, mode, bias);
+  }
+}
+
+/**
+ * The 4-pixel × 8-channel tile: for each tap entry {weight offset, 4 row pointers} and each of
+ * the L reduced channels, acc[r] += row_r[l] · panel[tap][l][0..8]. Writes rows whose pointer
+ * is non-zero (nv lanes), adding the bias when given.
+ */
+export function convTile(ent: usize, nEnt: i32, wPanel: usize, L: i32, y0: usize, y1: usize, y2: usize, y3: usize,
+  nv: i32, bias: usize, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const lBytes = <usize>L << 2;
+  for (let e = 0; e < nEnt; e++) {
+    const eb = ent + <usize>e * 20;
+    let wp = wPanel + <usize>load<u32>(eb);
+    let p0 = <usize>load<u32>(eb, 4), p1 = <usize>load<u32>(eb, 8);
+    let p2 = <usize>load<u32>(eb, 12), p3 = <usize>load<u32>(eb, 16);
+    const pEnd = p0 + lBytes;
+    while (p0 < pEnd) {
+      const b0 = v128.load(wp), b1 = v128.load(wp, 16);
+      let a = v128.load32_splat(p0);
+      c00 = f32x4.add(c00, f32x4.mul(a, b0));
+      c01 = f32x4.add(c01, f32x4.mul(a, b1));
+      a = v128.load32_splat(p1);
+      c10 = f32x4.add(c10, f32x4.mul(a, b0));
+      c11 = f32x4.add(c11, f32x4.mul(a, b1));
+      a = v128.load32_splat(p2);
+      c20 = f32x4.add(c20, f32x4.mul(a, b0));
+      c21 = f32x4.add(c21, f32x4.mul(a, b1));
+      a = v128.load32_splat(p3);
+      c30 = f32x4.add(c30, f32x4.mul(a, b0));
+      c31 = f32x4.add(c31, f32x4.mul(a, b1));
+      p0 += 4; p1 += 4; p2 += 4; p3 += 4;
+      wp += 32;
+    }
+  }
+  const mode = bias != 0 ? STORE_BIAS : 0;
+  storeConvRow(y0, c00, c01, nv, mode, bias, tmp);
+  storeConvRow(y1, c10, c11, nv, mode, bias, tmp);
+  storeConvRow(y2, c20, c21, nv, mode, bias, tmp);
+  storeConvRow(y3, c30, c31, nv, mode, bias, tmp);
+}
+
+@inline export function writeEntry(e: usize, wofs: usize, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  store<u32>(e, <u32>wofs);
+  store<u32>(e, <u32>p0, 4);
+  store<u32>(e, <u32>p1, 8);
+  store<u32>(e, <u32>p2, 12);
+  store<u32>(e, <u32>p3, 16);
+}
+
+/** Tiles of 4 pixels whose panels are packed together (so a weight panel serves them all from L1). */
+@inline function groupTiles(K: i32): i32 {
+  return imax(1, imin(8, 32768 / imax(1, K * 16)));
+}
+
+/** Per-thread scratch of conv2dForward: packed panels, zero row, spilled tile, entry lists, counts. */
+export function convForwardScratchBytes(C: i32, KH: i32, KW: i32): i32 {
+  const T = KH * KW, K = T * C, G = groupTiles(K);
+  return G * K * 16 + (KW * C + 8) * 4 + 128 + G * T * 8 + G * 4 + 64;
+}
+
+/** Lane r of panel[k][4], k < L, is src_r[k]: 4×4 transposes, then a scalar tail. */
+@inline export function pack4(dst: usize, L: i32, s0: usize, s1: usize, s2: usize, s3: usize): void {
+  let k = 0;
+  for (; k + 4 <= L; k += 4) {
+    const o = <usize>k << 2;
+    const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+    const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+    const d = dst + (<usize>k << 4);
+    v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+    v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+    v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+  }
+  for (; k < L; k++) {
+    const o = <usize>k << 2;
+    const d = dst + (<usize>k << 4);
+    store<f32>(d, load<f32>(s0 + o));
+    store<f32>(d, load<f32>(s1 + o), 4);
+    store<f32>(d, load<f32>(s2 + o), 8);
+    store<f32>(d, load<f32>(s3 + o), 12);
+  }
+}
+
+@inline function putEntry(e: usize, wofs: usize, L: i32): void {
+  store<u32>(e, <u32>wofs);
+  store<u32>(e, <u32>L, 4);
+}
+
+/**
+ * The 4-pixel × 8-channel tile over a packed panel a[k][4]: entry e {weight offset, L} takes the
+ * next L rows of the panel against L rows of the weight panel from its offset.
+ */
+function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, y1: usize, y2: usize, y3: usize,
+  nv: i32, bias: usize, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let e = 0; e < nEnt; e++) {
+    const eb = ent + (<usize>e << 3);
+    let bp = wPanel + <usize>load<u32>(eb);
+    const aEnd = ap + (<usize>load<u32>(eb, 4) << 4);
+    while (ap < aEnd) {
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+      let a = v128.load32_splat(ap);
+      c00 = f32x4.add(c00, f32x4.mul(a, b0));
+      c01 = f32x4.add(c01, f32x4.mul(a, b1));
+      a = v128.load32_splat(ap, 4);
+      c10 = f32x4.add(c10, f32x4.mul(a, b0));
+      c11 = f32x4.add(c11, f32x4.mul(a, b1));
+      a = v128.load32_splat(ap, 8);
+      c20 = f32x4.add(c20, f32x4.mul(a, b0));
+      c21 = f32x4.add(c21, f32x4.mul(a, b1));
+      a = v128.load32_splat(ap, 12);
+      c30 = f32x4.add(c30, f32x4.mul(a, b0));
+      c31 = f32x4.add(c31, f32x4.mul(a, b1));
+      ap += 16;
+      bp += 32;
+    }
+  }
+  const mode = bias != 0 ? STORE_BIAS : 0;
+  storeConvRow(y0, c00, c01, nv, mode, bias, tmp);
+  storeConvRow(y1, c10, c11, nv, mode, bias, tmp);
+  storeConvRow(y2, c20, c21, nv, mode, bias, tmp);
+  storeConvRow(y3, c30, c31, nv, mode, bias, tmp);
+}
+
+/** y[N·OH·OW, O] = conv(x, w) (+ b); threads split the 4-pixel tiles. */
+export function conv2dForward(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), wpk = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
+  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
+  const DH = pi(params, 17), DW = pi(params, 18);
+  const T = KH * KW, K = T * C, P = N * OH * OW;
+  const tiles = (P + 3) >> 2;
+  const t0 = shareStart(tiles, part, parts), t1 = shareStart(tiles, part + 1, parts);
+  if (t0 >= t1) return;
+  const G = groupTiles(K);
+  const packed = pp(params, 19) + <usize>thread * pp(params, 20);
+  const zero = packed + (<usize>(G * K) << 4), zb = <usize>(KW * C + 8) << 2;
+  const tmp = zero + zb, ent = tmp + 128, cnt = ent + <usize>(G * T * 8);
+  memory.fill(zero, 0, zb);
+  const OB = (O + 7) >> 3;
+  const panelBytes = <usize>K * 32, tapBytes = <usize>C * 32;
+  const rowBytes = <usize>O << 2, pixBytes = <usize>C << 2;
+  const OHW = OH * OW;
+  // A window row (taps kh, 0..KW-1) is one contiguous run of KW·C values when it lies inside.
+  const mergeable = DW == 1 || KW == 1;
+  const L = KW * C;
+  for (let g = t0; g < t1; g += G) {
+    const ge = imin(t1, g + G);
+    for (let t = g; t < ge; t++) {
+      // The four pixels' window origins (a pixel past the end reads only zeros).
+      const q = t << 2;
+      let ih0: i32 = 0, ih1: i32 = 0, ih2: i32 = 0, ih3: i32 = 0;
+      let iw0: i32 = 0, iw1: i32 = 0, iw2: i32 = 0, iw3: i32 = 0;
+      let nb0: usize = 0, nb1: usize = 0, nb2: usize = 0, nb3: usize = 0;
+      let v0 = false, v1 = false, v2 = false, v3 = false;
+      for (let r = 0; r < 4; r++) {
+        const p = q + r;
+        if (p >= P) break;
+        const n = p / OHW, rem = p - n * OHW, oh = rem / OW, ow = rem - oh * OW;
+        const ih = oh * SH - PH, iw = ow * SW - PW, nb = x + ((<usize>n * <usize>H * <usize>W * <usize>C) << 2);
+        if (r == 0) { ih0 = ih; iw0 = iw; nb0 = nb; v0 = true; }
+        else if (r == 1) { ih1 = ih; iw1 = iw; nb1 = nb; v1 = true; }
+        else if (r == 2) { ih2 = ih; iw2 = iw; nb2 = nb; v2 = true; }
+        else { ih3 = ih; iw3 = iw; nb3 = nb; v3 = true; }
+      }
+      const in0 = iw0 >= 0 && iw0 + KW <= W, in1 = iw1 >= 0 && iw1 + KW <= W;
+      const in2 = iw2 >= 0 && iw2 + KW <= W, in3 = iw3 >= 0 && iw3 + KW <= W;
+      const eBase = ent + <usize>((t - g) * T * 8);
+      let dst = packed + (<usize>((t - g) * K) << 4);
+      let ne = 0;
+      for (let kh = 0; kh < KH; kh++) {
+        const dh = kh * DH;
+        const h0 = ih0 + dh, h1 = ih1 + dh, h2 = ih2 + dh, h3 = ih3 + dh;
+        const r0 = v0 && <u32>h0 < <u32>H, r1 = v1 && <u32>h1 < <u32>H;
+        const r2 = v2 && <u32>h2 < <u32>H, r3 = v3 && <u32>h3 < <u32>H;
+        if (!(r0 || r1 || r2 || r3)) continue;
+        if (mergeable && (!r0 || in0) && (!r1 || in1) && (!r2 || in2) && (!r3 || in3)) {
+          pack4(dst, L,
+            r0 ? nb0 + <usize>(h0 * W + iw0) * pixBytes : zero, r1 ? nb1 + <usize>(h1 * W + iw1) * pixBytes : zero,
+            r2 ? nb2 + <usize>(h2 * W + iw2) * pixBytes : zero, r3 ? nb3 + <usize>(h3 * W + iw3) * pixBytes : zero);
+          putEntry(eBase + (<usize>ne << 3), <usize>(kh * KW) * tapBytes, L);
+          ne++;
+          dst += <usize>L << 4;
+          continue;
+        }
+        for (let kw = 0; kw < KW; kw++) {
+          const dw = kw * DW;
+          const w0 = iw0 + dw, w1 = iw1 + dw, w2 = iw2 + dw, w3 = iw3 + dw;
+          const p0 = r0 && <u32>w0 < <u32>W ? nb0 + <usize>(h0 * W + w0) * pixBytes : zero;
+          const p1 = r1 && <u32>w1 < <u32>W ? nb1 + <usize>(h1 * W + w1) * pixBytes : zero;
+          const p2 = r2 && <u32>w2 < <u32>W ? nb2 + <usize>(h2 * W + w2) * pixBytes : zero;
+          const p3 = r3 && <u32>w3 < <u32>W ? nb3 + <usize>(h3 * W + w3) * pixBytes : zero;
+          if (p0 == zero && p1 == zero && p2 == zero && p3 == zero) continue;
+          pack4(dst, C, p0, p1, p2, p3);
+          putEntry(eBase + (<usize>ne << 3), <usize>(kh * KW + kw) * tapBytes, C);
+          ne++;
+          dst += <usize>C << 4;
+        }
+      }
+      store<i32>(cnt + (<usize>(t - g) << 2), ne);
+    }
+    for (let ob = 0; ob < OB; ob++) {
+      const wPanel = wpk + <usize>ob * panelBytes;
+      const nv = imin(8, O - ob * 8);
+      const bo = bias != 0 ? bias + (<usize>ob << 5) : 0;
+      for (let t = g; t < ge; t++) {
+        const q = t << 2;
+        const yb = y + <usize>q * rowBytes + (<usize>ob << 5);
+        packedTile(packed + (<usize>((t - g) * K) << 4), ent + <usize>((t - g) * T * 8),
+          load<i32>(cnt + (<usize>(t - g) << 2)), wPanel,
+          yb, q + 1 < P ? yb + rowBytes : 0, q + 2 < P ? yb + 2 * rowBytes : 0, q + 3 < P ? yb + 3 * rowBytes : 0,
+          nv, bo, tmp);
+      }
+    }
+  }
+}
