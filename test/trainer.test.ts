@@ -235,6 +235,9 @@ describe('checkpoints', () => {
     const flipped = good.slice();
     flipped[flipped.length - 5] ^= 0x40;
     assert.throws(() => decodeCheckpoint(flipped, 'run.ckpt'), /run.ckpt is corrupted: checksum/);
+    const other = new Trainer(smallNet(1), { epochs: 2, batchSize: 10 });
+    other.restore(good);
+    await assert.rejects(other.fit(patches(40, 1)), /the checkpoint was taken on 30 training samples, this data has 40/);
     const fresh = new Trainer(smallNet(1));
     const before = fresh.model.getWeights();
     assert.throws(() => fresh.restore(flipped, 'run.ckpt'), /corrupted/);

@@ -251,6 +251,10 @@ export class Trainer extends Emitter {
     };
 
     if (!this.position) this.position = this.newEpoch(0, 0, train.count);
+    if (this.position.order.length !== train.count) {
+      throw new DescentError(`the checkpoint was taken on ${this.position.order.length} training samples, ` +
+        `this data has ${train.count}: resume with the same data and validation split`);
+    }
     const p = this.position;
     let epochStarted = performance.now(), epochImages = 0;
 
