@@ -3,8 +3,8 @@
  * larger strides. See conv.ts for the design.
  */
 import { imin, pi, pp, shareStart, thread } from './common';
-import { STORE_ACC, storeRow } from './gemm';
-import { G, convTile, pack4, writeEntry, zeroBytes } from './conv-forward';
+import { pack4, STORE_ACC, storeRow } from './gemm';
+import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
 
 // ---- backward-data with stride 1: scatter form ----------------------------------------------
 

@@ -3,7 +3,7 @@
  * tile code that backward-data shares. The design of all convolution kernels is described in conv.ts.
  */
 import { imax, imin, pi, pp, shareStart, thread } from './common';
-import { STORE_BIAS, storeEdge, storeRow } from './gemm';
+import { pack4, STORE_BIAS, storeEdge, storeRow } from './gemm';
 
 /** Tiles whose tap lists are built together and then reused for every channel block. */
 export const G: i32 = 8;
@@ -155,31 +155,6 @@ export function convForwardScratchBytes(C: i32, KH: i32, KW: i32): i32 {
   return G * K * 16 + (KW * C + 8) * 4 + 128 + G * T * 8 + G * 4 + 64;
 }
 
-/** Lane r of panel[k][4], k < L, is src_r[k]: 4×4 transposes, then a scalar tail. */
-@inline export function pack4(dst: usize, L: i32, s0: usize, s1: usize, s2: usize, s3: usize): void {
-  let k = 0;
-  for (; k + 4 <= L; k += 4) {
-    const o = <usize>k << 2;
-    const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
-    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-    const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-    const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-    const d = dst + (<usize>k << 4);
-    v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-    v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-    v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-    v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
-  }
-  for (; k < L; k++) {
-    const o = <usize>k << 2;
-    const d = dst + (<usize>k << 4);
-    store<f32>(d, load<f32>(s0 + o));
-    store<f32>(d, load<f32>(s1 + o), 4);
-    store<f32>(d, load<f32>(s2 + o), 8);
-    store<f32>(d, load<f32>(s3 + o), 12);
-  }
-}
 
 @inline function putEntry(e: usize, wofs: usize, L: i32): void {
   store<u32>(e, <u32>wofs);

@@ -20,6 +20,32 @@ const TRANS_A: i32 = 1;
 const TRANS_B: i32 = 2;
 const ACCUMULATE: i32 = 4;
 
+/** Lane r of panel[k][4], k < L, is src_r[k]: 4×4 transposes, then a scalar tail. */
+@inline export function pack4(dst: usize, L: i32, s0: usize, s1: usize, s2: usize, s3: usize): void {
+  let k = 0;
+  for (; k + 4 <= L; k += 4) {
+    const o = <usize>k << 2;
+    const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+    const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+    const d = dst + (<usize>k << 4);
+    v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+    v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+    v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+  }
+  for (; k < L; k++) {
+    const o = <usize>k << 2;
+    const d = dst + (<usize>k << 4);
+    store<f32>(d, load<f32>(s0 + o));
+    store<f32>(d, load<f32>(s1 + o), 4);
+    store<f32>(d, load<f32>(s2 + o), 8);
+    store<f32>(d, load<f32>(s3 + o), 12);
+  }
+}
+
 /** Store modes of a tile: add to what C holds, add the bias row. */
 export const STORE_ACC: i32 = 1;
 export const STORE_BIAS: i32 = 2;
@@ -56,29 +82,7 @@ function packA(ap: usize, a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i
         const s0 = a + ((<usize>(i0 + ir) * <usize>K + <usize>p0) << 2);
         const rs = <usize>K << 2;
         const s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs;
-        let k = 0;
-        for (; k + 4 <= kc; k += 4) {
-          const o = <usize>k << 2;
-          const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
-          // 4×4 transpose.
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const d = dst + (<usize>k << 4);
-          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-          v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
-        }
-        for (; k < kc; k++) {
-          const o = <usize>k << 2;
-          const d = dst + (<usize>k << 4);
-          store<f32>(d, load<f32>(s0 + o));
-          store<f32>(d, load<f32>(s1 + o), 4);
-          store<f32>(d, load<f32>(s2 + o), 8);
-          store<f32>(d, load<f32>(s3 + o), 12);
-        }
+        pack4(dst, kc, s0, s1, s2, s3);
       } else {
         for (let r = 0; r < MR; r++) {
           const src = a + ((<usize>(i0 + ir + r) * <usize>K + <usize>p0) << 2);

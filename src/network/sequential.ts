@@ -304,8 +304,8 @@ export class Sequential {
   }
 }
 
-export function argmaxRows(p: ArrayLike<number>, N: number, E: number): Int32Array {
-  const classes = new Int32Array(N);
+/** arg max of each of N rows of E entries, written into `classes` (a new array unless one is given). */
+export function argmaxRows(p: ArrayLike<number>, N: number, E: number, classes = new Int32Array(N)): Int32Array {
   for (let n = 0; n < N; n++) {
     let best = 0;
     for (let e = 1; e < E; e++) if (p[n * E + e] > p[n * E + best]) best = e;

@@ -238,7 +238,7 @@ export class Trainer extends Emitter {
     const micro = Math.min(B, o.microBatch ?? 512);
     const stepsPerEpoch = Math.ceil(train.count / B);
     const epochs = o.epochs ?? 10;
-    const labels = new Int32Array(micro);
+    const labels = new Int32Array(micro), predicted = new Int32Array(micro);
     net.reserve(micro);
     if (micro < B && !this.gAccumulator) this.gAccumulator = net.arena.floats(net.parameterCount);
 
@@ -298,8 +298,8 @@ export class Trainer extends Emitter {
           }
           if (o.augment) augmentBatch(x as Float32Array, n, train.shape, o.augment, net.rng);
           const r = net.gradient(x, { labels }, n, loss);
-          const classes = argmaxRows(net.activation(net.layers.length), n, E);
-          for (let i = 0; i < n; i++) if (classes[i] !== labels[i]) wrong++;
+          argmaxRows(net.activation(net.layers.length), n, E, predicted);
+          for (let i = 0; i < n; i++) if (predicted[i] !== labels[i]) wrong++;
           risk += (r * n) / count;
           if (this.gAccumulator) {
             const acc = this.gAccumulator, g = net.g, share = n / count;

@@ -310,7 +310,9 @@ async function control(body) {
 }
 
 function renderControls() {
-  const enabled = !!S.live?.controls && S.connected;
+  // The end event can arrive before the server's next `live` message: an ended run takes no commands.
+  const ended = S.events.some((e) => e.type === 'end');
+  const enabled = !!S.live?.controls && S.connected && !ended;
   const paused = runStatus().text === 'paused';
   for (const id of ['btn-divide', 'btn-pause', 'btn-stop', 'btn-stop-yes', 'input-lr']) $(id).disabled = !enabled;
   $('form-lr').querySelector('button').disabled = !enabled;
