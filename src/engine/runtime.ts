@@ -7,8 +7,11 @@
  * shares until none is left, so a slow or late thread does fewer; idle workers spin briefly on
  * their doorbell before sleeping in Atomics.wait, so the back-to-back calls of a training step
  * cost a few µs each to hand off instead of a wake-up (40-100 µs).
- * The calling thread blocks in Atomics.wait while workers finish: fine in Node; in a browser the
- * engine has to run inside a Worker, since a page's main thread may not wait.
+ * The calling thread blocks in Atomics.wait while workers finish; where it may not (a page's main
+ * thread), canWait: false makes it spin instead.
+ * Without shared memory (a browser page that is not cross-origin isolated) the module built for
+ * unshared memory runs on one thread, on a memory allocated at its maximum size once, because
+ * growing an unshared memory would detach every array the arena has handed out.
  */
 import {
   BELL, CLAIM, claimShare, CONTROL_BYTES, DONE, ERROR, FN, KERNEL_NAMES, type KernelFn, type KernelName, MAIN_SLEEP,
@@ -38,6 +41,10 @@ export interface RuntimeOptions {
   /** Initial and maximum size of the WebAssembly memory in MiB (defaults 16 and 1024, at most 4096). */
   initialMiB?: number;
   maximumMiB?: number;
+  /** Shared memory and a pool (default true); false: one thread, a fixed-size unshared memory. */
+  shared?: boolean;
+  /** May the calling thread block in Atomics.wait (default true; false spins instead). */
+  canWait?: boolean;
 }
 
 interface Exports {
@@ -83,15 +90,21 @@ export class Runtime {
   private workers: WorkerHandle[] = [];
   private disposed = false;
   private call = 0;
+  private readonly canWait: boolean;
+  /** Is the memory shared (growable in place)? */
+  readonly shared: boolean;
 
   private constructor(module: WebAssembly.Module, options: RuntimeOptions) {
     const maximumPages = Math.min(65536, Math.ceil((options.maximumMiB ?? 1024) * 1048576 / PAGE));
-    const initialPages = Math.min(maximumPages, Math.ceil((options.initialMiB ?? 16) * 1048576 / PAGE));
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
+    const shared = this.shared = options.shared ?? true;
+    const initialPages = shared ? Math.min(maximumPages, Math.ceil((options.initialMiB ?? 16) * 1048576 / PAGE)) : maximumPages;
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as Exports;
     this.kernels = KERNEL_NAMES.map((name) => instance.exports[name] as KernelFn);
-    this.threads = Number.isFinite(options.threads) ? Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads))) : 1;
+    const threads = shared && Number.isFinite(options.threads) ? Math.floor(options.threads) : 1;
+    this.threads = Math.max(1, Math.min(MAX_THREADS, threads));
+    this.canWait = options.canWait ?? true;
     this.buffer = this.memory.buffer;
     this.buffers.add(this.buffer);
     const control = align(this.exports.heapBase(), 4096);
@@ -170,6 +183,10 @@ export class Runtime {
   private ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
+    if (!this.shared) {
+      throw new RangeError(`the WebAssembly engine ran out of memory (${(end / 1048576).toFixed(0)} MiB needed, ` +
+        `${(have / 1048576).toFixed(0)} MiB fixed without shared memory); pass a larger maximumMiB`);
+    }
     const pages = Math.ceil((end - have) / PAGE);
     const grow = Math.max(pages, Math.ceil(have / PAGE / 4));
     try {
@@ -225,13 +242,17 @@ export class Runtime {
         for (let i = 1; Atomics.load(ctl, DONE) < parts; i++) {
           if ((i & 63) === 0 && performance.now() > until) break;
         }
-        Atomics.store(ctl, MAIN_SLEEP, 1);
-        for (;;) {
-          const done = Atomics.load(ctl, DONE);
-          if (done >= parts) break;
-          Atomics.wait(ctl, DONE, done);
+        if (this.canWait) {
+          Atomics.store(ctl, MAIN_SLEEP, 1);
+          for (;;) {
+            const done = Atomics.load(ctl, DONE);
+            if (done >= parts) break;
+            Atomics.wait(ctl, DONE, done);
+          }
+          Atomics.store(ctl, MAIN_SLEEP, 0);
+        } else {
+          while (Atomics.load(ctl, DONE) < parts) { /* spin: this thread may not wait */ }
         }
-        Atomics.store(ctl, MAIN_SLEEP, 0);
       }
     }
     if (Atomics.exchange(ctl, ERROR, 0) !== 0) throw new Error(`WebAssembly kernel ${name} failed on a worker`);

@@ -1,7 +1,8 @@
 /**
  * The fast engine, platform-neutral part: give it the compiled module (assembly/ built to
  * dist/wasm/descent.wasm) and, for more than one thread, a way to start workers; get back the
- * kernels and the arena to build a network with. node-loader.ts does both for Node.
+ * kernels and the arena to build a network with. node-loader.ts does both for Node,
+ * browser-loader.ts for a browser.
  *
  *   const engine = await createWasmEngine({ threads: 2 });           // Node
  *   const net = new Sequential(layers, { inputShape, arena: engine.arena, kernels: engine.kernels });
@@ -23,11 +24,21 @@ export interface WasmEngineOptions extends WasmKernelOptions {
   maximumMiB?: number;
 }
 
+/** What the platform loader decides (see Runtime): the module must have been built to match. */
+export interface WasmPlatformOptions {
+  /** Shared memory and worker threads (default true); false needs descent-single.wasm. */
+  shared?: boolean;
+  /** May the calling thread block in Atomics.wait (a page's main thread may not). */
+  canWait?: boolean;
+}
+
 export interface WasmEngine {
   readonly name: 'wasm';
   readonly kernels: WasmKernels;
   readonly arena: WasmArena;
   readonly threads: number;
+  /** Is the memory shared between threads? (false: one thread, memory fixed at maximumMiB). */
+  readonly shared: boolean;
   readonly memory: WebAssembly.Memory;
   /** Stops the worker threads (the kernels keep working, on one thread). */
   dispose(): Promise<void>;
@@ -69,16 +80,18 @@ export class WasmArena implements Arena {
 }
 
 /** Creates the engine from a compiled module; `spawn` starts a worker (needed when threads > 1). */
-export async function createEngine(module: WebAssembly.Module, options: WasmEngineOptions = {},
-  spawn?: SpawnWorker): Promise<WasmEngine> {
+export async function createEngine(module: WebAssembly.Module,
+  options: WasmEngineOptions & WasmPlatformOptions = {}, spawn?: SpawnWorker): Promise<WasmEngine> {
   const rt = await Runtime.create(module, {
     threads: options.threads ?? 1, spawn, initialMiB: options.initialMiB, maximumMiB: options.maximumMiB,
+    shared: options.shared, canWait: options.canWait,
   });
   return {
     name: 'wasm',
     kernels: new WasmKernels(rt, options),
     arena: new WasmArena(rt),
     threads: rt.threads,
+    shared: rt.shared,
     memory: rt.memory,
     dispose: () => rt.dispose(),
   };
