@@ -53,6 +53,13 @@ export function convScatterScratchBytes(O: i32): i32 {
   }
 }
 
+/** at[0..8] += (x0, x1) in the lanes of masks m0, m1; the other lanes are written back unchanged. */
+@inline function addMasked(at: usize, x0: v128, x1: v128, m0: v128, m1: v128): void {
+  const o0 = v128.load(at), o1 = v128.load(at, 16);
+  v128.store(at, v128.bitselect(f32x4.add(o0, x0), o0, m0));
+  v128.store(at, v128.bitselect(f32x4.add(o1, x1), o1, m1), 16);
+}
+
 /**
  * gx = ∂/∂x for stride 1 (and unit width dilation), scatter form: for 4 adjacent gy pixels of a
  * row and window row kh, Z[r][kw·C + c] = Σ_o gy[p_r, o] · w[o, kh, kw, c] is one 4×8 tile per 8
@@ -118,6 +125,17 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
               if (np > 1) storeRow(at + cb, c10, c11, STORE_ACC, 0);
               if (np > 2) storeRow(at + 2 * cb, c20, c21, STORE_ACC, 0);
               if (np > 3) storeRow(at + 3 * cb, c30, c31, STORE_ACC, 0);
+            } else if (inside && (ih < H - 1 || f + (np - 1) * C + 8 <= rowLen)) {
+              // The last, partial block: 8-lane read-modify-writes that put back the old value in
+              // lanes past the run. They may reach into the next gx row, never past this image
+              // (another thread's), so no other thread writes there meanwhile.
+              const left = i32x4.splat(L - col);
+              const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
+              const at = row + (<usize>f << 2), cb = <usize>C << 2;
+              addMasked(at, c00, c01, m0, m1);
+              if (np > 1) addMasked(at + cb, c10, c11, m0, m1);
+              if (np > 2) addMasked(at + 2 * cb, c20, c21, m0, m1);
+              if (np > 3) addMasked(at + 3 * cb, c30, c31, m0, m1);
             } else {
               v128.store(tmp, c00); v128.store(tmp, c01, 16);
               v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
