@@ -18,6 +18,26 @@ export function setThread(index: i32): void {
   thread = index;
 }
 
+/**
+ * Fused ReLU (forward kernels with STORE_RELU): the byte distance from an output y to where
+ * ReLU(y) goes, set by the kernel from its parameter block before it stores.
+ */
+export let reluDelta: usize = 0;
+
+@inline export function setReluOutput(relu: usize, y: usize): void {
+  reluDelta = relu - y;
+}
+
+/** ReLU as the reference defines it: a >= 0 ? a : 0 (a NaN gives 0). */
+@inline export function relu4(v: v128): v128 {
+  const zero = f32x4.splat(0);
+  return v128.bitselect(v, zero, f32x4.ge(v, zero));
+}
+
+@inline export function relu1(v: f32): f32 {
+  return v >= 0 ? v : 0;
+}
+
 /** The i-th 32-bit word of a parameter block, as a signed integer (a size or a flag). */
 @inline export function pi(params: usize, i: i32): i32 {
   return load<i32>(params + (<usize>i << 2));

@@ -2,7 +2,7 @@
  * Convolution paths for inputs with few channels (C ≤ 4, a network's first layer): forward and
  * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
  */
-import { imax, imin, pi, pp, shareStart, thread } from './common';
+import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
 
 /** Packs w[O, K = T·C] into wd[⌈O/4⌉][K][4] (conv2dForwardDirect). */
 export function convPackDirect(params: usize): void {
@@ -163,6 +163,11 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
 
 /** Lanes 2h, 2h+1 of v (the first nv ≤ 2 of them) at y. */
 @inline function directStore2(y: usize, v: v128, nv: i32, h: i32): void {
+  store2(y, v, nv, h);
+  if (reluDelta != 0) store2(y + reluDelta, relu4(v), nv, h);
+}
+
+@inline function store2(y: usize, v: v128, nv: i32, h: i32): void {
   if (nv == 2) {
     if (h == 0) v128.store64_lane(y, v, <u8>0, 0);
     else v128.store64_lane(y, v, <u8>1, 0);
@@ -175,13 +180,21 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
 /** The first nv lanes of v (+ bias) at y. */
 @inline function directStore(y: usize, v: v128, nv: i32, bias: usize): void {
   if (nv == 4) {
-    v128.store(y, bias != 0 ? f32x4.add(v, v128.load(bias)) : v);
+    const r = bias != 0 ? f32x4.add(v, v128.load(bias)) : v;
+    v128.store(y, r);
+    if (reluDelta != 0) v128.store(y + reluDelta, relu4(r));
     return;
   }
-  const b0: f32 = bias != 0 ? load<f32>(bias) : 0;
-  store<f32>(y, bias != 0 ? f32x4.extract_lane(v, 0) + b0 : f32x4.extract_lane(v, 0));
-  if (nv > 1) store<f32>(y, bias != 0 ? f32x4.extract_lane(v, 1) + load<f32>(bias, 4) : f32x4.extract_lane(v, 1), 4);
-  if (nv > 2) store<f32>(y, bias != 0 ? f32x4.extract_lane(v, 2) + load<f32>(bias, 8) : f32x4.extract_lane(v, 2), 8);
+  const r0 = bias != 0 ? f32x4.extract_lane(v, 0) + load<f32>(bias) : f32x4.extract_lane(v, 0);
+  store1(y, r0, 0);
+  if (nv > 1) store1(y, bias != 0 ? f32x4.extract_lane(v, 1) + load<f32>(bias, 4) : f32x4.extract_lane(v, 1), 4);
+  if (nv > 2) store1(y, bias != 0 ? f32x4.extract_lane(v, 2) + load<f32>(bias, 8) : f32x4.extract_lane(v, 2), 8);
+}
+
+/** One value at y + offset, and its ReLU when fused. */
+@inline function store1(y: usize, v: f32, offset: usize): void {
+  store<f32>(y + offset, v);
+  if (reluDelta != 0) store<f32>(y + offset + reluDelta, relu1(v));
 }
 
 /**
@@ -197,6 +210,8 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
   const DH = pi(params, 17), DW = pi(params, 18);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
+  const reluOut = pp(params, 23);
+  setReluOutput(reluOut != 0 ? reluOut : y, y);
   const K = KH * KW * C, OG = (O + 3) >> 2;
   const Hp = paddedRows(OH, SH, KH, DH), Wp = directWidth(OW, KW, DW);
   const xp = pp(params, 19) + <usize>thread * pp(params, 20);

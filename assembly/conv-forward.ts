@@ -2,8 +2,8 @@
  * Convolution forward (implicit GEMM over 4-pixel × 8-channel tiles) and the weight packing and
  * tile code that backward-data shares. The design of all convolution kernels is described in conv.ts.
  */
-import { imax, imin, pi, pp, shareStart, thread } from './common';
-import { pack4, STORE_BIAS, storeEdge, storeRow } from './gemm';
+import { imax, imin, pi, pp, setReluOutput, shareStart, thread } from './common';
+import { pack4, STORE_BIAS, STORE_RELU, storeEdge, storeRow } from './gemm';
 
 /** Tiles whose tap lists are built together and then reused for every channel block. */
 export const G: i32 = 8;
@@ -166,7 +166,7 @@ export function convForwardScratchBytes(C: i32, KH: i32, KW: i32): i32 {
  * next L rows of the panel against L rows of the weight panel from its offset.
  */
 function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, y1: usize, y2: usize, y3: usize,
-  nv: i32, bias: usize, tmp: usize): void {
+  nv: i32, bias: usize, relu: bool, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let e = 0; e < nEnt; e++) {
     const eb = ent + (<usize>e << 3);
@@ -190,20 +190,22 @@ function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, 
       bp += 32;
     }
   }
-  const mode = bias != 0 ? STORE_BIAS : 0;
+  const mode = (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0);
   storeConvRow(y0, c00, c01, nv, mode, bias, tmp);
   storeConvRow(y1, c10, c11, nv, mode, bias, tmp);
   storeConvRow(y2, c20, c21, nv, mode, bias, tmp);
   storeConvRow(y3, c30, c31, nv, mode, bias, tmp);
 }
 
-/** y[N·OH·OW, O] = conv(x, w) (+ b); threads split the 4-pixel tiles. */
+/** y[N·OH·OW, O] = conv(x, w) (+ b), and ReLU(y) at param 23 when it is not 0; threads split the 4-pixel tiles. */
 export function conv2dForward(params: usize, part: i32, parts: i32): void {
   const x = pp(params, 0), wpk = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
   const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
   const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
   const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
   const DH = pi(params, 17), DW = pi(params, 18);
+  const reluOut = pp(params, 23), relu = reluOut != 0;
+  if (relu) setReluOutput(reluOut, y);
   const T = KH * KW, K = T * C, P = N * OH * OW;
   const tiles = (P + 3) >> 2;
   const t0 = shareStart(tiles, part, parts), t1 = shareStart(tiles, part + 1, parts);
@@ -285,7 +287,7 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
         packedTile(packed + (<usize>((t - g) * K) << 4), ent + <usize>((t - g) * T * 8),
           load<i32>(cnt + (<usize>(t - g) << 2)), wPanel,
           yb, q + 1 < P ? yb + rowBytes : 0, q + 2 < P ? yb + 2 * rowBytes : 0, q + 3 < P ? yb + 3 * rowBytes : 0,
-          nv, bo, tmp);
+          nv, bo, relu, tmp);
       }
     }
   }

@@ -8,7 +8,7 @@
  * increasing k, each block summed from zero and then added to C. Splitting C between threads
  * (by rows or by columns) therefore never changes a bit of the result.
  */
-import { imin, pi, pp, shareStart, thread } from './common';
+import { imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -46,9 +46,13 @@ const ACCUMULATE: i32 = 4;
   }
 }
 
-/** Store modes of a tile: add to what C holds, add the bias row. */
+/**
+ * Store modes of a tile: add to what C holds, add the bias row, and also write ReLU of the
+ * result reluDelta bytes further (the next layer's output, fused: no second pass over C).
+ */
 export const STORE_ACC: i32 = 1;
 export const STORE_BIAS: i32 = 2;
+export const STORE_RELU: i32 = 4;
 
 /** Per-thread scratch bytes of gemm: packed A block, packed B block, one spilled tile. */
 export function gemmScratchBytes(): i32 {
@@ -171,6 +175,10 @@ function packB(bp: usize, b: usize, transB: bool, N: i32, K: i32, j0: i32, nc: i
   }
   v128.store(c, x0);
   v128.store(c, x1, 16);
+  if (mode & STORE_RELU) {
+    v128.store(c + reluDelta, relu4(x0));
+    v128.store(c + reluDelta, relu4(x1), 16);
+  }
 }
 
 /**
@@ -186,6 +194,7 @@ export function storeEdge(tmp: usize, c: usize, ldc: usize, mr: i32, nr: i32, mo
       if (mode & STORE_ACC) v = load<f32>(cj) + v;
       if (mode & STORE_BIAS) v = v + load<f32>(bias + (<usize>j << 2));
       store<f32>(cj, v);
+      if (mode & STORE_RELU) store<f32>(cj + reluDelta, relu1(v));
     }
   }
 }
@@ -227,7 +236,7 @@ function tile(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: 
 }
 
 /** C[m0:m1, n0:n1] of the product, with one thread's scratch. */
-function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags: i32, bias: usize,
+function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags: i32, bias: usize, relu: bool,
   m0: i32, m1: i32, n0: i32, n1: i32, scratch: usize): void {
   const transA = (flags & TRANS_A) != 0, transB = (flags & TRANS_B) != 0, acc = (flags & ACCUMULATE) != 0;
   const ldc = <usize>N << 2;
@@ -238,6 +247,7 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
         let v: f32 = acc ? load<f32>(cij) : 0;
         if (bias) v = v + load<f32>(bias + (<usize>j << 2));
         store<f32>(cij, v);
+        if (relu) store<f32>(cij + reluDelta, relu1(v));
       }
     }
     return;
@@ -248,7 +258,8 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
     for (let pc = 0; pc < K; pc += KC) {
       const kc = imin(KC, K - pc);
       packB(bp, b, transB, N, K, jc, nc, pc, kc);
-      const mode = (pc > 0 || acc ? STORE_ACC : 0) | (pc + kc >= K && bias != 0 ? STORE_BIAS : 0);
+      const last = pc + kc >= K;
+      const mode = (pc > 0 || acc ? STORE_ACC : 0) | (last && bias != 0 ? STORE_BIAS : 0) | (last && relu ? STORE_RELU : 0);
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = imin(MC, m1 - ic);
         packA(ap, a, transA, M, K, ic, mc, pc, kc);
@@ -269,7 +280,8 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
 
 /**
  * params: 0 a, 1 b, 2 c, 3 M, 4 N, 5 K, 6 flags (1 transA, 2 transB, 4 accumulate),
- * 7 bias (0: none; adds bias[j] to column j after the sum), 8 scratch, 9 scratch bytes per thread.
+ * 7 bias (0: none; adds bias[j] to column j after the sum), 8 scratch, 9 scratch bytes per thread,
+ * 10 relu output (0: none; else also writes ReLU(C) there, same layout).
  * Shares split C by whole 4-row or 8-column panels. Each share packs all of the operand it does not
  * split, so the split goes along N (each share repacking A, M·K values) when A is the smaller
  * operand and there are enough column panels, else along M.
@@ -287,6 +299,8 @@ export function gemm(params: usize, part: i32, parts: i32): void {
     n1 = imin(N, shareStart(nUnits, part + 1, parts) * NR);
   }
   if (m0 >= m1 || n0 >= n1) return;
-  gemmRegion(pp(params, 0), pp(params, 1), pp(params, 2), M, N, K, pi(params, 6), pp(params, 7),
+  const c = pp(params, 2), relu = pp(params, 10);
+  if (relu != 0) setReluOutput(relu, c);
+  gemmRegion(pp(params, 0), pp(params, 1), c, M, N, K, pi(params, 6), pp(params, 7), relu != 0,
     m0, m1, n0, n1, pp(params, 8) + <usize>thread * pp(params, 9));
 }

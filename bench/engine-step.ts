@@ -1,7 +1,7 @@
 /**
  * Training-step throughput and per-kernel profile of NET-A and NET-B on the WebAssembly engine.
  *
- *   node dist/bench/engine-step.js [--threads 1,2] [--nets NET-A,NET-B] [--seconds 3] [--profile]
+ *   node dist/bench/engine-step.js [--threads 1,2] [--nets NET-A,NET-B] [--seconds 3] [--profile] [--fuse-relu false]
  *
  * Throughput: a step is `net.gradient(x, {labels}, 64)` then `optimizer.step(w, g)` (SGD, momentum
  * 0.9), as the Trainer does it. Reports images/s by wall clock and by this process's CPU time
@@ -31,6 +31,7 @@ const nets = arg('nets', 'NET-A,NET-B').split(',') as (keyof typeof NETWORKS)[];
 const seconds = Number(arg('seconds', '3'));
 const profile = process.argv.includes('--profile');
 const optKind = arg('optimizer', 'sgd');
+const fuseRelu = arg('fuse-relu', 'true') !== 'false';
 
 interface Setup {
   net: Sequential;
@@ -42,7 +43,7 @@ interface Setup {
 
 function setup(name: keyof typeof NETWORKS, engine: WasmEngine): Setup {
   const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] },
-    { seed: 1, arena: engine.arena, kernels: engine.kernels });
+    { seed: 1, arena: engine.arena, kernels: engine.kernels, fuseRelu });
   const opt = optKind === 'adam'
     ? createOptimizer({ kind: 'adam', lr: 1e-3 }, net.parameterCount, engine.arena, engine.kernels)
     : createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena, engine.kernels);

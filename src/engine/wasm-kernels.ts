@@ -94,13 +94,14 @@ export class WasmKernels implements Kernels {
   // ---- matrix multiply and dense layers -------------------------------------------------
 
   private gemm(a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, flags: number,
-    bias: Float32Array | null): void {
+    bias: Float32Array | null, relu: Float32Array | null = null): void {
     if (M === 0 || N === 0) return;
     const units = Math.max(Math.ceil(M / 4), Math.ceil(N / 8));
     const parts = this.parts(2 * M * N * K * NS_PER_FLOP, units);
     const per = this.rt.exports.gemmScratchBytes();
     const scratch = this.rt.scratch(per * parts);
-    this.set(a.byteOffset, b.byteOffset, c.byteOffset, M, N, K, flags, bias ? bias.byteOffset : 0, scratch, per);
+    this.set(a.byteOffset, b.byteOffset, c.byteOffset, M, N, K, flags, bias ? bias.byteOffset : 0, scratch, per,
+      relu ? relu.byteOffset : 0);
     // One share per thread: a share packs the whole operand it does not split.
     this.run('gemm', parts, 1);
   }
@@ -114,12 +115,14 @@ export class WasmKernels implements Kernels {
     this.gemm(a, b, c, M, N, K, (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0) | (accumulate ? ACCUMULATE : 0), null);
   }
 
-  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number): void {
-    if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(y, N * O) && (b === null || this.f(b, O)))) {
-      ref.denseForward(x, w, b, y, N, I, O);
+  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number,
+    relu: Floats | null = null): void {
+    if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(y, N * O) && (b === null || this.f(b, O)) &&
+      (relu === null || this.f(relu, N * O)))) {
+      ref.denseForward(x, w, b, y, N, I, O, relu);
       return;
     }
-    this.gemm(x, w, y, N, O, I, TRANS_B, b as Float32Array | null);
+    this.gemm(x, w, y, N, O, I, TRANS_B, b as Float32Array | null, relu as Float32Array | null);
   }
 
   denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
@@ -142,27 +145,29 @@ export class WasmKernels implements Kernels {
       [N, H, W, C, O, OH, OW, KH, KW].every((v) => v >= 0) && SH >= 1 && SW >= 1 && DH >= 1 && DW >= 1;
   }
 
+  /** Words 0-23 of a convolution call (22: partial sums, set by backward-filter; 23: fused ReLU output or 0). */
   private setConv(a: number, b: number, bias: number, out: number, g: Conv2dGeometry, scratch: number, per: number,
-    w: number): void {
+    w: number, relu = 0): void {
     this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
-      scratch, per, w);
+      scratch, per, w, 0, relu);
   }
 
   /** Inputs with at most this many channels take the direct (pixel-vectorised) paths. */
   private static readonly DIRECT_C = 4;
 
-  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void {
+  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry, relu: Floats | null = null): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, O * KH * KW * C) && this.f(y, N * OH * OW * O) &&
-      (b === null || this.f(b, O)))) {
-      ref.conv2dForward(x, w, b, y, g);
+      (b === null || this.f(b, O)) && (relu === null || this.f(relu, N * OH * OW * O)))) {
+      ref.conv2dForward(x, w, b, y, g, relu);
       return;
     }
     const P = N * OH * OW;
     if (P === 0 || O === 0) return;
     const ex = this.rt.exports, u = this.rt.u32;
     const flops = 2 * P * O * KH * KW * C;
-    this.setConv(x.byteOffset, 0, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, 0, 0, w.byteOffset);
+    this.setConv(x.byteOffset, 0, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, 0, 0, w.byteOffset,
+      relu ? (relu as Float32Array).byteOffset : 0);
     if (C <= WasmKernels.DIRECT_C && g.SW === 1 && KH * KW * C > 0) {
       const parts = this.parts(flops * NS_PER_FLOP, N);
       const packed = align64(ex.convDirectPackedBytes(C, O, KH, KW));

@@ -46,13 +46,18 @@ export interface Kernels {
   matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
 
-  /** y[N,O] = x[N,I]·Wᵀ + b. */
-  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number): void;
+  /**
+   * y[N,O] = x[N,I]·Wᵀ + b. With `relu`, also relu = ReLU(y): a Dense followed by a ReLU layer
+   * in one pass (y, the Dense layer's output x^(k), is still written, since ReLU's backward reads it).
+   */
+  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number,
+    relu?: Floats | null): void;
   /** gx[N,I] = gy·W (if gx); gw[O,I] += gyᵀ·x; gb[O] += Σ_n gy. */
   denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
     N: number, I: number, O: number): void;
 
-  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void;
+  /** y = conv(x, w) + b; with `relu`, also relu = ReLU(y) in the same pass (as denseForward). */
+  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry, relu?: Floats | null): void;
   conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void;
   conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void;
 

@@ -64,8 +64,10 @@ export class Conv2d extends Layer {
     return this.geometry;
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
-    ctx.kernels.conv2dForward(x, this.params.weight, this.params.bias ?? null, y, this.geometryFor(N));
+  override readonly fusesRelu = true;
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext, relu: Floats | null = null): void {
+    ctx.kernels.conv2dForward(x, this.params.weight, this.params.bias ?? null, y, this.geometryFor(N), relu);
   }
 
   backward(x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {

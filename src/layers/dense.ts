@@ -38,8 +38,11 @@ export class Dense extends Layer {
     return specs;
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
-    ctx.kernels.denseForward(x, this.params.weight, this.params.bias ?? null, y, N, this.inputShape[0], this.outFeatures);
+  override readonly fusesRelu = true;
+
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext, relu: Floats | null = null): void {
+    ctx.kernels.denseForward(x, this.params.weight, this.params.bias ?? null, y, N, this.inputShape[0], this.outFeatures,
+      relu);
   }
 
   backward(x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {

@@ -69,7 +69,14 @@ export abstract class Layer {
   /** Scratch for batches of up to `batch` samples (masks, arg-max indices, saved statistics). */
   allocate(_batch: number, _arena: Arena): void {}
 
-  abstract forward(x: Floats, y: Floats, N: number, ctx: RunContext): void;
+  /**
+   * Can forward also write ReLU of its output, for a ReLU layer right after it? The network then
+   * skips that layer's forward pass (its backward still runs, reading this layer's output).
+   */
+  readonly fusesRelu: boolean = false;
+
+  /** y = f(x); `relu`, only for layers that fuse it, receives ReLU(y) as well. */
+  abstract forward(x: Floats, y: Floats, N: number, ctx: RunContext, relu?: Floats | null): void;
 
   /** gx is null for the first layer, whose input gradient nobody needs. */
   abstract backward(x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void;

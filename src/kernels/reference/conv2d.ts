@@ -5,9 +5,11 @@
  */
 import type { Floats } from '../../core/floats.js';
 import type { Conv2dGeometry } from '../kernels.js';
+import { activationForward } from './activations.js';
 import { addBias, sumRows } from './bias.js';
 
-export function conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry): void {
+export function conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry,
+  relu?: Floats | null): void {
   const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -32,6 +34,7 @@ export function conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats,
     }
   }
   if (b) addBias(y, b, N * OH * OW, O);
+  if (relu) activationForward('relu', y, relu, N * OH * OW * O, 0);
 }
 
 /** gx = g·∂y/∂x: each output gradient flows back to the inputs its window read, weighted by w. */

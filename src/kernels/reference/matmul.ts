@@ -1,5 +1,6 @@
 /** Reference matrix multiply and the dense layer built on it (notes, Appendix: a = W x̃). */
 import type { Floats } from '../../core/floats.js';
+import { activationForward } from './activations.js';
 import { addBias, sumRows } from './bias.js';
 
 /** C[M,N] (+)= op(A)·op(B), row-major; an i-k-j loop so the inner loop runs along rows. */
@@ -21,7 +22,8 @@ export function matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K:
   }
 }
 
-export function denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number): void {
+export function denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number,
+  relu?: Floats | null): void {
   // y[n,o] = Σ_i x[n,i] W[o,i]: a dot product of two contiguous rows.
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
@@ -32,6 +34,7 @@ export function denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, 
     }
   }
   if (b) addBias(y, b, N, O);
+  if (relu) activationForward('relu', y, relu, N * O, 0);
 }
 
 export function denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
