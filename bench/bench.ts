@@ -3,9 +3,12 @@
  * 64, SGD with momentum) on the reference engine, the WebAssembly engine on one thread and on all
  * cores, and TensorFlow.js 4.22's CPU backend, side by side in one process. Reports images/s (median
  * of ≥ 5 windows after warm-up, with min and max), GFLOP/s, memory, and ratios to TensorFlow.js,
- * and writes the same as JSON (bench-results.json, or the path given as the first argument).
+ * and writes the same as JSON (bench-results.json, or the path given as an argument; --no-tfjs
+ * leaves TensorFlow.js out for a quick run).
  * A training step here is what the Trainer does per mini-batch: forward, risk, back-propagation
  * into g, and the optimizer's update of w.
+ * Before and after, a machine probe (probe.ts) says what this core gives WebAssembly at the time,
+ * and the 512³ matrix multiply is timed; the targets of the fast-engine issue are checked at the end.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -13,12 +16,16 @@ import { Rng } from '../src/core/rng.js';
 import { Sequential } from '../src/network/sequential.js';
 import { type Engine, createEngine, referenceEngine } from '../src/node/engine.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
-import { timeSteps, type Timing } from './measure.js';
+import { bestOf, timeSteps, type Timing } from './measure.js';
+import { probe, type Probe } from './probe.js';
 import { forwardFlops, NETWORKS } from './networks.js';
 import { tfjsPeer } from './tfjs-peer.js';
 
 const BATCH = 64;
-const out = process.argv[2] ?? 'bench-results.json';
+const args = process.argv.slice(2);
+const out = args.find((a) => !a.startsWith('--')) ?? 'bench-results.json';
+/** --no-tfjs: Descent's rows only (a quick run; the ratios to TF.js are then left out). */
+const withTfjs = !args.includes('--no-tfjs');
 const cores = availableParallelism();
 
 interface Row {
@@ -63,8 +70,30 @@ async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow:
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
 const cell = (t: Timing) => `${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)}, ${t.windows}w)`;
 
+const showProbe = (when: string, p: Probe) => console.log(`machine probe (${when}): clock ≈ ${p.clockGHz.toFixed(2)} GHz, ` +
+  `128-bit SIMD ceiling ${p.simdCeilingGflops.toFixed(1)} GFLOP/s per core, the 4×8 register tile on L1 data ${p.tileGflops.toFixed(1)} GFLOP/s`);
+
+/** C = A·B, 512³, on the WebAssembly engine: best of 10, GFLOP/s. */
+async function matmul512(threads: number): Promise<number> {
+  const engine = await createEngine('wasm', threads);
+  try {
+    const n = 512, rng = new Rng(3);
+    const [a, b, c] = [0, 1, 2].map(() => engine.arena.floats(n * n));
+    for (let i = 0; i < n * n; i++) { a[i] = rng.uniform() - 0.5; b[i] = rng.uniform() - 0.5; }
+    const { wallMs } = bestOf(10, () => engine.kernels.matmul(a, b, c, n, n, n, false, false, false), threads);
+    return (2 * n ** 3) / wallMs / 1e6;
+  } finally {
+    await engine.dispose();
+  }
+}
+
 const rows: Row[] = [];
 console.log(`Descent benchmark: batch ${BATCH}, SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
+const probeStart = await probe();
+showProbe('start', probeStart);
+const matmul = { oneThread: await matmul512(1), allThreads: cores > 1 ? await matmul512(cores) : undefined };
+console.log(`matmul 512³ (best of 10): ${matmul.oneThread.toFixed(1)} GFLOP/s on 1 thread` +
+  (matmul.allThreads ? `, ${matmul.allThreads.toFixed(1)} on ${cores}` : ''));
 for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
   const engines: (() => Promise<Engine>)[] = [
     async () => referenceEngine(),
@@ -82,6 +111,7 @@ for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
       await engine.dispose();
     }
   }
+  if (!withTfjs) continue;
   const peer = await tfjsPeer(name, BATCH);
   // TF.js does the same arithmetic per image as Descent's network.
   const first = rows.find((r) => r.network === name)!;
@@ -104,6 +134,29 @@ for (const r of rows) {
     `${r.trainVsTfjs ? r.trainVsTfjs.toFixed(1) : '–'} | ${r.inferVsTfjs ? r.inferVsTfjs.toFixed(1) : '–'} |`);
 }
 console.log(`peak resident memory of the process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+const probeEnd = await probe();
+showProbe('end', probeEnd);
+
+// The fast-engine issue's targets, with what bounds each on this machine now.
+const row = (network: string, threads: number) => rows.find((r) => r.network === network && r.engine === 'wasm' && r.threads === threads);
+const tile = Math.min(probeStart.tileGflops, probeEnd.tileGflops);
+const targets: { what: string; target: number; got: number; note: string }[] = [];
+const netA = row('NET-A', cores), netB = row('NET-B', cores), netB1 = row('NET-B', 1);
+if (netA) targets.push({ what: `NET-A training, ${cores} threads (img/s)`, target: 15_000, got: netA.train.median,
+  note: `best window ${fmt(netA.train.max)}` });
+if (netB) {
+  const needed = 1_200 * netB.trainGflops / netB.train.median;
+  targets.push({ what: `NET-B training, ${cores} threads (img/s)`, target: 1_200, got: netB.train.median,
+    note: `1,200 img/s needs ${needed.toFixed(1)} GFLOP/s sustained; ${cores} × the tile probe is ${(cores * tile).toFixed(1)}` });
+}
+targets.push({ what: 'matmul 512³, 1 thread (GFLOP/s)', target: 50, got: matmul.oneThread,
+  note: `${(100 * matmul.oneThread / tile).toFixed(0)}% of the tile probe (${tile.toFixed(1)})` });
+if (netB && netB1) targets.push({ what: `NET-B training, 1 → ${cores} threads (×)`, target: 1.8, got: netB.train.median / netB1.train.median,
+  note: `${fmt(netB1.train.median)} → ${fmt(netB.train.median)} img/s` });
+console.log('\n| target | wanted | measured | met | note |\n|---|---:|---:|:---:|---|');
+for (const t of targets) {
+  console.log(`| ${t.what} | ${fmt(t.target)} | ${t.got < 10 ? t.got.toFixed(2) : fmt(t.got)} | ${t.got >= t.target ? 'yes' : 'no'} | ${t.note} |`);
+}
 writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, cpu: cpus()[0]?.model, batch: BATCH,
-  peakRssMiB: process.resourceUsage().maxRSS / 1024, rows }, null, 2));
+  peakRssMiB: process.resourceUsage().maxRSS / 1024, probe: { start: probeStart, end: probeEnd }, matmul, rows, targets }, null, 2));
 console.log(`results written to ${out}`);

@@ -6,6 +6,7 @@
  */
 import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { Conv2dGeometry } from '../src/kernels/kernels.js';
+import { bestOf } from './measure.js';
 
 const threads = Number(process.argv[2] ?? 1);
 const engine = await createWasmEngine({ threads });
@@ -17,19 +18,10 @@ function random(n: number): Float32Array {
   return a;
 }
 
-/** Best of `reps` timed runs after warm-up (V8 tiers WebAssembly up from its baseline compiler). */
 function measure(name: string, flops: number, reps: number, body: () => void): void {
-  for (let i = 0; i < 3; i++) body();
-  let bestWall = Infinity, bestCpu = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const c0 = process.cpuUsage(), t0 = performance.now();
-    body();
-    const wall = performance.now() - t0, cu = process.cpuUsage(c0), cpu = (cu.user + cu.system) / 1000;
-    bestWall = Math.min(bestWall, wall);
-    bestCpu = Math.min(bestCpu, cpu / threads);
-  }
-  console.log(`${name.padEnd(36)} ${bestWall.toFixed(2).padStart(8)} ms  ${(flops / bestWall / 1e6).toFixed(1).padStart(6)} GFLOP/s` +
-    `  (cpu-time ${(flops / bestCpu / 1e6).toFixed(1)} GFLOP/s)`);
+  const { wallMs, cpuMs } = bestOf(reps, body, threads);
+  console.log(`${name.padEnd(36)} ${wallMs.toFixed(2).padStart(8)} ms  ${(flops / wallMs / 1e6).toFixed(1).padStart(6)} GFLOP/s` +
+    `  (cpu-time ${(flops / cpuMs / 1e6).toFixed(1)} GFLOP/s)`);
 }
 
 const n = 512;

@@ -36,3 +36,20 @@ export async function timeSteps(step: () => void | Promise<void>, batch: number,
   const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   return { median, min: rates[0], max: rates[rates.length - 1], windows: rates.length, steps };
 }
+
+/**
+ * Best of `reps` timed runs of `body` after 3 warm-up runs (V8 tiers WebAssembly up from its
+ * baseline compiler): wall milliseconds, and this process's CPU milliseconds divided by `threads`.
+ */
+export function bestOf(reps: number, body: () => void, threads = 1): { wallMs: number; cpuMs: number } {
+  for (let i = 0; i < 3; i++) body();
+  let wallMs = Infinity, cpuMs = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const c0 = process.cpuUsage(), t0 = performance.now();
+    body();
+    const wall = performance.now() - t0, cu = process.cpuUsage(c0);
+    wallMs = Math.min(wallMs, wall);
+    cpuMs = Math.min(cpuMs, (cu.user + cu.system) / 1000 / threads);
+  }
+  return { wallMs, cpuMs };
+}
