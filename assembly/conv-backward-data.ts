@@ -35,8 +35,14 @@ export function convPackScatter(params: usize): void {
   }
 }
 
-export function convScatterScratchBytes(O: i32): i32 {
-  return O * 16 + (O + 8) * 4 + 128 + 64;
+/** Floats per row of the zero-margined Z buffer: 3·C zeros, the JB·8 columns, 3·C + 8 zeros. */
+@inline function zRow(C: i32, KW: i32): i32 {
+  return 6 * C + ((KW * C + 7) & ~7) + 8;
+}
+
+/** Per-thread scratch of the scatter form: packed gy pixels, zero row, spilled tile, Z buffer. */
+export function convScatterScratchBytes(C: i32, O: i32, KW: i32): i32 {
+  return O * 16 + (O + 8) * 4 + 128 + 4 * zRow(C, KW) * 4 + 64;
 }
 
 /**
@@ -53,11 +59,32 @@ export function convScatterScratchBytes(O: i32): i32 {
   }
 }
 
-/** at[0..8] += (x0, x1) in the lanes of masks m0, m1; the other lanes are written back unchanged. */
-@inline function addMasked(at: usize, x0: v128, x1: v128, m0: v128, m1: v128): void {
-  const o0 = v128.load(at), o1 = v128.load(at, 16);
-  v128.store(at, v128.bitselect(f32x4.add(o0, x0), o0, m0));
-  v128.store(at, v128.bitselect(f32x4.add(o1, x1), o1, m1), 16);
+/**
+ * gx[0..U) += Σ_{r < np} Z_r shifted by r·C, where row r of the Z buffer (margins of zeros) starts
+ * at z + r·rowBytes and holds Z_r from float 3·C on. The four runs overlap, so adding them one
+ * after another would load what was just stored, partly (a stalled store-to-load forward); summing
+ * first makes every read-modify-write of gx a distinct block.
+ */
+@inline function addRuns(gx: usize, z: usize, rowBytes: usize, U: i32, C: i32, np: i32): void {
+  const cb = <usize>C << 2;
+  const z0 = z + 3 * cb, z1 = z + rowBytes + 2 * cb, z2 = z + 2 * rowBytes + cb, z3 = z + 3 * rowBytes;
+  let t = 0;
+  for (; t + 4 <= U; t += 4) {
+    const o = <usize>t << 2;
+    let s = v128.load(z0 + o);
+    if (np > 1) s = f32x4.add(s, v128.load(z1 + o));
+    if (np > 2) s = f32x4.add(s, v128.load(z2 + o));
+    if (np > 3) s = f32x4.add(s, v128.load(z3 + o));
+    v128.store(gx + o, f32x4.add(v128.load(gx + o), s));
+  }
+  for (; t < U; t++) {
+    const o = <usize>t << 2;
+    let s = load<f32>(z0 + o);
+    if (np > 1) s += load<f32>(z1 + o);
+    if (np > 2) s += load<f32>(z2 + o);
+    if (np > 3) s += load<f32>(z3 + o);
+    store<f32>(gx + o, load<f32>(gx + o) + s);
+  }
 }
 
 /**
@@ -79,6 +106,9 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
   const ap = pp(params, 19) + <usize>thread * pp(params, 20);
   const zero = ap + (<usize>O << 4), tmp = zero + (<usize>(O + 8) << 2);
   memory.fill(zero, 0, <usize>(O + 8) << 2);
+  // Z buffer: 4 rows of zRow floats; only [3·C, 3·C + JB·8) of each row is ever written.
+  const zb = tmp + 128, zRowBytes = <usize>zRow(C, KW) << 2, zCols = zb + (<usize>(3 * C) << 2);
+  memory.fill(zb, 0, 4 * zRowBytes);
   const gyPix = <usize>O << 2, jbBytes = <usize>O * 32, khBytes = <usize>JB * jbBytes;
   for (let n = n0; n < n1; n++) {
     const img = gx + (<usize>(n * H) * <usize>rowLen << 2);
@@ -118,33 +148,30 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
               a += 16;
               bp += 32;
             }
-            const col = jb * 8, f = s0 + col;
-            if (inside && col + 8 <= L) {
-              const at = row + (<usize>f << 2), cb = <usize>C << 2;
-              storeRow(at, c00, c01, STORE_ACC, 0);
-              if (np > 1) storeRow(at + cb, c10, c11, STORE_ACC, 0);
-              if (np > 2) storeRow(at + 2 * cb, c20, c21, STORE_ACC, 0);
-              if (np > 3) storeRow(at + 3 * cb, c30, c31, STORE_ACC, 0);
-            } else if (inside && (ih < H - 1 || f + (np - 1) * C + 8 <= rowLen)) {
-              // The last, partial block: 8-lane read-modify-writes that put back the old value in
-              // lanes past the run. They may reach into the next gx row, never past this image
-              // (another thread's), so no other thread writes there meanwhile.
-              const left = i32x4.splat(L - col);
-              const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
-              const at = row + (<usize>f << 2), cb = <usize>C << 2;
-              addMasked(at, c00, c01, m0, m1);
-              if (np > 1) addMasked(at + cb, c10, c11, m0, m1);
-              if (np > 2) addMasked(at + 2 * cb, c20, c21, m0, m1);
-              if (np > 3) addMasked(at + 3 * cb, c30, c31, m0, m1);
+            const col = jb * 8;
+            if (inside) {
+              if (col + 8 > L) {
+                // Lanes past L are 0·gy: zero unless gy holds an infinity or NaN; keep them out of gx.
+                const left = i32x4.splat(L - col);
+                const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
+                c00 = v128.and(c00, m0); c01 = v128.and(c01, m1); c10 = v128.and(c10, m0); c11 = v128.and(c11, m1);
+                c20 = v128.and(c20, m0); c21 = v128.and(c21, m1); c30 = v128.and(c30, m0); c31 = v128.and(c31, m1);
+              }
+              const z = zCols + (<usize>col << 2);
+              v128.store(z, c00); v128.store(z, c01, 16);
+              v128.store(z + zRowBytes, c10); v128.store(z + zRowBytes, c11, 16);
+              v128.store(z + 2 * zRowBytes, c20); v128.store(z + 2 * zRowBytes, c21, 16);
+              v128.store(z + 3 * zRowBytes, c30); v128.store(z + 3 * zRowBytes, c31, 16);
             } else {
               v128.store(tmp, c00); v128.store(tmp, c01, 16);
               v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
               v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
               v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
-              const left = L - col;
+              const left = L - col, f = s0 + col;
               for (let r = 0; r < np; r++) scatterEdge(tmp, r, row, f + r * C, rowLen, left);
             }
           }
+          if (inside) addRuns(row + (<usize>s0 << 2), zb, zRowBytes, (np - 1) * C + L, C, np);
         }
       }
     }

@@ -9,8 +9,10 @@
  * weights [⌈O/8⌉][KH·KW][C][8].
  * Backward-data with stride 1 (conv2dBackwardDataScatter) is a GEMM followed by col2im: for 4
  * consecutive gy pixels of a row and each window row kh, Z = gy·W[:, kh] is 4 × KW·C, computed
- * as 4×8 tiles over K = O, and each row of Z is added to the run of the gx row that pixel's
- * window row covers (never a tap in the padding); threads split the images. (With a width
+ * as 4×8 tiles over K = O, and each row of Z belongs to the run of the gx row that pixel's
+ * window row covers (never a tap in the padding); the four runs overlap, so where all lie inside
+ * the row they are first summed (through a zero-margined buffer) and gx gets one addition per
+ * value; threads split the images. (With a width
  * dilation it is the forward convolution of gy with the weights flipped and transposed, padding
  * (K-1)·D - P.) With larger strides it is a direct kernel (conv2dBackwardData) that tiles 4 input
  * pixels of one row with the same column residue modulo the stride (so they see the same taps)

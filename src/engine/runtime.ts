@@ -67,7 +67,7 @@ interface Exports {
   convFilterReduce(params: number): void;
   convPackScatter(params: number): void;
   convScatterPackedBytes(C: number, O: number, KH: number, KW: number): number;
-  convScatterScratchBytes(O: number): number;
+  convScatterScratchBytes(C: number, O: number, KW: number): number;
 }
 
 export class Runtime {
