@@ -31,9 +31,10 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'appl
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>engine</title>
 <script type="module">
-import { createBrowserEngine } from './dist/src/engine/browser-loader.js';
+import { createBrowserEngine, hasWasmSimd } from './dist/src/engine/browser-loader.js';
 import { shortRun } from './dist/test/browser-training.js';
 window.result = (async () => {
+  if (!hasWasmSimd()) throw new Error('no WebAssembly SIMD');
   const engine = await createBrowserEngine({ threads: 2, minPartNs: 0 });
   const run = await shortRun(engine.arena, engine.kernels);
   const out = { isolated: crossOriginIsolated, threads: engine.threads, shared: engine.shared,

@@ -21,6 +21,15 @@ export interface BrowserEngineOptions extends WasmEngineOptions {
   workerUrl?: string | URL;
 }
 
+/** A module whose one function uses a SIMD instruction (i8x16.splat, i8x16.popcnt): valid only where SIMD is. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0,
+  253, 15, 253, 98, 11]);
+
+/** Does this browser run WebAssembly SIMD (the engine needs it)? Otherwise use referenceKernels. */
+export function hasWasmSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
 /** Can this context share memory with workers? */
 export function canShareMemory(): boolean {
   return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true &&
@@ -29,6 +38,7 @@ export function canShareMemory(): boolean {
 
 /** The fast engine for a browser: threads where memory can be shared, else one thread. */
 export async function createBrowserEngine(options: BrowserEngineOptions = {}): Promise<WasmEngine> {
+  if (!hasWasmSimd()) throw new Error('this browser has no WebAssembly SIMD, which the fast engine needs: use referenceKernels');
   const shared = canShareMemory();
   const base = new URL(options.wasmBase ?? '../../wasm/', import.meta.url);
   const url = new URL(shared ? 'descent.wasm' : 'descent-single.wasm', base);
