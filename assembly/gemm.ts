@@ -199,8 +199,8 @@ export function storeEdge(tmp: usize, c: usize, ldc: usize, mr: i32, nr: i32, mo
   }
 }
 
-/** The 4×8 register tile over packed panels a[k][4], b[k][8]. */
-function tile(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, mode: i32, bias: usize,
+/** The 4×8 register tile over packed panels a[k][4], b[k][8] (also timed alone by probe.ts). */
+export function tile(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, mode: i32, bias: usize,
   tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const aEnd = ap + (<usize>kc << 4);

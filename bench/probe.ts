@@ -22,7 +22,7 @@ export interface Probe {
 
 interface ProbeExports {
   clockChain(iters: number, seed: number): number;
-  tilePeak(base: number, kc: number, reps: number): number;
+  tilePeak(base: number, kc: number, reps: number): void;
 }
 
 const KC = 256;
