@@ -76,14 +76,16 @@ const showProbe = (when: string, p: Probe) => console.log(`machine probe (${when
   `${p.tileGflops.toFixed(1)} GFLOP/s on 1 thread, ${p.tileAllCores.map((v) => v.toFixed(1)).join(' + ')} = ` +
   `${sum(p.tileAllCores).toFixed(1)} on ${p.tileAllCores.length} at once`);
 
-/** C = A·B, 512³, on the WebAssembly engine: best of 10, GFLOP/s. */
+/** C = A·B, 512³, on the WebAssembly engine: best of 20 after half a second of warm-up, GFLOP/s. */
 async function matmul512(threads: number): Promise<number> {
   const engine = await createEngine('wasm', threads);
   try {
     const n = 512, rng = new Rng(3);
     const [a, b, c] = [0, 1, 2].map(() => engine.arena.floats(n * n));
     for (let i = 0; i < n * n; i++) { a[i] = rng.uniform() - 0.5; b[i] = rng.uniform() - 0.5; }
-    const { wallMs } = bestOf(10, () => engine.kernels.matmul(a, b, c, n, n, n, false, false, false), threads);
+    const run = () => engine.kernels.matmul(a, b, c, n, n, n, false, false, false);
+    for (const end = performance.now() + 500; performance.now() < end;) run();
+    const { wallMs } = bestOf(20, run, threads);
     return (2 * n ** 3) / wallMs / 1e6;
   } finally {
     await engine.dispose();
@@ -94,9 +96,13 @@ const rows: Row[] = [];
 console.log(`Descent benchmark: batch ${BATCH}, SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
 const probeStart = await probe(cores);
 showProbe('start', probeStart);
-const matmul = { oneThread: await matmul512(1), allThreads: cores > 1 ? await matmul512(cores) : undefined };
-console.log(`matmul 512³ (best of 10): ${matmul.oneThread.toFixed(1)} GFLOP/s on 1 thread` +
-  (matmul.allThreads ? `, ${matmul.allThreads.toFixed(1)} on ${cores}` : ''));
+const timeMatmul = async (when: string) => {
+  const m = { oneThread: await matmul512(1), allThreads: cores > 1 ? await matmul512(cores) : undefined };
+  console.log(`matmul 512³ (${when}, best of 20): ${m.oneThread.toFixed(1)} GFLOP/s on 1 thread` +
+    (m.allThreads ? `, ${m.allThreads.toFixed(1)} on ${cores}` : ''));
+  return m;
+};
+const matmulStart = await timeMatmul('start');
 for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
   const engines: (() => Promise<Engine>)[] = [
     async () => referenceEngine(),
@@ -139,11 +145,14 @@ for (const r of rows) {
 console.log(`peak resident memory of the process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 const probeEnd = await probe(cores);
 showProbe('end', probeEnd);
+const matmulEnd = await timeMatmul('end');
+// The kernel's speed: the better of the two measurements (each a best of 20; a neighbour can slow either).
+const matmul = { start: matmulStart, end: matmulEnd, oneThread: Math.max(matmulStart.oneThread, matmulEnd.oneThread) };
 
 // The fast-engine issue's targets, with what bounds each on this machine now.
 const row = (network: string, threads: number) => rows.find((r) => r.network === network && r.engine === 'wasm' && r.threads === threads);
-const tile = Math.min(probeStart.tileGflops, probeEnd.tileGflops);
-const tileAll = Math.min(sum(probeStart.tileAllCores), sum(probeEnd.tileAllCores));
+const tile = Math.max(probeStart.tileGflops, probeEnd.tileGflops);
+const tileAll = Math.max(sum(probeStart.tileAllCores), sum(probeEnd.tileAllCores));
 const targets: { what: string; target: number; got: number; note: string }[] = [];
 const netA = row('NET-A', cores), netB = row('NET-B', cores), netB1 = row('NET-B', 1);
 if (netA) targets.push({ what: `NET-A training, ${cores} threads (img/s)`, target: 15_000, got: netA.train.median,
@@ -155,7 +164,7 @@ if (netB) {
       `gives ${tileAll.toFixed(1)} (measured: ${netB.trainGflops.toFixed(1)}, ${(100 * netB.trainGflops / tileAll).toFixed(0)}% of it)` });
 }
 targets.push({ what: 'matmul 512³, 1 thread (GFLOP/s)', target: 50, got: matmul.oneThread,
-  note: `${(100 * matmul.oneThread / tile).toFixed(0)}% of the tile probe (${tile.toFixed(1)})` });
+  note: `better of start and end; ${(100 * matmul.oneThread / tile).toFixed(0)}% of the tile probe (${tile.toFixed(1)}, the better of start and end)` });
 if (netB && netB1) targets.push({ what: `NET-B training, 1 → ${cores} threads (×)`, target: 1.8, got: netB.train.median / netB1.train.median,
   note: `${fmt(netB1.train.median)} → ${fmt(netB.train.median)} img/s; the tile probe scales ${(tileAll / tile).toFixed(2)}× on ${cores} cores` });
 console.log('\n| target | wanted | measured | met | note |\n|---|---:|---:|:---:|---|');
