@@ -3,7 +3,7 @@
  * occupies [n * H*W*C, (n + 1) * H*W*C), channels-last, so a batch is a contiguous slice of x.
  * Core code: no Node-only module, so it runs in a browser too.
  */
-import { check } from '../core/errors.js';
+import { check, DescentError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { fmt, sizeOf } from '../core/shape.js';
 
@@ -67,7 +67,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i];
-    check(Number.isInteger(j) && j >= 0 && j < ds.count, () => `subset: index ${j} is outside 0..${ds.count - 1}`);
+    if (!(Number.isInteger(j) && j >= 0 && j < ds.count)) throw new DescentError(`subset: index ${j} is outside 0..${ds.count - 1}`);
     x.set(ds.x.subarray(j * size, (j + 1) * size), i * size);
     labels[i] = ds.labels[j];
   }
@@ -107,12 +107,22 @@ export function fitStandardization(ds: Dataset): Standardization {
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
   // Two passes (mean first) rather than E[x²] - E[x]², which cancels badly in float arithmetic.
-  for (let i = 0; i < ds.x.length; i++) sum[i % c] += ds.x[i];
-  const n = ds.x.length / c;
+  // Channel by channel, each a strided loop, so that the sums are the same and no index is divided.
+  const x = ds.x, n = x.length / c;
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let i = ch; i < x.length; i += c) s += x[i];
+    sum[ch] = s;
+  }
   const mean = Array.from(sum, (s) => (n > 0 ? s / n : 0));
-  for (let i = 0; i < ds.x.length; i++) {
-    const d = ds.x[i] - mean[i % c];
-    sumSq[i % c] += d * d;
+  for (let ch = 0; ch < c; ch++) {
+    const m = mean[ch];
+    let s = 0;
+    for (let i = ch; i < x.length; i += c) {
+      const d = x[i] - m;
+      s += d * d;
+    }
+    sumSq[ch] = s;
   }
   const std = Array.from(sumSq, (s) => {
     const sd = n > 0 ? Math.sqrt(s / n) : 0;
@@ -129,7 +139,10 @@ export function applyStandardization(x: Float32Array, stats: Standardization): v
   const c = stats.mean.length;
   check(stats.std.length === c, 'standardization: mean and std have different lengths');
   check(x.length % c === 0, () => `standardization: ${x.length} values are not a whole number of ${c}-channel pixels`);
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] - stats.mean[i % c]) / stats.std[i % c];
+  for (let ch = 0; ch < c; ch++) {
+    const m = stats.mean[ch], sd = stats.std[ch];
+    for (let i = ch; i < x.length; i += c) x[i] = (x[i] - m) / sd;
+  }
 }
 
 /**
