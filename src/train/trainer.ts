@@ -317,10 +317,14 @@ export class Trainer extends Emitter {
           break;
         }
         if (o.clipNorm !== undefined) clipGradNorm(net.g, o.clipNorm);
-        this.prevW.set(net.w);
-        this.optimizer.step(net.w, net.g);
+        const w = net.w, prevW = this.prevW;
+        prevW.set(w);
+        this.optimizer.step(w, net.g);
         let step2 = 0;
-        for (let j = 0; j < net.w.length; j++) step2 += (net.w[j] - this.prevW[j]) ** 2;
+        for (let j = 0; j < w.length; j++) {
+          const d = w[j] - prevW[j];
+          step2 += d * d;
+        }
 
         p.step++;
         p.stepInEpoch++;
