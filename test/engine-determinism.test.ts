@@ -1,7 +1,8 @@
 /**
  * Determinism of the WebAssembly engine: the same inputs give bitwise identical outputs on 1, 2
  * and 3 threads, for every kernel that splits its work (shapes are chosen large enough, and
- * minPartNs: 0 makes every call split as far as it goes; a last test uses the default policy).
+ * minPartNs: 0 makes every call split as far as it goes; one test uses the default policy), and a
+ * whole training run with one seed ends with bitwise the same weights on every thread count.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,9 @@ import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import type { Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { windowOutput } from '../src/layers/options.js';
+import { Sequential } from '../src/network/sequential.js';
+import { fit } from '../src/train/trainer.js';
+import { patches } from './synthetic.js';
 
 const THREADS = [1, 2, 3];
 let engines: WasmEngine[] = [];
@@ -197,6 +201,30 @@ describe('wasm engine: bitwise identical results on 1, 2 and 3 threads', () => {
       assert.equal(engine.kernels.lastParts, 1);
     } finally {
       await Promise.all(defaults.map((e) => e.dispose()));
+    }
+  });
+
+  it('the same seed trains to bitwise identical weights on 1, 2 and 3 threads', async () => {
+    // Every layer kind whose kernels split, dropout and max-pool ties drawn from the seed, Adam.
+    const layers = [
+      { type: 'Conv2d', outChannels: 6, kernelSize: 3, padding: 1 }, { type: 'ReLU' }, { type: 'MaxPool2d', kernelSize: 2 },
+      { type: 'Conv2d', outChannels: 12, kernelSize: 3 }, { type: 'BatchNorm2d' }, { type: 'ReLU' }, { type: 'Flatten' },
+      { type: 'Dropout', p: 0.2 }, { type: 'Dense', outFeatures: 16 }, { type: 'ReLU' }, { type: 'Dense', outFeatures: 4 },
+      { type: 'Softmax' },
+    ];
+    const data = patches(96, 21, 4, 16);
+    const runs = [];
+    for (const engine of engines) {
+      const net = Sequential.fromConfig({ inputShape: [16, 16, 1], layers }, { seed: 12, arena: engine.arena, kernels: engine.kernels });
+      const split = engine.kernels.splitCalls;
+      const history = await fit(net, data, { epochs: 2, batchSize: 32, optimizer: { kind: 'adam', lr: 0.01 }, augment: { shift: 1 } });
+      if (engine.threads > 1) assert.ok(engine.kernels.splitCalls - split > 100, `${engine.threads} threads split too few calls`);
+      runs.push({ w: new Uint32Array(net.getWeights().buffer), buffers: new Uint32Array(net.getBuffers().buffer), losses: history.stepLosses });
+    }
+    for (let t = 1; t < runs.length; t++) {
+      assert.deepEqual(runs[t].losses, runs[0].losses, `loss curve on ${THREADS[t]} threads`);
+      assert.deepEqual(runs[t].w, runs[0].w, `w on ${THREADS[t]} threads`);
+      assert.deepEqual(runs[t].buffers, runs[0].buffers, `running statistics on ${THREADS[t]} threads`);
     }
   });
 });
