@@ -117,4 +117,20 @@ describe('Sequential with and without ReLU fusion', () => {
       assertBitwise(nets[0].g as Float32Array, nets[1].g as Float32Array, `${name}: g`);
     }
   });
+
+  it('runs every layer when the kernels do not say they fuse', () => {
+    // Kernels from before fusion: no flag, and forward kernels that never write a relu output.
+    const { fusesRelu: _, ...rest } = referenceKernels;
+    const plain: Kernels = {
+      ...rest, name: 'plain',
+      conv2dForward: (x, w, b, y, g) => referenceKernels.conv2dForward(x, w, b, y, g),
+      denseForward: (x, w, b, y, N, I, O) => referenceKernels.denseForward(x, w, b, y, N, I, O),
+    };
+    const net = Sequential.fromConfig({ inputShape: [12, 12, 1], layers }, { seed: 3, kernels: plain });
+    const reference = Sequential.fromConfig({ inputShape: [12, 12, 1], layers }, { seed: 3, fuseRelu: false });
+    const x = Float32Array.from({ length: 2 * 144 }, (_, i) => Math.sin(i));
+    assert.deepEqual(Array.from(net.forward(x, 2)), Array.from(reference.forward(x, 2)));
+    const relu = layers.findIndex((l) => l.type === 'ReLU');
+    assert.ok((net.activation(relu + 1) as Float32Array).some((v) => v > 0), 'the ReLU output was written');
+  });
 });

@@ -42,6 +42,7 @@ export interface WasmKernelOptions {
 
 export class WasmKernels implements Kernels {
   readonly name = 'wasm';
+  readonly fusesRelu = true;
   /** Threads the last WebAssembly call ran on (1: the calling thread alone). */
   lastParts = 0;
   /** WebAssembly calls so far that ran on more than one thread. */

@@ -41,6 +41,11 @@ export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 
 export interface Kernels {
   readonly name: string;
+  /**
+   * Do denseForward and conv2dForward honour their `relu` output? Sequential fuses a following
+   * ReLU only then, so a Kernels written before fusion existed still runs every layer.
+   */
+  readonly fusesRelu?: boolean;
 
   /** C[M,N] (+)= op(A)·op(B), op(A) = A[M,K] or A[K,M]ᵀ, op(B) = B[K,N] or B[N,K]ᵀ; row-major. */
   matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,

@@ -187,8 +187,9 @@ export class Sequential {
     this.reserve(N);
     if (input !== this.xs[0]) this.xs[0].set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
+    const fuse = this.kernels.fusesRelu === true;
     for (let k = 0; k < this.layers.length; k++) {
-      if (this.fused[k]) {
+      if (fuse && this.fused[k]) {
         this.layers[k].forward(this.xs[k], this.xs[k + 1], N, ctx, this.xs[k + 2]);
         k++; // layer k + 1, the ReLU, is done
       } else {

@@ -16,6 +16,7 @@ import { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax.
 
 export const referenceKernels: Kernels = {
   name: 'reference',
+  fusesRelu: true,
   matmul, denseForward, denseBackward,
   conv2dForward, conv2dBackwardData, conv2dBackwardFilter,
   maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward,
