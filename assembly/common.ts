@@ -19,8 +19,9 @@ export function setThread(index: i32): void {
 }
 
 /**
- * Fused ReLU (forward kernels with STORE_RELU): the byte distance from an output y to where
- * ReLU(y) goes, set by the kernel from its parameter block before it stores.
+ * Fused ReLU: the byte distance from an output y to where ReLU(y) goes, set by a forward kernel
+ * from its parameter block before it stores. Tile stores write it under STORE_RELU (gemm.ts);
+ * the few-channel direct convolution sets it to 0 when there is no ReLU output and tests that.
  */
 export let reluDelta: usize = 0;
 

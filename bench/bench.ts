@@ -10,11 +10,11 @@
  * Before and after, a machine probe (probe.ts) says what this core gives WebAssembly at the time,
  * and the 512³ matrix multiply is timed; the targets of the fast-engine issue are checked at the end.
  */
-import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { Rng } from '../src/core/rng.js';
 import { Sequential } from '../src/network/sequential.js';
 import { type Engine, createEngine, referenceEngine } from '../src/node/engine.js';
+import { writeFileAtomic } from '../src/node/files.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
 import { bestOf, timeSteps, type Timing } from './measure.js';
 import { probe, type Probe } from './probe.js';
@@ -171,6 +171,6 @@ console.log('\n| target | wanted | measured | met | note |\n|---|---:|---:|:---:
 for (const t of targets) {
   console.log(`| ${t.what} | ${fmt(t.target)} | ${t.got < 10 ? t.got.toFixed(2) : fmt(t.got)} | ${t.got >= t.target ? 'yes' : 'no'} | ${t.note} |`);
 }
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, cpu: cpus()[0]?.model, batch: BATCH,
+writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores, cpu: cpus()[0]?.model, batch: BATCH,
   peakRssMiB: process.resourceUsage().maxRSS / 1024, probe: { start: probeStart, end: probeEnd }, matmul, rows, targets }, null, 2));
 console.log(`results written to ${out}`);
