@@ -317,14 +317,10 @@ export class Trainer extends Emitter {
           break;
         }
         if (o.clipNorm !== undefined) clipGradNorm(net.g, o.clipNorm);
-        const w = net.w, prevW = this.prevW;
-        prevW.set(w);
-        this.optimizer.step(w, net.g);
+        this.prevW.set(net.w);
+        this.optimizer.step(net.w, net.g);
         let step2 = 0;
-        for (let j = 0; j < w.length; j++) {
-          const d = w[j] - prevW[j];
-          step2 += d * d;
-        }
+        for (let j = 0; j < net.w.length; j++) step2 += (net.w[j] - this.prevW[j]) ** 2;
 
         p.step++;
         p.stepInEpoch++;
