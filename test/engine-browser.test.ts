@@ -20,11 +20,8 @@ import { HeapArena } from '../src/core/arena.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { shortRun, type ShortRun } from './browser-training.js';
+import { CHROMIUM, chromiumSkip } from './helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) && !process.env.CI
-  ? `Chromium is not installed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); under CI this test runs and fails instead`
-  : false;
 /** The repository root: dist/test/ → ../../ */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
@@ -70,7 +67,7 @@ function serve(): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-describe('fast engine in a real browser', { skip }, () => {
+describe('fast engine in a real browser', { skip: chromiumSkip }, () => {
   let browser: Browser;
   let server: http.Server;
   let node: ShortRun;

@@ -9,10 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
-import type { Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
-import { windowOutput } from '../src/layers/options.js';
+import type { Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { Sequential } from '../src/network/sequential.js';
 import { fit } from '../src/train/trainer.js';
+import { squareConv } from './helpers.js';
 import { patches } from './synthetic.js';
 
 const THREADS = [1, 2, 3];
@@ -66,12 +66,7 @@ function same(what: string, body: (k: Kernels, inp: Inputs) => Float32Array[]): 
   }
 }
 
-function conv(N: number, H: number, W: number, C: number, O: number, K: number, S = 1, P = 0, D = 1): Conv2dGeometry {
-  const OH = windowOutput(H, K, S, P, D), OW = windowOutput(W, K, S, P, D);
-  return { N, H, W, C, O, OH, OW, KH: K, KW: K, SH: S, SW: S, PH: P, PW: P, DH: D, DW: D };
-}
-
-const CONVS = [conv(2, 15, 13, 12, 20, 3, 1, 1), conv(3, 11, 12, 7, 9, 3, 2, 1, 2), conv(2, 17, 17, 5, 13, 5, 1, 2)];
+const CONVS = [squareConv(2, 15, 13, 12, 20, 3, 1, 1), squareConv(3, 11, 12, 7, 9, 3, 2, 1, 2), squareConv(2, 17, 17, 5, 13, 5, 1, 2)];
 
 describe('wasm engine: bitwise identical results on 1, 2 and 3 threads', () => {
   it('matmul, all transpositions', () => {
@@ -129,7 +124,7 @@ describe('wasm engine: bitwise identical results on 1, 2 and 3 threads', () => {
   });
 
   it('a conv layer with more than one block of 256 pixels', () => {
-    const g = conv(4, 14, 14, 16, 24, 3, 1, 1);
+    const g = squareConv(4, 14, 14, 16, 24, 3, 1, 1);
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     same('conv backward-filter, large', (k, inp) => {
       const x = inp.normal(N * H * W * C), gy = inp.normal(N * OH * OW * O);

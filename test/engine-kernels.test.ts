@@ -15,7 +15,7 @@ import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { windowOutput } from '../src/layers/options.js';
 import { Sequential } from '../src/network/sequential.js';
 import { Conv2d } from '../src/layers/conv2d.js';
-import { assertClose } from './helpers.js';
+import { assertClose, convGeometry } from './helpers.js';
 
 const TOL = 2e-4;
 
@@ -56,12 +56,6 @@ function scoped(body: () => void): void {
 
 function int(lo: number, hi: number): number {
   return lo + rng.int(hi - lo + 1);
-}
-
-function convGeometry(N: number, H: number, W: number, C: number, O: number, KH: number, KW: number,
-  SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1): Conv2dGeometry {
-  const OH = windowOutput(H, KH, SH, PH, DH), OW = windowOutput(W, KW, SW, PW, DW);
-  return { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
 }
 
 /** Fixed awkward cases, then random ones. */

@@ -16,8 +16,7 @@ import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import type { Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
-import { windowOutput } from '../src/layers/options.js';
-import { assertClose } from './helpers.js';
+import { assertClose, convGeometry } from './helpers.js';
 
 const TOL = 2e-4;
 const THREADS = [1, 2, 3];
@@ -30,12 +29,6 @@ before(async () => {
 after(async () => {
   await Promise.all(engines.map((e) => e.dispose()));
 });
-
-function conv(N: number, H: number, W: number, C: number, O: number, KH: number, KW: number,
-  SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1): Conv2dGeometry {
-  const OH = windowOutput(H, KH, SH, PH, DH), OW = windowOutput(W, KW, SW, PW, DW);
-  return { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
-}
 
 function tag(g: Conv2dGeometry): string {
   return `N${g.N} ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH}×${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW}`;
@@ -136,16 +129,16 @@ function checkConv(g: Conv2dGeometry, ops: ('fwd' | 'bwdD' | 'bwdF')[] = ['fwd',
 describe('wasm engine: convolutions of inputs with few channels (direct paths)', () => {
   it('forward and backward-filter for C = 1..4, odd widths, any channel count', () => {
     const cases = [
-      conv(3, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2), // LeNet's first layer
-      conv(3, 28, 28, 1, 32, 3, 3),
-      conv(2, 7, 9, 1, 1, 3, 3, 1, 1, 1, 1),
-      conv(3, 5, 13, 2, 2, 3, 2),
-      conv(2, 9, 7, 3, 5, 3, 3, 2, 1, 1, 1),   // stride 2 in height only
-      conv(3, 8, 11, 4, 9, 2, 3, 1, 1, 0, 2, 2, 1),
-      conv(2, 6, 26, 3, 7, 3, 3, 1, 1, 0, 0, 1, 2),
-      conv(3, 4, 3, 1, 3, 1, 1),
-      conv(2, 10, 10, 2, 4, 4, 4, 1, 1, 3, 3), // windows mostly in the padding
-      conv(3, 9, 9, 3, 6, 3, 3, 2, 2, 1, 1),   // stride 2: forward goes the general way, filter direct
+      convGeometry(3, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2), // LeNet's first layer
+      convGeometry(3, 28, 28, 1, 32, 3, 3),
+      convGeometry(2, 7, 9, 1, 1, 3, 3, 1, 1, 1, 1),
+      convGeometry(3, 5, 13, 2, 2, 3, 2),
+      convGeometry(2, 9, 7, 3, 5, 3, 3, 2, 1, 1, 1),   // stride 2 in height only
+      convGeometry(3, 8, 11, 4, 9, 2, 3, 1, 1, 0, 2, 2, 1),
+      convGeometry(2, 6, 26, 3, 7, 3, 3, 1, 1, 0, 0, 1, 2),
+      convGeometry(3, 4, 3, 1, 3, 1, 1),
+      convGeometry(2, 10, 10, 2, 4, 4, 4, 1, 1, 3, 3), // windows mostly in the padding
+      convGeometry(3, 9, 9, 3, 6, 3, 3, 2, 2, 1, 1),   // stride 2: forward goes the general way, filter direct
     ];
     for (const g of cases) checkConv(g, ['fwd', 'bwdF']);
   });
@@ -154,21 +147,21 @@ describe('wasm engine: convolutions of inputs with few channels (direct paths)',
 describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
   it('matches the reference for paddings, dilations in height, odd channel counts', () => {
     const cases = [
-      conv(3, 14, 14, 6, 16, 5, 5),             // LeNet's second layer
-      conv(2, 10, 10, 32, 64, 3, 3),
-      conv(3, 7, 9, 3, 5, 3, 3, 1, 1, 1, 1),
-      conv(2, 9, 8, 13, 7, 3, 2, 1, 1, 2, 1),
-      conv(3, 11, 10, 8, 9, 3, 3, 1, 1, 2, 1, 2, 1),
-      conv(2, 6, 7, 5, 3, 1, 1),
-      conv(3, 8, 8, 4, 6, 2, 1, 1, 1, 0, 0, 1, 3), // KW = 1 with a width dilation
-      conv(2, 3, 4, 12, 20, 5, 5, 1, 1, 3, 3),     // windows mostly in the padding
-      conv(3, 5, 5, 1, 1, 3, 3, 1, 1, 1, 1),
+      convGeometry(3, 14, 14, 6, 16, 5, 5),             // LeNet's second layer
+      convGeometry(2, 10, 10, 32, 64, 3, 3),
+      convGeometry(3, 7, 9, 3, 5, 3, 3, 1, 1, 1, 1),
+      convGeometry(2, 9, 8, 13, 7, 3, 2, 1, 1, 2, 1),
+      convGeometry(3, 11, 10, 8, 9, 3, 3, 1, 1, 2, 1, 2, 1),
+      convGeometry(2, 6, 7, 5, 3, 1, 1),
+      convGeometry(3, 8, 8, 4, 6, 2, 1, 1, 1, 0, 0, 1, 3), // KW = 1 with a width dilation
+      convGeometry(2, 3, 4, 12, 20, 5, 5, 1, 1, 3, 3),     // windows mostly in the padding
+      convGeometry(3, 5, 5, 1, 1, 3, 3, 1, 1, 1, 1),
     ];
     for (const g of cases) checkConv(g, ['bwdD']);
   });
 
   it('gives what the forward-of-gy form gives (within rounding)', () => {
-    const g = conv(3, 9, 11, 6, 10, 3, 3, 1, 1, 1, 1);
+    const g = convGeometry(3, 9, 11, 6, 10, 3, 3, 1, 1, 1, 1);
     const engine = engines[1], k = engine.kernels;
     const mark = engine.arena.mark();
     try {
@@ -189,12 +182,12 @@ describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
 describe('wasm engine: backward-filter by image groups and column slices', () => {
   it('matches the reference with many groups, few groups and many slices, padding and dilation', () => {
     const cases = [
-      conv(20, 6, 6, 6, 16, 5, 5, 1, 1, 2, 2),  // 10 groups of 2 images, padded rows, C % 4 != 0
-      conv(1, 9, 9, 64, 8, 3, 3, 1, 1, 1, 1),   // one group, several column slices
-      conv(3, 26, 26, 32, 64, 3, 3),            // NET-B's second layer, blocks of 256 pixels
-      conv(5, 11, 9, 7, 10, 3, 3, 2, 1, 1, 0, 1, 2),
-      conv(2, 12, 12, 8, 5, 3, 3, 1, 1, 0, 0, 2, 2),
-      conv(4, 5, 7, 5, 3, 2, 3, 1, 2, 1, 1),
+      convGeometry(20, 6, 6, 6, 16, 5, 5, 1, 1, 2, 2),  // 10 groups of 2 images, padded rows, C % 4 != 0
+      convGeometry(1, 9, 9, 64, 8, 3, 3, 1, 1, 1, 1),   // one group, several column slices
+      convGeometry(3, 26, 26, 32, 64, 3, 3),            // NET-B's second layer, blocks of 256 pixels
+      convGeometry(5, 11, 9, 7, 10, 3, 3, 2, 1, 1, 0, 1, 2),
+      convGeometry(2, 12, 12, 8, 5, 3, 3, 1, 1, 0, 0, 2, 2),
+      convGeometry(4, 5, 7, 5, 3, 2, 3, 1, 2, 1, 1),
     ];
     for (const g of cases) checkConv(g, ['bwdF']);
   });

@@ -1,8 +1,10 @@
-/** Small helpers shared by the tests: seeded random data, fixtures, closeness. */
+/** Small helpers shared by the tests: seeded random data, fixtures, closeness, geometries, Chromium. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Rng } from '../src/core/rng.js';
 import { maxScaledError } from '../src/check/compare.js';
+import type { Conv2dGeometry } from '../src/kernels/kernels.js';
+import { windowOutput } from '../src/layers/options.js';
 
 export function randomFloats(n: number, seed: number, kind: 'normal' | 'uniform' = 'normal'): Float64Array {
   const rng = new Rng(seed);
@@ -24,3 +26,23 @@ export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
   const err = maxScaledError(a, b, atol);
   assert.ok(err <= tol, `${what}: scaled error ${err.toExponential(2)} exceeds ${tol}`);
 }
+
+/** A convolution's geometry, output size derived the way the layer derives it. */
+export function convGeometry(N: number, H: number, W: number, C: number, O: number, KH: number, KW: number,
+  SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1): Conv2dGeometry {
+  const OH = windowOutput(H, KH, SH, PH, DH), OW = windowOutput(W, KW, SW, PW, DW);
+  return { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW };
+}
+
+/** convGeometry with a square kernel, stride, padding and dilation. */
+export function squareConv(N: number, H: number, W: number, C: number, O: number, K: number, S = 1, P = 0, D = 1): Conv2dGeometry {
+  return convGeometry(N, H, W, C, O, K, K, S, S, P, P, D, D);
+}
+
+/** Debian's Chromium for the browser tests (CHROMIUM_PATH overrides). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** node:test's `skip` for a browser test: skipped without Chromium, except under CI, where it must run. */
+export const chromiumSkip: string | false = !existsSync(CHROMIUM) && !process.env.CI
+  ? `Chromium is not installed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); under CI this test runs and fails instead`
+  : false;

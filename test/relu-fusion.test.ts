@@ -13,11 +13,11 @@ import { Rng } from '../src/core/rng.js';
 import { sizeOf } from '../src/core/shape.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
-import type { Conv2dGeometry, Kernels } from '../src/kernels/kernels.js';
+import type { Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import type { LayerConfig } from '../src/layers/layer.js';
-import { windowOutput } from '../src/layers/options.js';
 import { Sequential } from '../src/network/sequential.js';
+import { squareConv } from './helpers.js';
 
 let engines: WasmEngine[] = [];
 before(async () => {
@@ -32,11 +32,6 @@ const backends = (): Backend[] => [
   { name: 'reference', kernels: referenceKernels, arena: new HeapArena('float32') },
   ...engines.map((e) => ({ name: `wasm ${e.threads}T`, kernels: e.kernels, arena: e.arena })),
 ];
-
-function conv(N: number, H: number, W: number, C: number, O: number, K: number, S = 1, P = 0, D = 1): Conv2dGeometry {
-  const OH = windowOutput(H, K, S, P, D), OW = windowOutput(W, K, S, P, D);
-  return { N, H, W, C, O, OH, OW, KH: K, KW: K, SH: S, SW: S, PH: P, PW: P, DH: D, DW: D };
-}
 
 function filled(arena: Arena, n: number, rng: Rng): Float32Array {
   const a = arena.floats(n) as Float32Array;
@@ -57,8 +52,8 @@ function assertBitwise(a: Float32Array, b: Float32Array, what: string): void {
 
 describe('fused ReLU in the forward kernels', () => {
   const CONVS = [
-    conv(3, 9, 11, 1, 6, 5, 1, 2), conv(2, 8, 13, 3, 5, 3, 1, 1), conv(2, 9, 9, 2, 9, 3, 1, 0, 2),
-    conv(3, 10, 10, 6, 16, 5), conv(2, 11, 9, 12, 20, 3, 2, 1), conv(2, 7, 12, 5, 13, 3, 1, 1, 2),
+    squareConv(3, 9, 11, 1, 6, 5, 1, 2), squareConv(2, 8, 13, 3, 5, 3, 1, 1), squareConv(2, 9, 9, 2, 9, 3, 1, 0, 2),
+    squareConv(3, 10, 10, 6, 16, 5), squareConv(2, 11, 9, 12, 20, 3, 2, 1), squareConv(2, 7, 12, 5, 13, 3, 1, 1, 2),
   ];
   for (const g of CONVS) {
     it(`conv2dForward ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH} s${g.SH} p${g.PH} d${g.DH}`, () => {

@@ -21,12 +21,9 @@ import { Trainer } from '../src/train/trainer.js';
 import { uiCommand } from '../src/ui/cli-ui.js';
 import { RunRecorder } from '../src/ui/run-recorder.js';
 import { startDashboard } from '../src/ui/server.js';
+import { CHROMIUM, chromiumSkip } from './helpers.js';
 import { patches, smallNet } from './synthetic.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) && !process.env.CI
-  ? `Chromium is not installed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); under CI this test runs and fails instead`
-  : false;
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 type Line = Record<string, any>;
@@ -53,7 +50,7 @@ function noisy(ds: Dataset, sigma: number, seed: number): Dataset {
 const points = (page: Page) => page.$eval('#chart-loss', (e) => Number((e as HTMLElement).dataset.points));
 
 describe('dashboard in a real browser', () => {
-  it('follows a live run, and its controls steer the trainer', { skip, timeout: 180_000 }, async () => {
+  it('follows a live run, and its controls steer the trainer', { skip: chromiumSkip, timeout: 180_000 }, async () => {
     // The browser first: if it cannot start, nothing else has started either.
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     const dir = join(mkdtempSync(join(tmpdir(), 'descent-e2e-')), 'run');
