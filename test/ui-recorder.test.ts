@@ -99,16 +99,18 @@ describe('RunRecorder', () => {
     assert.equal(run.resumedAt.length, 1);
   });
 
-  it('logs a per-step schedule once an epoch (metrics keep α per step)', async () => {
+  it('a schedule\'s α is in metrics for every step, not in the event log; a person\'s ÷10 is', async () => {
     const dir = tempRun();
     const trainer = new Trainer(smallNet(2), { epochs: 3, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.1 },
       schedule: { kind: 'cosine', totalSteps: 12 } });
+    trainer.on('step', (e) => e.step === 5 && trainer.scaleLearningRate(0.1));
     const recorder = new RunRecorder(dir, trainer);
     await trainer.fit(patches(32, 2));
-    const scheduled = readLines(recorder.file('events')).filter((e) => e.type === 'lr');
-    assert.deepEqual(scheduled.map((e) => e.epoch), [0, 1, 2]);
+    const lrEvents = readLines(recorder.file('events')).filter((e) => e.type === 'lr');
+    assert.deepEqual(lrEvents.map((e) => [e.step, e.source]), [[5, 'manual']]);
     const lrs = readLines(recorder.file('metrics')).filter((m) => m.type === 'step').map((m) => m.lr);
     assert.equal(new Set(lrs).size, 12);
+    assert.ok(Math.abs(lrs[5] - lrEvents[0].to) < 1e-15 && Math.abs(lrEvents[0].to - lrEvents[0].from / 10) < 1e-15);
   });
 });
 

@@ -41,7 +41,6 @@ export function attachProgress(trainer: Trainer, options: { json: boolean; epoch
       ` | lr ${e.lr.toPrecision(3)} | step ${e.stepSize.toPrecision(3)} | ${Math.round(e.imagesPerSecond).toLocaleString('en-US')} img/s | ${e.seconds.toFixed(1)} s${es}`);
   });
   trainer.on('lr', (e) => {
-    if (e.source === 'schedule') return; // per-step schedules would flood the log; the epoch line shows lr
     closeBar();
     print(`learning rate ${e.from.toPrecision(3)} → ${e.to.toPrecision(3)} (${e.source}${e.optimizer ? `, now ${e.optimizer}` : ''}) at step ${e.step}`);
   });

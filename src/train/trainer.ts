@@ -19,6 +19,7 @@ import { decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './chec
 import { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
 import { Emitter, type EpochRecord, type LrSource, type StopReason, type TrainEvent } from './events.js';
+import { LearningRate } from './learning-rate.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers/index.js';
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules/index.js';
 import { yieldToEventLoop } from './yield.js';
@@ -53,13 +54,24 @@ export interface FitOptions {
   onCheckpoint?: (bytes: Uint8Array, where: { step: number; epoch: number; reason: string }) => void;
   /** Anything the caller wants back on resume (the CLI keeps its flags here); stored as JSON. */
   meta?: Record<string, unknown>;
+  /** How many of the latest steps' risks history.stepLosses keeps (default 1,000); every step's goes to on('step'). */
+  keepStepLosses?: number;
 }
 
+/**
+ * What a run keeps, in memory and in its checkpoints. It stays small however long the run: per-epoch
+ * records, a bounded window of step risks, and the events that changed the run. Per-step data (every
+ * risk, the rate of every step) goes to observers as 'step' events (the run recorder's metrics.jsonl).
+ */
 export interface History {
   epochs: EpochRecord[];
-  /** The mini-batch risk of every step, in order. */
+  /** The mini-batch risks of the latest steps (at most keepStepLosses, oldest first; the last is the latest step's). */
   stepLosses: number[];
-  /** Learning-rate changes, pauses, stops: the run's event log. */
+  /**
+   * The event log: what changed the run. A person's rate commands, plateau reductions and optimizer
+   * switches ('lr'), pauses, stops, ends. Not a schedule's rate (a function of the step) nor checkpoints
+   * (they change nothing); both are still emitted to listeners.
+   */
   events: TrainEvent[];
   stopReason?: StopReason;
   stopMessage?: string;
@@ -77,12 +89,14 @@ interface Position {
 }
 
 const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: 'adam', lr: 1e-3 };
+const DEFAULT_KEEP_STEP_LOSSES = 1000;
 
 export class Trainer extends Emitter {
   readonly model: Sequential;
   readonly options: FitOptions;
   optimizer: Optimizer;
-  schedule: Schedule | null;
+  /** The learning rate's one home: base rate, schedule and a person's commands (see learning-rate.ts). */
+  rate: LearningRate;
   history: History = { epochs: [], stepLosses: [], events: [] };
   readonly earlyStopping: EarlyStopping | null;
   private position: Position | null = null;
@@ -101,26 +115,32 @@ export class Trainer extends Emitter {
     this.options = options;
     validateOptions(options);
     this.optimizer = createOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, model.parameterCount, model.arena, model.kernels);
-    this.schedule = options.schedule ? createSchedule(options.schedule) : null;
+    this.rate = new LearningRate(this.optimizer.lr, options.schedule ? createSchedule(options.schedule) : null);
     this.earlyStopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : null;
     this.epochStartWeights = model.getWeights();
     this.prevW = model.arena.floats(model.parameterCount);
   }
 
-  get lr(): number {
-    return this.optimizer.lr;
+  get schedule(): Schedule | null {
+    return this.rate.schedule;
   }
 
-  /** Set α from now on: it applies from the next step (the notes' manual "divide by 10"). */
+  /** α for the next step (a command not yet applied is not in it). */
+  get lr(): number {
+    const { step, epoch } = this.where();
+    return this.rate.at(step, epoch);
+  }
+
+  /** Set α from the next step on; the schedule's shape goes on from it (the rule in learning-rate.ts). */
   setLearningRate(lr: number, source: LrSource = 'manual'): void {
     check(typeof lr === 'number' && Number.isFinite(lr) && lr > 0, `learning rate must be a positive finite number, got ${lr}`);
-    this.pending.push(() => this.changeLr(lr, source));
+    this.pending.push(() => this.command((step, epoch) => this.rate.set(lr, step, epoch), source));
   }
 
-  /** Multiply α by `factor` at the next step, e.g. 0.1 for "divide by 10". */
+  /** Multiply α by `factor` from the next step on, e.g. 0.1 for the notes' manual "divide by 10". */
   scaleLearningRate(factor: number): void {
     check(Number.isFinite(factor) && factor > 0, `learning-rate factor must be a positive finite number, got ${factor}`);
-    this.pending.push(() => this.changeLr(this.optimizer.lr * factor, 'manual'));
+    this.pending.push(() => this.command((step, epoch) => this.rate.scale(factor, step, epoch), 'manual'));
   }
 
   pause(): void {
@@ -152,15 +172,16 @@ export class Trainer extends Emitter {
   }
 
   private record(e: TrainEvent): void {
-    if (e.type !== 'step' && e.type !== 'epoch') this.history.events.push(e);
+    if (e.type !== 'step' && e.type !== 'epoch' && e.type !== 'checkpoint') this.history.events.push(e);
     this.emit(e);
   }
 
-  private changeLr(to: number, source: LrSource, optimizer?: string): void {
-    const from = this.optimizer.lr;
-    this.optimizer.lr = to;
-    if (source === 'manual') this.schedule?.setManual(to);
-    this.record({ type: 'lr', ...this.where(), from, to, source, ...(optimizer ? { optimizer } : {}) });
+  /** A person's rate command, applied between steps and recorded with α of the next step before and after it. */
+  private command(change: (step: number, epoch: number) => void, source: LrSource): void {
+    const { step, epoch } = this.where();
+    const from = this.rate.at(step, epoch);
+    change(step, epoch);
+    this.record({ type: 'lr', step, epoch, from, to: this.rate.at(step, epoch), source });
   }
 
   /** Encode everything needed to continue: a checkpoint (taken between steps). */
@@ -172,6 +193,7 @@ export class Trainer extends Emitter {
       buffers: this.model.buffers,
       optimizer: { config: this.optimizer.config(), state: this.optimizer.state() },
       schedule: this.schedule ? { config: this.schedule.config(), state: this.schedule.state() } : null,
+      rate: this.rate.state(),
       rng: this.model.rng.state(),
       position: p ? { epoch: p.epoch, step: p.step, stepInEpoch: p.stepInEpoch, lossSum: p.lossSum, wrong: p.wrong, seen: p.seen } : null,
       order: p?.order ?? null,
@@ -195,10 +217,11 @@ export class Trainer extends Emitter {
     this.model.setBuffers(s.buffers);
     this.optimizer = createOptimizer(s.optimizer.config, this.model.parameterCount, this.model.arena, this.model.kernels);
     this.optimizer.loadState(s.optimizer.state);
-    if (s.schedule) {
-      this.schedule = createSchedule(s.schedule.config);
-      this.schedule.loadState(s.schedule.state);
-    }
+    const schedule = s.schedule ? createSchedule(s.schedule.config) : this.schedule;
+    if (s.schedule) schedule!.loadState(s.schedule.state);
+    this.rate = new LearningRate(this.rate.base, schedule);
+    // A format-1 checkpoint has no base rate: it took it from the options, as this trainer's base is.
+    this.rate.loadState({ base: this.rate.base, ...s.rate });
     this.model.rng.setState(s.rng);
     this.position = s.position && s.order ? { ...s.position, order: Int32Array.from(s.order) } : null;
     this.epochStartWeights = Float32Array.from(s.epochStartWeights);
@@ -207,6 +230,12 @@ export class Trainer extends Emitter {
       this.earlyStopping.loadState(s.earlyStopping.state, s.earlyStopping.bestWeights, s.earlyStopping.bestBuffers);
     }
     this.history = s.history;
+    this.trimStepLosses();
+  }
+
+  private trimStepLosses(): void {
+    const keep = this.options.keepStepLosses ?? DEFAULT_KEEP_STEP_LOSSES, losses = this.history.stepLosses;
+    if (losses.length > keep) losses.splice(0, losses.length - keep);
   }
 
   private saveCheckpoint(reason: string): void {
@@ -280,10 +309,7 @@ export class Trainer extends Emitter {
           end('max_seconds', `reached maxSeconds = ${o.maxSeconds}`);
           break;
         }
-        if (this.schedule) {
-          const lr = this.schedule.rateAt(p.step, p.epoch, this.baseLr());
-          if (lr !== this.optimizer.lr) this.changeLr(lr, 'schedule');
-        }
+        this.optimizer.lr = this.rate.at(p.step, p.epoch);
 
         // One mini-batch: forward, risk, backward (in chunks if B exceeds the micro-batch).
         const first = p.stepInEpoch * B, count = Math.min(B, train.count - first);
@@ -329,6 +355,7 @@ export class Trainer extends Emitter {
         p.seen += count;
         epochImages += count;
         this.history.stepLosses.push(risk);
+        this.trimStepLosses();
         const now = performance.now();
         this.emit({
           type: 'step', step: p.step, epoch: p.epoch, loss: risk, error: wrong / count, lr: this.optimizer.lr,
@@ -363,11 +390,6 @@ export class Trainer extends Emitter {
     return this.history;
   }
 
-  /** The rate a schedule starts from: the optimizer's configured lr. */
-  private baseLr(): number {
-    return this.options.optimizer?.lr ?? DEFAULT_OPTIMIZER.lr ?? 1e-3;
-  }
-
   private newEpoch(epoch: number, step: number, count: number): Position {
     return { epoch, step, stepInEpoch: 0, order: Int32Array.from({ length: count }, (_, i) => i), lossSum: 0, wrong: 0, seen: 0 };
   }
@@ -396,15 +418,12 @@ export class Trainer extends Emitter {
     const es = this.earlyStopping;
     const metricOf = (m: Monitor) => ({ val_error: rec.valError, val_loss: rec.valLoss, train_loss: rec.loss, train_error: rec.error }[m]);
     const watched = metricOf(es?.monitor ?? (rec.valLoss !== undefined ? 'val_loss' : 'train_loss'));
-    if (this.schedule?.endEpoch) {
-      const decision = this.schedule.endEpoch(p.epoch, watched, this.optimizer.lr);
-      if (decision?.switchTo) {
-        const from = this.optimizer.lr;
-        this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena, net.kernels);
-        this.record({ type: 'lr', ...this.where(), from, to: this.optimizer.lr, source: 'switch', optimizer: this.optimizer.kind });
-      } else if (decision?.lr !== undefined && decision.lr !== this.optimizer.lr) {
-        this.changeLr(decision.lr, 'plateau');
-      }
+    const from = this.rate.at(p.step, p.epoch), decision = this.rate.endEpoch(p.epoch, watched);
+    if (decision?.switchTo) {
+      this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena, net.kernels);
+      this.record({ type: 'lr', ...this.where(), from, to: this.rate.at(p.step, p.epoch), source: 'switch', optimizer: this.optimizer.kind });
+    } else if (decision) {
+      this.record({ type: 'lr', ...this.where(), from, to: this.rate.at(p.step, p.epoch), source: 'plateau' });
     }
     let stopEarly = false;
     if (es && watched !== undefined) stopEarly = es.update(rec.epoch, watched, net.w, net.buffers);
@@ -437,6 +456,8 @@ function validateOptions(o: FitOptions): void {
   if (o.batchSize !== 'full') positiveInt(o.batchSize, 'batchSize');
   positiveInt(o.microBatch, 'microBatch');
   positiveInt(o.maxSteps, 'maxSteps');
+  check(o.keepStepLosses === undefined || (Number.isInteger(o.keepStepLosses) && o.keepStepLosses >= 0),
+    `keepStepLosses must be a non-negative integer, got ${JSON.stringify(o.keepStepLosses)}`);
   check(o.validationSplit === undefined || (o.validationSplit > 0 && o.validationSplit < 1),
     `validationSplit must be in (0, 1), got ${o.validationSplit}`);
   check(o.maxSeconds === undefined || o.maxSeconds > 0, `maxSeconds must be positive, got ${o.maxSeconds}`);
