@@ -170,4 +170,25 @@ describe('dashboard event stream', () => {
       recorder.close();
     }
   });
+
+  it('the live rate follows a schedule, which makes no lr events', async () => {
+    const dir = tempRun();
+    const trainer = new Trainer(smallNet(4), { epochs: 4, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.05 }, schedule: { kind: 'cosine', totalSteps: 32 } });
+    const recorder = new RunRecorder(dir, trainer, { flushMs: 20 });
+    const dash = await startDashboard({ runDir: dir, trainer });
+    try {
+      const url = dash.url.replace('/?token=', '/api/stream?token=');
+      const stream = collectEvents(url, (evs) => evs.some((e) => e.event === 'live' && e.data.ended === true));
+      await new Promise((r) => setTimeout(r, 100));
+      trainer.on('step', () => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40));
+      await trainer.fit(patches(64, 5));
+      const events = await stream;
+      assert.deepEqual(events.filter((e) => e.event === 'events').flatMap((e) => e.data).filter((l: Line) => l.type === 'lr'), []);
+      const rates = new Set(events.filter((e) => e.event === 'live').map((e) => e.data.lr));
+      assert.ok(rates.size >= 3, `the live rate took ${rates.size} values: ${[...rates].join(', ')}`);
+    } finally {
+      await dash.close();
+      recorder.close();
+    }
+  });
 });
