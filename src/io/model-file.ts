@@ -13,11 +13,13 @@
  *                               classNames and preprocessing (those present, in that order),
  *                               then every tensor's bytes in name order
  *
- * The checksum lets a truncated or corrupted file be refused instead of half-loaded. Core code:
+ * The checksum lets a truncated or corrupted file be refused instead of half-loaded. A NaN or ∞
+ * in any tensor is refused both ways: such a model is never written, nor loaded. Core code:
  * bytes in, bytes out (src/node/model-io.ts reads and writes files).
  */
 import { crc32 } from '../core/checksum.js';
 import { DescentError } from '../core/errors.js';
+import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import { fmt, sizeOf } from '../core/shape.js';
 import { Sequential, type ArchitectureConfig, type SequentialOptions, type TensorSlot } from '../network/sequential.js';
@@ -71,7 +73,9 @@ export function encodeModel(net: Sequential, extra: ModelExtras = {}): Uint8Arra
   const tensors = new Map<string, TensorInput>();
   const add = (slots: TensorSlot[], vector: Floats) => {
     for (const s of slots) {
-      tensors.set(tensorName(s), { shape: s.shape, data: Float32Array.from(vector.subarray(s.offset, s.offset + s.length)) });
+      const data = Float32Array.from(vector.subarray(s.offset, s.offset + s.length));
+      checkFinite(data, tensorName(s), 'cannot save the model');
+      tensors.set(tensorName(s), { shape: s.shape, data });
     }
   };
   add(net.paramSlots, net.w);
@@ -138,6 +142,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model file',
       if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
         throw new DescentError(`${source}: tensor "${name}" is ${t.dtype}, expected F32`);
       }
+      checkFinite(t.data, name, source);
       vector.set(t.data, s.offset);
     }
   };

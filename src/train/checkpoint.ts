@@ -3,10 +3,12 @@
  * statistics, optimizer and schedule state, the generator's state, the position inside the epoch
  * (its shuffled order too), early-stopping state and the history. Stored as a safetensors file
  * (tensors as tensors, the rest as JSON in its metadata) with a CRC-32 over both, so a truncated or
- * corrupted checkpoint is refused with a clear error and never half-loaded.
+ * corrupted checkpoint is refused with a clear error and never half-loaded. A NaN or ∞ in any
+ * tensor is refused both ways (NonFiniteError): such a checkpoint is never written, nor loaded.
  */
 import { crc32 } from '../core/checksum.js';
 import { DescentError } from '../core/errors.js';
+import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import type { RngState } from '../core/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../io/safetensors.js';
@@ -62,6 +64,7 @@ export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   if (s.order) tensors.set('order', { shape: [s.order.length], data: Int32Array.from(s.order) });
   if (s.earlyStopping?.bestWeights) tensors.set('best_weights', f32(s.earlyStopping.bestWeights));
   if (s.earlyStopping?.bestBuffers) tensors.set('best_buffers', f32(s.earlyStopping.bestBuffers));
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, 'cannot write the checkpoint');
   const state = stringify({
     architecture: s.architecture,
     optimizer: { config: s.optimizer.config, stepCount: s.optimizer.state.stepCount, buffers: Object.keys(s.optimizer.state.buffers) },
@@ -96,6 +99,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
     schedule: TrainerSnapshot['schedule']; rng: RngState; position: TrainerSnapshot['position'];
     previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History; meta?: Record<string, unknown>;
   };
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, source);
   const get = (name: string) => tensors.get(name)?.data as Float32Array | undefined;
   const need = (name: string) => {
     const t = get(name);
