@@ -25,11 +25,11 @@ export class NonFiniteError extends DescentError {
   }
 }
 
-/** Throws a NonFiniteError, "<where>: tensor "<name>" holds NaN at index i", unless every value is finite. */
-export function checkFinite(data: ArrayLike<number>, name: string, where: string): void {
+/** Throws a NonFiniteError, "<where>: tensor "<name>" holds NaN at index i …", unless every value is finite. */
+export function checkFinite(data: ArrayLike<number>, name: string, where: string, kind = 'tensor'): void {
   const i = firstNonFinite(data);
   if (i >= 0) {
-    throw new NonFiniteError(`${where}: tensor "${name}" holds ${data[i]} at index ${i} ` +
-      `(of ${data.length}); NaN and infinite weights are refused`);
+    throw new NonFiniteError(`${where}: ${kind} "${name}" holds ${data[i]} at index ${i} ` +
+      `(of ${data.length}); NaN and infinite values are refused`);
   }
 }

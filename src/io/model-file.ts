@@ -68,6 +68,16 @@ function checkClassNames(names: unknown, outputs: number, where: string): assert
   }
 }
 
+/** JSON would write a NaN or ∞ of the preprocessing as null: refuse it instead. */
+function checkFinitePreprocessing(p: Preprocessing): void {
+  for (const [key, value] of Object.entries(p)) {
+    if (typeof value === 'number' || Array.isArray(value)) {
+      const values = (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'number');
+      checkFinite(values, key, 'cannot save the model', 'preprocessing');
+    }
+  }
+}
+
 /** A model file's bytes: architecture, parameters, running statistics and the optional extras. */
 export function encodeModel(net: Sequential, extra: ModelExtras = {}): Uint8Array {
   const tensors = new Map<string, TensorInput>();
@@ -85,7 +95,10 @@ export function encodeModel(net: Sequential, extra: ModelExtras = {}): Uint8Arra
     checkClassNames(extra.classNames, sizeOf(net.outputShape), 'cannot save the model');
     metadata.classNames = JSON.stringify(extra.classNames);
   }
-  if (extra.preprocessing !== undefined) metadata.preprocessing = JSON.stringify(extra.preprocessing);
+  if (extra.preprocessing !== undefined) {
+    checkFinitePreprocessing(extra.preprocessing);
+    metadata.preprocessing = JSON.stringify(extra.preprocessing);
+  }
   metadata.checksum = checksum(metadata, tensors);
   return encodeSafetensors(tensors, metadata);
 }

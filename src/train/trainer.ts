@@ -430,8 +430,6 @@ export class Trainer extends Emitter {
       end('non_finite', invalid);
       return;
     }
-    const diverging = this.guard.divergence(trainLoss, rec.epoch);
-    if (diverging) this.record({ type: 'warning', ...this.where(), message: diverging });
 
     const es = this.earlyStopping;
     const metricOf = (m: Monitor) => ({ val_error: rec.valError, val_loss: rec.valLoss, train_loss: rec.loss, train_error: rec.error }[m]);
@@ -449,6 +447,8 @@ export class Trainer extends Emitter {
     let stopEarly = false;
     if (es && watched !== undefined) stopEarly = es.update(rec.epoch, watched, net.w, net.buffers);
     this.emit({ type: 'epoch', ...rec, ...(es ? { bestEpoch: es.bestEpoch, patienceLeft: es.patienceLeft } : {}) });
+    const diverging = this.guard.divergence(trainLoss, rec.epoch);
+    if (diverging) this.record({ type: 'warning', ...this.where(), message: diverging });
 
     this.position = this.newEpoch(p.epoch + 1, p.step, count);
     Object.assign(p, this.position);
