@@ -36,7 +36,7 @@ describe('non-finite numbers in every kernel', () => {
     assert.deepEqual(KERNEL_METHODS.filter((k) => !called.has(k)), [], 'kernels the check did not run');
   });
 
-  it('the reference agrees with itself (the check runs every kernel, in both directions)', () => {
+  it('the check passes on the reference itself (so the failures below come from the breaks alone)', () => {
     const called = checkNonFiniteAgreement({ kernels: ref, ...heap() });
     assert.deepEqual(KERNEL_METHODS.filter((k) => !called.has(k)), []);
   });

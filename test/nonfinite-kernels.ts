@@ -249,6 +249,7 @@ class Checker {
             ref.dropoutBackward(gy0, gx0, n, p, 1234);
             assertSameIeee(gx, gx0, 0, `${what}: dropoutBackward p=${p}`);
           }
+          // Bias rows: the bias is non-finite in the 'gy' round, the summed rows in the 'x' round.
           const R = n > 4 ? 4 : 1, C = Math.floor(n / R);
           const [yb, yb0] = this.pair(R * C), [bias, bias0] = this.pair(C, hot === 'gy');
           this.k.addBias(yb, bias, R, C);
