@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
-import { RunRecorder } from '../ui/run-recorder.js';
+import { RunRecorder, type RunResults } from '../ui/run-recorder.js';
 import { startDashboard, type Dashboard } from '../ui/server.js';
 import { type FitOptions, Trainer } from '../train/trainer.js';
 import { loadSplits } from './data-source.js';
@@ -161,10 +161,15 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
         log(`confusion matrix (rows: true class, columns: predicted):\n${confusionTable(ev.confusion, train.classNames)}`);
       }
     }
+    // The final results reach the run's files, so the dashboard (live or reopened) shows them.
+    recorder.saveResults({ stopReason: history.stopReason ?? 'epochs', stopMessage: history.stopMessage, epochs: history.epochs.length,
+      seconds: result.seconds as number, model: modelPath, test: result.test as RunResults['test'] });
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointPath}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
     if (dashboard) {
-      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends.
+      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends once
+      // the open pages have the run's last lines (or after a few seconds).
+      await dashboard.finish(process.stdout.isTTY ? 0 : 5000);
       if (process.stdout.isTTY) {
         log(`the dashboard stays at ${dashboard.url} — Ctrl-C to quit`);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
