@@ -508,7 +508,7 @@ function renderConfusion() {
   }
   const M = shown.confusion, E = M.length;
   // Every column shares the card's width (table-layout: fixed); past 12 classes the table scrolls.
-  const head = el('tr', {}, el('th', { class: 'corner-cell', title: 'rows: true class, columns: predicted', text: 'true╲pred' }),
+  const head = el('tr', {}, el('th', { class: 'corner-cell', title: 'rows: true class, columns: predicted' }, 'true', el('br'), 'pred.'),
     ...M.map((_, j) => el('th', { title: `predicted ${className(j)}`, text: className(j) })));
   const rows = M.map((row, i) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
@@ -521,6 +521,7 @@ function renderConfusion() {
   });
   const table = el('table', { 'data-classes': E }, el('thead', {}, head), el('tbody', {}, ...rows));
   table.style.minWidth = `${(E + 1) * 30}px`;
+  table.style.maxWidth = `${(E + 1) * 72}px`;
   box.replaceChildren(table);
   if (S.cmView === 'test') {
     $('confusion-note').textContent = `${shown.count.toLocaleString('en-US')} test images after training: accuracy ${pct(shown.accuracy)}, ` +
@@ -562,7 +563,7 @@ function renderFacts() {
     if (flags.data) facts.push(['data', `${flags.data}${flags.test ? `, test ${flags.test}` : ''}`]);
     if (flags.model) facts.push(['model', String(flags.model)]);
     facts.push(['training', [o.epochs !== undefined && `${o.epochs} epochs`, o.batchSize && `batch ${o.batchSize}`,
-      o.validationSplit && `validation split ${o.validationSplit}`, o.augment?.shift && `shifts ±${o.augment.shift}px`,
+      o.validationSplit && `validation split ${num(o.validationSplit, 3)}`, o.augment?.shift && `shifts ±${o.augment.shift}px`,
       flags.seed !== undefined && `seed ${flags.seed}`, flags.engine && `engine ${flags.engine}`].filter(Boolean).join(', ') || '–']);
     const opt = run.optimizer ?? {};
     facts.push(['optimizer', Object.entries(opt).map(([k, v]) => (k === 'kind' ? v : `${k} ${typeof v === 'number' ? num(v) : JSON.stringify(v)}`)).join(', ')]);
