@@ -101,6 +101,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
 
   architecture ??= loadArchitecture(flags.model, train.shape, train.classes);
   const engine = await createEngine(flags.engine, flags.threads);
+  let dashboard: Dashboard | null = null, dashboardFinished = false;
   try {
     const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
     log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model}`} on ${flags.data} ` +
@@ -130,7 +131,6 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     // Every run is recorded (metrics, events, snapshots, checkpoints), so `descent ui <dir>` can show it.
     recorder = new RunRecorder(out, trainer, { train, mode: checkpoint ? 'append' : 'new', info: { flags } });
     const checkpointPath = recorder.file('checkpoint');
-    let dashboard: Dashboard | null = null;
     if (flags.ui) {
       dashboard = await startDashboard({ runDir: out, trainer });
       log(`dashboard: ${dashboard.url}`);
@@ -170,13 +170,16 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
       // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends once
       // the open pages have the run's last lines (or after a few seconds).
       await dashboard.finish(process.stdout.isTTY ? 0 : 5000);
+      dashboardFinished = true;
       if (process.stdout.isTTY) {
         log(`the dashboard stays at ${dashboard.url} — Ctrl-C to quit`);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       }
-      await dashboard.close();
     }
   } finally {
+    // A run that ends in an error still lets the open pages see its last events.
+    if (dashboard && !dashboardFinished) await dashboard.finish(2000);
+    await dashboard?.close();
     await engine.dispose();
   }
 }
