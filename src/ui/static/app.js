@@ -877,5 +877,12 @@ addPngButtons();
 $('btn-cm-validation').addEventListener('click', () => { S.cmView = 'validation'; scheduleRender(true); });
 $('btn-cm-test').addEventListener('click', () => { S.cmView = 'test'; scheduleRender(true); });
 $('btn-runs-refresh').addEventListener('click', () => { cmpCache.clear(); void loadRuns(); });
+// Runs of a folder that are still being recorded: their overlays refresh every 10 s.
+setInterval(() => {
+  if (S.multi && S.runs.some((r) => !r.ended) && document.visibilityState === 'visible') {
+    cmpCache.clear();
+    loadRuns().catch(() => {});
+  }
+}, 10_000);
 if (token) loadRuns().catch(() => {}).finally(connect);
 else connect();
