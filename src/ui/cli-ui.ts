@@ -30,8 +30,8 @@ export async function uiCommand(runDir: string, options: UiCommandOptions = {}):
   }
   const dashboard = await startDashboard({ runDir: dir, host: options.host, port: options.port });
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  log(`Descent dashboard for ${runs.length ? `the ${runs.length} runs in ` : ''}${dir}: ${dashboard.url}`);
-  log('(read-only: this run has no live trainer here; Ctrl-C to quit)');
+  log(`Descent dashboard for ${runs.length ? `the ${runs.length} run${runs.length === 1 ? '' : 's'} in ` : ''}${dir}: ${dashboard.url}`);
+  log(`(read-only: ${runs.length ? 'the runs are shown from their files' : 'this run has no live trainer here'}; Ctrl-C to quit)`);
   return dashboard;
 }
 
