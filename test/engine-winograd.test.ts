@@ -11,6 +11,9 @@ import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import { WINOGRAD_G, winogradFits, winogradPays } from '../src/engine/winograd.js';
 import type { Conv2dGeometry } from '../src/kernels/kernels.js';
+import type { LayerConfig } from '../src/layers/layer.js';
+import { Sequential } from '../src/network/sequential.js';
+import { createOptimizer } from '../src/train/optimizers/index.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { assertClose, squareConv } from './helpers.js';
 
@@ -150,6 +153,38 @@ describe('wasm engine: Winograd F(2×2, 3×3)', () => {
     }
     const [y] = forward(g, x, w, b)[1];
     assertClose(y, y0, TOL, 'forward, G restored');
+  });
+
+  it('training follows the direct kernels: same losses within float32 noise', () => {
+    const layers: LayerConfig[] = [
+      { type: 'Conv2d', outChannels: 16, kernelSize: 3, padding: 1 }, { type: 'ReLU' },
+      { type: 'Conv2d', outChannels: 20, kernelSize: 3 }, { type: 'ReLU' }, { type: 'MaxPool2d', kernelSize: 2 },
+      { type: 'Flatten' }, { type: 'Dense', outFeatures: 4 }, { type: 'Softmax' },
+    ];
+    const data = random(new Rng(3), 16 * 10 * 10 * 3), labels = Int32Array.from({ length: 16 }, (_, i) => i % 4);
+    const e = engines[1];
+    const losses = (['direct', 'winograd'] as const).map((alg) => {
+      e.kernels.convAlgorithm = alg;
+      const mark = e.arena.mark();
+      try {
+        const net = Sequential.fromConfig({ inputShape: [10, 10, 3], layers }, { seed: 9, arena: e.arena, kernels: e.kernels });
+        const opt = createOptimizer({ kind: 'sgd', lr: 0.05, momentum: 0.9 }, net.parameterCount, e.arena, e.kernels);
+        const out: number[] = [];
+        for (let s = 0; s < 12; s++) {
+          out.push(net.gradient(data, { labels }, 16));
+          opt.step(net.w, net.g);
+        }
+        return out;
+      } finally {
+        e.arena.release(mark);
+        e.kernels.convAlgorithm = 'winograd';
+      }
+    });
+    assert.ok(losses[0][11] < 0.5 * losses[0][0], `the direct run learns: ${losses[0].join(', ')}`);
+    for (let s = 0; s < 12; s++) {
+      assert.ok(Math.abs(losses[1][s] - losses[0][s]) <= 1e-4 * Math.abs(losses[0][s]) + 1e-5,
+        `step ${s + 1}: winograd ${losses[1][s]}, direct ${losses[0][s]}`);
+    }
   });
 
   it('runs only where it fits; auto takes it only where it pays', () => {
