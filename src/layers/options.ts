@@ -29,3 +29,9 @@ export function numberIn(value: unknown, name: string, lo: number, hi: number, h
 export function windowOutput(input: number, kernel: number, stride: number, padding: number, dilation = 1): number {
   return Math.floor((input + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
+
+export function boolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new Error(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}

@@ -15,6 +15,7 @@ import type { EarlyStoppingState } from './early-stopping.js';
 import type { OptimizerConfig, OptimizerState } from './optimizers/index.js';
 import type { ScheduleConfig } from './schedules/index.js';
 import type { History } from './trainer.js';
+import { bracketDepth, checkCheckpointState, MAX_STATE_DEPTH } from './checkpoint-check.js';
 
 export const CHECKPOINT_FORMAT = 'descent-checkpoint-1';
 
@@ -91,7 +92,26 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
   if (actual !== metadata.checksum) {
     throw new DescentError(`${source} is corrupted: checksum ${actual} does not match the recorded ${metadata.checksum}`);
   }
-  const st = parse(metadata.state) as {
+  if (typeof metadata.state !== 'string' || bracketDepth(metadata.state) > MAX_STATE_DEPTH) {
+    throw new DescentError(`${source}: its state is missing or nests too deeply`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parse(metadata.state);
+  } catch (e) {
+    throw new DescentError(`${source}: its state is not valid JSON: ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DescentError(`${source}: its state is not a JSON object`);
+  const order = tensors.get('order')?.data;
+  if (order !== undefined && !(order instanceof Int32Array)) throw new DescentError(`${source}: tensor "order" is not I32`);
+  for (const [name, t] of tensors) {
+    if (name !== 'order' && !(t.data instanceof Float32Array)) throw new DescentError(`${source}: tensor "${name}" is ${t.dtype}, expected F32`);
+  }
+  const w = tensors.get('w')?.data as Float32Array | undefined, start = tensors.get('epoch_start_weights')?.data as Float32Array | undefined;
+  if (!w || !start) throw new DescentError(`${source}: tensor "${w ? 'epoch_start_weights' : 'w'}" is missing`);
+  checkCheckpointState({ state: parsed as Record<string, unknown>, w, epochStartWeights: start, order: order ?? null,
+    best: (tensors.get('best_weights')?.data as Float32Array | undefined) ?? null }, source);
+  const st = parsed as {
     architecture: ArchitectureConfig; optimizer: { config: OptimizerConfig; stepCount: number; buffers: string[] };
     schedule: TrainerSnapshot['schedule']; rng: RngState; position: TrainerSnapshot['position'];
     previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History; meta?: Record<string, unknown>;
