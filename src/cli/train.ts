@@ -79,6 +79,10 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     for (const key of RESUMED_FLAGS) if (!explicit.has(key) && key in saved) (flags as unknown as Record<string, unknown>)[key] = saved[key];
   }
 
+  // Flags that are parsed after loading (the schedule needs the step count) are checked first.
+  optimizerConfig(flags.optimizer, flags.lr, flags.momentum, flags.weightDecay);
+  scheduleConfig(flags.schedule, 1);
+
   // The output directory must be writable before any work starts.
   const out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)));
   if (!checkpoint) reuseUnstartedRun(out, log);
