@@ -1,6 +1,6 @@
 /** A model named on the command line: a preset name or a JSON spec file ({inputShape?, layers} or a list of layers). */
 import { existsSync } from 'node:fs';
-import { DescentError } from '../core/errors.js';
+import { DescentError, oneLine } from '../core/errors.js';
 import { MAX_CONFIG_DEPTH } from '../core/limits.js';
 import type { LayerConfig } from '../layers/layer.js';
 import { isPreset, preset, presetNames } from '../models/presets.js';
@@ -19,7 +19,7 @@ export function loadArchitecture(model: string, inputShape: number[] = [28, 28, 
     spec = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readFileMaybeGzip(model, MAX_SPEC_BYTES)));
   } catch (e) {
     if (e instanceof DescentError) throw e;
-    throw new DescentError(`${model}: not a JSON model spec (${(e as Error).message})`);
+    throw new DescentError(`${model}: not a JSON model spec (${oneLine((e as Error).message)})`);
   }
   if (jsonDepth(spec) > MAX_CONFIG_DEPTH + 2) throw new DescentError(`${model}: the spec nests too deeply to be a model spec`);
   if (Array.isArray(spec)) return { inputShape, layers: spec as LayerConfig[] };

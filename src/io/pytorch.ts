@@ -257,7 +257,10 @@ export function importPytorchStateDict(bytes: Uint8Array, architecture: Architec
   entries.forEach((e, i) => {
     const prefix = groups[i].path ? `${groups[i].path}.` : '';
     for (const { slot, vector } of e.slots) {
-      vector.set(convert(tensors.get(prefix + slot.name)!.data as ArrayLike<number>, e, slot, false), slot.offset);
+      const data = convert(tensors.get(prefix + slot.name)!.data as ArrayLike<number>, e, slot, false);
+      const bad = data.findIndex((v) => !Number.isFinite(v)); // after the conversion: a float64 beyond float32 is ∞
+      if (bad >= 0) throw new DescentError(`${source}: tensor "${prefix + slot.name}" holds ${data[bad]} at index ${bad}: weights must be finite`);
+      vector.set(data, slot.offset);
     }
   });
   return net;

@@ -6,7 +6,7 @@
  * cover exactly, without holes or overlaps. Other tools (PyTorch, NumPy) read these files.
  * Core code: bytes in, bytes out.
  */
-import { check, DescentError } from '../core/errors.js';
+import { check, DescentError, oneLine } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
 
 export type SafetensorsDtype =
@@ -164,7 +164,7 @@ export function decodeSafetensors(
   try {
     header = JSON.parse(text);
   } catch (e) {
-    throw bad(`header is not valid JSON: ${(e as Error).message}`);
+    throw bad(`header is not valid JSON: ${oneLine((e as Error).message)}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header must be a JSON object');
 

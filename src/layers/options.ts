@@ -4,7 +4,7 @@ export type Pair = [number, number];
 
 /** A size given as one number or [height, width]. */
 export function pair(value: number | readonly number[], name: string, min: number): Pair {
-  const v: number[] = typeof value === 'number' ? [value, value] : [...value];
+  const v: number[] = typeof value === 'number' ? [value, value] : Array.isArray(value) ? [...value] : [];
   if (v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= min)) {
     throw new Error(`${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
   }

@@ -6,7 +6,7 @@
  * corrupted checkpoint is refused with a clear error and never half-loaded.
  */
 import { crc32 } from '../core/checksum.js';
-import { DescentError } from '../core/errors.js';
+import { DescentError, oneLine } from '../core/errors.js';
 import type { Floats } from '../core/floats.js';
 import type { RngState } from '../core/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../io/safetensors.js';
@@ -99,7 +99,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
   try {
     parsed = parse(metadata.state);
   } catch (e) {
-    throw new DescentError(`${source}: its state is not valid JSON: ${(e as Error).message}`);
+    throw new DescentError(`${source}: its state is not valid JSON: ${oneLine((e as Error).message)}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DescentError(`${source}: its state is not a JSON object`);
   const order = tensors.get('order')?.data;
