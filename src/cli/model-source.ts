@@ -21,7 +21,7 @@ export function loadArchitecture(model: string, inputShape: number[] = [28, 28, 
     if (e instanceof DescentError) throw e;
     throw new DescentError(`${model}: not a JSON model spec (${oneLine((e as Error).message)})`);
   }
-  if (jsonDepth(spec) > MAX_CONFIG_DEPTH + 2) throw new DescentError(`${model}: the spec nests too deeply to be a model spec`);
+  if (jsonDepth(spec, MAX_CONFIG_DEPTH + 2) > MAX_CONFIG_DEPTH + 2) throw new DescentError(`${model}: the spec nests too deeply to be a model spec`);
   if (Array.isArray(spec)) return { inputShape, layers: spec as LayerConfig[] };
   if (spec === null || typeof spec !== 'object' || !Array.isArray((spec as ArchitectureConfig).layers)) {
     throw new DescentError(`${model}: a model spec needs a "layers" list`);

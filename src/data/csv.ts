@@ -60,7 +60,7 @@ export function parseCsvDataset(text: string, options: CsvOptions = {}): Dataset
     const t = fields[0].trim(), label = /^\d+$/.test(t) ? Number(t) : undefined;
     check(
       label !== undefined && label <= MAX_LABEL,
-      () => `${where}, column 1: the label must be a non-negative integer (at most ${MAX_LABEL}), found '${fields[0].trim()}'`,
+      () => `${where}, column 1: the label must be a non-negative integer, found '${t}'${/^\d+$/.test(t) ? ` (at most ${MAX_LABEL})` : ''}`,
     );
     labels[n] = label;
     for (let j = 1; j < columns; j++) {
