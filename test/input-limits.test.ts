@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { MAX_LAYERS, MAX_PARAMETERS } from '../src/core/limits.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
 import { Sequential } from '../src/network/sequential.js';
 import { readFileMaybeGzip, removeStaleTemporaries, writeFileAtomic } from '../src/node/files.js';
 
@@ -61,4 +62,12 @@ test('stale temporary files of killed writes are removed; a living process\'s ar
   removeStaleTemporaries(dir);
   files = readdirSync(dir);
   assert.ok(!files.includes(other) && files.includes(mine) && files.includes(unrelated), files.join());
+});
+
+test('a safetensors header nested deep is refused with a line, not a stack overflow', () => {
+  const header = new TextEncoder().encode(`{"w":{"dtype":"F32","shape":${'['.repeat(100000)}${']'.repeat(100000)},"data_offsets":[0,0]}}`);
+  const bytes = new Uint8Array(8 + header.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+  bytes.set(header, 8);
+  assert.throws(() => decodeSafetensors(bytes, 'deep.safetensors'), /^DescentError: deep\.safetensors: header nests deeper than a safetensors header does$/);
 });

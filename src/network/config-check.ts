@@ -6,12 +6,12 @@ import { ShapeError } from '../core/errors.js';
 import { MAX_CONFIG_DEPTH, MAX_LAYERS } from '../core/limits.js';
 import type { Layer, LayerConfig } from '../layers/layer.js';
 
-/** How deep a JSON value nests, without recursing (a crafted value may nest 100,000 deep). */
+/** Levels of a JSON value, leaves included (5 is 1, [5] is 2), counted without recursing (a crafted value may nest 100,000 deep); stops past `limit`. */
 export function jsonDepth(value: unknown, limit = MAX_CONFIG_DEPTH): number {
   let level: unknown[] = [value], depth = 0;
   while (level.length > 0 && depth <= limit) {
     const next: unknown[] = [];
-    for (const v of level) if (v !== null && typeof v === 'object') next.push(...Object.values(v as object));
+    for (const v of level) if (v !== null && typeof v === 'object') for (const child of Object.values(v as object)) next.push(child);
     depth++;
     level = next;
   }
