@@ -73,6 +73,7 @@ describe('descent refuses bad input with one line', () => {
     assertOneLineError(descent('train', ...quick, '--validation-split', ''), /--validation-split <f>.*argument '' is invalid/);
     assertOneLineError(descent('train', ...quick, '--epochs', '1e400'), /--epochs <n>/);
     assertOneLineError(descent('train', ...quick, '--classes', '1'), /--classes <n>.*expected 2 to/);
+    assertOneLineError(descent('ui', dir, '--port', '99999'), /--port <n>.*expected a port in 0\.\.65535/);
   });
 
   it('a bad --schedule, before any work', () => {

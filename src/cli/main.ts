@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { evalCommand } from './eval.js';
 import { gradcheckCommand } from './gradcheck.js';
-import { classCount, fraction, nonNegativeInt, optimizerKinds, positiveInt, positiveNumber, threadCount } from './options.js';
+import { classCount, fraction, nonNegativeInt, optimizerKinds, port, positiveInt, positiveNumber, threadCount } from './options.js';
 import { predictCommand } from './predict.js';
 import { summaryCommand } from './summary.js';
 import { trainCommand, type TrainFlags } from './train.js';
@@ -94,7 +94,7 @@ program.command('gradcheck <model>')
 
 program.command('ui <run-dir>')
   .description('serve the dashboard of a finished or running run from its files')
-  .option('--port <n>', 'port (default: any free one)', nonNegativeInt, 0)
+  .option('--port <n>', 'port (default: any free one)', port, 0)
   .action(async (runDir: string, flags: { port: number }) => {
     const dashboard = await uiCommand(runDir, { port: flags.port });
     process.once('SIGINT', () => void dashboard.close());

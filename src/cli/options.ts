@@ -48,6 +48,13 @@ export function fraction(value: string): number {
   return n;
 }
 
+/** --port: a TCP port, 0 for any free one. */
+export function port(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n > 65535) throw new InvalidArgumentError('expected a port in 0..65535.');
+  return n;
+}
+
 /** --classes: 2 to MAX_CLASSES. */
 export function classCount(value: string): number {
   const n = positiveInt(value);
