@@ -70,7 +70,7 @@ test('the fuzz watchdog reports a case that hangs', async () => {
 });
 
 for (const [k, suite] of SUITES.entries()) {
-  test(`fuzz: ${CASES} mutated ${suite} inputs are accepted as they are or refused with one clear line`, async (t) => {
+  test(`fuzz: ${CASES} mutated ${suite} inputs are accepted as they are or refused with one clear line`, { timeout: 8 * CASE_MS }, async (t) => {
     const report = await runSuite(suite, 1000 + k, CASES, CASE_MS);
     const counts = tally(report);
     t.diagnostic(`${suite}: ${counts.accepted} accepted, ${counts.refused} refused, ${counts.failed} failed`);

@@ -47,9 +47,10 @@ function loadUnchecked(spec: string, split: 'train' | 'test', classes?: number):
     case 'csv':
       return loadCsvFile(rest, options);
     case 'folder': {
+      // The classes are the sub-folders: --classes may only confirm their count; a model's outputs bound it.
       const data = loadImageFolder(rest);
-      if (classes !== undefined && data.classes > classes) {
-        throw new DescentError(`${rest} has ${data.classes} class folders, but there are only ${classes} classes`);
+      if (classes !== undefined && (split === 'train' ? data.classes !== classes : data.classes > classes)) {
+        throw new DescentError(`${rest} has ${data.classes} class folders, but there are ${classes} classes`);
       }
       return data;
     }
