@@ -74,7 +74,6 @@ export function checkCheckpointState(parts: Parts, source: string): void {
   const n = w.length;
   if (parts.epochStartWeights.length !== n) throw bad(`epoch_start_weights has ${parts.epochStartWeights.length} values, w has ${n}`);
   if (parts.best && parts.best.length !== n) throw bad(`best_weights has ${parts.best.length} values, w has ${n}`);
-  for (let i = 0; i < n; i++) if (!Number.isFinite(w[i])) throw bad(`w[${i}] is ${w[i]}: a checkpoint holds finite weights only`);
 }
 
 /** The epoch's order must hold each sample index 0..n-1 exactly once. */
