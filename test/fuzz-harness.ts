@@ -11,6 +11,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DescentError } from '../src/core/errors.js';
 import { Rng } from '../src/core/rng.js';
 
 /** What one fuzz case may allocate (ArrayBuffers and JS heap together) while it runs. */
@@ -49,7 +50,8 @@ const memory = () => {
 /** The process's peak resident memory so far, in bytes: it catches what a case allocated, filled and dropped. */
 const peak = () => process.resourceUsage().maxRSS * 1024;
 
-const isDescentError = (e: unknown): e is Error => e instanceof Error && (e.name === 'DescentError' || e.name === 'ShapeError');
+/** Descent's own errors (DescentError and its kinds: ShapeError, NonFiniteError, ...). */
+const isDescentError = (e: unknown): e is Error => e instanceof DescentError;
 
 /** Run one case and classify what happened. */
 export function classify<T>(c: FuzzCase<T>): CaseResult {
