@@ -12,7 +12,7 @@
  * Backward-data is the forward convolution of gy with the weights flipped and transposed,
  * padding 2 - P (winogradPack with the flip word set).
  * Backward-filter (winogradFilter) uses the transposed algorithm,
- * gw = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G: fixed groups of GT tiles each sum into partial
+ * gw = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G: fixed groups of ~GT tiles each sum into partial
  * sums of their own (sub-blocks of SB tiles, transforms then 16 products over the sub-block),
  * and winogradFilterReduce adds the groups in group order, transforms back and adds to gw.
  *
@@ -26,12 +26,14 @@
  * w (packing), 22 partial sums (filter), 23 ReLU output or 0, 24 G table (4×3 floats, then
  * 16 floats of work space for packing), 25 flip (packing for backward-data).
  */
-import { imin, pi, pp, relu4, shareStart, thread } from './common';
+import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
 
 /** Tiles per forward block. */
 const TB: i32 = 32;
-/** Tiles per partial-sum group of backward-filter (fixed, so sums never depend on threads). */
+/** Tiles per partial-sum group of backward-filter (fixed by the geometry, so sums never depend on threads). */
 const GT: i32 = 256;
+/** At most this many bytes of partial sums: large layers get fewer, larger groups. */
+const MAX_PARTIAL_BYTES: i32 = 32 << 20;
 /** Tiles per transformed sub-block of backward-filter. */
 const SB: i32 = 32;
 
@@ -58,15 +60,16 @@ export function winogradFilterScratchBytes(C: i32, O: i32): i32 {
   return 16 * SB * (c4(C) + op8(O)) * 4 + 256;
 }
 
-/** Partial-sum groups of winogradFilter (its work units). */
-export function winogradFilterGroups(N: i32, OH: i32, OW: i32): i32 {
+/** Partial-sum groups of winogradFilter (its work units): GT tiles each, fewer when they would not fit. */
+export function winogradFilterGroups(N: i32, OH: i32, OW: i32, C: i32, O: i32): i32 {
   const T = N * ((OH + 1) >> 1) * ((OW + 1) >> 1);
-  return (T + GT - 1) / GT;
+  const most = MAX_PARTIAL_BYTES / (16 * c4(C) * op8(O) * 4);
+  return imax(1, imin((T + GT - 1) / GT, most));
 }
 
 /** Bytes of the partial sums P[group][16][C4][O8]. */
 export function winogradFilterPartialBytes(N: i32, OH: i32, OW: i32, C: i32, O: i32): i32 {
-  return winogradFilterGroups(N, OH, OW) * 16 * c4(C) * op8(O) * 4;
+  return winogradFilterGroups(N, OH, OW, C, O) * 16 * c4(C) * op8(O) * 4;
 }
 
 @inline function gAt(gt: usize, i: i32, j: i32): f32 {
@@ -340,7 +343,7 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
   const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
   const OH = pi(params, 9), OW = pi(params, 10), PH = pi(params, 15), PW = pi(params, 16);
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, TI = TH * TW, T = N * TI;
-  const groups = (T + GT - 1) / GT;
+  const groups = winogradFilterGroups(N, OH, OW, C, O);
   const g0 = shareStart(groups, part, parts), g1 = shareStart(groups, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
   const Vt = pp(params, 19) + <usize>thread * pp(params, 20);
@@ -351,8 +354,8 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
   const imgBytes = <usize>(H * W * C) << 2, gyImg = <usize>(OH * OW * O) << 2;
   for (let g = g0; g < g1; g++) {
     const P = partials + <usize>g * pGroup;
-    const gEnd = imin(T, (g + 1) * GT);
-    for (let s0 = g * GT; s0 < gEnd; s0 += SB) {
+    const gStart = shareStart(T, g, groups), gEnd = shareStart(T, g + 1, groups);
+    for (let s0 = gStart; s0 < gEnd; s0 += SB) {
       const nt = imin(SB, gEnd - s0);
       for (let i = 0; i < nt; i++) {
         const t = s0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
@@ -364,7 +367,7 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
           gradTransform(gimg, 2 * th, 2 * tw, OH, OW, O, o, Z + <usize>(o >> 3) * zOb + (<usize>i << 5) + (<usize>(o & 7) << 2), zXi);
         }
       }
-      const first = s0 == g * GT;
+      const first = s0 == gStart;
       for (let xi = 0; xi < 16; xi++) {
         for (let c = 0; c < C4; c += 4) {
           for (let ob = 0; ob < OB; ob++) {
@@ -383,7 +386,7 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
 export function winogradFilterReduce(params: usize, part: i32, parts: i32): void {
   const gw = pp(params, 3), partials = pp(params, 22), gt = pp(params, 24);
   const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), OH = pi(params, 9), OW = pi(params, 10);
-  const groups = winogradFilterGroups(N, OH, OW);
+  const groups = winogradFilterGroups(N, OH, OW, C, O);
   const C4 = c4(C), O8 = op8(O);
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
   const m = pp(params, 19) + <usize>thread * pp(params, 20);

@@ -39,7 +39,7 @@ function cases(): Conv2dGeometry[] {
     squareConv(3, 9, 6, 13, 17, 3, 1, 1),
     squareConv(1, 4, 5, 3, 10, 3, 1, 2),    // padding 2 (backward-data with padding 0)
     { ...squareConv(2, 7, 8, 6, 9, 3, 1, 0), ...{ PH: 1, OH: 7 } }, // padding 1 down, 0 across
-    squareConv(5, 12, 11, 20, 24, 3, 1, 1), // several tile blocks and partial-sum groups
+    squareConv(9, 14, 13, 20, 24, 3, 1, 1), // several tile blocks and partial-sum groups
   ];
 }
 

@@ -72,7 +72,7 @@ interface Exports {
   winogradPackedBytes(C: number, O: number): number;
   winogradForwardScratchBytes(C: number, O: number): number;
   winogradFilterScratchBytes(C: number, O: number): number;
-  winogradFilterGroups(N: number, OH: number, OW: number): number;
+  winogradFilterGroups(N: number, OH: number, OW: number, C: number, O: number): number;
   winogradFilterPartialBytes(N: number, OH: number, OW: number, C: number, O: number): number;
 }
 

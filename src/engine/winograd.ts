@@ -90,7 +90,7 @@ export class WinogradConv {
   backwardFilter(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
     const { rt } = this.host, ex = rt.exports;
     const { N, H, W, C, O, OH, OW } = g;
-    const groups = ex.winogradFilterGroups(N, OH, OW);
+    const groups = ex.winogradFilterGroups(N, OH, OW, C, O);
     const tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
     const partials = align64(ex.winogradFilterPartialBytes(N, OH, OW, C, O));
     const per = align64(ex.winogradFilterScratchBytes(C, O));
