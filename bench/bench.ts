@@ -35,6 +35,9 @@ const args = process.argv.slice(2);
 const out = args.find((a) => !a.startsWith('--')) ?? 'bench-results.json';
 /** --no-tfjs: Descent's rows only (a quick run; the ratios to TF.js are then left out). */
 const withTfjs = !args.includes('--no-tfjs');
+/** --quick: short windows everywhere, to check that the benchmark runs (its numbers mean little). */
+const quick = args.includes('--quick');
+const QUICK = { windows: 2, windowSeconds: 0.2, warmupSeconds: 0.2, budgetSeconds: 2 };
 const cores = availableParallelism();
 const convArg = (args.find((a) => a.startsWith('--conv=')) ?? '--conv=auto').slice(7);
 if (!['auto', 'direct', 'winograd', 'both'].includes(convArg)) throw new Error(`--conv must be auto, direct, winograd or both, got ${convArg}`);
@@ -77,7 +80,7 @@ async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow:
   const optimizer = createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena, engine.kernels);
   const rng = new Rng(7), labels = new Int32Array(BATCH);
   const input = net.inputBuffer(BATCH);
-  const budget = slow ? { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 } : options;
+  const budget = quick ? QUICK : slow ? { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 } : options;
   const train = await timeSteps(() => {
     gather(rng, input, labels);
     net.gradient(input, { labels }, BATCH);
@@ -139,7 +142,7 @@ async function pytorchRounds(name: keyof typeof NETWORKS): Promise<void> {
           const engine = await wasmEngine(cores, conv);
           try { ours.push(await measureDescent(name, engine, false, { windows: 3 })); } finally { await engine.dispose(); }
         };
-        const pytorch = () => theirs.push(peer.measure(name, cores, 3));
+        const pytorch = () => theirs.push(quick ? peer.measure(name, cores, 2, 0.2) : peer.measure(name, cores, 3));
         if (r % 2) { pytorch(); await descent(); } else { await descent(); pytorch(); }
         console.log(`${name} round ${r + 1}: wasm${conv === 'auto' ? '' : ` (${conv})`} ${cores}T train ${fmt(ours[r].train.median)} / PyTorch ` +
           `${fmt(theirs[r].train.median)} img/s, infer ${fmt(ours[r].infer.median)} / ${fmt(theirs[r].infer.median)}`);
