@@ -36,19 +36,42 @@ function spatial(imp: Importer, node: NodeProto, a: Attributes, name: string, fa
   return v;
 }
 
-/** pads [top, left, bottom, right] as Descent's symmetric [PH, PW]. */
+/** pads [top, left, bottom, right] as Descent's symmetric [PH, PW], plus a Pad node's before it. */
 function padding(imp: Importer, node: NodeProto, a: Attributes): [number, number] {
   const autoPad = a.string('auto_pad', 'NOTSET');
-  if (autoPad === 'VALID') return [0, 0];
-  if (autoPad !== 'NOTSET') {
+  const [t, l, b, r] = autoPad === 'VALID' ? [0, 0, 0, 0] : spatial(imp, node, a, 'pads', 0, 4);
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') {
     throw new DescentError(`${imp.where(node)}: auto_pad ${autoPad} is not supported (NOTSET with explicit pads, or VALID)`);
   }
-  const [t, l, b, r] = spatial(imp, node, a, 'pads', 0, 4);
   if (t !== b || l !== r || t < 0 || l < 0) {
     throw new DescentError(`${imp.where(node)}: padding [${t}, ${l}, ${b}, ${r}] is not symmetric; Descent pads both sides alike`);
   }
-  return [t, l];
+  const [PH, PW] = imp.chain.pad ?? [0, 0];
+  imp.chain.pad = null;
+  return [t + PH, l + PW];
 }
+
+/**
+ * A zero Pad of height and width, as PyTorch writes before AveragePool (count_include_pad): it
+ * becomes the padding of the Conv or AveragePool that follows, which pads with zeros too.
+ */
+const pad: Translator = (imp, node) => {
+  const a = new Attributes(node, imp.where(node), ['mode', 'pads', 'value']);
+  imp.needsImage(node);
+  const mode = a.string('mode', 'constant');
+  const pads = imp.graph.opset >= 11 ? imp.intConstant(node, 1, 'pads') : a.ints('pads', [])!;
+  const value = imp.graph.opset >= 11 ? (imp.constant(node, 2, 'constant_value', false)?.data[0] ?? 0) : a.float('value', 0);
+  const next = imp.next(node);
+  const [n0, c0, t, l, n1, c1, b, r] = pads;
+  const ok = mode === 'constant' && value === 0 && pads.length === 8 && n0 === 0 && c0 === 0 && n1 === 0 && c1 === 0 &&
+    t === b && l === r && t >= 0 && l >= 0 && imp.chain.pad === null && (next?.opType === 'Conv' || next?.opType === 'AveragePool');
+  if (!ok) {
+    throw new DescentError(`${imp.where(node)}: only a symmetric zero padding of height and width right before a Conv or ` +
+      `AveragePool is supported (mode ${mode}, value ${value}, pads [${pads.join(', ')}], followed by ${next?.opType ?? 'nothing'})`);
+  }
+  imp.chain.pad = [t, l];
+  imp.advance(node);
+};
 
 const conv: Translator = (imp, node) => {
   const a = new Attributes(node, imp.where(node), ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'auto_pad']);
@@ -79,11 +102,12 @@ const pool = (type: 'MaxPool2d' | 'AvgPool2d'): Translator => (imp, node) => {
   imp.needsImage(node);
   if (!a.has('kernel_shape')) throw new DescentError(`${imp.where(node)}: attribute "kernel_shape" is missing`);
   const kernel = spatial(imp, node, a, 'kernel_shape', 1), stride = spatial(imp, node, a, 'strides', 1);
+  const ownPads = spatial(imp, node, a, 'pads', 0, 4).some((p) => p > 0);
   const pad = padding(imp, node, a);
   if (type === 'MaxPool2d' && spatial(imp, node, a, 'dilations', 1).some((d) => d !== 1)) {
     throw new DescentError(`${imp.where(node)}: dilated max-pooling is not supported (dilations must be 1)`);
   }
-  if (type === 'AvgPool2d' && a.int('count_include_pad', 0) === 0 && (pad[0] > 0 || pad[1] > 0)) {
+  if (type === 'AvgPool2d' && a.int('count_include_pad', 0) === 0 && ownPads) {
     throw new DescentError(`${imp.where(node)}: count_include_pad=0 with padding is not supported (Descent averages over the padded window)`);
   }
   if (a.int('ceil_mode', 0) !== 0) {
@@ -250,6 +274,7 @@ export const translators: Record<string, Translator> = {
   AveragePool: pool('AvgPool2d'),
   GlobalAveragePool: globalAveragePool,
   Flatten: flatten,
+  Pad: pad,
   Reshape: reshape,
   Squeeze: squeeze,
   Transpose: transpose,

@@ -44,6 +44,8 @@ export interface Chain {
   shape: Shape;
   /** Set after the Flatten of an image in (c, h, w) order: [C, H, W], until a dense layer takes it. */
   chw: number[] | null;
+  /** Zero padding [PH, PW] of a Pad node, for the Conv or AveragePool that follows it. */
+  pad: [number, number] | null;
 }
 
 interface ImportedLayer {
@@ -58,9 +60,11 @@ export class Importer {
   readonly layers: ImportedLayer[] = [];
   readonly chain: Chain;
   readonly preprocessing: { scale?: number; mean?: Float32Array; std?: Float32Array } = {};
+  /** The nodes translated so far: every node of the graph must be one of them in the end. */
+  readonly visited = new Set<NodeProto>();
 
   constructor(readonly graph: ParsedGraph, readonly inputLayout: Layout, readonly inputShape: Shape) {
-    this.chain = { value: graph.input.name, layout: inputLayout, shape: inputShape, chw: null };
+    this.chain = { value: graph.input.name, layout: inputLayout, shape: inputShape, chw: null, pad: null };
   }
 
   where(node: NodeProto): string {
@@ -109,6 +113,7 @@ export class Importer {
     if (!node.output[0]) throw new DescentError(`${this.where(node)}: the node has no output`);
     this.chain.value = node.output[0];
     this.chain.layout = layout;
+    this.visited.add(node);
   }
 
   needsImage(node: NodeProto): void {
@@ -226,6 +231,8 @@ function walk(g: ParsedGraph): Importer {
     throw new DescentError(`${g.source}: the output is a flattened [${C}, ${H}, ${W}] image in (c, h, w) order, which no dense layer reorders; ` +
       'Descent flattens images channels-last');
   }
+  const stray = g.nodes.find((n) => !imp.visited.has(n));
+  if (stray) throw new DescentError(`${g.where(stray)}: the node is not on the way from the input to the output; Descent imports chains of layers`);
   if (imp.layers.length === 0) throw new DescentError(`${g.source}: the graph has no layers`);
   return imp;
 }

@@ -88,6 +88,8 @@ export function readFloats(t: TensorProto, where: string): { dims: number[]; dat
     }
     data.set(values);
   }
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new DescentError(`${where}: value ${bad} is ${data[bad]}; a model's numbers must be finite`);
   return { dims, data };
 }
 
