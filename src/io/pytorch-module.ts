@@ -16,6 +16,8 @@ import { exportPytorchStateDict } from './pytorch.js';
 
 export interface PytorchModelOptions {
   preprocessing?: Preprocessing;
+  /** Put the preprocessing into model.py's module (default true); it stays in the metadata either way. */
+  includePreprocessing?: boolean;
   classNames?: string[];
   /** The state_dict's file name, as model.py refers to it (default model.safetensors). */
   weightsFile?: string;
@@ -84,7 +86,8 @@ function pendingImage(net: Sequential): number[] | null {
 export function exportPytorchModel(net: Sequential, options: PytorchModelOptions = {}): PytorchModel {
   checkFiniteNetwork(net, 'cannot export to PyTorch');
   const channels = net.inputShape[net.inputShape.length - 1];
-  const transform = inputTransform(options.preprocessing, channels, 'cannot export the preprocessing');
+  const transform = options.includePreprocessing === false ? null
+    : inputTransform(options.preprocessing, channels, 'cannot export the preprocessing');
   const metadata: Record<string, string> = { 'descent.architecture': JSON.stringify(net.config()) };
   if (options.preprocessing !== undefined) metadata.preprocessing = JSON.stringify(options.preprocessing);
   if (options.classNames !== undefined) metadata.classNames = JSON.stringify(options.classNames);
