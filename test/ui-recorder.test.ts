@@ -99,16 +99,18 @@ describe('RunRecorder', () => {
     assert.equal(run.resumedAt.length, 1);
   });
 
-  it('logs a per-step schedule once an epoch (metrics keep α per step)', async () => {
+  it('a schedule\'s α is in metrics for every step, not in the event log; a person\'s ÷10 is', async () => {
     const dir = tempRun();
     const trainer = new Trainer(smallNet(2), { epochs: 3, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.1 },
       schedule: { kind: 'cosine', totalSteps: 12 } });
+    trainer.on('step', (e) => e.step === 5 && trainer.scaleLearningRate(0.1));
     const recorder = new RunRecorder(dir, trainer);
     await trainer.fit(patches(32, 2));
-    const scheduled = readLines(recorder.file('events')).filter((e) => e.type === 'lr');
-    assert.deepEqual(scheduled.map((e) => e.epoch), [0, 1, 2]);
+    const lrEvents = readLines(recorder.file('events')).filter((e) => e.type === 'lr');
+    assert.deepEqual(lrEvents.map((e) => [e.step, e.source]), [[5, 'manual']]);
     const lrs = readLines(recorder.file('metrics')).filter((m) => m.type === 'step').map((m) => m.lr);
     assert.equal(new Set(lrs).size, 12);
+    assert.ok(Math.abs(lrs[5] - lrEvents[0].to) < 1e-15 && Math.abs(lrEvents[0].to - lrEvents[0].from / 10) < 1e-15);
   });
 });
 
@@ -163,6 +165,27 @@ describe('dashboard event stream', () => {
       // Snapshots are states: a page gets the latest one (a quick epoch's may be skipped).
       assert.equal(events.filter((e) => e.event === 'snapshot').at(-1)?.data.epoch, 2);
       assert.ok(events.some((e) => e.event === 'live' && e.data.ended === true));
+    } finally {
+      await dash.close();
+      recorder.close();
+    }
+  });
+
+  it('the live rate follows a schedule, which makes no lr events', async () => {
+    const dir = tempRun();
+    const trainer = new Trainer(smallNet(4), { epochs: 4, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.05 }, schedule: { kind: 'cosine', totalSteps: 32 } });
+    const recorder = new RunRecorder(dir, trainer, { flushMs: 20 });
+    const dash = await startDashboard({ runDir: dir, trainer });
+    try {
+      const url = dash.url.replace('/?token=', '/api/stream?token=');
+      const stream = collectEvents(url, (evs) => evs.some((e) => e.event === 'live' && e.data.ended === true));
+      await new Promise((r) => setTimeout(r, 100));
+      trainer.on('step', () => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40));
+      await trainer.fit(patches(64, 5));
+      const events = await stream;
+      assert.deepEqual(events.filter((e) => e.event === 'events').flatMap((e) => e.data).filter((l: Line) => l.type === 'lr'), []);
+      const rates = new Set(events.filter((e) => e.event === 'live').map((e) => e.data.lr));
+      assert.ok(rates.size >= 3, `the live rate took ${rates.size} values: ${[...rates].join(', ')}`);
     } finally {
       await dash.close();
       recorder.close();

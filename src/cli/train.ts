@@ -150,9 +150,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     writeFileAtomic(join(out, 'history.json'), JSON.stringify(history));
     const modelPath = join(out, 'model.safetensors');
     saveModel(modelPath, net, { classNames: train.classNames, preprocessing: { scale: 1 / 255, ...(standardization ?? {}) } });
-    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointPath, stopReason: history.stopReason,
+    // A run stopped by a NaN may end before its first checkpoint: name only a file that exists.
+    const checkpointSaved = existsSync(checkpointPath) ? checkpointPath : null;
+    const diverged = history.stopReason === 'non_finite';
+    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointSaved, stopReason: history.stopReason,
       epochs: history.epochs.length, seconds: (performance.now() - started) / 1000 };
-    if (test && history.stopReason !== 'user') {
+    if (test && history.stopReason !== 'user' && !diverged) {
       const ev = evaluate(net, test);
       result.test = { accuracy: ev.accuracy, loss: ev.loss, count: ev.count, confusion: ev.confusion };
       if (!flags.json) {
@@ -162,7 +165,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
       }
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointPath}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointSaved ?? 'none (no finite one was taken)'}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
     if (dashboard) {
       // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends.
       if (process.stdout.isTTY) {
@@ -171,6 +174,8 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
       }
       await dashboard.close();
     }
+    // The files hold the last finite state; the run itself failed.
+    if (diverged) throw new DescentError(history.stopMessage ?? 'training stopped on a non-finite number');
   } finally {
     await engine.dispose();
   }

@@ -30,9 +30,10 @@
  *                  'end', t, step, epoch, ... } as src/train/events.ts defines them (a checkpoint
  *                  line also names its `file` and `reason`), and the dashboard's requests
  *                  { type: 'command', t, action, lr?, source: 'dashboard' } (appended by the server).
- *                  An lr event at step s applies from step s + 1 on. Of the lr events a schedule
- *                  makes (source 'schedule'), only the first of each epoch is logged: a per-step
- *                  schedule would fill the log, and metrics.jsonl has α for every step.
+ *                  An lr event at step s applies from step s + 1 on. A schedule's rate is not an
+ *                  event (metrics.jsonl has α for every step); lr events are a person's commands
+ *                  (source 'manual'), plateau reductions and the Adam → SGD switch. (Runs recorded
+ *                  before may hold lr events of source 'schedule', the first of each epoch.)
  *
  *  snapshot.json   Rewritten atomically when the recorder starts, after each epoch and at the end:
  *                  { format, time (ISO), t, step, epoch, final, classes, classNames,
@@ -131,7 +132,6 @@ export class RunRecorder {
   private ended = false;
   private closed = false;
   private warned = false;
-  private scheduleEpoch = -1;
   private pendingCheckpoint: { file: string; reason: string } | null = null;
 
   constructor(dir: string, trainer: Trainer, options: RecorderOptions = {}) {
@@ -267,12 +267,6 @@ export class RunRecorder {
     if (e.type === 'step') this.onStep(e);
     else if (e.type === 'epoch') this.onEpoch(e);
     else {
-      // A per-step schedule (cosine) changes α every step; metrics.jsonl has α per step, so the log
-      // keeps only the first schedule change of each epoch.
-      if (e.type === 'lr' && e.source === 'schedule') {
-        if (e.epoch === this.scheduleEpoch) return;
-        this.scheduleEpoch = e.epoch;
-      }
       const line: Record<string, unknown> = { ...e };
       if (e.type === 'checkpoint' && this.pendingCheckpoint) {
         Object.assign(line, this.pendingCheckpoint);

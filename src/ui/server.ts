@@ -226,11 +226,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let tailTimer: ReturnType<typeof setInterval> | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
 
+  let liveLr: number | null = null;
   const live = () => ({
     attached: !!trainer,
     controls: !!trainer && !ended,
     ended,
-    lr: trainer ? trainer.lr : null,
+    lr: (liveLr = trainer ? trainer.lr : null),
     paused: trainer ? trainer.paused : null,
   });
 
@@ -264,6 +265,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     if (m.length) broadcast('metrics', m);
+    // A schedule moves α without an lr event: send the live rate again when it has moved.
+    if (m.length && trainer && trainer.lr !== liveLr) broadcast('live', live());
     if (e.length) broadcast('events', e);
     const snapshot = snapshotWatch.read();
     if (snapshot !== undefined) broadcast('snapshot', snapshot);

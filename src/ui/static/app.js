@@ -542,6 +542,7 @@ function describeEvent(e) {
     case 'resume': return 'resumed';
     case 'stop': return `stop requested${e.reason ? `: ${e.reason}` : ''}`;
     case 'checkpoint': return `checkpoint saved${e.file ? ` to ${e.file}` : ''} (${(e.bytes / 1024).toFixed(0)} KiB${e.reason ? `, ${e.reason}` : ''})`;
+    case 'warning': return `warning: ${e.message}`;
     case 'end': return `ended: ${e.message}`;
     case 'command': return `dashboard: ${{ divide: 'α ÷ 10', 'set-lr': `set α = ${e.lr}`, pause: 'pause', resume: 'resume', stop: 'stop' }[e.action] ?? e.action} requested`;
     default: return e.type;
