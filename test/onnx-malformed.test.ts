@@ -133,7 +133,7 @@ describe('malformed ONNX files each get one clear error', () => {
     refused(mutated(lenet, (m) => new DataView(m.graph!.initializer[0].rawData.buffer, m.graph!.initializer[0].rawData.byteOffset).setFloat32(8, NaN, true)),
       /value 2 is NaN; a model's numbers must be finite/);
     refused(mutated(own, (m) => {
-      const t = m.graph!.initializer.find((x) => x.name === 'preprocess.std_value')!;
+      const t = m.graph!.initializer.find((x) => x.name === 'preprocessing.std_value')!;
       new DataView(t.rawData.buffer, t.rawData.byteOffset).setFloat32(0, Infinity, true);
     }), /Infinity/);
   });

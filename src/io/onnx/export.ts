@@ -62,9 +62,9 @@ function preprocess(b: GraphBuilder, x: Value, options: OnnxExportOptions): Valu
   if (!t) return x;
   const perChannel = x.layout === 'nchw' ? [channels, 1, 1] : [channels];
   let name = x.name;
-  if (t.scale !== 1) name = b.node('Mul', 'preprocess.scale', [name, b.constant('preprocess.scale_value', [], [t.scale])]);
-  if (t.mean.some((m) => m !== 0)) name = b.node('Sub', 'preprocess.mean', [name, b.constant('preprocess.mean_value', perChannel, t.mean)]);
-  if (t.std.some((s) => s !== 1)) name = b.node('Div', 'preprocess.std', [name, b.constant('preprocess.std_value', perChannel, t.std)]);
+  if (t.scale !== 1) name = b.node('Mul', 'preprocessing.scale', [name, b.constant('preprocessing.scale_value', [], [t.scale])]);
+  if (t.mean.some((m) => m !== 0)) name = b.node('Sub', 'preprocessing.mean', [name, b.constant('preprocessing.mean_value', perChannel, t.mean)]);
+  if (t.std.some((s) => s !== 1)) name = b.node('Div', 'preprocessing.std', [name, b.constant('preprocessing.std_value', perChannel, t.std)]);
   return { ...x, name };
 }
 
