@@ -11,7 +11,7 @@ import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import { importOnnx } from '../src/io/onnx/import.js';
 import { exportOnnx } from '../src/io/onnx/export.js';
-import { decodeModelProto, readFloats } from '../src/io/onnx/proto.js';
+import { decodeModelProto, encodeModelProto, readFloats } from '../src/io/onnx/proto.js';
 import { fixture } from './helpers.js';
 import { assertWithin, maxAbsDiff, mnistLabels, mnistPixels, runOnnx, unit } from './interchange-helpers.js';
 
@@ -64,6 +64,12 @@ describe('ONNX import of PyTorch-exported files', () => {
     assert.deepEqual(pool.padding, [1, 1], 'the Pad before AveragePool became its padding');
     const pre = importOnnx(read('normalized_matmul')).preprocessing;
     assert.deepEqual(pre, { scale: 0.003921569, mean: [0.1307], std: [0.3081] });
+    // Without the Sub, the mean is 0: Descent applies mean and std together.
+    const model = decodeModelProto(read('normalized_matmul'), 'normalized_matmul');
+    const nodes = model.graph!.node, sub = nodes.find((n) => n.opType === 'Sub')!;
+    nodes.find((n) => n.opType === 'Div')!.input[0] = sub.input[0];
+    model.graph!.node = nodes.filter((n) => n !== sub);
+    assert.deepEqual(importOnnx(encodeModelProto(model)).preprocessing, { scale: 0.003921569, mean: [0], std: [0.3081] });
   });
 
   it('one fine-tuning step on imported LeNet-5 runs and lowers the loss of its batch', () => {

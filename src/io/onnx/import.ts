@@ -262,6 +262,9 @@ function preprocessingOf(g: ParsedGraph, imp: Importer): Preprocessing | undefin
   if (p.scale !== undefined) out.scale = r && Math.fround(r.scale as number) === p.scale ? r.scale : shortestDecimal(p.scale);
   if (p.mean !== undefined) out.mean = r && same(r.mean, p.mean) ? r.mean : Array.from(p.mean, (v) => shortestDecimal(v));
   if (p.std !== undefined) out.std = r && same(r.std, p.std) ? r.std : Array.from(p.std, (v) => shortestDecimal(v));
+  // Descent applies mean and std together: the missing one is the identity.
+  if (out.mean && !out.std) out.std = out.mean.map(() => 1);
+  if (out.std && !out.mean) out.mean = out.std.map(() => 0);
   return out;
 }
 
