@@ -107,7 +107,7 @@ program.command('import <file>')
   .action((file: string, flags: ImportFlags) => importCommand(file, { ...flags, json: flags.json ?? false }));
 
 program.command('ui <run-dir>')
-  .description('serve the dashboard of a finished or running run from its files')
+  .description('serve the dashboard of a finished or running run from its files, or compare the runs of a folder (descent ui runs/)')
   .option('--port <n>', 'port (default: any free one)', nonNegativeInt, 0)
   .action(async (runDir: string, flags: { port: number }) => {
     const dashboard = await uiCommand(runDir, { port: flags.port });

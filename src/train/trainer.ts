@@ -393,7 +393,12 @@ export class Trainer extends Emitter {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
-        while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+        if (this.isPaused) {
+          // A pause is not training time: images/s and the epoch's seconds leave it out.
+          const pausedAt = performance.now();
+          while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+          epochStarted += performance.now() - pausedAt;
+        }
       }
       if (stop.reason) break;
       this.endEpoch(p, train.count, validation, epochStarted, epochImages, (r, m) => end(r, m));
