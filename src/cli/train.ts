@@ -4,18 +4,18 @@
  * confusion matrix. Everything that can be wrong (data, flags, output directory) fails before the
  * first step.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DescentError } from '../core/errors.js';
 import { applyStandardization, fitStandardization, type Standardization } from '../data/dataset.js';
 import type { ArchitectureConfig } from '../network/sequential.js';
 import { Sequential } from '../network/sequential.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
-import { writeFileAtomic } from '../node/files.js';
+import { readFileMaybeGzip, writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
-import { RunRecorder } from '../ui/run-recorder.js';
+import { RunRecorder, type RunResults } from '../ui/run-recorder.js';
 import { startDashboard, type Dashboard } from '../ui/server.js';
 import { type FitOptions, Trainer } from '../train/trainer.js';
 import { loadSplits } from './data-source.js';
@@ -23,6 +23,7 @@ import { confusionTable, percent } from './format.js';
 import { loadArchitecture } from './model-source.js';
 import { optimizerConfig, scheduleConfig } from './options.js';
 import { attachProgress } from './progress.js';
+import { checkValidationSplit, cleanBeside, reuseUnstartedRun, savedFlags } from './train-checks.js';
 
 export interface TrainFlags {
   model: string;
@@ -50,6 +51,7 @@ export interface TrainFlags {
   checkpointEvery?: number;
   json?: boolean;
   ui?: boolean;
+  classes?: number;
 }
 
 /** The flags a checkpoint keeps, so that --resume continues the same run. */
@@ -66,15 +68,24 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   if (flags.resume) {
     const path = resolve(flags.resume);
     if (!existsSync(path)) throw new DescentError(`--resume: no checkpoint at ${path}`);
-    checkpoint = new Uint8Array(readFileSync(path));
+    if (explicit.has('model')) {
+      throw new DescentError(`--resume continues the checkpoint's own model: drop --model ${flags.model} (or start a new run without --resume)`);
+    }
+    checkpoint = readFileMaybeGzip(path);
+    cleanBeside(path);
     const snapshot = decodeCheckpoint(checkpoint, path);
     architecture = snapshot.architecture;
-    const saved = (snapshot.meta.flags ?? {}) as Partial<TrainFlags>;
+    const saved = savedFlags(snapshot.meta.flags, path);
     for (const key of RESUMED_FLAGS) if (!explicit.has(key) && key in saved) (flags as unknown as Record<string, unknown>)[key] = saved[key];
   }
 
+  // Flags that are parsed after loading (the schedule needs the step count) are checked first.
+  optimizerConfig(flags.optimizer, flags.lr, flags.momentum, flags.weightDecay);
+  scheduleConfig(flags.schedule, 1);
+
   // The output directory must be writable before any work starts.
   const out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)));
+  if (!checkpoint) reuseUnstartedRun(out, log);
   try {
     mkdirSync(out, { recursive: true });
     accessSync(out, constants.W_OK);
@@ -85,11 +96,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     throw new DescentError(`cannot write to the output directory ${out}: ${(e as Error).message}`);
   }
 
-  const splits = loadSplits(flags.data, flags.test);
+  const splits = loadSplits(flags.data, flags.test, flags.classes);
   let train = splits.train;
   if (flags.limit && flags.limit < train.count) {
     train = { ...train, count: flags.limit, x: train.x.subarray(0, flags.limit * train.x.length / train.count), labels: train.labels.subarray(0, flags.limit) };
   }
+  checkValidationSplit(flags.validationSplit, train.count);
   const test = splits.test;
   let standardization: Standardization | undefined;
   if (flags.normalize) {
@@ -101,6 +113,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
 
   architecture ??= loadArchitecture(flags.model, train.shape, train.classes);
   const engine = await createEngine(flags.engine, flags.threads);
+  let dashboard: Dashboard | null = null, dashboardFinished = false;
   try {
     const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
     log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model}`} on ${flags.data} ` +
@@ -130,7 +143,6 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     // Every run is recorded (metrics, events, snapshots, checkpoints), so `descent ui <dir>` can show it.
     recorder = new RunRecorder(out, trainer, { train, mode: checkpoint ? 'append' : 'new', info: { flags } });
     const checkpointPath = recorder.file('checkpoint');
-    let dashboard: Dashboard | null = null;
     if (flags.ui) {
       dashboard = await startDashboard({ runDir: out, trainer });
       log(`dashboard: ${dashboard.url}`);
@@ -150,9 +162,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     writeFileAtomic(join(out, 'history.json'), JSON.stringify(history));
     const modelPath = join(out, 'model.safetensors');
     saveModel(modelPath, net, { classNames: train.classNames, preprocessing: { scale: 1 / 255, ...(standardization ?? {}) } });
-    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointPath, stopReason: history.stopReason,
+    // A run stopped by a NaN may end before its first checkpoint: name only a file that exists.
+    const checkpointSaved = existsSync(checkpointPath) ? checkpointPath : null;
+    const diverged = history.stopReason === 'non_finite';
+    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointSaved, stopReason: history.stopReason,
       epochs: history.epochs.length, seconds: (performance.now() - started) / 1000 };
-    if (test && history.stopReason !== 'user') {
+    if (test && history.stopReason !== 'user' && !diverged) {
       const ev = evaluate(net, test);
       result.test = { accuracy: ev.accuracy, loss: ev.loss, count: ev.count, confusion: ev.confusion };
       if (!flags.json) {
@@ -161,17 +176,27 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
         log(`confusion matrix (rows: true class, columns: predicted):\n${confusionTable(ev.confusion, train.classNames)}`);
       }
     }
+    // The final results reach the run's files, so the dashboard (live or reopened) shows them.
+    recorder.saveResults({ stopReason: history.stopReason ?? 'epochs', stopMessage: history.stopMessage, epochs: history.epochs.length,
+      seconds: result.seconds as number, model: modelPath, test: result.test as RunResults['test'] });
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointPath}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointSaved ?? 'none (no finite one was taken)'}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
     if (dashboard) {
-      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends.
+      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends once
+      // the open pages have the run's last lines (or after a few seconds).
+      await dashboard.finish(process.stdout.isTTY ? 0 : 5000);
+      dashboardFinished = true;
       if (process.stdout.isTTY) {
         log(`the dashboard stays at ${dashboard.url} — Ctrl-C to quit`);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       }
-      await dashboard.close();
     }
+    // The files hold the last finite state; the run itself failed.
+    if (diverged) throw new DescentError(history.stopMessage ?? 'training stopped on a non-finite number');
   } finally {
+    // A run that ends in an error still lets the open pages see its last events.
+    if (dashboard && !dashboardFinished) await dashboard.finish(2000);
+    await dashboard?.close();
     await engine.dispose();
   }
 }
