@@ -12,7 +12,7 @@ import type { RngState } from '../core/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../io/safetensors.js';
 import type { ArchitectureConfig } from '../network/sequential.js';
 import type { EarlyStoppingState } from './early-stopping.js';
-import type { OptimizerConfig, OptimizerState } from './optimizers/index.js';
+import { fromLegacyNames, type OptimizerConfig, type OptimizerState } from './optimizers/index.js';
 import type { ScheduleConfig } from './schedules/index.js';
 import type { History } from './trainer.js';
 
@@ -108,7 +108,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
     architecture: st.architecture,
     w: need('w'),
     buffers: need('buffers'),
-    optimizer: { config: st.optimizer.config, state: { stepCount: st.optimizer.stepCount, buffers: optimizerBuffers } },
+    optimizer: { config: fromLegacyNames(st.optimizer.config), state: { stepCount: st.optimizer.stepCount, buffers: optimizerBuffers } },
     schedule: st.schedule,
     rng: st.rng,
     position: st.position,

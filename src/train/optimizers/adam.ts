@@ -28,7 +28,7 @@ export class Adam extends BaseOptimizer {
     this.beta1 = checkNumber(betas[0], `${name} betas[0]`, 0, 1);
     this.beta2 = checkNumber(betas[1], `${name} betas[1]`, 0, 1);
     this.eps = checkNumber(options.eps ?? 1e-8, `${name} eps`, 0);
-    this.weightDecay = checkNumber(options.weight_decay ?? (kind === 'adam' ? 0 : 1e-2), `${name} weight_decay`, 0);
+    this.weightDecay = checkNumber(options.weightDecay ?? (kind === 'adam' ? 0 : 1e-2), `${name} weightDecay`, 0);
     this.amsgrad = options.amsgrad ?? false;
     this.m = this.buffer('exp_avg');
     this.v = this.buffer('exp_avg_sq');
@@ -43,7 +43,7 @@ export class Adam extends BaseOptimizer {
 
   config(): Required<AdamConfig> {
     return { kind: this.kind, lr: this.lr, betas: [this.beta1, this.beta2], eps: this.eps,
-      weight_decay: this.weightDecay, amsgrad: this.amsgrad };
+      weightDecay: this.weightDecay, amsgrad: this.amsgrad };
   }
 }
 

@@ -16,7 +16,7 @@ export interface SgdConfig {
   lr?: number; // PyTorch ≥ 2.2 default 1e-3
   momentum?: number;
   dampening?: number;
-  weight_decay?: number;
+  weightDecay?: number;
   nesterov?: boolean;
 }
 export interface AdamConfig {
@@ -24,7 +24,7 @@ export interface AdamConfig {
   lr?: number;
   betas?: [number, number];
   eps?: number;
-  weight_decay?: number; // Adam: L2 added to g (default 0); AdamW: decoupled, w *= 1 − lr·wd (default 1e-2)
+  weightDecay?: number; // Adam: L2 added to g (default 0); AdamW: decoupled, w *= 1 − lr·wd (default 1e-2)
   amsgrad?: boolean;
 }
 export interface RmspropConfig {
@@ -32,16 +32,16 @@ export interface RmspropConfig {
   lr?: number;
   alpha?: number;
   eps?: number;
-  weight_decay?: number;
+  weightDecay?: number;
   momentum?: number;
   centered?: boolean;
 }
 export interface AdagradConfig {
   kind: 'adagrad';
   lr?: number;
-  lr_decay?: number;
-  weight_decay?: number;
-  initial_accumulator_value?: number;
+  lrDecay?: number;
+  weightDecay?: number;
+  initialAccumulatorValue?: number;
   eps?: number;
 }
 export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
