@@ -28,8 +28,16 @@ export interface SequentialOptions {
   inputShape: Shape;
   /** Seeds initialisation and every later random choice (dropout, ties, shuffling). */
   seed?: number;
+  /** How weights are initialised (default 'auto': He for ReLU-family layers, Glorot otherwise). */
   init?: InitScheme;
+  /**
+   * The engine to run on: its arena and kernels (from `createEngine` of `descent-cnn/node` or
+   * `descent-cnn/browser`). Default: the reference kernels on the JavaScript heap.
+   */
+  engine?: { arena: Arena; kernels: Kernels };
+  /** Where w, g and the activations live (default: the engine's, else the JavaScript heap). */
   arena?: Arena;
+  /** The kernels every layer calls (default: the engine's, else the reference kernels). */
   kernels?: Kernels;
   /**
    * Let a Conv2d or Dense write the output of the ReLU that follows it in the same pass (default
@@ -79,8 +87,8 @@ export class Sequential {
   constructor(layers: Layer[], options: SequentialOptions) {
     this.layers = layers;
     this.inputShape = [...options.inputShape];
-    this.arena = options.arena ?? new HeapArena('float32');
-    this.kernels = options.kernels ?? referenceKernels;
+    this.arena = options.arena ?? options.engine?.arena ?? new HeapArena('float32');
+    this.kernels = options.kernels ?? options.engine?.kernels ?? referenceKernels;
     this.rng = new Rng(options.seed ?? 0);
     if (this.inputShape.length === 0 || !this.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
       throw new ShapeError(`input shape must be positive integers like [28, 28, 1], got ${fmt(this.inputShape)}`);
