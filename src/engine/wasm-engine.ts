@@ -13,6 +13,7 @@
  * kernels read parameters, gradients and activations in place: nothing is copied on a step.
  */
 import type { Arena } from '../core/arena.js';
+import './wasm-namespace.js'; // WebAssembly's names for programs without the DOM lib
 import { type WasmKernelOptions, WasmKernels } from './wasm-kernels.js';
 import { Runtime, type SpawnWorker } from './runtime.js';
 
