@@ -5,6 +5,7 @@
  */
 export type RngState = [number, number, number, number];
 
+/** The seeded generator (xoshiro128**): initialisation, shuffling, augmentation. Its state goes into checkpoints. */
 export class Rng {
   private s: Uint32Array;
 

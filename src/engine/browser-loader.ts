@@ -18,6 +18,7 @@ import type { WorkerInit } from './protocol.js';
 import type { WorkerHandle } from './runtime.js';
 import { createEngine, type WasmEngine, type WasmEngineOptions } from './wasm-engine.js';
 
+/** Options of the browser engine, beside the WebAssembly engine's own. */
 export interface BrowserEngineOptions extends WasmEngineOptions {
   /**
    * Folder (URL) to fetch descent.wasm and descent-single.wasm from, e.g. the package's dist/wasm/

@@ -23,22 +23,31 @@ import { fmt, sizeOf } from '../core/shape.js';
 import { Sequential, type ArchitectureConfig, type SequentialOptions, type TensorSlot } from '../network/sequential.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.js';
 
+/** The `format` a Descent model file's metadata carries. */
 export const MODEL_FORMAT = 'descent-model-1';
 
 /** How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c]. */
 export interface Preprocessing {
+  /** Multiply raw inputs by this first (e.g. 1/255 for bytes). */
   scale?: number;
+  /** Then subtract this per channel. */
   mean?: number[];
+  /** Then divide by this per channel. */
   std?: number[];
   [key: string]: unknown;
 }
 
+/** What a model file may carry beside the network. */
 export interface ModelExtras {
+  /** The name of each output class (output e is classNames[e]). */
   classNames?: string[];
+  /** How inputs were transformed during training, to apply the same before predicting. */
   preprocessing?: Preprocessing;
 }
 
+/** A model read back: the network and the extras it was saved with. */
 export interface LoadedModel extends ModelExtras {
+  /** The network, with its weights and running statistics. */
   net: Sequential;
 }
 

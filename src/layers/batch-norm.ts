@@ -10,8 +10,11 @@ import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
 
+/** Batch normalisation (PyTorch's BatchNorm names and defaults). */
 export interface BatchNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /** Weight of the current batch in the running statistics (default 0.1). */
   momentum?: number;
 }
 
@@ -72,6 +75,7 @@ abstract class BatchNorm extends Layer {
   }
 }
 
+/** Normalises each channel of [H, W, C] images over the batch and positions; learned scale γ and shift β. */
 export class BatchNorm2d extends BatchNorm {
   readonly type = 'BatchNorm2d';
   constructor(options: BatchNormOptions = {}) {
@@ -79,6 +83,7 @@ export class BatchNorm2d extends BatchNorm {
   }
 }
 
+/** Normalises each feature of [F] vectors over the batch; learned scale γ and shift β. */
 export class BatchNorm1d extends BatchNorm {
   readonly type = 'BatchNorm1d';
   constructor(options: BatchNormOptions = {}) {

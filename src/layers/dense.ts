@@ -8,11 +8,15 @@ import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { positiveInt } from './options.js';
 
+/** A fully connected layer a = W x̃, x̃ = [x; 1]. */
 export interface DenseOptions {
+  /** Output features O (neurons). */
   outFeatures: number;
+  /** Add a learned bias per output (default true). */
   bias?: boolean;
 }
 
+/** A fully connected layer on vectors: weights [O, I] (PyTorch's layout), bias [O]. */
 export class Dense extends Layer {
   readonly type = 'Dense';
   readonly outFeatures: number;

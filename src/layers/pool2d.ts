@@ -11,10 +11,13 @@ import type { Pool2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 import { pair, windowOutput, type Pair } from './options.js';
 
+/** Max or average pooling over windows; sizes may be one number or [height, width]. */
 export interface Pool2dOptions {
+  /** Window size KH × KW. */
   kernelSize: number | Pair;
   /** Defaults to kernelSize, as in PyTorch. */
   stride?: number | Pair;
+  /** Padding on each side (default 0): it never wins a max (−∞, as in PyTorch) and counts as zeros in a mean. */
   padding?: number | Pair;
 }
 
@@ -57,6 +60,7 @@ abstract class Pool2d extends Layer {
 
 export type TieBreak = 'random' | 'first';
 
+/** p_i = max over the window P(i); the gradient goes to the arg max, ties broken at random but reproducibly (seeded). */
 export class MaxPool2d extends Pool2d {
   readonly type = 'MaxPool2d';
   readonly tieBreak: TieBreak;
@@ -89,6 +93,7 @@ export class MaxPool2d extends Pool2d {
   }
 }
 
+/** The mean over each window. */
 export class AvgPool2d extends Pool2d {
   readonly type = 'AvgPool2d';
 

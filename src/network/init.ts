@@ -7,6 +7,7 @@ import type { Floats } from '../core/floats.js';
 import type { Rng } from '../core/rng.js';
 import type { ParamSpec } from '../layers/layer.js';
 
+/** Weight initialisation: 'he' (for ReLU-family layers), 'glorot', or 'auto' (He before a ReLU-family activation, Glorot otherwise). */
 export type InitScheme = 'auto' | 'he' | 'glorot';
 
 export function initTensor(t: Floats, spec: ParamSpec, scheme: 'he' | 'glorot', rng: Rng): void {

@@ -16,8 +16,10 @@ import { fromLegacyNames, type OptimizerConfig, type OptimizerState } from './op
 import type { ScheduleConfig } from './schedules/index.js';
 import type { History } from './trainer.js';
 
+/** The `format` a checkpoint's metadata carries. */
 export const CHECKPOINT_FORMAT = 'descent-checkpoint-1';
 
+/** Everything a checkpoint holds: the architecture, w, running statistics, optimizer, schedule and generator state, the position in the epoch, early stopping and the history. */
 export interface TrainerSnapshot {
   architecture: ArchitectureConfig;
   w: Floats;
@@ -53,6 +55,7 @@ function checksum(tensors: Map<string, { data: ArrayBufferView }>, json: string)
   return c.toString(16).padStart(8, '0');
 }
 
+/** A checkpoint's bytes (safetensors with a CRC-32); Trainer writes them through onCheckpoint. */
 export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   const tensors = new Map<string, TensorInput>();
   tensors.set('w', f32(s.w));
@@ -76,6 +79,7 @@ export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, state, checksum: checksum(tensors, state) });
 }
 
+/** Reads a checkpoint's bytes, refusing a truncated or corrupted one; `source` names it in errors. */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): TrainerSnapshot {
   let decoded: ReturnType<typeof decodeSafetensors>;
   try {

@@ -6,21 +6,32 @@
 import { check } from '../core/errors.js';
 import type { Floats } from '../core/floats.js';
 
+/** The metric early stopping (and the plateau schedules) watch; lower is better for all four. */
 export type Monitor = 'val_error' | 'val_loss' | 'train_loss' | 'train_error';
 
+/** Early termination on a watched metric (notes, section 4). */
 export interface EarlyStoppingOptions {
+  /** The watched metric (default 'val_error', the validation zero-one error). */
   monitor?: Monitor;
+  /** Epochs without improvement before stopping (default 5). */
   patience?: number;
+  /** An improvement must exceed this to count (default 0). */
   minDelta?: number;
+  /** At the end, put back w (and running statistics) of the best epoch (default true). */
   restoreBestWeights?: boolean;
 }
 
+/** What a checkpoint keeps of early stopping. */
 export interface EarlyStoppingState {
+  /** The best value of the watched metric so far. */
   best: number;
+  /** The epoch it was reached, from 0 (−1: none yet). */
   bestEpoch: number;
+  /** Epochs since then. */
   wait: number;
 }
 
+/** Tracks the watched metric epoch by epoch and says when to stop; keeps a copy of the best weights. */
 export class EarlyStopping {
   readonly monitor: Monitor;
   readonly patience: number;

@@ -32,6 +32,7 @@ import { DescentError } from '../core/errors.js';
 import type { Trainer } from '../train/trainer.js';
 import { appendEvent, RUN_FILES } from './run-recorder.js';
 
+/** What the dashboard serves: a run directory, and the live trainer when training is in progress. */
 export interface DashboardOptions {
   /** The run directory to show. */
   runDir: string;
@@ -45,14 +46,19 @@ export interface DashboardOptions {
   token?: string;
 }
 
+/** A running dashboard server. */
 export interface Dashboard {
   /** The page's address, with its token: http://127.0.0.1:PORT/?token=… */
   url: string;
+  /** The token control requests must carry (in the printed url). */
   token: string;
+  /** The port it listens on (127.0.0.1). */
   port: number;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 
+/** What the page's controls may ask of a live run. */
 export type ControlAction = 'divide' | 'set-lr' | 'pause' | 'resume' | 'stop';
 const ACTIONS: readonly ControlAction[] = ['divide', 'set-lr', 'pause', 'resume', 'stop'];
 
