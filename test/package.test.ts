@@ -75,7 +75,8 @@ describe('a consumer project with the tarball installed', () => {
   });
 
   it('type-checks strict programs: node16 and bundler resolution, with and without DOM, skipLibCheck off, CommonJS .cts', async () => {
-    // node16 without DOM and bundler with it cover both resolutions and both libs; tsc runs are slow, so three.
+    // Three tsc runs (each checks every .d.ts it loads, @types/node's too): a Node program under node16
+    // without the DOM lib, a page under bundler with the DOM lib and no Node types, and a CommonJS .cts.
     const configs = ['tsconfig.node16.json', 'tsconfig.bundler-dom.json', 'tsconfig.cjs.json'];
     const typeRoots = join(ROOT, 'node_modules/@types');
     const results = await Promise.allSettled(configs.map((c) =>
