@@ -3,11 +3,11 @@
  * `npm run build` (also `prepare`, so `npm ci`, `npm pack` and git installs build): the WebAssembly
  * engine with AssemblyScript, the TypeScript with tsc, then the browser engine's embedded assets.
  * Each step is skipped when its outputs are newer than its inputs, so the build that `npm test` and
- * `npm start` run right after `npm ci` costs a second or two. Plain Node: works on Windows too.
+ * `npm start` run right after `npm ci` (whose prepare built everything) costs a fraction of a second. Plain Node: works on Windows too.
  * `--wasm-only` builds only the WebAssembly modules.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,8 +47,17 @@ async function buildWasm() {
   }
 }
 
+/** Written after a successful tsc and embed: nothing newer than it means nothing to do. */
+const MARK = at('dist/.build-ok');
+
+function typeScriptUpToDate() {
+  const inputs = Math.max(...['src', 'test', 'bench'].map((d) => newest(at(d), ['.ts'])), mtime(at('tsconfig.json')),
+    mtime(at('dist/wasm/descent.wasm')), mtime(at('dist/wasm/descent-single.wasm')), mtime(fileURLToPath(import.meta.url)));
+  return mtime(MARK) > inputs;
+}
+
 function buildTypeScript() {
-  // tsc --incremental: a no-change rebuild only checks the build info.
+  // tsc --incremental: a rebuild re-checks only what changed.
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', at('tsconfig.json')], { stdio: 'inherit', cwd: root });
 }
 
@@ -59,9 +68,11 @@ async function embedBrowserAssets() {
 
 try {
   await buildWasm();
-  if (!process.argv.includes('--wasm-only')) {
+  if (!process.argv.includes('--wasm-only') && !typeScriptUpToDate()) {
+    rmSync(MARK, { force: true });
     buildTypeScript();
     await embedBrowserAssets();
+    writeFileSync(MARK, '');
   }
 } catch (e) {
   process.stderr.write(`build: ${e.message}\n`);
