@@ -51,6 +51,7 @@ export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type TrainerSnap
 export { EarlyStopping, type EarlyStoppingOptions, type EarlyStoppingState, type Monitor } from './train/early-stopping.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
 export * from './train/events.js';
+export { LearningRate, type LearningRateState } from './train/learning-rate.js';
 export * from './train/optimizers/index.js';
 export * from './train/schedules/index.js';
 export { fit, type FitOptions, type History, Trainer } from './train/trainer.js';

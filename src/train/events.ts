@@ -1,6 +1,7 @@
 /**
- * What a trainer reports while it runs: typed events for each step and epoch, every change of the
- * learning rate (scheduled or manual), pauses, stops and checkpoints. A CLI progress bar and the web
+ * What a trainer reports while it runs: typed events for each step and epoch (with the rate α it ran at),
+ * every change of the learning rate that a schedule's shape does not explain (a person's command, a
+ * plateau reduction, an optimizer switch), pauses, stops and checkpoints. A CLI progress bar and the web
  * dashboard subscribe to these; the run's event log is the list of them.
  */
 
@@ -16,7 +17,7 @@ export interface StepEvent {
   loss: number;
   /** Mini-batch zero-one error (fraction). */
   error: number;
-  /** The learning rate used for this step. */
+  /** α this step ran at (a schedule's rate changes are here, not in 'lr' events). */
   lr: number;
   /** Samples in this mini-batch. */
   batchSize: number;
@@ -64,8 +65,8 @@ export interface EpochEvent extends EpochRecord {
   patienceLeft?: number;
 }
 
-/** Who changed the learning rate: a user, the schedule, a plateau reduction, or the Adam → SGD switch. */
-export type LrSource = 'manual' | 'schedule' | 'plateau' | 'switch';
+/** Who changed α: a person ('manual'), a plateau reduction, the Adam → SGD switch. A schedule's shape is not an event. */
+export type LrSource = 'manual' | 'plateau' | 'switch';
 
 /** Whenever the learning rate changes. */
 export interface LrEvent {
@@ -109,6 +110,18 @@ export interface CheckpointEvent {
   bytes: number;
 }
 
+/** Something the user should know that does not stop training (a diverging loss). */
+export interface WarningEvent {
+  /** Event kind. */
+  type: 'warning';
+  /** Steps taken. */
+  step: number;
+  /** The epoch, from 0. */
+  epoch: number;
+  /** What happened, in words. */
+  message: string;
+}
+
 /** When training ends, for whatever reason. */
 export interface EndEvent {
   /** Event kind. */
@@ -128,7 +141,7 @@ export type StopReason = 'epochs' | 'max_steps' | 'max_seconds' | 'early_stoppin
   'user' | 'non_finite';
 
 /** Every event a Trainer emits; `trainer.on(type, listener)` receives those of one type, `'*'` all. */
-export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | CheckpointEvent | EndEvent;
+export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | CheckpointEvent | WarningEvent | EndEvent;
 
 /** A minimal typed emitter that works in browsers and Node alike. */
 export class Emitter {
