@@ -74,10 +74,11 @@ describe('a consumer project with the tarball installed', () => {
     sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed.filename)], consumer);
   });
 
-  it('type-checks strict programs: node16 and bundler resolution, with and without DOM, skipLibCheck off, CommonJS .cts', async () => {
-    // Three tsc runs (each checks every .d.ts it loads, @types/node's too): a Node program under node16
-    // without the DOM lib, a page under bundler with the DOM lib and no Node types, and a CommonJS .cts.
-    const configs = ['tsconfig.node16.json', 'tsconfig.bundler-dom.json', 'tsconfig.cjs.json'];
+  it('type-checks strict programs: node16, bundler and node10 resolution, with and without DOM, skipLibCheck off, CommonJS .cts', async () => {
+    // Four tsc runs (each checks every .d.ts it loads, @types/node's too): a Node program under node16
+    // without the DOM lib, a page under bundler with the DOM lib and no Node types, a CommonJS .cts,
+    // and the old node10 resolution (subpaths through typesVersions).
+    const configs = ['tsconfig.node16.json', 'tsconfig.bundler-dom.json', 'tsconfig.cjs.json', 'tsconfig.node10.json'];
     const typeRoots = join(ROOT, 'node_modules/@types');
     const results = await Promise.allSettled(configs.map((c) =>
       run(process.execPath, [TSC, '-p', c, '--typeRoots', typeRoots], { cwd: consumer, encoding: 'utf8' })));
