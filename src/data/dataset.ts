@@ -98,7 +98,9 @@ export function splitTrainValidation(ds: Dataset, fraction: number, rng: Rng): {
 
 /** Per-channel statistics used to standardise inputs: x' = (x - mean[c]) / std[c]. */
 export interface Standardization {
+  /** Mean of each channel. */
   mean: number[];
+  /** Standard deviation of each channel. */
   std: number[];
 }
 

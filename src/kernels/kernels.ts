@@ -51,6 +51,7 @@ export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 
 /** Every loop a layer needs: the reference TypeScript kernels and the WebAssembly engine implement it. */
 export interface Kernels {
+  /** The implementation's name ('reference', 'wasm'). */
   readonly name: string;
   /**
    * Do denseForward and conv2dForward honour their `relu` output? Sequential fuses a following

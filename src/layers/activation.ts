@@ -10,7 +10,9 @@ import { Layer, type LayerConfig, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
 
 abstract class Activation extends Layer {
+  /** The activation the kernels compute. */
   protected abstract readonly kind: ActivationKind;
+  /** LeakyReLU's negative slope (0 for the others). */
   protected alpha = 0;
 
   protected outputShapeFor(input: Shape): Shape {

@@ -19,7 +19,9 @@ export interface BatchNormOptions {
 }
 
 abstract class BatchNorm extends Layer {
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of the current batch in the running statistics. */
   readonly momentum: number;
   private saveMean!: Floats;
   private saveInvStd!: Floats;

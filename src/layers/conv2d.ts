@@ -29,11 +29,17 @@ export interface Conv2dOptions {
 /** Dense neurons with shared weights over windows (notes, Appendix): weights [O, KH, KW, C], output [OH, OW, O]. */
 export class Conv2d extends Layer {
   readonly type = 'Conv2d';
+  /** Output channels O. */
   readonly outChannels: number;
+  /** Filter size [KH, KW]. */
   readonly kernelSize: Pair;
+  /** Stride [SH, SW]. */
   readonly stride: Pair;
+  /** Padding [PH, PW]. */
   readonly padding: Pair;
+  /** Dilation [DH, DW]. */
   readonly dilation: Pair;
+  /** Has a bias. */
   readonly bias: boolean;
   private geometry!: Conv2dGeometry;
 

@@ -19,7 +19,9 @@ export interface DenseOptions {
 /** A fully connected layer on vectors: weights [O, I] (PyTorch's layout), bias [O]. */
 export class Dense extends Layer {
   readonly type = 'Dense';
+  /** Output features O. */
   readonly outFeatures: number;
+  /** Has a bias. */
   readonly bias: boolean;
 
   constructor(options: DenseOptions) {

@@ -11,6 +11,7 @@ import { numberIn } from './options.js';
 /** Zeroes each input with probability p during training and scales the rest by 1 / (1 − p); the identity at inference. */
 export class Dropout extends Layer {
   readonly type = 'Dropout';
+  /** Probability of zeroing an input during training. */
   readonly p: number;
   private seed = 0;
 

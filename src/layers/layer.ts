@@ -15,6 +15,7 @@ import type { Kernels } from '../kernels/kernels.js';
 
 /** What a layer's forward and backward receive besides the arrays. */
 export interface RunContext {
+  /** The kernels to call. */
   kernels: Kernels;
   /** Training mode: dropout drops, batch-norm uses batch statistics, max-pool ties are random. */
   training: boolean;

@@ -22,9 +22,13 @@ export interface Pool2dOptions {
 }
 
 abstract class Pool2d extends Layer {
+  /** Window size [KH, KW]. */
   readonly kernelSize: Pair;
+  /** Stride [SH, SW]. */
   readonly stride: Pair;
+  /** Padding [PH, PW]. */
   readonly padding: Pair;
+  /** The window geometry for one sample, set by build. */
   protected geometry!: Pool2dGeometry;
 
   constructor(options: Pool2dOptions, type: string) {
@@ -48,6 +52,7 @@ abstract class Pool2d extends Layer {
     return [OH, OW, C];
   }
 
+  /** The geometry for a batch of N. */
   protected geometryFor(N: number): Pool2dGeometry {
     this.geometry.N = N;
     return this.geometry;
@@ -58,11 +63,13 @@ abstract class Pool2d extends Layer {
   }
 }
 
+/** How ties among a window's maxima are broken: at random with the network's generator, or the first. */
 export type TieBreak = 'random' | 'first';
 
 /** p_i = max over the window P(i); the gradient goes to the arg max, ties broken at random but reproducibly (seeded). */
 export class MaxPool2d extends Pool2d {
   readonly type = 'MaxPool2d';
+  /** How ties among a window's maxima are broken ('random', seeded, by default). */
   readonly tieBreak: TieBreak;
   private argmax: Int32Array = new Int32Array(0);
 

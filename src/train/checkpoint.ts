@@ -27,20 +27,33 @@ export const CHECKPOINT_FORMAT = 'descent-checkpoint-2';
 
 /** Everything a checkpoint holds: the architecture, w, running statistics, optimizer, schedule and generator state, the position in the epoch, early stopping and the history. */
 export interface TrainerSnapshot {
+  /** The network's architecture. */
   architecture: ArchitectureConfig;
+  /** The parameter vector w. */
   w: Floats;
+  /** The running statistics. */
   buffers: Floats;
+  /** The optimizer's config and state. */
   optimizer: { config: OptimizerConfig; state: OptimizerState };
+  /** The schedule's config and state, if any. */
   schedule: { config: ScheduleConfig; state: unknown } | null;
   /** The learning rate's state; no base in a format-1 checkpoint (the trainer's options give it). */
   rate: Omit<LearningRateState, 'base'> & { base?: number };
+  /** The generator's state. */
   rng: RngState;
+  /** Where in the epoch training stood (null between epochs). */
   position: { epoch: number; step: number; stepInEpoch: number; lossSum: number; wrong: number; seen: number } | null;
+  /** The epoch's shuffled order of samples. */
   order: Int32Array | null;
+  /** w at the start of the epoch (for the step-size criterion). */
   epochStartWeights: Float32Array;
+  /** The previous epoch's training risk (for the loss-change criterion). */
   previousEpochLoss: number;
+  /** Early stopping's state and best weights, if enabled. */
   earlyStopping: { state: EarlyStoppingState; bestWeights: Float32Array | null; bestBuffers: Float32Array | null } | null;
+  /** The history so far. */
   history: History;
+  /** The caller's meta (FitOptions.meta). */
   meta: Record<string, unknown>;
 }
 

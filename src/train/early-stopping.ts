@@ -33,15 +33,23 @@ export interface EarlyStoppingState {
 
 /** Tracks the watched metric epoch by epoch and says when to stop; keeps a copy of the best weights. */
 export class EarlyStopping {
+  /** The watched metric. */
   readonly monitor: Monitor;
+  /** Epochs without improvement before stopping. */
   readonly patience: number;
+  /** The least improvement that counts. */
   readonly minDelta: number;
+  /** Restore the best epoch's weights at the end. */
   readonly restoreBestWeights: boolean;
+  /** The best value of the watched metric so far. */
   best = Infinity;
+  /** The epoch it was reached, from 0 (−1: none yet). */
   bestEpoch = -1;
+  /** Epochs since then. */
   wait = 0;
   /** A copy of w at the best epoch. */
   bestWeights: Float32Array | null = null;
+  /** A copy of the running statistics at the best epoch. */
   bestBuffers: Float32Array | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
@@ -67,14 +75,17 @@ export class EarlyStopping {
     return this.wait > this.patience;
   }
 
+  /** Epochs of patience left. */
   get patienceLeft(): number {
     return Math.max(0, this.patience - this.wait);
   }
 
+  /** Its state, for checkpoints. */
   state(): EarlyStoppingState {
     return { best: this.best, bestEpoch: this.bestEpoch, wait: this.wait };
   }
 
+  /** Restores a state from a checkpoint. */
   loadState(s: EarlyStoppingState, bestWeights: Float32Array | null, bestBuffers: Float32Array | null): void {
     this.best = s.best ?? Infinity;
     this.bestEpoch = s.bestEpoch;

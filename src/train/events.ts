@@ -147,6 +147,7 @@ export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | Check
 export class Emitter {
   private listeners = new Map<string, Set<(e: TrainEvent) => void>>();
 
+  /** Calls `listener` for every event of `type` ('*': all); returns a function that removes it. */
   on<K extends TrainEvent['type']>(type: K | '*', listener: (e: Extract<TrainEvent, { type: K }>) => void): () => void {
     const set = this.listeners.get(type) ?? new Set();
     set.add(listener as (e: TrainEvent) => void);
@@ -154,6 +155,7 @@ export class Emitter {
     return () => set.delete(listener as (e: TrainEvent) => void);
   }
 
+  /** Sends an event to its listeners. */
   emit(e: TrainEvent): void {
     for (const l of this.listeners.get(e.type) ?? []) l(e);
     for (const l of this.listeners.get('*') ?? []) l(e);

@@ -128,12 +128,17 @@ const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: 'adam', lr: 1e-3 };
 const DEFAULT_KEEP_STEP_LOSSES = 1000;
 
 export class Trainer extends Emitter {
+  /** The network being trained. */
   readonly model: Sequential;
+  /** The options it was made with. */
   readonly options: FitOptions;
+  /** The optimizer (replaced by the Adam → SGD switch). */
   optimizer: Optimizer;
   /** The learning rate's one home: base rate, schedule and a person's commands (see learning-rate.ts). */
   rate: LearningRate;
+  /** What the run has kept so far (also fit's result). */
   history: History = { epochs: [], stepLosses: [], events: [] };
+  /** Early stopping, when enabled. */
   readonly earlyStopping: EarlyStopping | null;
   private position: Position | null = null;
   private pending: Array<() => void> = [];
@@ -158,6 +163,7 @@ export class Trainer extends Emitter {
     this.prevW = model.arena.floats(model.parameterCount);
   }
 
+  /** The schedule, if any. */
   get schedule(): Schedule | null {
     return this.rate.schedule;
   }
@@ -180,12 +186,14 @@ export class Trainer extends Emitter {
     this.pending.push(() => this.command((step, epoch) => this.rate.scale(factor, step, epoch), 'manual'));
   }
 
+  /** Pauses after the current step, until resume(). */
   pause(): void {
     if (this.isPaused) return;
     this.isPaused = true;
     this.record({ type: 'pause', ...this.where() });
   }
 
+  /** Resumes a paused run. */
   resume(): void {
     if (!this.isPaused) return;
     this.isPaused = false;
@@ -194,6 +202,7 @@ export class Trainer extends Emitter {
     this.pausedResolve = null;
   }
 
+  /** Is the run paused? */
   get paused(): boolean {
     return this.isPaused;
   }

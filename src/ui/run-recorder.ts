@@ -128,6 +128,7 @@ function sig(v: number, digits = 7): number {
 
 /** Writes a run's files (run.json, metrics.jsonl, events.jsonl, snapshots, checkpoints) as training goes, for `descent ui`. */
 export class RunRecorder {
+  /** The run directory. */
   readonly dir: string;
   readonly trainer: Trainer;
   readonly validation: Dataset | null;

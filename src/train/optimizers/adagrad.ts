@@ -7,11 +7,16 @@ import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
 import { BaseOptimizer, checkNumber, type AdagradConfig } from './optimizer.js';
 
+/** Adagrad (torch.optim.Adagrad). */
 export class Adagrad extends BaseOptimizer {
   readonly kind = 'adagrad';
+  /** Rate decay per step. */
   readonly lrDecay: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Starting value of the accumulated g². */
   readonly initialAccumulatorValue: number;
+  /** Added to the root of the accumulator. */
   readonly eps: number;
   private readonly sum: Floats;
 

@@ -9,12 +9,19 @@ import type { Floats } from '../../core/floats.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type AdamConfig } from './optimizer.js';
 
+/** Adam (torch.optim.Adam); AdamW is the same with decoupled weight decay. Fields are the config, filled with defaults. */
 export class Adam extends BaseOptimizer {
+  /** 'adam' or 'adamw'. */
   readonly kind: 'adam' | 'adamw';
+  /** Decay rate of the first-moment estimate. */
   readonly beta1: number;
+  /** Decay rate of the second-moment estimate. */
   readonly beta2: number;
+  /** Added to the root of the second moment. */
   readonly eps: number;
+  /** L2 penalty (Adam) or decoupled decay (AdamW). */
   readonly weightDecay: number;
+  /** AMSGrad: the largest second moment so far. */
   readonly amsgrad: boolean;
   private readonly m: Floats;
   private readonly v: Floats;

@@ -114,8 +114,10 @@ export abstract class BaseOptimizer implements Optimizer {
   abstract readonly kind: OptimizerKind;
   #lr = 0;
   #t = 0;
+  /** State buffers by PyTorch's names. */
   protected readonly buffers: Record<string, Floats> = {};
   readonly paramCount: number;
+  /** Where the state buffers live. */
   protected readonly arena: Arena;
   /** The engine whose update kernels run the step (the reference loops where it has none). */
   protected readonly kernels: Required<Pick<Kernels, 'sgdUpdate' | 'adamUpdate'>>;

@@ -7,12 +7,18 @@ import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
 import { BaseOptimizer, checkNumber, type RmspropConfig } from './optimizer.js';
 
+/** RMSprop (torch.optim.RMSprop). */
 export class RMSprop extends BaseOptimizer {
   readonly kind = 'rmsprop';
+  /** Smoothing constant of the running mean of g². */
   readonly alpha: number;
+  /** Added to the root mean square. */
   readonly eps: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Divide by the estimated variance instead of the second moment. */
   readonly centered: boolean;
   private readonly squareAvg: Floats;
   private readonly buf: Floats | null;

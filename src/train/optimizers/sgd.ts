@@ -10,11 +10,16 @@ import type { Floats } from '../../core/floats.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type SgdConfig } from './optimizer.js';
 
+/** Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay (torch.optim.SGD). */
 export class SGD extends BaseOptimizer {
   readonly kind = 'sgd';
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Dampening of the gradient in the momentum buffer. */
   readonly dampening: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Nesterov momentum. */
   readonly nesterov: boolean;
   private readonly buf: Floats | null;
 

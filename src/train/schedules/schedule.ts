@@ -110,6 +110,7 @@ export interface ScheduleDecision {
 
 /** A learning-rate schedule: the rate for each step, decisions at epoch ends, and its state for checkpoints. */
 export interface Schedule {
+  /** Which schedule. */
   readonly kind: ScheduleKind;
   /** s(t): the schedule's rate for the step about to be taken, from the base rate α₀. Changes no state. */
   rateAt(step: number, epoch: number, baseLr: number): number;
@@ -117,6 +118,7 @@ export interface Schedule {
   endEpoch(epoch: number, metric: number | undefined, baseLr: number): ScheduleDecision | undefined;
   /** The config with every default filled in. */
   config(): Required<ScheduleConfig>;
+  /** Its state, for checkpoints. */
   state(): ScheduleState;
   /** Restores state(); throws a DescentError on a state of another kind or a malformed one. */
   loadState(s: unknown): void;
