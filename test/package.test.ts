@@ -173,6 +173,15 @@ describe('a consumer project with the tarball installed', () => {
             await tab.goto(`${origins[mode]}${page}?epochs=1`);
             await tab.waitForFunction(() => 'example' in window, null, { timeout: 20_000 });
             const result = await tab.evaluate(() => (window as unknown as { example: Promise<Record<string, number | string>> }).example);
+            if (page === 'index.html' && mode === 'plain') {
+              // Draw a vertical stroke on the pad: the page shows a predicted class.
+              const pad = (await tab.locator('#pad').boundingBox())!;
+              await tab.mouse.move(pad.x + 140, pad.y + 50);
+              await tab.mouse.down();
+              for (let y = 60; y <= 230; y += 10) await tab.mouse.move(pad.x + 140, pad.y + y);
+              await tab.mouse.up();
+              assert.match(await tab.locator('#predicted').textContent() ?? '', /^[0-9]$/);
+            }
             await tab.close();
             assert.deepEqual(errors, []);
             assert.equal(result.error, undefined, String(result.error));

@@ -127,7 +127,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model file',
   const { tensors, metadata } = decoded;
   if (metadata.format !== MODEL_FORMAT) {
     const hint = /^descent-checkpoint-\d+$/.test(metadata.format ?? '') ? ' (it is a training checkpoint: resume from it instead)'
-      : metadata.format === undefined ? ' (a PyTorch state_dict? import it with importPytorch and its architecture)' : '';
+      : metadata.format === undefined ? ' (a PyTorch state_dict? import it with importPytorch from descent-cnn/node, given its architecture)' : '';
     throw new DescentError(`${source} is not a Descent model: format ${JSON.stringify(metadata.format)}, ` +
       `expected "${MODEL_FORMAT}"${hint}`);
   }
