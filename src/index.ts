@@ -46,6 +46,10 @@ export {
 } from './io/safetensors.js';
 export { type Engine, type EngineKind, type EngineOptions, referenceEngine } from './engine/engine.js';
 export type { WasmArena, WasmEngine, WasmEngineOptions } from './engine/wasm-engine.js';
+export { exportOnnx, type OnnxExportOptions } from './io/onnx/export.js';
+export { importOnnx, type OnnxImport, type OnnxImportOptions } from './io/onnx/import.js';
+export { exportTfjs, type TfjsExport, type TfjsExportOptions } from './io/tfjs.js';
+export { exportPytorchModel, type PytorchModel, type PytorchModelOptions } from './io/pytorch-module.js';
 export { isPreset, preset, presetNames } from './models/presets.js';
 export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './train/checkpoint.js';
 export { EarlyStopping, type EarlyStoppingOptions, type EarlyStoppingState, type Monitor } from './train/early-stopping.js';
