@@ -85,11 +85,11 @@ describe('entry points', () => {
   it('descent-cnn/node re-exports the core and adds files, data sources, engines and the dashboard', () => {
     for (const name of Object.keys(core)) assert.equal((node as Record<string, unknown>)[name], (core as Record<string, unknown>)[name], name);
     for (const name of ['createEngine', 'createWasmEngine', 'saveModel', 'loadModel', 'importPytorch', 'exportPytorch', 'loadMnist',
-      'loadIdxPair', 'loadCsvFile', 'loadImageFolder', 'loadImageFile', 'startDashboard', 'RunRecorder']) {
+      'loadIdxPair', 'loadCsvFile', 'loadImageFolder', 'loadImageFile', 'startDashboard', 'RunRecorder', 'exportModelFiles', 'importModelFile']) {
       assert.equal(typeof (node as Record<string, unknown>)[name], 'function', name);
     }
     for (const name of ['encodeModel', 'decodeModel', 'importPytorchStateDict', 'exportPytorchStateDict', 'registerLayer', 'evaluate',
-      'referenceEngine', 'parseIdx', 'parseCsvDataset', 'preset']) {
+      'referenceEngine', 'parseIdx', 'parseCsvDataset', 'preset', 'exportOnnx', 'importOnnx', 'exportTfjs', 'exportPytorchModel']) {
       assert.equal(typeof (core as Record<string, unknown>)[name], 'function', name);
     }
   });

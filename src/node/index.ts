@@ -9,6 +9,9 @@ export * from '../index.js';
 export { createEngine } from './engine.js';
 export { createWasmEngine, loadWasmModule } from '../engine/node-loader.js';
 export { exportPytorch, importPytorch, loadModel, saveModel } from './model-io.js';
+export {
+  EXPORT_FORMATS, type ExportFileOptions, type ExportFormat, exportModelFiles, importModelFile, type ImportFileOptions,
+} from './model-interchange.js';
 export { loadIdxPair, loadMnist, type MnistOptions, mnistDataDir } from './mnist.js';
 export { loadCsvFile } from './csv-file.js';
 export { type ColorMode, decodeImage, type DecodedImage, loadImageFile, loadImageFolder } from './image-folder.js';
