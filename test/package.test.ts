@@ -165,12 +165,12 @@ describe('a consumer project with the tarball installed', () => {
     for (const [build, page] of [['no bundler', 'index.html'], ['esbuild', 'esbuild.html'], ['Vite', 'vite-dist/index.html']]) {
       for (const mode of ['plain', 'isolated'] as const) {
         const threads = mode === 'isolated' ? 'threads on shared memory' : 'one thread';
-        it(`${build}, ${mode === 'isolated' ? 'cross-origin isolated' : 'not isolated'}: ${threads}, 3,000 digits × 1 epoch reach 80% on 1,000 test digits`,
+        it(`${build}, ${mode === 'isolated' ? 'cross-origin isolated' : 'not isolated'}: ${threads}, 3,000 digits × 2 epochs reach 80% on 1,000 test digits`,
           { timeout: 120_000 }, async () => {
             const tab = await browser.newPage();
             const errors: string[] = [];
             tab.on('pageerror', (e) => errors.push(e.message));
-            await tab.goto(`${origins[mode]}${page}?epochs=1`);
+            await tab.goto(`${origins[mode]}${page}?epochs=2`);
             await tab.waitForFunction(() => 'example' in window, null, { timeout: 20_000 });
             const result = await tab.evaluate(() => (window as unknown as { example: Promise<Record<string, number | string>> }).example);
             if (page === 'index.html' && mode === 'plain') {
