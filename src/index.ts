@@ -8,7 +8,9 @@ export type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeomet
 export { referenceKernels } from './kernels/reference/index.js';
 export { LeakyReLU, ReLU, Sigmoid, Softplus, Tanh } from './layers/activation.js';
 export { BatchNorm1d, BatchNorm2d } from './layers/batch-norm.js';
-export { Conv2d } from './layers/conv2d.js';
+export { Conv2d, type Conv2dOptions } from './layers/conv2d.js';
+export { DepthwiseConv2d, type DepthwiseConv2dOptions } from './layers/depthwise-conv2d.js';
+export { samePadding, type PaddingSpec } from './layers/padding.js';
 export { Dense } from './layers/dense.js';
 export { Dropout } from './layers/dropout.js';
 export { Flatten } from './layers/flatten.js';

@@ -35,6 +35,7 @@ export const KERNEL_NAMES = [
   'addBias', 'sumRows',
   'conv2dForwardDirect', 'conv2dFilterDirect', 'convFilterSum', 'conv2dBackwardDataScatter',
   'sgdUpdate', 'adamUpdate',
+  'conv2dGroupedForward', 'conv2dGroupedBackwardData', 'conv2dGroupedBackwardFilter',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
