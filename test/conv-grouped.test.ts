@@ -97,6 +97,7 @@ const jacobianCases: JacobianCase[] = [
   { config: { type: 'DepthwiseConv2d', kernelSize: 3, depthMultiplier: 2, dilation: 2, padding: 'same' }, shape: [5, 5, 3] },
   { config: { type: 'DepthwiseConv2d', kernelSize: [2, 3], stride: [1, 2], padding: [0, 1, 2, 0] }, shape: [4, 5, 5] },
   { config: { type: 'Conv2d', outChannels: 2, kernelSize: 4, padding: 'same' }, shape: [5, 5, 2] },
+  { config: { type: 'MaxPool2d', kernelSize: 2, stride: 2, padding: 'same' }, shape: [5, 3, 2] },
 ];
 
 describe('explicit Jacobians (eq. 5) of grouped, depthwise and asymmetrically padded convolutions', () => {
@@ -246,5 +247,22 @@ describe('wasm engine: grouped, depthwise and asymmetric convolutions', () => {
     const risks = nets.map((net) => net.gradient(x, { labels }, 4));
     assert.ok(Math.abs(risks[0] - risks[1]) < 1e-5, `risk ${risks[0]} vs ${risks[1]}`);
     assertClose(nets[1].g, nets[0].g, 2e-4, 'gradient');
+  });
+});
+
+describe("MaxPool2d padding 'same'", () => {
+  it('gives ⌈size / stride⌉, and the WebAssembly engine agrees with the reference on the asymmetric windows', () => {
+    for (const [H, K, S] of [[7, 2, 2], [8, 3, 2], [5, 3, 1], [9, 2, 3], [1, 3, 2]]) {
+      const layers: LayerConfig[] = [{ type: 'MaxPool2d', kernelSize: K, stride: S, padding: 'same', tieBreak: 'first' }];
+      const nets = [Sequential.fromConfig({ inputShape: [H, H + 2, 3], layers }, { seed: 1 }),
+        Sequential.fromConfig({ inputShape: [H, H + 2, 3], layers }, { seed: 1, arena: engines[1].arena, kernels: engines[1].kernels })];
+      assert.deepEqual(nets[0].outputShape, [Math.ceil(H / S), Math.ceil((H + 2) / S), 3]);
+      const x = Float32Array.from(randomFloats(2 * H * (H + 2) * 3, H * 10 + K).map((v) => -Math.abs(v)));
+      const ys = nets.map((net) => Float32Array.from(net.forward(x, 2, false).subarray(0, 2 * nets[0].outputShape.reduce((a, b) => a * b))));
+      assert.deepEqual(ys[1], ys[0], `H=${H} K=${K} S=${S}`);
+      assert.ok(ys[0].every((v) => v < 0), 'all-negative inputs: a padded zero never wins the maximum');
+    }
+    assert.throws(() => Sequential.fromConfig({ inputShape: [4, 4, 1], layers: [{ type: 'AvgPool2d', kernelSize: 2, padding: 'same' }] }),
+      /AvgPool2d padding 'same' is not supported/);
   });
 });
