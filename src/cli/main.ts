@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { evalCommand } from './eval.js';
 import { gradcheckCommand } from './gradcheck.js';
-import { fraction, nonNegativeInt, optimizerKinds, positiveInt, positiveNumber } from './options.js';
+import { fraction, imageSize, nonNegativeInt, optimizerKinds, positiveInt, positiveNumber } from './options.js';
 import { predictCommand } from './predict.js';
 import { summaryCommand } from './summary.js';
 import { trainCommand, type TrainFlags } from './train.js';
@@ -31,8 +31,10 @@ const program = new Command('descent')
 program.command('train')
   .description('train a model (MNIST and LeNet-5 by default); checkpoints and the final model go to --out')
   .option('-m, --model <model>', `preset (${presetNames.join(', ')}) or JSON spec file`, 'lenet5')
-  .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
-  .option('--test <source>', 'test data (MNIST uses its 10,000 test images by default)')
+  .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir> | cifar10:<dir>', 'mnist')
+  .option('--test <source>', 'test data (MNIST and a CIFAR-10 folder use their test images by default)')
+  .addOption(new Option('--color <mode>', 'channels of folder: images').choices(['grayscale', 'rgb']).default('grayscale'))
+  .option('--image-size <size>', 'resize folder: images to <n> or <height>x<width> (area averaging down, bilinear up)', imageSize)
   .option('-e, --epochs <n>', 'epochs', positiveInt, 15)
   .option('-b, --batch-size <n>', 'mini-batch size B (1 = online learning)', positiveInt, 64)
   .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerKinds]).default('adam'))
@@ -44,6 +46,8 @@ program.command('train')
   .option('--patience <n>', 'early stopping: epochs without a better validation error', nonNegativeInt, 5)
   .option('--no-early-stopping', 'train all epochs (best weights are not restored)')
   .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 2)
+  .option('--crop <padding>', 'random crops: pad each image with this many zeros, crop back to its size (CIFAR: 4)', nonNegativeInt, 0)
+  .option('--flip', 'random horizontal flips (half of the images)')
   .option('--no-normalize', 'skip mean/std normalisation of the inputs')
   .option('--seed <n>', 'seed for initialisation, shuffling, dropout and ties', nonNegativeInt, 1)
   .option('--limit <n>', 'use only the first n training images', positiveInt)
@@ -62,7 +66,7 @@ program.command('train')
 
 program.command('eval <model>')
   .description('accuracy, loss and confusion matrix of a saved model (.safetensors) on a dataset')
-  .option('-d, --data <source>', 'mnist (its test split) | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
+  .option('-d, --data <source>', 'mnist (its test split) | idx:<images>,<labels> | csv:<file> | folder:<dir> | cifar10:<dir> (test_batch.bin)', 'mnist')
   .addOption(engineOption())
   .addOption(threadsOption())
   .option('--json', 'print JSON')

@@ -18,3 +18,9 @@ export function standardizationOf(preprocessing: unknown): Standardization | und
   const p = preprocessing as Partial<Standardization> | undefined;
   return p && Array.isArray(p.mean) && Array.isArray(p.std) ? { mean: p.mean, std: p.std } : undefined;
 }
+
+/** The [height, width] a model's training images were resized to (--image-size), if they were. */
+export function resizeOf(preprocessing: unknown): [number, number] | undefined {
+  const r = (preprocessing as { resize?: unknown } | undefined)?.resize;
+  return Array.isArray(r) && r.length === 2 && r.every((d) => Number.isInteger(d) && d > 0) ? [r[0], r[1]] : undefined;
+}

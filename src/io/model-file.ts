@@ -25,11 +25,16 @@ import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safete
 
 export const MODEL_FORMAT = 'descent-model-1';
 
-/** How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c]. */
+/**
+ * How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c], one mean
+ * and std per channel (three for colour images); `resize`: images were resized to [height, width]
+ * first (the CLI's --image-size), so predict resizes too.
+ */
 export interface Preprocessing {
   scale?: number;
   mean?: number[];
   std?: number[];
+  resize?: [number, number];
   [key: string]: unknown;
 }
 
