@@ -36,6 +36,10 @@ export class DepthwiseConv2d extends Conv2d {
     return super.outputShapeFor(input);
   }
 
+  override describe(): string {
+    return super.describe().replace(/, groups \d+$/, '') + (this.depthMultiplier > 1 ? `, ×${this.depthMultiplier} per channel` : '');
+  }
+
   override config(): LayerConfig {
     return { type: this.type, kernelSize: this.kernelSize, depthMultiplier: this.depthMultiplier, stride: this.stride,
       padding: this.paddingConfig(), dilation: this.dilation, bias: this.bias };
