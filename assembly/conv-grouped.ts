@@ -8,7 +8,8 @@
  * Each output element is one chain of float32 operations in a fixed order (taps kh, kw, then the
  * group's channels; backward-filter: pixels n, oh, ow), and threads split whole units (output
  * rows, input rows, output channels), so results are bitwise identical for any thread count.
- * As in the reference, a zero gradient gy adds nothing (so 0 · Inf never makes a NaN).
+ * Every product is computed (no zero is skipped), so 0·∞ and 0·NaN give NaN, as in the reference
+ * and the other kernels; a tap in the padding is never computed.
  *
  * Parameter block (words): 0 input (x, or gy for backward-data), 1 weights (forward,
  * backward-data) or gy (backward-filter), 2 bias or 0, 3 output (y, gx or gw),
@@ -94,7 +95,6 @@ export function conv2dGroupedBackwardData(params: usize, part: i32, parts: i32):
   const DH = pi(params, 17), DW = pi(params, 18), G = pi(params, 19);
   const Cg = C / G, Og = O / G, T = KH * KW;
   const depthwise = Cg == 1 && Og == 1, C4 = depthwise ? C & ~3 : 0;
-  const zero = f32x4.splat(0);
   const rows = N * H;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   for (let r = r0; r < r1; r++) {
@@ -112,8 +112,7 @@ export function conv2dGroupedBackwardData(params: usize, part: i32, parts: i32):
             const nw = iw + PW - kw * DW;
             if (nw < 0 || nw % SW != 0 || nw / SW >= OW) continue;
             const g = v128.load(gy + (<usize>(((n * OH + oh) * OW + nw / SW) * O + ci) << 2));
-            const term = f32x4.mul(g, weights4(w, ci, T, kh * KW + kw));
-            s = f32x4.add(s, v128.bitselect(zero, term, f32x4.eq(g, zero)));
+            s = f32x4.add(s, f32x4.mul(g, weights4(w, ci, T, kh * KW + kw)));
           }
         }
         v128.store(gx + (<usize>(xo + ci) << 2), s);
@@ -130,8 +129,7 @@ export function conv2dGroupedBackwardData(params: usize, part: i32, parts: i32):
             if (nw < 0 || nw % SW != 0 || nw / SW >= OW) continue;
             const yo = ((n * OH + oh) * OW + nw / SW) * O;
             for (let o = o0; o < o0 + Og; o++) {
-              const g = f32at(gy, yo + o);
-              if (g != 0) s += g * f32at(w, (o * T + kh * KW + kw) * Cg + c);
+              s += f32at(gy, yo + o) * f32at(w, (o * T + kh * KW + kw) * Cg + c);
             }
           }
         }
@@ -163,7 +161,6 @@ export function conv2dGroupedBackwardFilter(params: usize, part: i32, parts: i32
         const c0 = (o / Og) * Cg;
         for (let p = 0; p < N * OH * OW; p++) {
           const g = f32at(gy, p * O + o);
-          if (g == 0) continue;
           const n = p / (OH * OW), rem = p - n * OH * OW, oh = rem / OW, ow = rem - oh * OW;
           for (let kh = 0; kh < KH; kh++) {
             const ih = oh * SH - PH + kh * DH;
@@ -187,7 +184,7 @@ export function conv2dGroupedBackwardFilter(params: usize, part: i32, parts: i32
 /** Depthwise backward-filter for channels o..o+3: one vector accumulator per tap, over every pixel. */
 function filterDepthwise4(x: usize, gy: usize, gw: usize, o: i32, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
-  const T = KH * KW, zero = f32x4.splat(0);
+  const T = KH * KW;
   for (let t = 0; t < T; t++) {
     const kh = t / KW, kw = t - kh * KW;
     let acc = weights4(gw, o, T, t);
@@ -199,8 +196,7 @@ function filterDepthwise4(x: usize, gy: usize, gw: usize, o: i32, N: i32, H: i32
           const iw = ow * SW - PW + kw * DW;
           if (iw < 0 || iw >= W) continue;
           const g = v128.load(gy + (<usize>(((n * OH + oh) * OW + ow) * C + o) << 2));
-          const term = f32x4.mul(g, v128.load(x + (<usize>(((n * H + ih) * W + iw) * C + o) << 2)));
-          acc = f32x4.add(acc, v128.bitselect(zero, term, f32x4.eq(g, zero)));
+          acc = f32x4.add(acc, f32x4.mul(g, v128.load(x + (<usize>(((n * H + ih) * W + iw) * C + o) << 2))));
         }
       }
     }

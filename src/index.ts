@@ -38,6 +38,7 @@ export { decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './train/early-stopping.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
 export * from './train/events.js';
+export { LearningRate, type LearningRateState } from './train/learning-rate.js';
 export * from './train/optimizers/index.js';
 export * from './train/schedules/index.js';
 export { fit, type FitOptions, type History, Trainer } from './train/trainer.js';

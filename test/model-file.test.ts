@@ -107,8 +107,10 @@ describe('model file', () => {
     const plain = encodeSafetensors({ '0.weight': { shape: [1], data: new Float32Array(1) } });
     assert.throws(() => decodeModel(plain, 'x.safetensors'),
       /x.safetensors is not a Descent model: format undefined, expected "descent-model-1" \(a PyTorch state_dict\?/);
-    const other = edited(bytes, (_t, m) => (m.format = 'descent-checkpoint-1'));
-    assert.throws(() => decodeModel(other, 'c'), /c is not a Descent model: .*training checkpoint/);
+    for (const format of ['descent-checkpoint-1', 'descent-checkpoint-2']) {
+      const other = edited(bytes, (_t, m) => (m.format = format));
+      assert.throws(() => decodeModel(other, 'c'), /c is not a Descent model: .*training checkpoint/);
+    }
     assert.throws(() => loadModel(path.join(dir, 'absent.safetensors')), /absent.safetensors: no such file/);
   });
 

@@ -1,4 +1,4 @@
-/** Learning-rate schedules: values over time, PyTorch's plateau rule, the Adam → SGD switch, manual overrides. */
+/** Learning-rate schedules: values over time, PyTorch's plateau rule, the Adam → SGD switch, state. (A person's commands: learning-rate.test.ts.) */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DescentError } from '../src/core/errors.js';
@@ -17,9 +17,9 @@ function perEpoch(s: Schedule, n: number, base = 1): number[] {
 function drive(s: Schedule, metrics: number[], base = 1, from = 0): { rates: number[]; decisions: [number, ScheduleDecision][] } {
   const rates: number[] = [], decisions: [number, ScheduleDecision][] = [];
   metrics.forEach((m, i) => {
-    const e = from + i, lr = s.rateAt(e, e, base);
-    rates.push(lr);
-    const d = s.endEpoch(e, m, lr);
+    const e = from + i;
+    rates.push(s.rateAt(e, e, base));
+    const d = s.endEpoch(e, m, base);
     if (d) decisions.push([e, d]);
   });
   return { rates, decisions };
@@ -114,58 +114,6 @@ describe('adam-then-sgd', () => {
   });
 });
 
-describe('a manual rate is kept, never silently undone', () => {
-  it('constant: the manual rate stays', () => {
-    const s = createSchedule({ kind: 'constant' });
-    s.rateAt(0, 0, 1);
-    s.setManual(0.1, 0);
-    assert.deepEqual(perEpoch(s, 3), [0.1, 0.1, 0.1]);
-  });
-
-  it('multistep: after "divide by 10" by hand, a later milestone still divides by 10 relative to it', () => {
-    const s = createSchedule({ kind: 'multistep', milestones: [2] });
-    assert.equal(s.rateAt(5, 1, 1), 1);
-    s.setManual(0.1, 5); // mid-epoch 1
-    assertClose([s.rateAt(6, 1, 1), s.rateAt(7, 1, 1), s.rateAt(8, 2, 1), s.rateAt(9, 3, 1)], [0.1, 0.1, 0.01, 0.01], 1e-15, 'rates');
-  });
-
-  it('cosine: the shape goes on, scaled to the manual rate', () => {
-    const s = createSchedule({ kind: 'cosine', warmupSteps: 2, totalSteps: 12 });
-    const plain = createSchedule({ kind: 'cosine', warmupSteps: 2, totalSteps: 12 });
-    s.rateAt(4, 0, 1);
-    s.setManual(s.rateAt(4, 0, 1) / 10, 4);
-    for (const step of [4, 5, 8, 11]) assertClose([s.rateAt(step, 0, 1)], [plain.rateAt(step, 0, 1) / 10], 1e-15, `step ${step}`);
-  });
-
-  it('where the schedule had reached 0 there is no ratio: the manual rate is pinned', () => {
-    const s = createSchedule({ kind: 'cosine', totalSteps: 10 });
-    assert.equal(s.rateAt(10, 0, 1), 0);
-    s.setManual(1e-3, 10);
-    assert.deepEqual([s.rateAt(11, 0, 1), s.rateAt(50, 3, 1)], [1e-3, 1e-3]);
-  });
-
-  it('plateau: the manual rate is adopted and later reductions start from it', () => {
-    const s = createSchedule({ kind: 'plateau', patience: 0 });
-    assert.equal(s.rateAt(0, 0, 1), 1);
-    s.setManual(0.5, 0);
-    const { rates, decisions } = drive(s, [1, 1, 1]);
-    assertClose(rates, [0.5, 0.5, 0.05], 1e-15, 'rates');
-    assertClose(decisions.map(([, d]) => d.lr), [0.05, 0.005], 1e-15, 'reductions');
-  });
-
-  it('adam-then-sgd: a manual Adam rate holds until the switch, which starts SGD at sgdLr', () => {
-    const s = createSchedule({ kind: 'adam-then-sgd', patience: 0, sgdLr: 0.01 });
-    s.setManual(1e-4, 0);
-    const { rates } = drive(s, [1, 1, 1], 1e-3);
-    assert.deepEqual(rates, [1e-4, 1e-4, 0.01]);
-  });
-
-  it('a bad manual rate is refused', () => {
-    assert.throws(() => createSchedule({ kind: 'constant' }).setManual(-1, 0), /manual lr/);
-    assert.throws(() => createSchedule({ kind: 'plateau' }).setManual(NaN, 0), /manual lr/);
-  });
-});
-
 describe('state round trip and validation', () => {
   const configs: ScheduleConfig[] = [
     { kind: 'constant' },
@@ -181,7 +129,6 @@ describe('state round trip and validation', () => {
     it(`${config.kind}: config() rebuilds it, and state() through JSON continues identically`, () => {
       const a = createSchedule(config);
       drive(a, metrics.slice(0, 5), 0.1);
-      a.setManual(a.rateAt(5, 5, 0.1) / 10, 5);
       const saved = JSON.parse(JSON.stringify({ config: a.config(), state: a.state() })) as { config: ScheduleConfig; state: unknown };
       const b = createSchedule(saved.config);
       b.loadState(saved.state);

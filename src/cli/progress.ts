@@ -13,6 +13,7 @@ export function attachProgress(trainer: Trainer, options: { json: boolean; epoch
   if (json) {
     trainer.on('epoch', (e) => print(JSON.stringify(e)));
     trainer.on('lr', (e) => print(JSON.stringify(e)));
+    trainer.on('warning', (e) => print(JSON.stringify(e)));
     trainer.on('end', (e) => print(JSON.stringify(e)));
     return;
   }
@@ -41,9 +42,12 @@ export function attachProgress(trainer: Trainer, options: { json: boolean; epoch
       ` | lr ${e.lr.toPrecision(3)} | step ${e.stepSize.toPrecision(3)} | ${Math.round(e.imagesPerSecond).toLocaleString('en-US')} img/s | ${e.seconds.toFixed(1)} s${es}`);
   });
   trainer.on('lr', (e) => {
-    if (e.source === 'schedule') return; // per-step schedules would flood the log; the epoch line shows lr
     closeBar();
     print(`learning rate ${e.from.toPrecision(3)} → ${e.to.toPrecision(3)} (${e.source}${e.optimizer ? `, now ${e.optimizer}` : ''}) at step ${e.step}`);
+  });
+  trainer.on('warning', (e) => {
+    closeBar();
+    print(`warning: ${e.message}`);
   });
   trainer.on('pause', () => print('paused'));
   trainer.on('resume', () => print('resumed'));

@@ -1,22 +1,28 @@
 /**
  * Checkpoints: everything needed to continue a run bit for bit — the architecture, w, running
- * statistics, optimizer and schedule state, the generator's state, the position inside the epoch
- * (its shuffled order too), early-stopping state and the history. Stored as a safetensors file
- * (tensors as tensors, the rest as JSON in its metadata) with a CRC-32 over both, so a truncated or
- * corrupted checkpoint is refused with a clear error and never half-loaded.
+ * statistics, optimizer, schedule and learning-rate state, the generator's state, the position inside
+ * the epoch (its shuffled order too), early-stopping state and the history (bounded: its size does not
+ * grow with the steps). Stored as a safetensors file (tensors as tensors, the rest as JSON in its
+ * metadata) with a CRC-32 over both, so a truncated or corrupted checkpoint is refused with a clear
+ * error and never half-loaded. A NaN or ∞ in any tensor is refused both ways (NonFiniteError): such a
+ * checkpoint is never written, nor loaded. Format 2; format 1 (before the learning rate had one home)
+ * is still read, through checkpoint-v1.ts.
  */
 import { crc32 } from '../core/checksum.js';
 import { DescentError } from '../core/errors.js';
+import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import type { RngState } from '../core/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../io/safetensors.js';
 import type { ArchitectureConfig } from '../network/sequential.js';
+import { CHECKPOINT_FORMAT_1, migrateHistory1, migrateSchedule1 } from './checkpoint-v1.js';
 import type { EarlyStoppingState } from './early-stopping.js';
+import type { LearningRateState } from './learning-rate.js';
 import type { OptimizerConfig, OptimizerState } from './optimizers/index.js';
 import type { ScheduleConfig } from './schedules/index.js';
 import type { History } from './trainer.js';
 
-export const CHECKPOINT_FORMAT = 'descent-checkpoint-1';
+export const CHECKPOINT_FORMAT = 'descent-checkpoint-2';
 
 export interface TrainerSnapshot {
   architecture: ArchitectureConfig;
@@ -24,6 +30,8 @@ export interface TrainerSnapshot {
   buffers: Floats;
   optimizer: { config: OptimizerConfig; state: OptimizerState };
   schedule: { config: ScheduleConfig; state: unknown } | null;
+  /** The learning rate's state; no base in a format-1 checkpoint (the trainer's options give it). */
+  rate: Omit<LearningRateState, 'base'> & { base?: number };
   rng: RngState;
   position: { epoch: number; step: number; stepInEpoch: number; lossSum: number; wrong: number; seen: number } | null;
   order: Int32Array | null;
@@ -62,15 +70,20 @@ export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   if (s.order) tensors.set('order', { shape: [s.order.length], data: Int32Array.from(s.order) });
   if (s.earlyStopping?.bestWeights) tensors.set('best_weights', f32(s.earlyStopping.bestWeights));
   if (s.earlyStopping?.bestBuffers) tensors.set('best_buffers', f32(s.earlyStopping.bestBuffers));
+  // The step risks as float64 (exact, and a fixed 8 bytes each: the size does not drift with their digits).
+  const { stepLosses, ...history } = s.history;
+  tensors.set('step_losses', { shape: [stepLosses.length], data: Float64Array.from(stepLosses) });
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, 'cannot write the checkpoint');
   const state = stringify({
     architecture: s.architecture,
     optimizer: { config: s.optimizer.config, stepCount: s.optimizer.state.stepCount, buffers: Object.keys(s.optimizer.state.buffers) },
     schedule: s.schedule,
+    rate: s.rate,
     rng: s.rng,
     position: s.position,
     previousEpochLoss: s.previousEpochLoss,
     earlyStopping: s.earlyStopping ? s.earlyStopping.state : null,
-    history: s.history,
+    history,
     meta: s.meta,
   });
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, state, checksum: checksum(tensors, state) });
@@ -84,8 +97,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
     throw new DescentError(`${source} is not a readable checkpoint (truncated or corrupted?): ${(e as Error).message}`);
   }
   const { tensors, metadata } = decoded;
-  if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new DescentError(`${source} is not a Descent checkpoint (format ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT})`);
+  const v1 = metadata.format === CHECKPOINT_FORMAT_1;
+  if (!v1 && metadata.format !== CHECKPOINT_FORMAT) {
+    const newer = /^descent-checkpoint-\d+$/.test(metadata.format ?? '');
+    throw new DescentError(newer
+      ? `${source} was written by a newer Descent (format ${metadata.format}); this one reads ${CHECKPOINT_FORMAT_1} and ${CHECKPOINT_FORMAT}`
+      : `${source} is not a Descent checkpoint (format ${JSON.stringify(metadata.format)}, expected ${CHECKPOINT_FORMAT})`);
   }
   const actual = checksum(tensors, metadata.state ?? '');
   if (actual !== metadata.checksum) {
@@ -93,15 +110,20 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
   }
   const st = parse(metadata.state) as {
     architecture: ArchitectureConfig; optimizer: { config: OptimizerConfig; stepCount: number; buffers: string[] };
-    schedule: TrainerSnapshot['schedule']; rng: RngState; position: TrainerSnapshot['position'];
+    schedule: TrainerSnapshot['schedule']; rate: TrainerSnapshot['rate']; rng: RngState; position: TrainerSnapshot['position'];
     previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History; meta?: Record<string, unknown>;
   };
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, source);
   const get = (name: string) => tensors.get(name)?.data as Float32Array | undefined;
   const need = (name: string) => {
     const t = get(name);
     if (!t) throw new DescentError(`${source}: tensor "${name}" is missing`);
     return t;
   };
+  if (!st.history || typeof st.history !== 'object') throw new DescentError(`${source}: its history is missing`);
+  if (v1) Object.assign(st, migrateSchedule1(st.schedule, st.optimizer?.config?.lr), { history: migrateHistory1(st.history) });
+  else if (!st.rate || typeof st.rate !== 'object') throw new DescentError(`${source}: its learning-rate state is missing`);
+  else st.history.stepLosses = Array.from(need('step_losses'));
   const optimizerBuffers: Record<string, Floats> = {};
   for (const name of st.optimizer.buffers) optimizerBuffers[name] = need(`optimizer.${name}`);
   return {
@@ -110,6 +132,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
     buffers: need('buffers'),
     optimizer: { config: st.optimizer.config, state: { stepCount: st.optimizer.stepCount, buffers: optimizerBuffers } },
     schedule: st.schedule,
+    rate: st.rate,
     rng: st.rng,
     position: st.position,
     order: (tensors.get('order')?.data as Int32Array | undefined) ?? null,

@@ -1,6 +1,7 @@
 /**
- * What a trainer reports while it runs: typed events for each step and epoch, every change of the
- * learning rate (scheduled or manual), pauses, stops and checkpoints. A CLI progress bar and the web
+ * What a trainer reports while it runs: typed events for each step and epoch (with the rate α it ran at),
+ * every change of the learning rate that a schedule's shape does not explain (a person's command, a
+ * plateau reduction, an optimizer switch), pauses, stops and checkpoints. A CLI progress bar and the web
  * dashboard subscribe to these; the run's event log is the list of them.
  */
 
@@ -12,6 +13,7 @@ export interface StepEvent {
   loss: number;
   /** Mini-batch zero-one error (fraction). */
   error: number;
+  /** α this step ran at (a schedule's rate changes are here, not in 'lr' events). */
   lr: number;
   batchSize: number;
   /** ||w_t - w_(t-1)|| for this step. */
@@ -46,7 +48,8 @@ export interface EpochEvent extends EpochRecord {
   patienceLeft?: number;
 }
 
-export type LrSource = 'manual' | 'schedule' | 'plateau' | 'switch';
+/** Who changed α: a person ('manual'), a plateau reduction, the Adam → SGD switch. A schedule's shape is not an event. */
+export type LrSource = 'manual' | 'plateau' | 'switch';
 
 export interface LrEvent {
   type: 'lr';
@@ -73,6 +76,14 @@ export interface CheckpointEvent {
   bytes: number;
 }
 
+/** Something the user should know that does not stop training (a diverging loss). */
+export interface WarningEvent {
+  type: 'warning';
+  step: number;
+  epoch: number;
+  message: string;
+}
+
 export interface EndEvent {
   type: 'end';
   step: number;
@@ -84,7 +95,7 @@ export interface EndEvent {
 export type StopReason = 'epochs' | 'max_steps' | 'max_seconds' | 'early_stopping' | 'step_size' | 'loss_change' |
   'user' | 'non_finite';
 
-export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | CheckpointEvent | EndEvent;
+export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | CheckpointEvent | WarningEvent | EndEvent;
 
 /** A minimal typed emitter that works in browsers and Node alike. */
 export class Emitter {

@@ -6,8 +6,11 @@
  * pause, resume, stop — so a person watching L_T through a user interface can steer it, as the
  * notes describe. Everything random comes from the network's one seeded generator, and every bit
  * of state can be checkpointed, so a resumed run ends bitwise identical to an uninterrupted one.
+ * A NaN or ∞ in a loss, w or the running statistics stops training and puts back the last finite
+ * state a checkpoint holds; a loss far above its start draws a warning (finite-guard.ts).
  */
 import { DescentError, check } from '../core/errors.js';
+import { NonFiniteError } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
@@ -18,7 +21,9 @@ import { argmaxRows, type Sequential } from '../network/sequential.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './checkpoint.js';
 import { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
+import { FiniteGuard, nonFiniteMessage } from './finite-guard.js';
 import { Emitter, type EpochRecord, type LrSource, type StopReason, type TrainEvent } from './events.js';
+import { LearningRate } from './learning-rate.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers/index.js';
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules/index.js';
 import { yieldToEventLoop } from './yield.js';
@@ -53,13 +58,24 @@ export interface FitOptions {
   onCheckpoint?: (bytes: Uint8Array, where: { step: number; epoch: number; reason: string }) => void;
   /** Anything the caller wants back on resume (the CLI keeps its flags here); stored as JSON. */
   meta?: Record<string, unknown>;
+  /** How many of the latest steps' risks history.stepLosses keeps (default 1,000); every step's goes to on('step'). */
+  keepStepLosses?: number;
 }
 
+/**
+ * What a run keeps, in memory and in its checkpoints. It stays small however long the run: per-epoch
+ * records, a bounded window of step risks, and the events that changed the run. Per-step data (every
+ * risk, the rate of every step) goes to observers as 'step' events (the run recorder's metrics.jsonl).
+ */
 export interface History {
   epochs: EpochRecord[];
-  /** The mini-batch risk of every step, in order. */
+  /** The mini-batch risks of the latest steps (at most keepStepLosses, oldest first; the last is the latest step's). */
   stepLosses: number[];
-  /** Learning-rate changes, pauses, stops: the run's event log. */
+  /**
+   * The event log: what changed the run. A person's rate commands, plateau reductions and optimizer
+   * switches ('lr'), pauses, stops, ends. Not a schedule's rate (a function of the step) nor checkpoints
+   * (they change nothing); both are still emitted to listeners.
+   */
   events: TrainEvent[];
   stopReason?: StopReason;
   stopMessage?: string;
@@ -77,12 +93,14 @@ interface Position {
 }
 
 const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: 'adam', lr: 1e-3 };
+const DEFAULT_KEEP_STEP_LOSSES = 1000;
 
 export class Trainer extends Emitter {
   readonly model: Sequential;
   readonly options: FitOptions;
   optimizer: Optimizer;
-  schedule: Schedule | null;
+  /** The learning rate's one home: base rate, schedule and a person's commands (see learning-rate.ts). */
+  rate: LearningRate;
   history: History = { epochs: [], stepLosses: [], events: [] };
   readonly earlyStopping: EarlyStopping | null;
   private position: Position | null = null;
@@ -94,6 +112,7 @@ export class Trainer extends Emitter {
   private previousEpochLoss = NaN;
   private readonly prevW: Floats;
   private gAccumulator: Floats | null = null;
+  private readonly guard = new FiniteGuard();
 
   constructor(model: Sequential, options: FitOptions = {}) {
     super();
@@ -101,26 +120,32 @@ export class Trainer extends Emitter {
     this.options = options;
     validateOptions(options);
     this.optimizer = createOptimizer(options.optimizer ?? DEFAULT_OPTIMIZER, model.parameterCount, model.arena, model.kernels);
-    this.schedule = options.schedule ? createSchedule(options.schedule) : null;
+    this.rate = new LearningRate(this.optimizer.lr, options.schedule ? createSchedule(options.schedule) : null);
     this.earlyStopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : null;
     this.epochStartWeights = model.getWeights();
     this.prevW = model.arena.floats(model.parameterCount);
   }
 
-  get lr(): number {
-    return this.optimizer.lr;
+  get schedule(): Schedule | null {
+    return this.rate.schedule;
   }
 
-  /** Set α from now on: it applies from the next step (the notes' manual "divide by 10"). */
+  /** α for the next step (a command not yet applied is not in it). */
+  get lr(): number {
+    const { step, epoch } = this.where();
+    return this.rate.at(step, epoch);
+  }
+
+  /** Set α from the next step on; the schedule's shape goes on from it (the rule in learning-rate.ts). */
   setLearningRate(lr: number, source: LrSource = 'manual'): void {
     check(typeof lr === 'number' && Number.isFinite(lr) && lr > 0, `learning rate must be a positive finite number, got ${lr}`);
-    this.pending.push(() => this.changeLr(lr, source));
+    this.pending.push(() => this.command((step, epoch) => this.rate.set(lr, step, epoch), source));
   }
 
-  /** Multiply α by `factor` at the next step, e.g. 0.1 for "divide by 10". */
+  /** Multiply α by `factor` from the next step on, e.g. 0.1 for the notes' manual "divide by 10". */
   scaleLearningRate(factor: number): void {
     check(Number.isFinite(factor) && factor > 0, `learning-rate factor must be a positive finite number, got ${factor}`);
-    this.pending.push(() => this.changeLr(this.optimizer.lr * factor, 'manual'));
+    this.pending.push(() => this.command((step, epoch) => this.rate.scale(factor, step, epoch), 'manual'));
   }
 
   pause(): void {
@@ -152,15 +177,16 @@ export class Trainer extends Emitter {
   }
 
   private record(e: TrainEvent): void {
-    if (e.type !== 'step' && e.type !== 'epoch') this.history.events.push(e);
+    if (e.type !== 'step' && e.type !== 'epoch' && e.type !== 'checkpoint') this.history.events.push(e);
     this.emit(e);
   }
 
-  private changeLr(to: number, source: LrSource, optimizer?: string): void {
-    const from = this.optimizer.lr;
-    this.optimizer.lr = to;
-    if (source === 'manual') this.schedule?.setManual(to);
-    this.record({ type: 'lr', ...this.where(), from, to, source, ...(optimizer ? { optimizer } : {}) });
+  /** A person's rate command, applied between steps and recorded with α of the next step before and after it. */
+  private command(change: (step: number, epoch: number) => void, source: LrSource): void {
+    const { step, epoch } = this.where();
+    const from = this.rate.at(step, epoch);
+    change(step, epoch);
+    this.record({ type: 'lr', step, epoch, from, to: this.rate.at(step, epoch), source });
   }
 
   /** Encode everything needed to continue: a checkpoint (taken between steps). */
@@ -172,6 +198,7 @@ export class Trainer extends Emitter {
       buffers: this.model.buffers,
       optimizer: { config: this.optimizer.config(), state: this.optimizer.state() },
       schedule: this.schedule ? { config: this.schedule.config(), state: this.schedule.state() } : null,
+      rate: this.rate.state(),
       rng: this.model.rng.state(),
       position: p ? { epoch: p.epoch, step: p.step, stepInEpoch: p.stepInEpoch, lossSum: p.lossSum, wrong: p.wrong, seen: p.seen } : null,
       order: p?.order ?? null,
@@ -195,10 +222,11 @@ export class Trainer extends Emitter {
     this.model.setBuffers(s.buffers);
     this.optimizer = createOptimizer(s.optimizer.config, this.model.parameterCount, this.model.arena, this.model.kernels);
     this.optimizer.loadState(s.optimizer.state);
-    if (s.schedule) {
-      this.schedule = createSchedule(s.schedule.config);
-      this.schedule.loadState(s.schedule.state);
-    }
+    const schedule = s.schedule ? createSchedule(s.schedule.config) : this.schedule;
+    if (s.schedule) schedule!.loadState(s.schedule.state);
+    this.rate = new LearningRate(this.rate.base, schedule);
+    // A format-1 checkpoint has no base rate: it took it from the options, as this trainer's base is.
+    this.rate.loadState({ base: this.rate.base, ...s.rate });
     this.model.rng.setState(s.rng);
     this.position = s.position && s.order ? { ...s.position, order: Int32Array.from(s.order) } : null;
     this.epochStartWeights = Float32Array.from(s.epochStartWeights);
@@ -207,13 +235,28 @@ export class Trainer extends Emitter {
       this.earlyStopping.loadState(s.earlyStopping.state, s.earlyStopping.bestWeights, s.earlyStopping.bestBuffers);
     }
     this.history = s.history;
+    this.trimStepLosses();
   }
 
-  private saveCheckpoint(reason: string): void {
-    if (!this.options.onCheckpoint) return;
-    const bytes = this.checkpoint();
+  private trimStepLosses(): void {
+    const keep = this.options.keepStepLosses ?? DEFAULT_KEEP_STEP_LOSSES, losses = this.history.stepLosses;
+    if (losses.length > keep) losses.splice(0, losses.length - keep);
+  }
+
+  /** Hands a checkpoint to onCheckpoint; returns why it could not be taken (a non-finite tensor), or null. */
+  private saveCheckpoint(reason: string): string | null {
+    if (!this.options.onCheckpoint) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.checkpoint();
+    } catch (e) {
+      if (e instanceof NonFiniteError) return e.message;
+      throw e;
+    }
     this.options.onCheckpoint(bytes, { ...this.where(), reason });
     this.record({ type: 'checkpoint', ...this.where(), bytes: bytes.length });
+    this.guard.keep(this.model, this.where(), 'the last checkpoint');
+    return null;
   }
 
   /** Train on `data` until a stopping rule fires; returns the history. */
@@ -256,12 +299,16 @@ export class Trainer extends Emitter {
         `this data has ${train.count}: resume with the same data and validation split`);
     }
     const p = this.position;
+    const unfit = FiniteGuard.startProblem(net);
+    if (unfit) throw new DescentError(unfit);
+    this.guard.keep(net, p, p.step === 0 ? 'the start of training' : 'where this run resumed');
     let epochStarted = performance.now(), epochImages = 0;
 
     while (p.epoch < epochs && !stop.reason) {
       if (p.stepInEpoch === 0 && p.seen === 0) {
         if (o.shuffle ?? true) net.rng.shuffle(p.order);
         this.epochStartWeights = net.getWeights();
+        this.guard.keep(net, p, `the start of epoch ${p.epoch + 1}`);
         epochStarted = performance.now();
         epochImages = 0;
       }
@@ -280,10 +327,7 @@ export class Trainer extends Emitter {
           end('max_seconds', `reached maxSeconds = ${o.maxSeconds}`);
           break;
         }
-        if (this.schedule) {
-          const lr = this.schedule.rateAt(p.step, p.epoch, this.baseLr());
-          if (lr !== this.optimizer.lr) this.changeLr(lr, 'schedule');
-        }
+        this.optimizer.lr = this.rate.at(p.step, p.epoch);
 
         // One mini-batch: forward, risk, backward (in chunks if B exceeds the micro-batch).
         const first = p.stepInEpoch * B, count = Math.min(B, train.count - first);
@@ -309,11 +353,9 @@ export class Trainer extends Emitter {
         }
         if (this.gAccumulator) net.g.set(this.gAccumulator);
 
-        if (!Number.isFinite(risk)) {
-          // w has not moved for this batch; if w itself went bad, fall back to the epoch's start.
-          if (!net.w.every(Number.isFinite)) net.setWeights(this.epochStartWeights);
-          end('non_finite', `the loss became ${risk} at step ${p.step + 1} (epoch ${p.epoch + 1}); ` +
-            'training stopped and the last good weights were kept (try a smaller learning rate)');
+        const lossProblem = this.guard.loss(risk, p);
+        if (lossProblem) {
+          end('non_finite', lossProblem);
           break;
         }
         if (o.clipNorm !== undefined) clipGradNorm(net.g, o.clipNorm);
@@ -321,6 +363,11 @@ export class Trainer extends Emitter {
         this.optimizer.step(net.w, net.g);
         let step2 = 0;
         for (let j = 0; j < net.w.length; j++) step2 += (net.w[j] - this.prevW[j]) ** 2;
+        const weightProblem = this.guard.weights(net, step2, p);
+        if (weightProblem) {
+          end('non_finite', weightProblem);
+          break;
+        }
 
         p.step++;
         p.stepInEpoch++;
@@ -329,6 +376,7 @@ export class Trainer extends Emitter {
         p.seen += count;
         epochImages += count;
         this.history.stepLosses.push(risk);
+        this.trimStepLosses();
         const now = performance.now();
         this.emit({
           type: 'step', step: p.step, epoch: p.epoch, loss: risk, error: wrong / count, lr: this.optimizer.lr,
@@ -336,23 +384,39 @@ export class Trainer extends Emitter {
           imagesPerSecond: epochImages / Math.max(1e-9, (now - epochStarted) / 1000),
         });
         const every = o.checkpointEvery?.steps;
-        if (every && p.step % every === 0) this.saveCheckpoint('steps');
+        const unsaved = every && p.step % every === 0 ? this.saveCheckpoint('steps') : null;
+        if (unsaved) {
+          end('non_finite', unsaved);
+          break;
+        }
         if (now - lastYield > 20 || this.isPaused || this.pending.length) {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
-        while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+        if (this.isPaused) {
+          // A pause is not training time: images/s and the epoch's seconds leave it out.
+          const pausedAt = performance.now();
+          while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+          epochStarted += performance.now() - pausedAt;
+        }
       }
       if (stop.reason) break;
       this.endEpoch(p, train.count, validation, epochStarted, epochImages, (r, m) => end(r, m));
       const everyEpochs = o.checkpointEvery?.epochs;
-      if (everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason) this.saveCheckpoint('epoch');
+      const unsaved = everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason ? this.saveCheckpoint('epoch') : null;
+      if (unsaved) end('non_finite', unsaved);
       if (p.epoch >= epochs && !stop.reason) end('epochs', `finished ${epochs} epochs`);
     }
 
+    const unsaved = stop.reason === 'user' ? this.saveCheckpoint('stop') : null;
+    if (unsaved) end('non_finite', unsaved);
     const reason: StopReason = stop.reason ?? 'epochs';
-    if (reason === 'user') this.saveCheckpoint('stop');
     const es = this.earlyStopping;
+    if (reason === 'non_finite') {
+      const restored = es?.restoreBestWeights && es.bestWeights
+        ? `the best weights (epoch ${es.bestEpoch}) were restored` : this.guard.restore(net);
+      stop.message = nonFiniteMessage(stop.message, restored);
+    }
     if (es?.restoreBestWeights && es.bestWeights && reason !== 'user') {
       net.setWeights(es.bestWeights);
       if (es.bestBuffers) net.setBuffers(es.bestBuffers);
@@ -361,11 +425,6 @@ export class Trainer extends Emitter {
     this.history.stopMessage = stop.message || `finished ${epochs} epochs`;
     this.record({ type: 'end', ...this.where(), reason, message: this.history.stopMessage });
     return this.history;
-  }
-
-  /** The rate a schedule starts from: the optimizer's configured lr. */
-  private baseLr(): number {
-    return this.options.optimizer?.lr ?? DEFAULT_OPTIMIZER.lr ?? 1e-3;
   }
 
   private newEpoch(epoch: number, step: number, count: number): Position {
@@ -392,23 +451,28 @@ export class Trainer extends Emitter {
     }
     this.history.epochs.push(rec);
     this.previousEpochLoss = trainLoss;
+    const invalid = this.guard.validation(rec.valLoss, rec.epoch);
+    if (invalid) { // never the best epoch, never a plateau step: the run stops here
+      this.emit({ type: 'epoch', ...rec });
+      end('non_finite', invalid);
+      return;
+    }
 
     const es = this.earlyStopping;
     const metricOf = (m: Monitor) => ({ val_error: rec.valError, val_loss: rec.valLoss, train_loss: rec.loss, train_error: rec.error }[m]);
     const watched = metricOf(es?.monitor ?? (rec.valLoss !== undefined ? 'val_loss' : 'train_loss'));
-    if (this.schedule?.endEpoch) {
-      const decision = this.schedule.endEpoch(p.epoch, watched, this.optimizer.lr);
-      if (decision?.switchTo) {
-        const from = this.optimizer.lr;
-        this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena, net.kernels);
-        this.record({ type: 'lr', ...this.where(), from, to: this.optimizer.lr, source: 'switch', optimizer: this.optimizer.kind });
-      } else if (decision?.lr !== undefined && decision.lr !== this.optimizer.lr) {
-        this.changeLr(decision.lr, 'plateau');
-      }
+    const from = this.rate.at(p.step, p.epoch), decision = this.rate.endEpoch(p.epoch, watched);
+    if (decision?.switchTo) {
+      this.optimizer = createOptimizer(decision.switchTo, net.parameterCount, net.arena, net.kernels);
+      this.record({ type: 'lr', ...this.where(), from, to: this.rate.at(p.step, p.epoch), source: 'switch', optimizer: this.optimizer.kind });
+    } else if (decision) {
+      this.record({ type: 'lr', ...this.where(), from, to: this.rate.at(p.step, p.epoch), source: 'plateau' });
     }
     let stopEarly = false;
     if (es && watched !== undefined) stopEarly = es.update(rec.epoch, watched, net.w, net.buffers);
     this.emit({ type: 'epoch', ...rec, ...(es ? { bestEpoch: es.bestEpoch, patienceLeft: es.patienceLeft } : {}) });
+    const diverging = this.guard.divergence(trainLoss, rec.epoch);
+    if (diverging) this.record({ type: 'warning', ...this.where(), message: diverging });
 
     this.position = this.newEpoch(p.epoch + 1, p.step, count);
     Object.assign(p, this.position);
@@ -437,6 +501,8 @@ function validateOptions(o: FitOptions): void {
   if (o.batchSize !== 'full') positiveInt(o.batchSize, 'batchSize');
   positiveInt(o.microBatch, 'microBatch');
   positiveInt(o.maxSteps, 'maxSteps');
+  check(o.keepStepLosses === undefined || (Number.isInteger(o.keepStepLosses) && o.keepStepLosses >= 0),
+    `keepStepLosses must be a non-negative integer, got ${JSON.stringify(o.keepStepLosses)}`);
   check(o.validationSplit === undefined || (o.validationSplit > 0 && o.validationSplit < 1),
     `validationSplit must be in (0, 1), got ${o.validationSplit}`);
   check(o.maxSeconds === undefined || o.maxSeconds > 0, `maxSeconds must be positive, got ${o.maxSeconds}`);

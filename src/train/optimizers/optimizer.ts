@@ -55,7 +55,10 @@ export interface OptimizerState {
 
 export interface Optimizer {
   readonly kind: OptimizerKind;
-  /** α_t. Public and mutable: a schedule, a user or a UI may set it between steps (validated). */
+  /**
+   * α_t, the rate of the next step, as PyTorch's param_groups[0]['lr']: set it between steps (validated).
+   * Under a Trainer it is written before every step from the trainer's LearningRate: change it there.
+   */
   lr: number;
   readonly stepCount: number;
   readonly paramCount: number;

@@ -1,7 +1,8 @@
 /**
  * Schedules driven by the watched metric, one value per epoch. 'plateau' is PyTorch's ReduceLROnPlateau:
- * after more than `patience` epochs without progress, α ← max(α·factor, minLr), then `cooldown` epochs
- * in which bad epochs are not counted. 'adam-then-sgd' is the notes' closing advice: the same plateau test
+ * after more than `patience` epochs without progress, its level s ← max(s·factor, minLr) (s starts at the
+ * base rate), then `cooldown` epochs in which bad epochs are not counted. A person's commands scale α on
+ * top of s (src/train/learning-rate.ts), so a manual rate is reduced from, not undone. 'adam-then-sgd' is the notes' closing advice: the same plateau test
  * decides, once, when to leave Adam for plain SGD with a fixed, small step (eq. 6 with α_t = sgdLr).
  */
 import { check } from '../../core/errors.js';
@@ -73,7 +74,7 @@ export class ReduceOnPlateau implements Schedule {
   readonly kind = 'plateau';
   private readonly cfg: Required<PlateauConfig>;
   private readonly detector: PlateauDetector;
-  private lr: number | null = null; // null: follow baseLr until the first reduction or manual change
+  private level: number | null = null; // null: the base rate, until the first reduction
 
   constructor(options: Omit<PlateauConfig, 'kind'> = {}) {
     this.cfg = {
@@ -86,27 +87,24 @@ export class ReduceOnPlateau implements Schedule {
     this.detector = new PlateauDetector(this.cfg, this.cfg.cooldown, 'plateau');
   }
   rateAt(_step: number, _epoch: number, baseLr: number): number {
-    return this.lr ?? baseLr;
+    return this.level ?? baseLr;
   }
-  endEpoch(epoch: number, metric: number | undefined, currentLr: number): ScheduleDecision | undefined {
+  endEpoch(epoch: number, metric: number | undefined, baseLr: number): ScheduleDecision | undefined {
     if (!this.detector.observe(metric)) return undefined;
-    const next = Math.max(currentLr * this.cfg.factor, this.cfg.minLr);
-    if (currentLr - next <= this.cfg.eps) return undefined; // already at minLr
-    this.lr = next;
-    return { lr: next, message: `epoch ${epoch}: no progress for ${this.cfg.patience + 1} epochs, lr ${currentLr} → ${next}` };
-  }
-  setManual(lr: number): void {
-    this.lr = checkNumber(lr, 'manual lr', 0);
+    const level = this.level ?? baseLr, next = Math.max(level * this.cfg.factor, this.cfg.minLr);
+    if (level - next <= this.cfg.eps) return undefined; // already at minLr
+    this.level = next;
+    return { lr: next, message: `epoch ${epoch}: no progress for ${this.cfg.patience + 1} epochs, lr ${level} → ${next}` };
   }
   config(): Required<PlateauConfig> {
     return { ...this.cfg };
   }
   state(): ScheduleState {
-    return { kind: this.kind, lr: this.lr, ...this.detector.state() };
+    return { kind: this.kind, lr: this.level, ...this.detector.state() };
   }
   loadState(s: unknown): void {
     const o = stateOf(s, this.kind);
-    this.lr = checkNullable(o.lr, 'plateau state lr', 0);
+    this.level = checkNullable(o.lr, 'plateau state lr', 0);
     this.detector.loadState(o);
   }
 }
@@ -116,7 +114,6 @@ export class AdamThenSgd implements Schedule {
   private readonly cfg: Required<AdamThenSgdConfig>;
   private readonly detector: PlateauDetector;
   private phase: 'adam' | 'sgd' = 'adam';
-  private lr: number | null = null; // a manual rate; null: baseLr under Adam, sgdLr under SGD
 
   constructor(options: Omit<AdamThenSgdConfig, 'kind'> = {}) {
     this.cfg = {
@@ -130,30 +127,25 @@ export class AdamThenSgd implements Schedule {
     return this.phase;
   }
   rateAt(_step: number, _epoch: number, baseLr: number): number {
-    return this.lr ?? (this.phase === 'adam' ? baseLr : this.cfg.sgdLr);
+    return this.phase === 'adam' ? baseLr : this.cfg.sgdLr;
   }
   endEpoch(epoch: number, metric: number | undefined): ScheduleDecision | undefined {
     if (this.phase === 'sgd' || !this.detector.observe(metric)) return undefined;
     this.phase = 'sgd';
-    this.lr = null;
     const lr = this.cfg.sgdLr;
     return { lr, switchTo: { kind: 'sgd', lr },
       message: `epoch ${epoch}: no progress for ${this.cfg.patience + 1} epochs, switching from Adam to SGD with lr ${lr}` };
-  }
-  setManual(lr: number): void {
-    this.lr = checkNumber(lr, 'manual lr', 0);
   }
   config(): Required<AdamThenSgdConfig> {
     return { ...this.cfg };
   }
   state(): ScheduleState {
-    return { kind: this.kind, phase: this.phase, lr: this.lr, ...this.detector.state() };
+    return { kind: this.kind, phase: this.phase, ...this.detector.state() };
   }
   loadState(s: unknown): void {
     const o = stateOf(s, this.kind);
     check(o.phase === 'adam' || o.phase === 'sgd', `adam-then-sgd state: phase must be 'adam' or 'sgd', got ${JSON.stringify(o.phase)}`);
     this.phase = o.phase;
-    this.lr = checkNullable(o.lr, 'adam-then-sgd state lr', 0);
     this.detector.loadState(o);
   }
 }

@@ -8,16 +8,11 @@
  * index of the epoch being trained. Epoch-based schedules follow PyTorch's MultiStepLR / StepLR /
  * ExponentialLR stepped once per epoch; 'plateau' is ReduceLROnPlateau, fed one metric per epoch.
  *
- * Manual override rule. When a user (CLI, dashboard) sets the rate by hand, the trainer sets optimizer.lr
- * and calls schedule.setManual(lr). The schedule never undoes it:
- *  - fixed-shape schedules (constant, multistep, step, exponential, cosine) keep the ratio the user chose:
- *    every later rate is the schedule's own value times lr / (its value at the last rateAt). So the shape
- *    goes on around the user's level: a later milestone still divides by 10, the cosine still decays.
- *    (If the schedule's value was 0 there is no ratio, and the rate stays at lr.)
- *  - 'plateau' and 'adam-then-sgd' track the current rate themselves, as PyTorch's ReduceLROnPlateau reads
- *    the optimizer's; they adopt lr, and later reductions start from it. A switch to SGD starts over at
- *    sgdLr, since the manual rate was Adam's.
- * The override is part of state(), so a resumed run keeps it too.
+ * A schedule is the shape s(t) of the rate, never its home: it does not store α and knows nothing of a
+ * person's commands. The one home is the trainer's LearningRate (src/train/learning-rate.ts), which
+ * combines s(t) with the commands by the rule written there. Fixed shapes (constant, multistep, step,
+ * exponential, cosine) are pure functions of (step, epoch, base rate) and keep no state; 'plateau' and
+ * 'adam-then-sgd' keep what the metric told them (their level, the phase) in state().
  */
 import { check } from '../../core/errors.js';
 import { checkNumber, type SgdConfig } from '../optimizers/optimizer.js';
@@ -55,7 +50,7 @@ export type ScheduleKind = ScheduleConfig['kind'];
 /** A schedule's JSON state, for checkpoints. */
 export type ScheduleState = Record<string, number | string | null>;
 
-/** What a schedule decided at an epoch end: a new rate, and for 'adam-then-sgd' the optimizer to switch to. */
+/** What a schedule decided at an epoch end: its new s(t), and for 'adam-then-sgd' the optimizer to switch to. */
 export interface ScheduleDecision {
   lr: number;
   message: string;
@@ -65,12 +60,10 @@ export interface ScheduleDecision {
 
 export interface Schedule {
   readonly kind: ScheduleKind;
-  /** The rate for the step about to be taken; called before every step. */
+  /** s(t): the schedule's rate for the step about to be taken, from the base rate α₀. Changes no state. */
   rateAt(step: number, epoch: number, baseLr: number): number;
-  /** Called at each epoch end with the watched metric (validation loss or error) and the rate in effect. */
-  endEpoch(epoch: number, metric: number | undefined, currentLr: number): ScheduleDecision | undefined;
-  /** The rate was set by hand to lr (at `step`, for the record): keep it, by the rule at the top of this file. */
-  setManual(lr: number, step?: number): void;
+  /** Called at each epoch end with the watched metric (validation loss or error); may change the level. */
+  endEpoch(epoch: number, metric: number | undefined, baseLr: number): ScheduleDecision | undefined;
   /** The config with every default filled in. */
   config(): Required<ScheduleConfig>;
   state(): ScheduleState;

@@ -1,53 +1,35 @@
 /**
- * The fixed-shape schedules: rate = shape(step, epoch, baseLr) × the manual ratio. Constant, MultiStepLR,
- * StepLR and ExponentialLR (per epoch, as PyTorch steps them), and cosine annealing with linear warm-up
- * (per step): after warm-up, α = minLr + (α₀ − minLr)(1 + cos πp)/2 with p the fraction of the rest done.
+ * The fixed-shape schedules, pure functions s(step, epoch, α₀): Constant, MultiStepLR, StepLR and
+ * ExponentialLR (per epoch, as PyTorch steps them), and cosine annealing with linear warm-up (per step):
+ * after warm-up, α = minLr + (α₀ − minLr)(1 + cos πp)/2 with p the fraction of the rest done.
+ * They keep no state: a resumed run recomputes s(t) from the step and epoch in its checkpoint.
  */
 import { check } from '../../core/errors.js';
 import { checkNumber } from '../optimizers/optimizer.js';
-import {
-  checkInt, checkNullable, stateOf, type Schedule, type ScheduleConfig, type ScheduleKind, type ScheduleState,
-} from './schedule.js';
+import { checkInt, stateOf, type Schedule, type ScheduleConfig, type ScheduleKind, type ScheduleState } from './schedule.js';
 
 type Shape = (step: number, epoch: number, baseLr: number) => number;
 
 export class ShapedSchedule implements Schedule {
-  private ratio = 1; // manual rate / the schedule's value when it was set
-  private pinned: number | null = null; // a manual rate set where the schedule's value was 0
-  private lastShape: number | null = null; // the schedule's own value at the last rateAt
-
   constructor(private readonly cfg: Required<ScheduleConfig>, private readonly shape: Shape) {}
 
   get kind(): ScheduleKind {
     return this.cfg.kind;
   }
   rateAt(step: number, epoch: number, baseLr: number): number {
-    this.lastShape = this.shape(step, epoch, baseLr);
-    return this.pinned ?? this.ratio * this.lastShape;
+    return this.shape(step, epoch, baseLr);
   }
   endEpoch(): undefined {
     return undefined;
-  }
-  setManual(lr: number): void {
-    checkNumber(lr, 'manual lr', 0);
-    if (this.lastShape !== null && this.lastShape > 0) {
-      this.ratio = lr / this.lastShape;
-      this.pinned = null;
-    } else {
-      this.pinned = lr;
-    }
   }
   config(): Required<ScheduleConfig> {
     return structuredClone(this.cfg);
   }
   state(): ScheduleState {
-    return { kind: this.kind, ratio: this.ratio, pinned: this.pinned, lastShape: this.lastShape };
+    return { kind: this.kind };
   }
   loadState(s: unknown): void {
-    const o = stateOf(s, this.kind);
-    this.ratio = checkNumber(o.ratio, `${this.kind} state ratio`, 0);
-    this.pinned = checkNullable(o.pinned, `${this.kind} state pinned`, 0);
-    this.lastShape = checkNullable(o.lastShape, `${this.kind} state lastShape`, 0);
+    stateOf(s, this.kind);
   }
 }
 
