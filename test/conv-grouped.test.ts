@@ -240,6 +240,26 @@ describe('wasm engine: grouped, depthwise and asymmetric convolutions', () => {
     engine.arena.release(mark);
   });
 
+  it('give NaN where the reference does: 0·∞ in a zero gradient is not skipped', () => {
+    for (const g of [geom(1, 4, 4, 8, 8, 3, 3, [1, 1], [1, 1, 1, 1], [1, 1], 8), geom(2, 4, 5, 6, 6, 2, 2, [1, 1], [0, 1, 0, 1], [1, 1], 3)]) {
+      const nanMasks = [ref, engines[1].kernels].map((k, e) => {
+        const alloc = (n: number) => (e === 1 ? engines[1].arena.floats(n) : new Float32Array(n));
+        const mark = engines[1].arena.mark();
+        const x = alloc(g.N * g.H * g.W * g.C).fill(1), w = alloc(g.O * g.KH * g.KW * (g.C / g.G!)).fill(1);
+        const gy = alloc(g.N * g.OH * g.OW * g.O).fill(0), gx = alloc(x.length), gw = alloc(w.length).fill(0);
+        x[5] = Infinity;
+        w[3] = Infinity;
+        k.conv2dBackwardFilter(x, gy, gw, null, g);
+        k.conv2dBackwardData(gy, w, gx, g);
+        const mask = [...gw, ...gx].map((v) => Number.isNaN(v));
+        engines[1].arena.release(mark);
+        return mask;
+      });
+      assert.ok(nanMasks[0].some((v) => v), 'the reference gives NaN');
+      assert.deepEqual(nanMasks[1], nanMasks[0], `NaN positions of ${describeConv(g)}`);
+    }
+  });
+
   it('a training network with depthwise and grouped layers runs on the engine like on the reference', () => {
     const nets = [ref, engines[1].kernels].map((kernels, e) => Sequential.fromConfig({ inputShape: [7, 6, 2], layers: mobile },
       { seed: 5, kernels, ...(e === 1 ? { arena: engines[1].arena } : {}) }));
