@@ -153,14 +153,30 @@ export class WasmKernels implements Kernels {
     return g.O * g.KH * g.KW * (g.C / (g.G ?? 1));
   }
 
-  /** A grouped convolution (G > 1): the direct kernels of assembly/conv-grouped.ts. */
+  /**
+   * A grouped convolution (G > 1): the direct kernels of assembly/conv-grouped.ts. Depthwise
+   * (one filter per channel) gets its weights packed [KH·KW][O] (forward, backward-data) and
+   * per-thread tap accumulators (backward-filter) in the scratch.
+   */
   private grouped(name: 'conv2dGroupedForward' | 'conv2dGroupedBackwardData' | 'conv2dGroupedBackwardFilter',
-    a: number, b: number, bias: number, out: number, g: Conv2dGeometry, relu: number, units: number): void {
+    a: number, b: number, bias: number, out: number, g: Conv2dGeometry, relu: number, units: number,
+    weights: Float32Array | null): void {
     const flops = 2 * g.N * g.OH * g.OW * g.O * g.KH * g.KW * (g.C / g.G!);
-    this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
-      g.G!, relu);
     // Direct loops: about a quarter of the tiles' speed.
-    this.run(name, this.parts(flops * NS_PER_FLOP * 4, units));
+    const parts = this.parts(flops * NS_PER_FLOP * 4, units);
+    const T = g.KH * g.KW, depthwise = g.C === g.G && g.O === g.G;
+    let packed = 0, accumulators = 0, per = 0;
+    if (depthwise && weights) {
+      packed = this.rt.scratch(T * g.O * 4);
+      const dst = new Float32Array(this.rt.currentBuffer, packed, T * g.O);
+      for (let o = 0; o < g.O; o++) for (let t = 0; t < T; t++) dst[t * g.O + o] = weights[o * T + t];
+    } else if (depthwise) {
+      per = align64(T * 16);
+      accumulators = this.rt.scratch(per * this.rt.threads);
+    }
+    this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
+      g.G!, relu, packed, accumulators, per);
+    this.run(name, parts);
   }
 
   /** Words 0-23 of a convolution call (22: partial sums, set by backward-filter; 23: fused ReLU output or 0). */
@@ -184,7 +200,7 @@ export class WasmKernels implements Kernels {
     if (P === 0 || O === 0) return;
     if ((g.G ?? 1) > 1) {
       this.grouped('conv2dGroupedForward', x.byteOffset, w.byteOffset, b ? (b as Float32Array).byteOffset : 0, y.byteOffset,
-        g, relu ? (relu as Float32Array).byteOffset : 0, N * OH);
+        g, relu ? (relu as Float32Array).byteOffset : 0, N * OH, w);
       return;
     }
     const ex = this.rt.exports, u = this.rt.u32;
@@ -218,7 +234,7 @@ export class WasmKernels implements Kernels {
     }
     if (N * H * W * C === 0) return;
     if ((g.G ?? 1) > 1) {
-      this.grouped('conv2dGroupedBackwardData', gy.byteOffset, w.byteOffset, 0, gx.byteOffset, g, 0, N * H);
+      this.grouped('conv2dGroupedBackwardData', gy.byteOffset, w.byteOffset, 0, gx.byteOffset, g, 0, N * H, w);
       return;
     }
     const ex = this.rt.exports, u = this.rt.u32, i = this.rt.i32;
@@ -271,7 +287,7 @@ export class WasmKernels implements Kernels {
     if (G > 1 && P > 0 && O > 0 && KH * KW * C > 0) {
       const depthwise = C === G && O === G;
       this.grouped('conv2dGroupedBackwardFilter', x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, 0,
-        depthwise ? Math.ceil(O / 4) : O);
+        depthwise ? Math.ceil(O / 4) : O, null);
     } else if (P > 0 && O > 0 && KH * KW * C > 0) {
       const ex = this.rt.exports, u = this.rt.u32;
       const flops = 2 * P * O * KH * KW * C;
