@@ -77,7 +77,8 @@ export class Conv2d extends Layer {
 
   override paramSpecs(): ParamSpec[] {
     const [KH, KW] = this.kernelSize, O = this.outChannels, Cg = this.inputShape[2] / this.groups;
-    const specs: ParamSpec[] = [{ name: 'weight', shape: [O, KH, KW, Cg], fan: { in: Cg * KH * KW, out: (O / this.groups) * KH * KW } }];
+    // Fans as PyTorch and Keras compute them from the weight's shape: in = C/G·KH·KW, out = O·KH·KW.
+    const specs: ParamSpec[] = [{ name: 'weight', shape: [O, KH, KW, Cg], fan: { in: Cg * KH * KW, out: O * KH * KW } }];
     if (this.bias) specs.push({ name: 'bias', shape: [O] });
     return specs;
   }
