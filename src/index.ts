@@ -31,6 +31,8 @@ export { augmentBatch, type AugmentOptions } from './data/augment.js';
 export { parseCsvDataset } from './data/csv.js';
 export * from './data/dataset.js';
 export { encodeIdx, idxToDataset, parseIdx } from './data/idx.js';
+export { CIFAR10_CLASSES, cifar10ToDataset, encodeCifar10 } from './data/cifar10.js';
+export { resizeImage } from './data/resize.js';
 export { channelsFirstToLast, channelsLastToFirst } from './io/layout.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 export { isPreset, preset, presetNames } from './models/presets.js';
