@@ -1,4 +1,5 @@
 /** `descent eval <model>`: accuracy, loss and confusion matrix of a saved model on a dataset. */
+import { sizeOf } from '../core/shape.js';
 import { applyStandardization } from '../data/dataset.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
 import { loadModel } from '../node/model-io.js';
@@ -12,9 +13,10 @@ export async function evalCommand(modelPath: string, flags: { data: string; json
   try {
     const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels });
     // A folder of images is read the way the model saw its training images: its channels, its resize.
-    const data = loadSource(flags.data, 'test', { color: net.inputShape[2] === 3 ? 'rgb' : 'grayscale', size: resizeOf(preprocessing) });
+    const data = loadSource(flags.data, 'test', sizeOf(net.outputShape),
+      { color: net.inputShape[2] === 3 ? 'rgb' : 'grayscale', size: resizeOf(preprocessing) });
     checkDataFits(net, data, flags.data);
-    const stats = standardizationOf(preprocessing);
+    const stats = standardizationOf(preprocessing, net, modelPath);
     if (stats) applyStandardization(data.x, stats);
     const ev = evaluate(net, data);
     if (flags.json) {

@@ -14,7 +14,7 @@ import type { Floats } from '../core/floats.js';
 import { fmt, type Shape } from '../core/shape.js';
 import type { Conv2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
-import { pair, positiveInt, type Pair } from './options.js';
+import { boolean, pair, positiveInt, type Pair } from './options.js';
 import { describePads, paddingSpec, resolvePads, windowOutputPadded, type Pads, type PaddingSpec } from './padding.js';
 
 export interface Conv2dOptions {
@@ -53,7 +53,7 @@ export class Conv2d extends Layer {
     this.padding = paddingSpec(options.padding ?? 0, 'Conv2d padding');
     this.dilation = pair(options.dilation ?? 1, 'Conv2d dilation', 1);
     this.groups = positiveInt(options.groups ?? 1, 'Conv2d groups');
-    this.bias = options.bias ?? true;
+    this.bias = boolean(options.bias, 'Conv2d bias', true);
   }
 
   protected outputShapeFor(input: Shape): Shape {
@@ -108,8 +108,7 @@ export class Conv2d extends Layer {
 
   config(): LayerConfig {
     return { type: this.type, outChannels: this.outChannels, kernelSize: this.kernelSize, stride: this.stride,
-      padding: this.paddingConfig(), dilation: this.dilation, ...(this.groups > 1 ? { groups: this.groups } : {}),
-      bias: this.bias };
+      padding: this.paddingConfig(), dilation: this.dilation, groups: this.groups, bias: this.bias };
   }
 
   override describe(): string {
