@@ -35,6 +35,10 @@ export { CIFAR10_CLASSES, cifar10ToDataset, encodeCifar10 } from './data/cifar10
 export { resizeImage } from './data/resize.js';
 export { channelsFirstToLast, channelsLastToFirst } from './io/layout.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
+export { exportOnnx, type OnnxExportOptions } from './io/onnx/export.js';
+export { importOnnx, type OnnxImport, type OnnxImportOptions } from './io/onnx/import.js';
+export { exportTfjs, type TfjsExport, type TfjsExportOptions } from './io/tfjs.js';
+export { exportPytorchModel, type PytorchModel, type PytorchModelOptions } from './io/pytorch-module.js';
 export { isPreset, preset, presetNames } from './models/presets.js';
 export { decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './train/early-stopping.js';
