@@ -5,8 +5,7 @@
  * a Flatten of a [C, H, W] image orders features (c, h, w) where Descent's order is (h, w, c), so the
  * columns of the Gemm/MatMul that consumes them (and a BatchNorm1d between) are permuted.
  *
- * Grouped convolutions (Conv group > 1) are refused until Descent's Conv2d has groups: then the
- * Conv translator passes `groups` on, the weight conversion is already per group-sized C.
+ * Grouped convolutions (Conv group > 1) become Conv2d with `groups`; the weight conversion is per group-sized C.
  */
 import { DescentError } from '../../core/errors.js';
 import type { NodeProto } from 'onnx-buf';
@@ -77,23 +76,23 @@ const conv: Translator = (imp, node) => {
   const a = new Attributes(node, imp.where(node), ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'auto_pad']);
   imp.needsImage(node);
   const group = a.int('group', 1);
-  if (group !== 1) {
-    throw new DescentError(`${imp.where(node)}: group=${group} (a grouped convolution) is not supported: Descent's Conv2d has no groups yet`);
-  }
   const w = imp.constant(node, 1, 'weight')!;
-  if (w.dims.length !== 4) throw new DescentError(`${imp.where(node)}: weight has shape [${w.dims.join(', ')}], expected [O, C, KH, KW]`);
-  const [O, C, KH, KW] = w.dims;
-  if (C !== imp.chain.shape[2]) {
-    throw new DescentError(`${imp.where(node)}: weight [${w.dims.join(', ')}] expects ${C} input channels, the input has ${imp.chain.shape[2]}`);
+  if (w.dims.length !== 4) throw new DescentError(`${imp.where(node)}: weight has shape [${w.dims.join(', ')}], expected [O, C/group, KH, KW]`);
+  const [O, CG, KH, KW] = w.dims;
+  const inC = imp.chain.shape[2];
+  if (group < 1 || CG * group !== inC || O % group !== 0) {
+    throw new DescentError(`${imp.where(node)}: weight [${w.dims.join(', ')}] with group=${group} expects ${CG * group} input ` +
+      `channels and ${group === 0 ? 'a positive group' : `a multiple of ${group} output channels`}; the input has ${inC}`);
   }
   const kernel = a.ints('kernel_shape', [KH, KW])!;
   if (kernel.join() !== [KH, KW].join()) throw new DescentError(`${imp.where(node)}: kernel_shape [${kernel}] does not match the weight [${w.dims.join(', ')}]`);
   const bias = imp.constant(node, 2, 'bias', false);
   if (bias && bias.data.length !== O) throw new DescentError(`${imp.where(node)}: bias has ${bias.data.length} values for ${O} output channels`);
-  const tensors: Record<string, Float32Array> = { weight: channelsFirstToLast(w.data, O, C, KH, KW) as Float32Array };
+  // PyTorch's [O, C/G, KH, KW] becomes Descent's [O, KH, KW, C/G], group by group alike.
+  const tensors: Record<string, Float32Array> = { weight: channelsFirstToLast(w.data, O, CG, KH, KW) as Float32Array };
   if (bias) tensors.bias = bias.data;
   imp.add(node, { type: 'Conv2d', outChannels: O, kernelSize: [KH, KW], stride: spatial(imp, node, a, 'strides', 1),
-    padding: padding(imp, node, a), dilation: spatial(imp, node, a, 'dilations', 1), bias: bias !== undefined }, tensors);
+    padding: padding(imp, node, a), dilation: spatial(imp, node, a, 'dilations', 1), groups: group, bias: bias !== undefined }, tensors);
 };
 
 const pool = (type: 'MaxPool2d' | 'AvgPool2d'): Translator => (imp, node) => {
