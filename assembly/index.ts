@@ -17,3 +17,4 @@ export { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax'
 export { addBias, dropoutBackward, dropoutForward, sumRows } from './elementwise';
 export { batchNormBackward, batchNormForward } from './batchnorm';
 export { adamUpdate, sgdUpdate } from './optimizers';
+export { addBroadcast, addTensors, copyBlock, sumBroadcast } from './join';

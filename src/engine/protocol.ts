@@ -35,6 +35,7 @@ export const KERNEL_NAMES = [
   'addBias', 'sumRows',
   'conv2dForwardDirect', 'conv2dFilterDirect', 'convFilterSum', 'conv2dBackwardDataScatter',
   'sgdUpdate', 'adamUpdate',
+  'addTensors', 'addBroadcast', 'sumBroadcast', 'copyBlock',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
