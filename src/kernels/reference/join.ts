@@ -24,9 +24,9 @@ export function addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: numb
 export function sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
-      let s = 0;
-      for (let r = 0; r < R; r++) s += gy[(n * R + r) * C + c];
-      gb[n * C + c] = s;
+      // Summed in gb itself, so each partial sum is rounded to gb's precision (as every engine does).
+      gb[n * C + c] = 0;
+      for (let r = 0; r < R; r++) gb[n * C + c] += gy[(n * R + r) * C + c];
     }
   }
 }
