@@ -1,5 +1,6 @@
 /**
- * Point-wise activations and their derivatives, as the reference defines them (ReLU' = 1 at 0).
+ * Point-wise activations and their derivatives, as the reference defines them (ReLU' = 1 at 0;
+ * a NaN is not negative, so ReLU and leaky ReLU pass it on, forward and backward).
  * ReLU and leaky ReLU are vectorised; sigmoid, tanh and softplus use float32 Mathf.
  * Threads split the elements in contiguous ranges of whole vectors.
  *
@@ -27,11 +28,11 @@ export function activationForward(params: usize, part: i32, parts: i32): void {
     for (; i + 4 <= e; i += 4) {
       const v = v128.load(x + (<usize>i << 2));
       const neg = kind == 0 ? zero : f32x4.mul(va, v);
-      v128.store(y + (<usize>i << 2), v128.bitselect(v, neg, f32x4.ge(v, zero)));
+      v128.store(y + (<usize>i << 2), v128.bitselect(neg, v, f32x4.lt(v, zero)));
     }
     for (; i < e; i++) {
       const v = load<f32>(x + (<usize>i << 2));
-      store<f32>(y + (<usize>i << 2), v >= 0 ? v : kind == 0 ? 0 : alpha * v);
+      store<f32>(y + (<usize>i << 2), v < 0 ? (kind == 0 ? 0 : alpha * v) : v);
     }
   } else if (kind == 2) {
     for (; i < e; i++) store<f32>(y + (<usize>i << 2), 1 / (1 + Mathf.exp(-load<f32>(x + (<usize>i << 2)))));
@@ -57,12 +58,12 @@ export function activationBackward(params: usize, part: i32, parts: i32): void {
       const o = <usize>i << 2;
       const g = v128.load(gy + o);
       const neg = kind == 0 ? zero : f32x4.mul(va, g);
-      v128.store(gx + o, v128.bitselect(g, neg, f32x4.ge(v128.load(x + o), zero)));
+      v128.store(gx + o, v128.bitselect(neg, g, f32x4.lt(v128.load(x + o), zero)));
     }
     for (; i < e; i++) {
       const o = <usize>i << 2;
       const g = load<f32>(gy + o);
-      store<f32>(gx + o, load<f32>(x + o) >= 0 ? g : kind == 0 ? 0 : alpha * g);
+      store<f32>(gx + o, load<f32>(x + o) < 0 ? (kind == 0 ? 0 : alpha * g) : g);
     }
   } else if (kind == 2) {
     for (; i < e; i++) {

@@ -29,14 +29,14 @@ export let reluDelta: usize = 0;
   reluDelta = relu - y;
 }
 
-/** ReLU as the reference defines it: a >= 0 ? a : 0 (a NaN gives 0). */
+/** ReLU as the reference defines it: a < 0 ? 0 : a (a NaN passes, as in PyTorch). */
 @inline export function relu4(v: v128): v128 {
   const zero = f32x4.splat(0);
-  return v128.bitselect(v, zero, f32x4.ge(v, zero));
+  return v128.bitselect(zero, v, f32x4.lt(v, zero));
 }
 
 @inline export function relu1(v: f32): f32 {
-  return v >= 0 ? v : 0;
+  return v < 0 ? 0 : v;
 }
 
 /** The i-th 32-bit word of a parameter block, as a signed integer (a size or a flag). */

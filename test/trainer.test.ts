@@ -163,31 +163,7 @@ describe('Trainer', () => {
     assert.equal(h.stepLosses.length, 9);
   });
 
-  it('a NaN in the data stops training with a clear message; w is kept as it was before that step', async () => {
-    const net = smallNet(8);
-    const data = patches(60, 12);
-    data.x[25 * 64 + 3] = Number.NaN;
-    let last: Float32Array = new Float32Array(0);
-    const trainer = new Trainer(net, { epochs: 5, batchSize: 10 });
-    trainer.on('step', () => (last = net.getWeights()));
-    const h = await trainer.fit(data);
-    assert.equal(h.stopReason, 'non_finite');
-    assert.match(h.stopMessage!, /the loss became NaN at step \d+ \(epoch 1\); training stopped and the last good weights were kept/);
-    assert.deepEqual(net.getWeights(), last);
-  });
-
-  it('weights gone non-finite are replaced by the last good ones (the start of the epoch)', async () => {
-    const net = smallNet(8);
-    const trainer = new Trainer(net, { epochs: 3, batchSize: 10 });
-    let epochStart: Float32Array = new Float32Array(0);
-    trainer.on('epoch', () => (epochStart = net.getWeights()));
-    trainer.on('step', (e) => {
-      if (e.step === 9) net.w[0] = Number.POSITIVE_INFINITY;
-    });
-    const h = await trainer.fit(patches(60, 12));
-    assert.equal(h.stopReason, 'non_finite');
-    assert.deepEqual(net.getWeights(), epochStart);
-  });
+  // Non-finite numbers in training: trainer-nonfinite.test.ts, on both engines.
 
   it('two runs with the same seed give bitwise identical weights; another seed gives others', async () => {
     const run = async (seed: number) => {

@@ -192,3 +192,86 @@ describe('dashboard event stream', () => {
     }
   });
 });
+
+describe('RunRecorder: layer norms, final results, images/s', () => {
+  it('records each weighted layer\'s ||w|| and ||∂L/∂w|| every normsEvery steps', async () => {
+    const dir = tempRun();
+    const trainer = new Trainer(smallNet(6, false), { epochs: 2, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.05 } });
+    const recorder = new RunRecorder(dir, trainer, { normsEvery: 4 });
+    await trainer.fit(patches(64, 6));
+    recorder.close();
+    const norms = readLines(recorder.file('metrics')).filter((m) => m.type === 'norms');
+    assert.deepEqual(norms.map((n) => n.step), [1, 4, 8, 12, 16]);
+    assert.deepEqual(norms[0].layers, ['1 Conv2d', '5 Dense']);
+    // The last line holds the final weights and the last step's gradient, layer by layer.
+    const net = trainer.model, last = norms.at(-1)!;
+    for (const [k, layer] of [0, 4].entries()) {
+      let w = 0, g = 0;
+      for (const s of net.paramSlots.filter((s) => s.layer === layer)) {
+        for (let j = s.offset; j < s.offset + s.length; j++) {
+          w += net.w[j] ** 2;
+          g += net.g[j] ** 2;
+        }
+      }
+      assert.ok(Math.abs(last.w[k] - Math.sqrt(w)) <= 1e-3 * Math.sqrt(w), `||w|| of layer ${layer + 1}: ${last.w[k]} vs ${Math.sqrt(w)}`);
+      assert.ok(Math.abs(last.g[k] - Math.sqrt(g)) <= 1e-3 * Math.sqrt(g), `||g|| of layer ${layer + 1}: ${last.g[k]} vs ${Math.sqrt(g)}`);
+      assert.ok(last.g[k] > 0);
+    }
+    assert.notDeepEqual(norms[0].w, last.w, 'the weights moved');
+  });
+
+  it('keeps the final results and the test set\'s confusion matrix in run.json and snapshot.json, and serves them', async () => {
+    const dir = tempRun();
+    const trainer = new Trainer(smallNet(8), { epochs: 1, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.05 } });
+    const recorder = new RunRecorder(dir, trainer, { validation: patches(20, 8) });
+    const history = await trainer.fit(patches(32, 5));
+    const confusion = [[5, 1, 0], [0, 6, 0], [1, 0, 7]];
+    recorder.saveResults({ stopReason: history.stopReason!, epochs: 1, seconds: 0.5, test: { accuracy: 0.9, loss: 0.25, count: 20, confusion } });
+    const run = JSON.parse(readFileSync(recorder.file('run'), 'utf8'));
+    assert.equal(run.format, 'descent-run/1', 'run.json keeps what it had');
+    assert.deepEqual(run.results, { stopReason: 'epochs', epochs: 1, seconds: 0.5, test: { accuracy: 0.9, loss: 0.25, count: 20 } });
+    const snap = JSON.parse(readFileSync(recorder.file('snapshot'), 'utf8'));
+    assert.equal(snap.final, true);
+    assert.deepEqual(snap.test, { accuracy: 0.9, loss: 0.25, count: 20, confusion });
+    assert.equal(snap.validation.total, 20, 'the validation views stay');
+    const dash = await startDashboard({ runDir: dir });
+    try {
+      const state = await new Promise<Line>((resolve, reject) => http.get(dash.url.replace('/?', '/api/state?'), (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text)));
+      }).on('error', reject));
+      assert.deepEqual(state.snapshot.test.confusion, confusion);
+      assert.equal(state.run.results.test.accuracy, 0.9);
+    } finally {
+      await dash.close();
+    }
+  });
+
+  it('leaves a pause out of images/s and of the epoch\'s seconds (on a fake clock)', async () => {
+    const real = performance.now;
+    let clock = 0;
+    performance.now = () => (clock += 1);
+    try {
+      const trainer = new Trainer(smallNet(9), { epochs: 1, batchSize: 8, optimizer: { kind: 'sgd', lr: 0.05 } });
+      const rates: number[] = [];
+      trainer.on('step', (e) => {
+        rates.push(e.imagesPerSecond);
+        if (e.step === 2) {
+          trainer.pause();
+          // A pause of 1,000 s of the fake clock, then resume.
+          setTimeout(() => {
+            clock += 1e6;
+            trainer.resume();
+          }, 0);
+        }
+      });
+      const history = await trainer.fit(patches(32, 5));
+      assert.equal(rates.length, 4);
+      assert.ok(history.epochs[0].seconds < 1, `the epoch took ${history.epochs[0].seconds} s of training time`);
+      assert.ok(rates[3] > 100, `images/s after the pause: ${rates[3]}`);
+    } finally {
+      performance.now = real;
+    }
+  });
+});

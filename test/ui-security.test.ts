@@ -3,7 +3,7 @@
  * one, from another origin or host, or with bad values get a clear 4xx and leave training untouched.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,5 +214,60 @@ describe('dashboard server controls', () => {
     await assert.rejects(uiCommand(join(dir, 'nothing-here'), { log: () => {} }), /no run directory/);
     await assert.rejects(uiCommand(mkdtempSync(join(tmpdir(), 'descent-empty-')), { log: () => {} }).then((d) => d.close()), /not a run directory/);
     assert.ok(existsSync(recorder.file('snapshot')));
+  });
+});
+
+describe('dashboard of a folder of runs (descent ui runs/)', () => {
+  it('serves the runs inside the folder, with the token, and refuses every name that leads out of it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'descent-runs-'));
+    const folder = join(root, 'runs');
+    for (const name of ['a', 'b']) {
+      const trainer = newTrainer();
+      const recorder = new RunRecorder(join(folder, name), trainer);
+      await trainer.fit(patches(32, 3));
+      recorder.close();
+    }
+    // A run outside the folder, a link to it inside, and a sub-folder that is no run.
+    const outside = new RunRecorder(join(root, 'secret'), newTrainer());
+    outside.close();
+    symlinkSync(join(root, 'secret'), join(folder, 'link'));
+    mkdirSync(join(folder, 'empty'));
+    const lines: string[] = [];
+    const dash = await uiCommand(folder, { log: (l) => lines.push(l) });
+    try {
+      assert.match(lines[0], /the 2 runs in/);
+      assert.equal(dash.multi, true);
+      const get = (p: string, headers: Record<string, string> = {}) => request(dash.port, { path: p, headers: { Authorization: `Bearer ${dash.token}`, ...headers } });
+      const runs = await get('/api/runs');
+      assert.equal(runs.status, 200);
+      assert.deepEqual((runs.json as { runs: Array<{ name: string }> }).runs.map((r) => r.name), ['a', 'b']);
+      assert.equal((await request(dash.port, { path: '/api/runs' })).status, 401);
+      assert.equal((await request(dash.port, { path: '/api/runs?token=nope' })).status, 403);
+      assert.equal((await get('/api/runs', { Origin: 'http://evil.example' })).status, 403);
+      assert.equal((await request(dash.port, { path: '/api/state?run=a' })).status, 401, 'a run\'s data needs the token');
+
+      const a = await get('/api/state?run=a');
+      assert.equal(a.status, 200);
+      assert.equal((a.json as { name: string }).name, 'a');
+      assert.equal((a.json as { metrics: { steps: unknown[] } }).metrics.steps.length, 2);
+      const refused: Array<[string, number]> = [
+        ['/api/state', 400], ['/api/state?run=', 400], ['/api/state?run=..', 400], ['/api/state?run=.', 400],
+        ['/api/state?run=%2e%2e', 400], ['/api/state?run=../secret', 400], ['/api/state?run=..%2fsecret', 400],
+        ['/api/state?run=a%2f..%2f..%2fsecret', 400], [`/api/state?run=${encodeURIComponent(join(root, 'secret'))}`, 400],
+        ['/api/state?run=..%5csecret', 400], ['/api/state?run=a%00', 400], ['/api/state?run=link', 404], ['/api/state?run=empty', 404],
+        ['/api/state?run=nope', 404], ['/api/stream?run=../secret', 400], ['/api/stream?run=link', 404],
+      ];
+      for (const [p, status] of refused) {
+        const r = await get(p);
+        assert.equal(r.status, status, `${p}: ${r.text}`);
+        assert.equal(r.json?.ok, false, p);
+        assert.ok(!r.text.includes('"format"'), `${p} leaked a run file`);
+      }
+      // No control on a folder of runs: read-only.
+      const c = await post(dash, { action: 'pause' });
+      assert.equal(c.status, 409);
+    } finally {
+      await dash.close();
+    }
   });
 });

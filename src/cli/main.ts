@@ -86,7 +86,7 @@ program.command('gradcheck <model>')
   .action((model: string, flags) => gradcheckCommand(model, { json: false, ...flags }));
 
 program.command('ui <run-dir>')
-  .description('serve the dashboard of a finished or running run from its files')
+  .description('serve the dashboard of a finished or running run from its files, or compare the runs of a folder (descent ui runs/)')
   .option('--port <n>', 'port (default: any free one)', nonNegativeInt, 0)
   .action(async (runDir: string, flags: { port: number }) => {
     const dashboard = await uiCommand(runDir, { port: flags.port });

@@ -13,6 +13,7 @@ export function attachProgress(trainer: Trainer, options: { json: boolean; epoch
   if (json) {
     trainer.on('epoch', (e) => print(JSON.stringify(e)));
     trainer.on('lr', (e) => print(JSON.stringify(e)));
+    trainer.on('warning', (e) => print(JSON.stringify(e)));
     trainer.on('end', (e) => print(JSON.stringify(e)));
     return;
   }
@@ -43,6 +44,10 @@ export function attachProgress(trainer: Trainer, options: { json: boolean; epoch
   trainer.on('lr', (e) => {
     closeBar();
     print(`learning rate ${e.from.toPrecision(3)} → ${e.to.toPrecision(3)} (${e.source}${e.optimizer ? `, now ${e.optimizer}` : ''}) at step ${e.step}`);
+  });
+  trainer.on('warning', (e) => {
+    closeBar();
+    print(`warning: ${e.message}`);
   });
   trainer.on('pause', () => print('paused'));
   trainer.on('resume', () => print('resumed'));

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
-import { RunRecorder } from '../ui/run-recorder.js';
+import { RunRecorder, type RunResults } from '../ui/run-recorder.js';
 import { startDashboard, type Dashboard } from '../ui/server.js';
 import { type FitOptions, Trainer } from '../train/trainer.js';
 import { loadSplits } from './data-source.js';
@@ -101,6 +101,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
 
   architecture ??= loadArchitecture(flags.model, train.shape, train.classes);
   const engine = await createEngine(flags.engine, flags.threads);
+  let dashboard: Dashboard | null = null, dashboardFinished = false;
   try {
     const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
     log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model}`} on ${flags.data} ` +
@@ -130,7 +131,6 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     // Every run is recorded (metrics, events, snapshots, checkpoints), so `descent ui <dir>` can show it.
     recorder = new RunRecorder(out, trainer, { train, mode: checkpoint ? 'append' : 'new', info: { flags } });
     const checkpointPath = recorder.file('checkpoint');
-    let dashboard: Dashboard | null = null;
     if (flags.ui) {
       dashboard = await startDashboard({ runDir: out, trainer });
       log(`dashboard: ${dashboard.url}`);
@@ -150,9 +150,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     writeFileAtomic(join(out, 'history.json'), JSON.stringify(history));
     const modelPath = join(out, 'model.safetensors');
     saveModel(modelPath, net, { classNames: train.classNames, preprocessing: { scale: 1 / 255, ...(standardization ?? {}) } });
-    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointPath, stopReason: history.stopReason,
+    // A run stopped by a NaN may end before its first checkpoint: name only a file that exists.
+    const checkpointSaved = existsSync(checkpointPath) ? checkpointPath : null;
+    const diverged = history.stopReason === 'non_finite';
+    const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointSaved, stopReason: history.stopReason,
       epochs: history.epochs.length, seconds: (performance.now() - started) / 1000 };
-    if (test && history.stopReason !== 'user') {
+    if (test && history.stopReason !== 'user' && !diverged) {
       const ev = evaluate(net, test);
       result.test = { accuracy: ev.accuracy, loss: ev.loss, count: ev.count, confusion: ev.confusion };
       if (!flags.json) {
@@ -161,17 +164,27 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
         log(`confusion matrix (rows: true class, columns: predicted):\n${confusionTable(ev.confusion, train.classNames)}`);
       }
     }
+    // The final results reach the run's files, so the dashboard (live or reopened) shows them.
+    recorder.saveResults({ stopReason: history.stopReason ?? 'epochs', stopMessage: history.stopMessage, epochs: history.epochs.length,
+      seconds: result.seconds as number, model: modelPath, test: result.test as RunResults['test'] });
     if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointPath}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+    else log(`\nmodel saved to ${modelPath}; checkpoint ${checkpointSaved ?? 'none (no finite one was taken)'}; ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
     if (dashboard) {
-      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends.
+      // On a terminal the dashboard stays up to be looked at; in a pipe or CI the command ends once
+      // the open pages have the run's last lines (or after a few seconds).
+      await dashboard.finish(process.stdout.isTTY ? 0 : 5000);
+      dashboardFinished = true;
       if (process.stdout.isTTY) {
         log(`the dashboard stays at ${dashboard.url} — Ctrl-C to quit`);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       }
-      await dashboard.close();
     }
+    // The files hold the last finite state; the run itself failed.
+    if (diverged) throw new DescentError(history.stopMessage ?? 'training stopped on a non-finite number');
   } finally {
+    // A run that ends in an error still lets the open pages see its last events.
+    if (dashboard && !dashboardFinished) await dashboard.finish(2000);
+    await dashboard?.close();
     await engine.dispose();
   }
 }

@@ -100,32 +100,40 @@ export interface Standardization {
 
 /**
  * Per-channel mean and standard deviation of `ds`. A constant channel gets std 1 rather than 0,
- * so that standardising it yields zeros instead of NaN.
+ * so that standardising it yields zeros instead of NaN. NaN and ±∞ values are left out of the
+ * statistics (which stay finite, so a model can be saved with them); they stay in the data, and
+ * training stops at the step that meets them.
  */
 export function fitStandardization(ds: Dataset): Standardization {
   const c = ds.shape[2];
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
+  const count = new Float64Array(c);
   // Two passes (mean first) rather than E[x²] - E[x]², which cancels badly in float arithmetic.
   // Channel by channel, each a strided loop, so that the sums are the same and no index is divided.
-  const x = ds.x, n = x.length / c;
+  const x = ds.x;
   for (let ch = 0; ch < c; ch++) {
-    let s = 0;
-    for (let i = ch; i < x.length; i += c) s += x[i];
+    let s = 0, n = 0;
+    for (let i = ch; i < x.length; i += c) {
+      if (x[i] - x[i] !== 0) continue; // NaN or ±∞
+      s += x[i];
+      n++;
+    }
     sum[ch] = s;
+    count[ch] = n;
   }
-  const mean = Array.from(sum, (s) => (n > 0 ? s / n : 0));
+  const mean = Array.from(sum, (s, ch) => (count[ch] > 0 ? s / count[ch] : 0));
   for (let ch = 0; ch < c; ch++) {
     const m = mean[ch];
     let s = 0;
     for (let i = ch; i < x.length; i += c) {
       const d = x[i] - m;
-      s += d * d;
+      if (d - d === 0) s += d * d;
     }
     sumSq[ch] = s;
   }
-  const std = Array.from(sumSq, (s) => {
-    const sd = n > 0 ? Math.sqrt(s / n) : 0;
+  const std = Array.from(sumSq, (s, ch) => {
+    const sd = count[ch] > 0 ? Math.sqrt(s / count[ch]) : 0;
     return sd > 1e-12 ? sd : 1;
   });
   return { mean, std };

@@ -13,11 +13,13 @@
  *                               classNames and preprocessing (those present, in that order),
  *                               then every tensor's bytes in name order
  *
- * The checksum lets a truncated or corrupted file be refused instead of half-loaded. Core code:
+ * The checksum lets a truncated or corrupted file be refused instead of half-loaded. A NaN or ∞
+ * in any tensor is refused both ways: such a model is never written, nor loaded. Core code:
  * bytes in, bytes out (src/node/model-io.ts reads and writes files).
  */
 import { crc32 } from '../core/checksum.js';
 import { DescentError } from '../core/errors.js';
+import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import { fmt, sizeOf } from '../core/shape.js';
 import { Sequential, type ArchitectureConfig, type SequentialOptions, type TensorSlot } from '../network/sequential.js';
@@ -66,12 +68,24 @@ function checkClassNames(names: unknown, outputs: number, where: string): assert
   }
 }
 
+/** JSON would write a NaN or ∞ of the preprocessing as null: refuse it instead. */
+function checkFinitePreprocessing(p: Preprocessing): void {
+  for (const [key, value] of Object.entries(p)) {
+    if (typeof value === 'number' || Array.isArray(value)) {
+      const values = (Array.isArray(value) ? value : [value]).filter((v) => typeof v === 'number');
+      checkFinite(values, key, 'cannot save the model', 'preprocessing');
+    }
+  }
+}
+
 /** A model file's bytes: architecture, parameters, running statistics and the optional extras. */
 export function encodeModel(net: Sequential, extra: ModelExtras = {}): Uint8Array {
   const tensors = new Map<string, TensorInput>();
   const add = (slots: TensorSlot[], vector: Floats) => {
     for (const s of slots) {
-      tensors.set(tensorName(s), { shape: s.shape, data: Float32Array.from(vector.subarray(s.offset, s.offset + s.length)) });
+      const data = Float32Array.from(vector.subarray(s.offset, s.offset + s.length));
+      checkFinite(data, tensorName(s), 'cannot save the model');
+      tensors.set(tensorName(s), { shape: s.shape, data });
     }
   };
   add(net.paramSlots, net.w);
@@ -81,7 +95,10 @@ export function encodeModel(net: Sequential, extra: ModelExtras = {}): Uint8Arra
     checkClassNames(extra.classNames, sizeOf(net.outputShape), 'cannot save the model');
     metadata.classNames = JSON.stringify(extra.classNames);
   }
-  if (extra.preprocessing !== undefined) metadata.preprocessing = JSON.stringify(extra.preprocessing);
+  if (extra.preprocessing !== undefined) {
+    checkFinitePreprocessing(extra.preprocessing);
+    metadata.preprocessing = JSON.stringify(extra.preprocessing);
+  }
   metadata.checksum = checksum(metadata, tensors);
   return encodeSafetensors(tensors, metadata);
 }
@@ -138,6 +155,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model file',
       if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
         throw new DescentError(`${source}: tensor "${name}" is ${t.dtype}, expected F32`);
       }
+      checkFinite(t.data, name, source);
       vector.set(t.data, s.offset);
     }
   };

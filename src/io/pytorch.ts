@@ -33,6 +33,7 @@
  * input columns of the Dense after a Flatten (and any BatchNorm1d between them) are permuted.
  */
 import { DescentError } from '../core/errors.js';
+import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import { fmt, type Shape } from '../core/shape.js';
 import { Sequential, type ArchitectureConfig, type SequentialOptions, type TensorSlot } from '../network/sequential.js';
@@ -257,7 +258,9 @@ export function importPytorchStateDict(bytes: Uint8Array, architecture: Architec
   entries.forEach((e, i) => {
     const prefix = groups[i].path ? `${groups[i].path}.` : '';
     for (const { slot, vector } of e.slots) {
-      vector.set(convert(tensors.get(prefix + slot.name)!.data as ArrayLike<number>, e, slot, false), slot.offset);
+      const data = convert(tensors.get(prefix + slot.name)!.data as ArrayLike<number>, e, slot, false);
+      checkFinite(data, prefix + slot.name, source); // after the conversion: a float64 beyond float32 is ∞
+      vector.set(data, slot.offset);
     }
   });
   return net;
@@ -275,6 +278,7 @@ export function exportPytorchStateDict(net: Sequential, options: PytorchExportOp
     const path = [prefix, String(indexOf(e.layer))].filter((s) => s).join('.');
     for (const { slot, vector } of e.slots) {
       const data = convert(vector.subarray(slot.offset, slot.offset + slot.length), e, slot, true);
+      checkFinite(data, `${path}.${slot.name}`, 'cannot export the model');
       tensors.set(`${path}.${slot.name}`, { shape: pytorchShape(e, slot), data });
     }
     if (e.type.startsWith('BatchNorm')) tensors.set(`${path}.num_batches_tracked`, { shape: [], data: new BigInt64Array(1) });

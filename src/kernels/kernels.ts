@@ -14,6 +14,13 @@
  * Conventions (from llm.c): a forward writes its output. A backward *writes* the gradient with
  * respect to its input (gx) and *accumulates* into parameter gradients (gw, gb), which the
  * caller zeroes once per step.
+ *
+ * Non-finite numbers (every engine alike, test/engine-nonfinite.test.ts): IEEE arithmetic, with no
+ * zero skipped (0·∞ and 0·NaN are NaN); a NaN is not negative, so ReLU and leaky ReLU pass it on,
+ * forward and backward (PyTorch's choice); a NaN wins a max-pool window (the last one, as PyTorch);
+ * a dropped unit is 0 even if it was NaN. One freedom: where a non-finite weight (or gradient)
+ * meets zero padding, an engine may multiply the zeros (NaN) or skip them, as PyTorch's own CPU
+ * paths differ there. Apart from a dropped unit, a NaN never turns into a number.
  */
 import type { Floats } from '../core/floats.js';
 

@@ -4,11 +4,13 @@
  * the epoch (its shuffled order too), early-stopping state and the history (bounded: its size does not
  * grow with the steps). Stored as a safetensors file (tensors as tensors, the rest as JSON in its
  * metadata) with a CRC-32 over both, so a truncated or corrupted checkpoint is refused with a clear
- * error and never half-loaded. Format 2; format 1 (before the learning rate had one home) is still
- * read, through checkpoint-v1.ts.
+ * error and never half-loaded. A NaN or ∞ in any tensor is refused both ways (NonFiniteError): such a
+ * checkpoint is never written, nor loaded. Format 2; format 1 (before the learning rate had one home)
+ * is still read, through checkpoint-v1.ts.
  */
 import { crc32 } from '../core/checksum.js';
 import { DescentError } from '../core/errors.js';
+import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import type { RngState } from '../core/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../io/safetensors.js';
@@ -71,6 +73,7 @@ export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   // The step risks as float64 (exact, and a fixed 8 bytes each: the size does not drift with their digits).
   const { stepLosses, ...history } = s.history;
   tensors.set('step_losses', { shape: [stepLosses.length], data: Float64Array.from(stepLosses) });
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, 'cannot write the checkpoint');
   const state = stringify({
     architecture: s.architecture,
     optimizer: { config: s.optimizer.config, stepCount: s.optimizer.state.stepCount, buffers: Object.keys(s.optimizer.state.buffers) },
@@ -110,6 +113,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
     schedule: TrainerSnapshot['schedule']; rate: TrainerSnapshot['rate']; rng: RngState; position: TrainerSnapshot['position'];
     previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History; meta?: Record<string, unknown>;
   };
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, source);
   const get = (name: string) => tensors.get(name)?.data as Float32Array | undefined;
   const need = (name: string) => {
     const t = get(name);

@@ -76,6 +76,14 @@ export interface CheckpointEvent {
   bytes: number;
 }
 
+/** Something the user should know that does not stop training (a diverging loss). */
+export interface WarningEvent {
+  type: 'warning';
+  step: number;
+  epoch: number;
+  message: string;
+}
+
 export interface EndEvent {
   type: 'end';
   step: number;
@@ -87,7 +95,7 @@ export interface EndEvent {
 export type StopReason = 'epochs' | 'max_steps' | 'max_seconds' | 'early_stopping' | 'step_size' | 'loss_change' |
   'user' | 'non_finite';
 
-export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | CheckpointEvent | EndEvent;
+export type TrainEvent = StepEvent | EpochEvent | LrEvent | ControlEvent | CheckpointEvent | WarningEvent | EndEvent;
 
 /** A minimal typed emitter that works in browsers and Node alike. */
 export class Emitter {

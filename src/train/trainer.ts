@@ -6,8 +6,11 @@
  * pause, resume, stop — so a person watching L_T through a user interface can steer it, as the
  * notes describe. Everything random comes from the network's one seeded generator, and every bit
  * of state can be checkpointed, so a resumed run ends bitwise identical to an uninterrupted one.
+ * A NaN or ∞ in a loss, w or the running statistics stops training and puts back the last finite
+ * state a checkpoint holds; a loss far above its start draws a warning (finite-guard.ts).
  */
 import { DescentError, check } from '../core/errors.js';
+import { NonFiniteError } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
@@ -18,6 +21,7 @@ import { argmaxRows, type Sequential } from '../network/sequential.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './checkpoint.js';
 import { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
+import { FiniteGuard, nonFiniteMessage } from './finite-guard.js';
 import { Emitter, type EpochRecord, type LrSource, type StopReason, type TrainEvent } from './events.js';
 import { LearningRate } from './learning-rate.js';
 import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers/index.js';
@@ -108,6 +112,7 @@ export class Trainer extends Emitter {
   private previousEpochLoss = NaN;
   private readonly prevW: Floats;
   private gAccumulator: Floats | null = null;
+  private readonly guard = new FiniteGuard();
 
   constructor(model: Sequential, options: FitOptions = {}) {
     super();
@@ -238,11 +243,20 @@ export class Trainer extends Emitter {
     if (losses.length > keep) losses.splice(0, losses.length - keep);
   }
 
-  private saveCheckpoint(reason: string): void {
-    if (!this.options.onCheckpoint) return;
-    const bytes = this.checkpoint();
+  /** Hands a checkpoint to onCheckpoint; returns why it could not be taken (a non-finite tensor), or null. */
+  private saveCheckpoint(reason: string): string | null {
+    if (!this.options.onCheckpoint) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.checkpoint();
+    } catch (e) {
+      if (e instanceof NonFiniteError) return e.message;
+      throw e;
+    }
     this.options.onCheckpoint(bytes, { ...this.where(), reason });
     this.record({ type: 'checkpoint', ...this.where(), bytes: bytes.length });
+    this.guard.keep(this.model, this.where(), 'the last checkpoint');
+    return null;
   }
 
   /** Train on `data` until a stopping rule fires; returns the history. */
@@ -285,12 +299,16 @@ export class Trainer extends Emitter {
         `this data has ${train.count}: resume with the same data and validation split`);
     }
     const p = this.position;
+    const unfit = FiniteGuard.startProblem(net);
+    if (unfit) throw new DescentError(unfit);
+    this.guard.keep(net, p, p.step === 0 ? 'the start of training' : 'where this run resumed');
     let epochStarted = performance.now(), epochImages = 0;
 
     while (p.epoch < epochs && !stop.reason) {
       if (p.stepInEpoch === 0 && p.seen === 0) {
         if (o.shuffle ?? true) net.rng.shuffle(p.order);
         this.epochStartWeights = net.getWeights();
+        this.guard.keep(net, p, `the start of epoch ${p.epoch + 1}`);
         epochStarted = performance.now();
         epochImages = 0;
       }
@@ -335,11 +353,9 @@ export class Trainer extends Emitter {
         }
         if (this.gAccumulator) net.g.set(this.gAccumulator);
 
-        if (!Number.isFinite(risk)) {
-          // w has not moved for this batch; if w itself went bad, fall back to the epoch's start.
-          if (!net.w.every(Number.isFinite)) net.setWeights(this.epochStartWeights);
-          end('non_finite', `the loss became ${risk} at step ${p.step + 1} (epoch ${p.epoch + 1}); ` +
-            'training stopped and the last good weights were kept (try a smaller learning rate)');
+        const lossProblem = this.guard.loss(risk, p);
+        if (lossProblem) {
+          end('non_finite', lossProblem);
           break;
         }
         if (o.clipNorm !== undefined) clipGradNorm(net.g, o.clipNorm);
@@ -347,6 +363,11 @@ export class Trainer extends Emitter {
         this.optimizer.step(net.w, net.g);
         let step2 = 0;
         for (let j = 0; j < net.w.length; j++) step2 += (net.w[j] - this.prevW[j]) ** 2;
+        const weightProblem = this.guard.weights(net, step2, p);
+        if (weightProblem) {
+          end('non_finite', weightProblem);
+          break;
+        }
 
         p.step++;
         p.stepInEpoch++;
@@ -363,23 +384,39 @@ export class Trainer extends Emitter {
           imagesPerSecond: epochImages / Math.max(1e-9, (now - epochStarted) / 1000),
         });
         const every = o.checkpointEvery?.steps;
-        if (every && p.step % every === 0) this.saveCheckpoint('steps');
+        const unsaved = every && p.step % every === 0 ? this.saveCheckpoint('steps') : null;
+        if (unsaved) {
+          end('non_finite', unsaved);
+          break;
+        }
         if (now - lastYield > 20 || this.isPaused || this.pending.length) {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
-        while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+        if (this.isPaused) {
+          // A pause is not training time: images/s and the epoch's seconds leave it out.
+          const pausedAt = performance.now();
+          while (this.isPaused) await new Promise<void>((resolve) => (this.pausedResolve = resolve));
+          epochStarted += performance.now() - pausedAt;
+        }
       }
       if (stop.reason) break;
       this.endEpoch(p, train.count, validation, epochStarted, epochImages, (r, m) => end(r, m));
       const everyEpochs = o.checkpointEvery?.epochs;
-      if (everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason) this.saveCheckpoint('epoch');
+      const unsaved = everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason ? this.saveCheckpoint('epoch') : null;
+      if (unsaved) end('non_finite', unsaved);
       if (p.epoch >= epochs && !stop.reason) end('epochs', `finished ${epochs} epochs`);
     }
 
+    const unsaved = stop.reason === 'user' ? this.saveCheckpoint('stop') : null;
+    if (unsaved) end('non_finite', unsaved);
     const reason: StopReason = stop.reason ?? 'epochs';
-    if (reason === 'user') this.saveCheckpoint('stop');
     const es = this.earlyStopping;
+    if (reason === 'non_finite') {
+      const restored = es?.restoreBestWeights && es.bestWeights
+        ? `the best weights (epoch ${es.bestEpoch}) were restored` : this.guard.restore(net);
+      stop.message = nonFiniteMessage(stop.message, restored);
+    }
     if (es?.restoreBestWeights && es.bestWeights && reason !== 'user') {
       net.setWeights(es.bestWeights);
       if (es.bestBuffers) net.setBuffers(es.bestBuffers);
@@ -414,6 +451,12 @@ export class Trainer extends Emitter {
     }
     this.history.epochs.push(rec);
     this.previousEpochLoss = trainLoss;
+    const invalid = this.guard.validation(rec.valLoss, rec.epoch);
+    if (invalid) { // never the best epoch, never a plateau step: the run stops here
+      this.emit({ type: 'epoch', ...rec });
+      end('non_finite', invalid);
+      return;
+    }
 
     const es = this.earlyStopping;
     const metricOf = (m: Monitor) => ({ val_error: rec.valError, val_loss: rec.valLoss, train_loss: rec.loss, train_error: rec.error }[m]);
@@ -428,6 +471,8 @@ export class Trainer extends Emitter {
     let stopEarly = false;
     if (es && watched !== undefined) stopEarly = es.update(rec.epoch, watched, net.w, net.buffers);
     this.emit({ type: 'epoch', ...rec, ...(es ? { bestEpoch: es.bestEpoch, patienceLeft: es.patienceLeft } : {}) });
+    const diverging = this.guard.divergence(trainLoss, rec.epoch);
+    if (diverging) this.record({ type: 'warning', ...this.where(), message: diverging });
 
     this.position = this.newEpoch(p.epoch + 1, p.step, count);
     Object.assign(p, this.position);

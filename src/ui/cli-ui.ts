@@ -1,7 +1,8 @@
 /**
  * What the CLI calls for the dashboard:
  *  - `descent ui <run-dir>`: uiCommand opens the server on a run directory's files (a finished run, or
- *    one that another process is still recording: the page follows it, read-only) and prints the address.
+ *    one that another process is still recording: the page follows it, read-only) and prints the address;
+ *    given a folder of runs (`descent ui runs/`), the page lists them and compares their curves.
  *  - `descent train --ui`: recordRun + startDashboard with the trainer, via startTrainingDashboard.
  */
 import * as fs from 'node:fs';
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import { DescentError } from '../core/errors.js';
 import type { Trainer } from '../train/trainer.js';
 import { RunRecorder, RUN_FILES, type RecorderOptions } from './run-recorder.js';
-import { type Dashboard, startDashboard } from './server.js';
+import { type Dashboard, isRunDir, listRuns, startDashboard } from './server.js';
 
 export interface UiCommandOptions {
   host?: string;
@@ -22,14 +23,15 @@ export interface UiCommandOptions {
 export async function uiCommand(runDir: string, options: UiCommandOptions = {}): Promise<Dashboard> {
   const dir = path.resolve(runDir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DescentError(`no run directory at ${dir}`);
-  if (!fs.existsSync(path.join(dir, RUN_FILES.run)) && !fs.existsSync(path.join(dir, RUN_FILES.metrics))) {
+  const runs = isRunDir(dir) ? [] : listRuns(dir);
+  if (!isRunDir(dir) && runs.length === 0) {
     throw new DescentError(`${dir} is not a run directory: it has no ${RUN_FILES.run} or ${RUN_FILES.metrics} ` +
-      '(runs recorded by `descent train` have them)');
+      'and no sub-folder that has (runs recorded by `descent train` have them)');
   }
   const dashboard = await startDashboard({ runDir: dir, host: options.host, port: options.port });
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  log(`Descent dashboard for ${dir}: ${dashboard.url}`);
-  log('(read-only: this run has no live trainer here; Ctrl-C to quit)');
+  log(`Descent dashboard for ${runs.length ? `the ${runs.length} run${runs.length === 1 ? '' : 's'} in ` : ''}${dir}: ${dashboard.url}`);
+  log(`(read-only: ${runs.length ? 'the runs are shown from their files' : 'this run has no live trainer here'}; Ctrl-C to quit)`);
   return dashboard;
 }
 

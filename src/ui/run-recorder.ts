@@ -24,6 +24,9 @@
  *                                 stepSize, lossChange, lr, imagesPerSecond, seconds, bestEpoch?,
  *                                 patienceLeft? }  (epoch counts epochs done, 1 for the first;
  *                      step is the last step of the epoch.)
+ *                  norms lines: { type: 'norms', t, step, epoch, layers: string[], w: number[], g: number[] }
+ *                      every normsEvery steps (and at step 1): per weighted layer ("3 Conv2d"),
+ *                      ||w^(k)|| and ||∂L/∂w^(k)|| of the step's mini-batch (4 significant digits).
  *
  *  events.jsonl    The run's event log, one JSON object per line, appended at once:
  *                  the trainer's events { type: 'lr' | 'pause' | 'resume' | 'stop' | 'checkpoint' |
@@ -52,7 +55,11 @@
  *                              flattened image as H×W×C images, at most 64),
  *                    earlyStopping: null | { monitor, patience, minDelta, best, bestEpoch,
  *                                            patienceLeft },
- *                    schedule: config | null, optimizer: { kind, lr } }
+ *                    schedule: config | null, optimizer: { kind, lr },
+ *                    test?: { accuracy, loss, count, confusion: number[e][e] }  (saveResults) }
+ *
+ *  run.json's `results` (saveResults, after training): { stopReason, stopMessage, epochs, steps,
+ *                    seconds, model?, test?: { accuracy, loss, count } }.
  *
  *  checkpoint.safetensors   The latest checkpoint the trainer handed over (saveCheckpoint), written
  *                  atomically; restore it with Trainer.restore.
@@ -99,6 +106,8 @@ export interface RecorderOptions {
   flushMs?: number;
   /** β of the loss's moving average (default 0.95). */
   smoothing?: number;
+  /** Per-layer weight and gradient norms every this many steps (default 10; 0: never). */
+  normsEvery?: number;
   /** 'new' (default) refuses a directory that already holds a run; 'append' continues it (a resumed run). */
   mode?: 'new' | 'append';
   /** Extra fields for run.json (the command line, the data source, …). */
@@ -120,7 +129,7 @@ export class RunRecorder {
   readonly dir: string;
   readonly trainer: Trainer;
   readonly validation: Dataset | null;
-  private readonly opts: Required<Pick<RecorderOptions, 'samples' | 'confusionSamples' | 'misclassified' | 'flushMs' | 'smoothing'>>;
+  private readonly opts: Required<Pick<RecorderOptions, 'samples' | 'confusionSamples' | 'misclassified' | 'flushMs' | 'smoothing' | 'normsEvery'>>;
   private readonly startTime: number;
   private buffer: string[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -143,6 +152,7 @@ export class RunRecorder {
       misclassified: options.misclassified ?? 24,
       flushMs: options.flushMs ?? 250,
       smoothing: options.smoothing ?? 0.95,
+      normsEvery: options.normsEvery ?? 10,
     };
     const s = this.opts.smoothing;
     if (!(s >= 0 && s < 1)) throw new DescentError(`smoothing must be in [0, 1), got ${s}`);
@@ -247,6 +257,23 @@ export class RunRecorder {
     appendEvent(this.dir, { ...event, t: this.t() });
   }
 
+  /**
+   * After training: the final results (how it ended, and the test set's accuracy, loss and confusion
+   * matrix when there is one) go into run.json's `results` and snapshot.json's `test`, so that the
+   * page shows them and a reopened run keeps them. Call it after close() or the end event too.
+   */
+  saveResults(results: RunResults): void {
+    const { test, ...rest } = results;
+    const summary = { ...rest, ...(test ? { test: { accuracy: sig(test.accuracy), loss: sig(test.loss), count: test.count } } : {}) };
+    const run = readJsonObject(this.file('run'));
+    writeFileAtomic(this.file('run'), JSON.stringify({ ...run, results: summary }, null, 2));
+    if (test) {
+      const snapshot = readJsonObject(this.file('snapshot'));
+      const confusion = test.confusion.map((row) => Array.from(row));
+      writeFileAtomic(this.file('snapshot'), JSON.stringify({ ...snapshot, test: { ...summary.test, confusion } }));
+    }
+  }
+
   /** Flush, write a last snapshot if the run did not end, and stop listening. Safe to call twice. */
   close(): void {
     if (this.closed) return;
@@ -295,6 +322,8 @@ export class RunRecorder {
       error: sig(e.error), lr: e.lr, stepSize: sig(e.stepSize), imagesPerSecond: sig(e.imagesPerSecond, 5),
       batchSize: e.batchSize, stepInEpoch: e.stepInEpoch, stepsPerEpoch: e.stepsPerEpoch,
     }) + '\n');
+    const every = this.opts.normsEvery;
+    if (every > 0 && (e.step % every === 0 || e.step === 1)) this.buffer.push(JSON.stringify({ type: 'norms', t: this.t(), step: e.step, epoch: e.epoch, ...layerNorms(this.trainer.model) }) + '\n');
   }
 
   private onEpoch(e: EpochEvent): void {
@@ -390,6 +419,46 @@ export class RunRecorder {
     }
     return null;
   }
+}
+
+/** What saveResults records: how the run ended and, when there is a test set, its evaluation. */
+export interface RunResults {
+  stopReason: string;
+  stopMessage?: string;
+  epochs: number;
+  steps?: number;
+  seconds?: number;
+  model?: string;
+  test?: { accuracy: number; loss: number; count: number; confusion: ArrayLike<number>[] };
+}
+
+function readJsonObject(file: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {};
+  } catch {
+    return {};
+  }
+}
+
+/** ||w^(k)|| and ||∂L/∂w^(k)|| of each layer that has parameters (its slots are views into w and g). */
+function layerNorms(model: Trainer['model']): { layers: string[]; w: number[]; g: number[] } {
+  const byLayer = new Map<number, { w: number; g: number }>();
+  for (const slot of model.paramSlots) {
+    const acc = byLayer.get(slot.layer) ?? { w: 0, g: 0 };
+    for (let j = slot.offset; j < slot.offset + slot.length; j++) {
+      acc.w += model.w[j] * model.w[j];
+      acc.g += model.g[j] * model.g[j];
+    }
+    byLayer.set(slot.layer, acc);
+  }
+  const layers: string[] = [], w: number[] = [], g: number[] = [];
+  for (const [k, acc] of [...byLayer].sort((a, b) => a[0] - b[0])) {
+    layers.push(`${k + 1} ${model.layers[k].type}`);
+    w.push(sig(Math.sqrt(acc.w), 4));
+    g.push(sig(Math.sqrt(acc.g), 4));
+  }
+  return { layers, w, g };
 }
 
 /** Append one event line to a run directory's events.jsonl (whole lines, so concurrent writers interleave safely). */

@@ -4,9 +4,11 @@
  *
  *   GET  /, /app.js, /style.css   the page (src/ui/static), /simplex.js (the compiled simplex.ts),
  *   GET  /vendor/uPlot.*          the charting library, from node_modules: the page needs no network
+ *   GET  /api/runs                the runs it shows: { multi, runs: [{ name, run, ended }] }  (token)
  *   GET  /api/state               the whole run, read from its files               (token)
  *   GET  /api/stream              server-sent events: `state` first, then `metrics`, `events`,
- *                                 `snapshot`, `run` and `live` as the files grow  (token)
+ *                                 `snapshot`, `run` and `live` as the files grow, and `done`
+ *                                 once the live run is over and its last lines were sent  (token)
  *   POST /api/control             {action: 'divide' | 'set-lr' | 'pause' | 'resume' | 'stop', lr?}
  *                                 token in `Authorization: Bearer <token>` or `X-Descent-Token`
  *
@@ -16,6 +18,14 @@
  * whose Origin is not the server's own, whose Sec-Fetch-Site is cross-site or same-site, or whose
  * Host is not the server's (DNS rebinding) are refused; inputs are validated and refused with a JSON
  * 4xx that says why, before anything reaches the trainer.
+ *
+ * A folder of runs (`descent ui runs/`): /api/state and /api/stream take ?run=<name>, the name of one
+ * sub-folder that holds a run; anything else (a path, "..", a link out of the folder) is refused, so
+ * only the run files inside that folder are ever read.
+ *
+ * The live run's end (finish): the server pushes the last lines and `done`, then waits until every
+ * open page has closed its stream (the page's acknowledgement) or a grace period passes, so that a
+ * page of a piped run sees the end and the test results rather than a lost connection.
  *
  * One file tailer per server (started while a page is connected) reads what the recorder appends
  * and pushes it to every open stream, so a page never polls, and a run recorded by another process
@@ -33,7 +43,10 @@ import type { Trainer } from '../train/trainer.js';
 import { appendEvent, RUN_FILES } from './run-recorder.js';
 
 export interface DashboardOptions {
-  /** The run directory to show. */
+  /**
+   * The run directory to show; or a folder whose sub-folders are runs (`descent ui runs/`): the page
+   * then lists them, compares their curves and shows any one of them (read-only).
+   */
   runDir: string;
   /** The live trainer, to take commands; without it the page is read-only. */
   trainer?: Trainer;
@@ -50,6 +63,13 @@ export interface Dashboard {
   url: string;
   token: string;
   port: number;
+  /** True when runDir is a folder of runs. */
+  multi: boolean;
+  /**
+   * The live run is over and its files are complete (results included): push the last lines and
+   * `done` to the open pages, and resolve once each has closed its stream or `graceMs` passed.
+   */
+  finish(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,6 +214,108 @@ class FileWatch {
   }
 }
 
+/** A run directory is one that has run.json or metrics.jsonl. */
+export function isRunDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_FILES.run)) || fs.existsSync(path.join(dir, RUN_FILES.metrics));
+}
+
+/** The runs directly inside `folder` (sub-folders that are run directories), by name. */
+export function listRuns(folder: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory() && isRunDir(path.join(folder, e.name))).map((e) => e.name).sort();
+}
+
+interface Live {
+  attached: boolean;
+  controls: boolean;
+  ended: boolean;
+  lr: number | null;
+  paused: boolean | null;
+}
+
+/** One run directory the server shows: its file followers and the streams open on it. */
+class RunSource {
+  readonly clients = new Set<http.ServerResponse>();
+  readonly metricsTail: LineTail;
+  readonly eventsTail: LineTail;
+  readonly snapshotWatch: FileWatch;
+  readonly runWatch: FileWatch;
+  /** The learning rate the streams were last told. */
+  private sentLr: number | null = null;
+
+  constructor(readonly name: string, readonly dir: string, readonly live: () => Live) {
+    this.metricsTail = new LineTail(this.file('metrics'));
+    this.eventsTail = new LineTail(this.file('events'));
+    this.snapshotWatch = new FileWatch(this.file('snapshot'));
+    this.runWatch = new FileWatch(this.file('run'));
+  }
+
+  file(kind: keyof typeof RUN_FILES): string {
+    return path.join(this.dir, RUN_FILES[kind]);
+  }
+
+  /** The run as its files say, up to what the tailer has read when `consistent` (so a stream continues seamlessly). */
+  state(consistent: boolean) {
+    const lines = parseLines(readPrefix(this.file('metrics'), consistent ? this.metricsTail.offset : undefined));
+    const steps = lines.filter((l) => l.type === 'step'), epochs = lines.filter((l) => l.type === 'epoch');
+    const norms = lines.filter((l) => l.type === 'norms');
+    return {
+      name: this.name,
+      run: readJson(this.file('run')),
+      metrics: { steps: thin(steps, MAX_STATE_STEPS), epochs, norms: thin(norms, MAX_STATE_STEPS), stepCount: steps.length },
+      events: parseLines(readPrefix(this.file('events'), consistent ? this.eventsTail.offset : undefined)),
+      snapshot: readJson(this.file('snapshot')),
+      live: this.liveSent(),
+    };
+  }
+
+  /** The live state, remembering the rate it tells. */
+  liveSent(): Live {
+    const now = this.live();
+    this.sentLr = now.lr;
+    return now;
+  }
+
+  broadcast(event: string, data: unknown): void {
+    for (const res of this.clients) send(res, event, data);
+  }
+
+  /** Push what the files gained since the last tick to the open streams. */
+  tick(): void {
+    const m = this.metricsTail.read(), e = this.eventsTail.read();
+    if (m === 'reset' || e === 'reset') {
+      this.metricsTail.read();
+      this.eventsTail.read();
+      for (const res of this.clients) send(res, 'state', this.state(true));
+      return;
+    }
+    if (m.length) this.broadcast('metrics', m);
+    // A schedule moves α without an lr event: send the live rate again when it has moved.
+    if (m.length && this.live().lr !== this.sentLr) this.broadcast('live', this.liveSent());
+    if (e.length) this.broadcast('events', e);
+    const snapshot = this.snapshotWatch.read();
+    if (snapshot !== undefined) this.broadcast('snapshot', snapshot);
+    const run = this.runWatch.read();
+    if (run !== undefined) this.broadcast('run', run);
+  }
+
+  /** What /api/runs says of this run: run.json and whether its event log has ended. */
+  summary() {
+    const events = parseLines(readPrefix(this.file('events')));
+    const end = [...events].reverse().find((e) => e.type === 'end');
+    return { name: this.name, run: readJson(this.file('run')), ended: !!end, end: end ?? null };
+  }
+}
+
+function send(res: http.ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
 function thin<T>(items: T[], max: number): T[] {
   if (items.length <= max) return items;
   const out: T[] = [], stride = items.length / (max - 1);
@@ -217,69 +339,60 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const token = options.token ?? randomBytes(24).toString('hex');
   const trainer = options.trainer;
   const assets = assetTable();
-  const file = (kind: keyof typeof RUN_FILES) => path.join(runDir, RUN_FILES[kind]);
+  const multi = !isRunDir(runDir) && listRuns(runDir).length > 0;
+  const realRoot = fs.realpathSync(runDir);
 
   let ended = false;
-  const clients = new Set<http.ServerResponse>();
-  const metricsTail = new LineTail(file('metrics')), eventsTail = new LineTail(file('events'));
-  const snapshotWatch = new FileWatch(file('snapshot')), runWatch = new FileWatch(file('run'));
-  let tailTimer: ReturnType<typeof setInterval> | null = null;
-  let heartbeat: ReturnType<typeof setInterval> | null = null;
-
-  let liveLr: number | null = null;
-  const live = () => ({
+  const live = (): Live => ({
     attached: !!trainer,
     controls: !!trainer && !ended,
     ended,
-    lr: (liveLr = trainer ? trainer.lr : null),
+    lr: trainer ? trainer.lr : null,
     paused: trainer ? trainer.paused : null,
   });
+  const readOnly = (): Live => ({ attached: false, controls: false, ended: false, lr: null, paused: null });
+  const single = multi ? null : new RunSource(path.basename(runDir), runDir, live);
+  const sources = new Map<string, RunSource>();
+  let finished = false;
+  let tailTimer: ReturnType<typeof setInterval> | null = null;
+  let heartbeat: ReturnType<typeof setInterval> | null = null;
 
-  const send = (res: http.ServerResponse, event: string, data: unknown) => {
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  const broadcast = (event: string, data: unknown) => {
-    for (const res of clients) send(res, event, data);
-  };
-
-  /** The run as its files say, up to what the tailer has read when `consistent` (so a stream continues seamlessly). */
-  const state = (consistent: boolean) => {
-    const lines = parseLines(readPrefix(file('metrics'), consistent ? metricsTail.offset : undefined));
-    const steps = lines.filter((l) => l.type === 'step'), epochs = lines.filter((l) => l.type === 'epoch');
-    return {
-      name: path.basename(runDir),
-      run: readJson(file('run')),
-      metrics: { steps: thin(steps, MAX_STATE_STEPS), epochs, stepCount: steps.length },
-      events: parseLines(readPrefix(file('events'), consistent ? eventsTail.offset : undefined)),
-      snapshot: readJson(file('snapshot')),
-      live: live(),
-    };
-  };
-
-  const tick = () => {
-    const m = metricsTail.read(), e = eventsTail.read();
-    if (m === 'reset' || e === 'reset') {
-      metricsTail.read();
-      eventsTail.read();
-      for (const res of clients) send(res, 'state', state(true));
-      return;
+  /** The run a request names: the one run, or in a folder of runs the sub-folder ?run= names (nothing outside it). */
+  const sourceFor = (url: URL): RunSource => {
+    if (single) return single;
+    const name = url.searchParams.get('run');
+    if (name === null || name === '') throw new HttpError(400, 'name the run: ?run=<one of /api/runs>');
+    if (name === '.' || name === '..' || /[\/\\\0]/.test(name) || name.length > 255) {
+      throw new HttpError(400, `refused: ${JSON.stringify(name)} is not the name of a run in this folder`);
     }
-    if (m.length) broadcast('metrics', m);
-    // A schedule moves α without an lr event: send the live rate again when it has moved.
-    if (m.length && trainer && trainer.lr !== liveLr) broadcast('live', live());
-    if (e.length) broadcast('events', e);
-    const snapshot = snapshotWatch.read();
-    if (snapshot !== undefined) broadcast('snapshot', snapshot);
-    const run = runWatch.read();
-    if (run !== undefined) broadcast('run', run);
+    const known = sources.get(name);
+    if (known) return known;
+    const dir = path.join(runDir, name);
+    let real: string;
+    try {
+      real = fs.realpathSync(dir);
+    } catch {
+      throw new HttpError(404, `no run named ${JSON.stringify(name)} in this folder`);
+    }
+    if (path.dirname(real) !== realRoot || !fs.statSync(real).isDirectory() || !isRunDir(real)) {
+      throw new HttpError(404, `no run named ${JSON.stringify(name)} in this folder`);
+    }
+    const source = new RunSource(name, real, readOnly);
+    sources.set(name, source);
+    return source;
+  };
+  const allSources = () => (single ? [single] : [...sources.values()]);
+  const clientCount = () => allSources().reduce((n, src) => n + src.clients.size, 0);
+  const tickAll = () => {
+    for (const src of allSources()) if (src.clients.size) src.tick();
   };
 
   const unsubscribe: Array<() => void> = [];
-  if (trainer) {
+  if (trainer && single) {
     for (const type of ['lr', 'pause', 'resume', 'stop', 'end'] as const) {
       unsubscribe.push(trainer.on(type, () => {
         if (type === 'end') ended = true;
-        broadcast('live', live());
+        single.broadcast('live', live());
       }));
     }
   }
@@ -387,13 +500,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         message = 'stopping after the current step; a checkpoint is saved';
         break;
     }
-    const run = readJson(file('run')) as { startTime?: number } | null;
+    const run = readJson(path.join(runDir, RUN_FILES.run)) as { startTime?: number } | null;
     const t = typeof run?.startTime === 'number' ? Math.round(Date.now() - run.startTime) / 1000 : null;
     appendEvent(runDir, { type: 'command', t, action, ...(action === 'set-lr' ? { lr } : {}), source: 'dashboard' });
     json(res, 202, { ok: true, action, message, live: live() });
   };
 
-  const stream = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const stream = (req: http.IncomingMessage, res: http.ServerResponse, source: RunSource) => {
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -401,20 +514,57 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       'X-Accel-Buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    tick();
-    clients.add(res);
-    send(res, 'state', state(true));
-    tailTimer ??= setInterval(tick, TAIL_MS);
+    if (source.clients.size) source.tick();
+    else {
+      // Nobody was following this run: start from the files' current ends.
+      source.metricsTail.read();
+      source.eventsTail.read();
+      source.snapshotWatch.read();
+      source.runWatch.read();
+    }
+    source.clients.add(res);
+    send(res, 'state', source.state(true));
+    if (finished && source === single) send(res, 'done', {});
+    tailTimer ??= setInterval(tickAll, TAIL_MS);
     heartbeat ??= setInterval(() => {
-      for (const c of clients) c.write(': ping\n\n');
+      for (const src of allSources()) for (const c of src.clients) c.write(': ping\n\n');
     }, HEARTBEAT_MS);
     req.on('close', () => {
-      clients.delete(res);
-      if (clients.size === 0) {
+      source.clients.delete(res);
+      drained?.();
+      if (clientCount() === 0) {
         if (tailTimer) clearInterval(tailTimer);
         if (heartbeat) clearInterval(heartbeat);
         tailTimer = heartbeat = null;
       }
+    });
+  };
+
+  const runsList = () => {
+    if (single) return { multi: false, runs: [single.summary()] };
+    return { multi: true, runs: listRuns(runDir).map((name) => new RunSource(name, path.join(runDir, name), readOnly).summary()) };
+  };
+
+  // finish(): resolves when the last page closed its stream (the page's acknowledgement of `done`).
+  let drained: (() => void) | null = null;
+  const finish = async (graceMs = 5000) => {
+    finished = true;
+    ended = true;
+    if (!single) return;
+    single.tick();
+    single.broadcast('live', live());
+    single.broadcast('done', {});
+    if (single.clients.size === 0 || graceMs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, graceMs);
+      function done() {
+        clearTimeout(timer);
+        drained = null;
+        resolve();
+      }
+      drained = () => {
+        if (single.clients.size === 0) done();
+      };
     });
   };
 
@@ -436,8 +586,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         }
         if (method !== 'GET') throw new HttpError(405, `use GET for ${url.pathname}`);
         checkToken(req, url, true);
-        if (url.pathname === '/api/state') return json(res, 200, state(false));
-        if (url.pathname === '/api/stream') return stream(req, res);
+        if (url.pathname === '/api/runs') return json(res, 200, runsList());
+        if (url.pathname === '/api/state') return json(res, 200, sourceFor(url).state(false));
+        if (url.pathname === '/api/stream') return stream(req, res, sourceFor(url));
         throw new HttpError(404, `no such endpoint ${url.pathname}`);
       }
       const asset = assets.get(url.pathname);
@@ -469,10 +620,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url: `http://${shownHost}:${port}/?token=${token}`,
     token,
     port,
+    multi,
+    finish,
     close: () => new Promise<void>((resolve) => {
       for (const u of unsubscribe) u();
-      for (const res of clients) res.end();
-      clients.clear();
+      for (const src of allSources()) {
+        for (const res of src.clients) res.end();
+        src.clients.clear();
+      }
       if (tailTimer) clearInterval(tailTimer);
       if (heartbeat) clearInterval(heartbeat);
       tailTimer = heartbeat = null;

@@ -2,6 +2,8 @@
  * Reference point-wise activations and their derivatives df/da (notes, Appendix).
  * ReLU's derivative is 1 for a >= 0 and 0 otherwise, exactly as the notes define it
  * (PyTorch uses 0 at a = 0; the two differ only on a set of measure zero).
+ * A NaN is not negative: ReLU and leaky ReLU pass it on, forward and backward, as PyTorch does,
+ * so that a NaN reaches the loss and stops training instead of vanishing into a 0.
  */
 import type { Floats } from '../../core/floats.js';
 import type { ActivationKind } from '../kernels.js';
@@ -33,10 +35,10 @@ export function activationBackward(kind: ActivationKind, x: Floats, y: Floats, g
   n: number, alpha: number): void {
   switch (kind) {
     case 'relu':
-      for (let i = 0; i < n; i++) gx[i] = x[i] >= 0 ? gy[i] : 0;
+      for (let i = 0; i < n; i++) gx[i] = x[i] < 0 ? 0 : gy[i];
       return;
     case 'leaky_relu':
-      for (let i = 0; i < n; i++) gx[i] = x[i] >= 0 ? gy[i] : alpha * gy[i];
+      for (let i = 0; i < n; i++) gx[i] = x[i] < 0 ? alpha * gy[i] : gy[i];
       return;
     case 'sigmoid':
       for (let i = 0; i < n; i++) gx[i] = gy[i] * y[i] * (1 - y[i]);

@@ -1,8 +1,11 @@
 /**
  * Reference 2-D convolution (cross-correlation, as every framework computes it) on
  * channels-last data: y[n,oh,ow,o] = b[o] + Σ_{kh,kw,c} w[o,kh,kw,c] · x[n, oh·SH - PH + kh·DH, ow·SW - PW + kw·DW, c].
- * Positions outside the input are zero padding.
+ * Positions outside the input are zero padding, which contributes nothing (not even 0·∞ = NaN:
+ * a padded position is not an input). A zero gradient is skipped only when the other factor is
+ * all finite, so that 0·∞ and 0·NaN still give NaN.
  */
+import { allFinite } from '../../core/finite.js';
 import type { Floats } from '../../core/floats.js';
 import type { Conv2dGeometry } from '../kernels.js';
 import { activationForward } from './activations.js';
@@ -41,6 +44,7 @@ export function conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats,
 export function conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void {
   const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
   gx.fill(0, 0, N * H * W * C);
+  const skipZeros = allFinite(w, O * KH * KW * C);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
@@ -54,7 +58,7 @@ export function conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dG
             const xo = ((n * H + ih) * W + iw) * C;
             for (let o = 0; o < O; o++) {
               const gyo = gy[yo + o];
-              if (gyo === 0) continue;
+              if (gyo === 0 && skipZeros) continue;
               const wo = ((o * KH + kh) * KW + kw) * C;
               for (let c = 0; c < C; c++) gx[xo + c] += gyo * w[wo + c];
             }
@@ -68,6 +72,7 @@ export function conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dG
 /** gw += g·∂y/∂w: ∂y[n,oh,ow,o]/∂w[o,kh,kw,c] is the input value the weight multiplied. */
 export function conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void {
   const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
+  const skipZeros = allFinite(x, N * H * W * C);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
@@ -81,7 +86,7 @@ export function conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floa
             const xo = ((n * H + ih) * W + iw) * C;
             for (let o = 0; o < O; o++) {
               const gyo = gy[yo + o];
-              if (gyo === 0) continue;
+              if (gyo === 0 && skipZeros) continue;
               const wo = ((o * KH + kh) * KW + kw) * C;
               for (let c = 0; c < C; c++) gw[wo + c] += gyo * x[xo + c];
             }

@@ -1,17 +1,23 @@
 /** Reference matrix multiply and the dense layer built on it (notes, Appendix: a = W x̃). */
+import { allFinite } from '../../core/finite.js';
 import type { Floats } from '../../core/floats.js';
 import { activationForward } from './activations.js';
 import { addBias, sumRows } from './bias.js';
 
-/** C[M,N] (+)= op(A)·op(B), row-major; an i-k-j loop so the inner loop runs along rows. */
+/**
+ * C[M,N] (+)= op(A)·op(B), row-major; an i-k-j loop so the inner loop runs along rows. A zero of A
+ * (common after a ReLU) is skipped only when B is all finite, so that 0·∞ and 0·NaN still give
+ * NaN, as IEEE and every SIMD engine compute them.
+ */
 export function matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
   transA: boolean, transB: boolean, accumulate: boolean): void {
   if (!accumulate) c.fill(0, 0, M * N);
+  const skipZeros = allFinite(b, K * N);
   for (let i = 0; i < M; i++) {
     const ci = i * N;
     for (let k = 0; k < K; k++) {
       const aik = transA ? a[k * M + i] : a[i * K + k];
-      if (aik === 0) continue;
+      if (aik === 0 && skipZeros) continue;
       if (transB) {
         for (let j = 0; j < N; j++) c[ci + j] += aik * b[j * K + k];
       } else {

@@ -5,6 +5,7 @@ import uPlot from '/vendor/uPlot.esm.js';
 import { CORNERS, UNIT_POINT, decisionBoundaries, renormalise, barycentricToPoint } from '/simplex.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
+const auth = { Authorization: `Bearer ${token}` };
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------------------------------
@@ -13,7 +14,10 @@ const $ = (id) => document.getElementById(id);
 const S = {
   name: '', run: null, snapshot: null, live: null, events: [], epochs: [],
   steps: { step: [], loss: [], smooth: [], lr: [], size: [], ips: [] },
-  last: null, connected: false, picked: null,
+  norms: { step: [], layers: [], w: [], g: [] },
+  last: null, connected: false, finished: false, picked: null,
+  // A folder of runs (descent ui runs/): the list, the run shown below, the runs overlaid.
+  multi: false, runs: [], focus: new URLSearchParams(location.search).get('run'), compared: null, cmView: 'validation',
 };
 const MAX_POINTS = 40_000;
 
@@ -25,9 +29,12 @@ function reset(state) {
   S.events = [];
   S.epochs = [];
   for (const k of Object.keys(S.steps)) S.steps[k] = [];
+  S.norms = { step: [], layers: [], w: [], g: [] };
   S.last = null;
+  S.finished = false;
   addMetrics(state.metrics.steps);
   addMetrics(state.metrics.epochs);
+  addMetrics(state.metrics.norms ?? []);
   addEvents(state.events);
 }
 
@@ -40,12 +47,27 @@ function addMetrics(lines) {
       S.last = m;
     } else if (m.type === 'epoch') {
       S.epochs.push(m);
+    } else if (m.type === 'norms') {
+      addNorms(m);
     }
   }
   if (s.step.length > MAX_POINTS) {
     // Thin the oldest half (keep every other point) so long runs stay light.
     const half = Math.floor(s.step.length / 2);
     for (const k of Object.keys(s)) s[k] = s[k].slice(0, half).filter((_, i) => i % 2 === 0).concat(s[k].slice(half));
+  }
+}
+
+function addNorms(m) {
+  const n = S.norms;
+  if (n.layers.join('|') !== m.layers.join('|')) {
+    n.step = []; n.layers = m.layers; n.w = m.layers.map(() => []); n.g = m.layers.map(() => []);
+  }
+  n.step.push(m.step);
+  m.layers.forEach((_, k) => { n.w[k].push(m.w[k]); n.g[k].push(m.g[k]); });
+  if (n.step.length > MAX_POINTS) {
+    const keep = (xs) => xs.filter((_, i) => i % 2 === 0);
+    n.step = keep(n.step); n.w = n.w.map(keep); n.g = n.g.map(keep);
   }
 }
 
@@ -139,8 +161,14 @@ function markerPlugin() {
 
 const axisStyle = { stroke: '#4b5563', grid: { stroke: '#eef0f3', width: 1 }, ticks: { stroke: '#e5e7eb', width: 1 } };
 const charts = {};
+const resizer = new ResizeObserver(() => {
+  for (const [id, u] of Object.entries(charts)) {
+    const w = Math.max(200, $(id).clientWidth);
+    if (Math.abs(w - u.width) > 2) u.setSize({ width: w, height: u.height });
+  }
+});
 
-function makeChart(id, { series, xLabel, logY = false, yFormat, epochX = false, sync = true }) {
+function makeChart(id, { series, xLabel, logY = false, yFormat, epochX = false, sync = true, markers: withMarkers = true }) {
   const target = $(id);
   const opts = {
     width: Math.max(200, target.clientWidth),
@@ -153,11 +181,13 @@ function makeChart(id, { series, xLabel, logY = false, yFormat, epochX = false, 
     series: [{ label: xLabel, value: (u, v) => (v === null || v === undefined ? '–' : String(v)) }, ...series],
     legend: { live: true },
     cursor: sync ? { sync: { key: 'steps' } } : {},
-    plugins: epochX ? [] : [markerPlugin()],
+    plugins: epochX || !withMarkers ? [] : [markerPlugin()],
   };
-  const data = charts[id]?.data ?? [[], ...series.map(() => [])];
-  charts[id]?.destroy();
+  const old = charts[id];
+  const data = old && old.series.length === series.length + 1 ? old.data : [[], ...series.map(() => [])];
+  old?.destroy();
   charts[id] = new uPlot(opts, data, target);
+  if (!old) resizer.observe(target);
 }
 
 function line(label, stroke, extra = {}) {
@@ -190,13 +220,17 @@ function makeCharts() {
   makeChart('chart-lr', { xLabel: 'step', logY: true, series: [line('α', '#7c3aed', { width: 2 })] });
   makeChart('chart-step', { xLabel: 'step', series: [line('‖w_t − w_t−1‖', '#059669')] });
   makeChart('chart-ips', { xLabel: 'step', series: [line('images/s', '#6b7280')] });
-  const ro = new ResizeObserver(() => {
-    for (const [id, u] of Object.entries(charts)) {
-      const w = Math.max(200, $(id).clientWidth);
-      if (Math.abs(w - u.width) > 2) u.setSize({ width: w, height: u.height });
-    }
-  });
-  for (const id of Object.keys(charts)) ro.observe($(id));
+  makeNormCharts();
+}
+
+// Per-layer norms: one series per weighted layer, rebuilt when the layers change.
+let normLayers = null;
+function makeNormCharts() {
+  const layers = S.norms.layers;
+  normLayers = layers.join('|');
+  for (const [id, what] of [['chart-wnorm', '‖w‖'], ['chart-gnorm', '‖g‖']]) {
+    makeChart(id, { xLabel: 'step', logY: true, series: layers.map((name, k) => line(`${what} ${name}`, classColor(k), { width: 1.5 })) });
+  }
 }
 
 function renderCharts() {
@@ -213,6 +247,10 @@ function renderCharts() {
   charts['chart-lr'].setData([s.step, s.lr]);
   charts['chart-step'].setData([s.step, s.size]);
   charts['chart-ips'].setData([s.step, s.ips]);
+  if (normLayers !== S.norms.layers.join('|')) makeNormCharts();
+  const positive = (xs) => xs.map((v) => (v > 0 ? v : null));
+  charts['chart-wnorm'].setData([S.norms.step, ...S.norms.w.map(positive)]);
+  charts['chart-gnorm'].setData([S.norms.step, ...S.norms.g.map(positive)]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -220,7 +258,10 @@ function renderCharts() {
 
 function runStatus() {
   const end = S.events.findLast((e) => e.type === 'end');
-  if (end) return { cls: 'done', text: end.reason === 'user' ? 'stopped' : 'finished', title: end.message };
+  if (end) {
+    const text = end.reason === 'user' ? 'stopped' : end.reason === 'non_finite' ? 'stopped: not finite' : 'finished';
+    return { cls: end.reason === 'non_finite' ? 'bad' : 'done', text, title: end.message };
+  }
   if (!S.connected) return { cls: 'bad', text: 'disconnected', title: 'the page lost the server; it reconnects by itself' };
   const control = S.events.findLast((e) => e.type === 'pause' || e.type === 'resume');
   const paused = S.live?.attached ? S.live.paused : control?.type === 'pause';
@@ -295,7 +336,7 @@ async function control(body) {
   try {
     const res = await fetch('/api/control', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      headers: { 'Content-Type': 'application/json', ...auth },
       body: JSON.stringify(body),
     });
     const data = await res.json().catch(() => ({}));
@@ -446,28 +487,240 @@ function renderSimplex() {
 // ---------------------------------------------------------------------------------------------------
 // Confusion matrix, filters, misclassified strip, event log.
 
+/** The confusion matrix shown: the validation set's (each epoch) or, once training ended, the test set's. */
+function shownConfusion() {
+  const v = S.snapshot?.validation, t = S.snapshot?.test;
+  $('confusion-pick').hidden = !(v && t);
+  if (!t) S.cmView = 'validation';
+  else if (!v) S.cmView = 'test';
+  $('btn-cm-validation').setAttribute('aria-pressed', String(S.cmView === 'validation'));
+  $('btn-cm-test').setAttribute('aria-pressed', String(S.cmView === 'test'));
+  return S.cmView === 'test' ? t ?? null : v ?? null;
+}
+
 function renderConfusion() {
-  const v = S.snapshot?.validation, box = $('confusion');
-  if (!v) {
+  const shown = shownConfusion(), box = $('confusion');
+  if (!shown) {
     box.replaceChildren();
+    $('per-class').replaceChildren();
     $('confusion-note').textContent = 'No validation data was recorded for this run.';
     return;
   }
-  const M = v.confusion, E = M.length;
-  const head = el('tr', {}, el('th', { class: 'corner-cell', text: 'true \\ pred.' }), ...M.map((_, j) => el('th', { text: className(j) })));
+  const M = shown.confusion, E = M.length;
+  // Every column shares the card's width (table-layout: fixed); past 12 classes the table scrolls.
+  const head = el('tr', {}, el('th', { class: 'corner-cell', title: 'rows: true class, columns: predicted' }, 'true', el('br'), 'pred.'),
+    ...M.map((_, j) => el('th', { title: `predicted ${className(j)}`, text: className(j) })));
   const rows = M.map((row, i) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
-    return el('tr', {}, el('th', { text: className(i) }), ...row.map((n, j) => {
+    return el('tr', {}, el('th', { title: `true ${className(i)}`, text: className(i) }), ...row.map((n, j) => {
       const f = n / total, hue = i === j ? '217 70%' : '0 70%';
       const light = n ? 96 - Math.round(f * 48) : 100;
-      return el('td', { text: n, title: `${n} of ${total} (${(100 * f).toFixed(1)}%)`,
+      return el('td', { text: n, title: `true ${className(i)}, predicted ${className(j)}: ${n} of ${total} (${(100 * f).toFixed(1)}%)`,
         style: `background: hsl(${hue} ${light}%); color: ${light < 62 ? '#fff' : '#111827'}` });
     }));
   });
-  box.replaceChildren(el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)));
-  const when = S.snapshot.final ? 'at the end of training' : S.snapshot.epoch ? `after epoch ${S.snapshot.epoch}` : 'before training';
-  $('confusion-note').textContent = `${v.evaluated.toLocaleString('en-US')} of ${v.total.toLocaleString('en-US')} validation images ` +
-    `${when}: zero-one error ${pct(v.error)}${E > 12 ? ' (scroll for more classes)' : ''}.`;
+  const table = el('table', { 'data-classes': E }, el('thead', {}, head), el('tbody', {}, ...rows));
+  table.style.minWidth = `${(E + 1) * 30}px`;
+  table.style.maxWidth = `${(E + 1) * 72}px`;
+  box.replaceChildren(table);
+  if (S.cmView === 'test') {
+    $('confusion-note').textContent = `${shown.count.toLocaleString('en-US')} test images after training: accuracy ${pct(shown.accuracy)}, ` +
+      `loss ${num(shown.loss)}${E > 12 ? ' (scroll for more classes)' : ''}.`;
+  } else {
+    const when = S.snapshot.final ? 'at the end of training' : S.snapshot.epoch ? `after epoch ${S.snapshot.epoch}` : 'before training';
+    $('confusion-note').textContent = `${shown.evaluated.toLocaleString('en-US')} of ${shown.total.toLocaleString('en-US')} validation images ` +
+      `${when}: zero-one error ${pct(shown.error)}${E > 12 ? ' (scroll for more classes)' : ''}.`;
+  }
+  renderPerClass(M);
+}
+
+/** Precision, recall and F1 of each class from a confusion matrix (rows true, columns predicted). */
+function perClass(M) {
+  return M.map((row, k) => {
+    const tp = row[k], support = row.reduce((a, b) => a + b, 0), predicted = M.reduce((a, r) => a + r[k], 0);
+    const precision = predicted ? tp / predicted : null, recall = support ? tp / support : null;
+    const f1 = precision !== null && recall !== null && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : null;
+    return { k, precision, recall, f1, support };
+  });
+}
+
+function renderPerClass(M) {
+  const rows = perClass(M);
+  $('per-class').replaceChildren(
+    el('thead', {}, el('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((t) => el('th', { text: t })))),
+    el('tbody', {}, ...rows.map((r) => el('tr', {}, el('th', { text: className(r.k) }), el('td', { text: pct(r.precision) }),
+      el('td', { text: pct(r.recall) }), el('td', { text: pct(r.f1) }), el('td', { text: r.support.toLocaleString('en-US') })))));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The run's configuration and its final results (run.json, with `results` once training ended).
+
+function renderFacts() {
+  const run = S.run, facts = [];
+  if (run) {
+    const flags = run.flags ?? {}, o = run.options ?? {};
+    if (run.createdAt) facts.push(['started', new Date(run.createdAt).toLocaleString()]);
+    if (flags.data) facts.push(['data', `${flags.data}${flags.test ? `, test ${flags.test}` : ''}`]);
+    if (flags.model) facts.push(['model', String(flags.model)]);
+    facts.push(['training', [o.epochs !== undefined && `${o.epochs} epochs`, o.batchSize && `batch ${o.batchSize}`,
+      o.validationSplit && `validation split ${num(o.validationSplit, 3)}`, o.augment?.shift && `shifts ±${o.augment.shift}px`,
+      flags.seed !== undefined && `seed ${flags.seed}`, flags.engine && `engine ${flags.engine}`].filter(Boolean).join(', ') || '–']);
+    const opt = run.optimizer ?? {};
+    facts.push(['optimizer', Object.entries(opt).map(([k, v]) => (k === 'kind' ? v : `${k} ${typeof v === 'number' ? num(v) : JSON.stringify(v)}`)).join(', ')]);
+    if (run.resumedAt?.length) facts.push(['resumed', run.resumedAt.map((t) => new Date(t).toLocaleString()).join('; ')]);
+  }
+  const end = S.events.findLast((e) => e.type === 'end'), r = run?.results;
+  if (end) facts.push(['ended', `${end.message} (step ${end.step})`]);
+  if (r?.seconds !== undefined) facts.push(['time', `${clock(r.seconds)} in all`]);
+  const best = S.epochs.reduce((b, e) => (e.valError !== undefined && e.valError !== null && (!b || e.valError < b.valError) ? e : b), null);
+  if (best) facts.push(['best validation', `${pct(best.valError)} error at epoch ${best.epoch}`]);
+  if (r?.test) facts.push(['test', `accuracy ${pct(r.test.accuracy)}, loss ${num(r.test.loss)} on ${r.test.count.toLocaleString('en-US')} images`]);
+  $('run-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v, 'data-fact': k })]));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Export: the curves as CSV, any chart as PNG.
+
+function download(name, blob) {
+  const a = el('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+const csvCell = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+const csv = (header, rows) => [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+
+function exportCsv(kind) {
+  const s = S.steps, n = S.norms, base = S.name || 'run';
+  let text;
+  if (kind === 'steps') text = csv(['step', 'loss', 'loss_smoothed', 'lr', 'step_size', 'images_per_second'],
+    s.step.map((_, i) => [s.step[i], s.loss[i], s.smooth[i], s.lr[i], s.size[i], s.ips[i]]));
+  else if (kind === 'epochs') {
+    const keys = ['epoch', 'step', 'loss', 'error', 'valLoss', 'valError', 'stepSize', 'lossChange', 'lr', 'imagesPerSecond', 'seconds'];
+    text = csv(keys, S.epochs.map((e) => keys.map((k) => e[k])));
+  } else if (kind === 'norms') text = csv(['step', ...n.layers.flatMap((l) => [`w ${l}`, `g ${l}`])],
+    n.step.map((st, i) => [st, ...n.layers.flatMap((_, k) => [n.w[k][i], n.g[k][i]])]));
+  else {
+    const shown = shownConfusion();
+    if (!shown) return message('There is no confusion matrix to export.', true);
+    text = csv(['true \\ predicted', ...shown.confusion.map((_, j) => className(j))], shown.confusion.map((row, i) => [className(i), ...row]));
+    kind = `confusion-${S.cmView}`;
+  }
+  download(`${base}-${kind}.csv`, new Blob([text], { type: 'text/csv' }));
+}
+
+function exportPng(id) {
+  const u = charts[id];
+  if (!u) return;
+  const src = u.ctx.canvas, title = $(id).dataset.title ?? $(id).closest('section')?.querySelector('h2')?.firstChild?.textContent?.trim() ?? id;
+  const dpr = devicePixelRatio || 1, pad = Math.round(28 * dpr);
+  const out = el('canvas', { width: src.width, height: src.height + pad });
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = '#111827';
+  ctx.font = `${13 * dpr}px system-ui, sans-serif`;
+  ctx.fillText(`${S.name}: ${title}`, 8 * dpr, 18 * dpr);
+  ctx.drawImage(src, 0, pad);
+  out.toBlob((blob) => blob && download(`${S.name || 'run'}-${id.replace(/^(chart|cmp)-/, '')}.png`, blob), 'image/png');
+}
+
+/** A PNG button beside every chart's title. */
+function addPngButtons() {
+  for (const chart of document.querySelectorAll('.chart')) {
+    const h = chart.previousElementSibling;
+    if (!h || h.querySelector('[data-png]')) continue;
+    const b = el('button', { class: 'small png', 'data-png': chart.id, title: 'save this chart as a PNG image', text: 'PNG' });
+    b.addEventListener('click', () => exportPng(chart.id));
+    h.append(b);
+  }
+  for (const b of document.querySelectorAll('[data-csv]')) b.addEventListener('click', () => exportCsv(b.dataset.csv));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A folder of runs: the list, and their curves overlaid (each run fetched once, thinned).
+
+const CMP_POINTS = 2000;
+const runColor = (i) => PALETTE[i % PALETTE.length];
+
+async function loadRuns() {
+  const res = await fetch('/api/runs', { headers: auth });
+  if (!res.ok) return;
+  const data = await res.json();
+  S.multi = data.multi;
+  if (!S.multi) return;
+  S.runs = data.runs;
+  if (!S.focus || !S.runs.some((r) => r.name === S.focus)) S.focus = S.runs.at(-1)?.name ?? null;
+  S.compared ??= new Set(S.runs.slice(-8).map((r) => r.name));
+  $('runs-card').hidden = false;
+  await loadCompared();
+}
+
+const cmpCache = new Map();
+async function loadCompared() {
+  const names = S.runs.map((r) => r.name).filter((n) => S.compared.has(n));
+  await Promise.all(names.map(async (name) => {
+    const res = await fetch(`/api/state?run=${encodeURIComponent(name)}`, { headers: auth });
+    if (!res.ok) return;
+    const st = await res.json(), steps = st.metrics.steps, stride = Math.max(1, Math.ceil(steps.length / CMP_POINTS));
+    const thinned = steps.filter((_, i) => i % stride === 0 || i === steps.length - 1);
+    cmpCache.set(name, { steps: thinned, epochs: st.metrics.epochs });
+  }));
+  renderRuns();
+}
+
+function makeCompareChart(id, names) {
+  const color = (n) => runColor(S.runs.findIndex((r) => r.name === n));
+  const spec = {
+    'cmp-loss': { xLabel: 'step', logY: false },
+    'cmp-val': { xLabel: 'epoch', epochX: true, yFormat: (v) => `${+(100 * v).toFixed(1)}%` },
+    'cmp-lr': { xLabel: 'step', logY: true },
+  }[id];
+  makeChart(id, { ...spec, sync: false, markers: false,
+    series: names.map((n) => line(n, color(n), { width: 2, spanGaps: true, ...(id === 'cmp-val' ? { value: (u, v) => pct(v), points: { show: true, size: 5 } } : {}) })) });
+}
+
+function renderRuns() {
+  const body = $('runs').tBodies[0];
+  body.replaceChildren(...S.runs.map((r, i) => {
+    const run = r.run ?? {}, res = run.results, data = cmpCache.get(r.name);
+    const vals = (data?.epochs ?? []).map((e) => e.valError).filter((v) => typeof v === 'number');
+    const box = el('input', { type: 'checkbox', 'aria-label': `compare ${r.name}` });
+    box.checked = S.compared.has(r.name);
+    box.addEventListener('change', () => {
+      if (box.checked) S.compared.add(r.name); else S.compared.delete(r.name);
+      void loadCompared();
+    });
+    const open = el('a', { href: `?token=${encodeURIComponent(token)}&run=${encodeURIComponent(r.name)}`, text: r.name, 'data-run': r.name });
+    open.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      history.replaceState(null, '', open.href);
+      S.focus = r.name;
+      renderRuns();
+      connect();
+    });
+    const opt = run.optimizer;
+    return el('tr', { class: r.name === S.focus ? 'focus' : '' },
+      el('td', {}, el('span', { class: 'swatch', style: `background:${runColor(i)}` }), box),
+      el('td', {}, open),
+      el('td', { text: run.flags?.model ?? (run.parameterCount ? `${run.parameterCount.toLocaleString('en-US')} parameters` : '–') }),
+      el('td', { text: opt ? `${opt.kind} α ${num(opt.lr)}` : '–' }),
+      el('td', { text: data ? data.epochs.length : res?.epochs ?? '–' }),
+      el('td', { text: vals.length ? pct(Math.min(...vals)) : '–' }),
+      el('td', { text: res?.test ? pct(res.test.accuracy) : '–' }),
+      el('td', { text: r.ended ? (r.end?.reason === 'user' ? 'stopped' : 'finished') : 'running or killed' }));
+  }));
+  const names = S.runs.map((r) => r.name).filter((n) => S.compared.has(n) && cmpCache.has(n));
+  for (const id of ['cmp-loss', 'cmp-val', 'cmp-lr']) makeCompareChart(id, names);
+  const tables = (f) => names.map((n) => f(cmpCache.get(n)));
+  const join = (ts) => (ts.length ? uPlot.join(ts) : [[]]);
+  const padTo = (d, count) => (d.length === count + 1 ? d : [d[0], ...Array.from({ length: count }, () => d[0].map(() => null))]);
+  charts['cmp-loss'].setData(padTo(join(tables((d) => [d.steps.map((m) => m.step), d.steps.map((m) => m.lossSmooth)])), names.length));
+  charts['cmp-val'].setData(padTo(join(tables((d) => [d.epochs.map((e) => e.epoch), d.epochs.map((e) => e.valError ?? null)])), names.length));
+  charts['cmp-lr'].setData(padTo(join(tables((d) => [d.steps.map((m) => m.step), d.steps.map((m) => m.lr)])), names.length));
+  $('runs-card').dataset.compared = names.join('|');
 }
 
 function imageCanvas(width, height, rgba, scale) {
@@ -542,6 +795,7 @@ function describeEvent(e) {
     case 'resume': return 'resumed';
     case 'stop': return `stop requested${e.reason ? `: ${e.reason}` : ''}`;
     case 'checkpoint': return `checkpoint saved${e.file ? ` to ${e.file}` : ''} (${(e.bytes / 1024).toFixed(0)} KiB${e.reason ? `, ${e.reason}` : ''})`;
+    case 'warning': return `warning: ${e.message}`;
     case 'end': return `ended: ${e.message}`;
     case 'command': return `dashboard: ${{ divide: 'α ÷ 10', 'set-lr': `set α = ${e.lr}`, pause: 'pause', resume: 'resume', stop: 'stop' }[e.action] ?? e.action} requested`;
     default: return e.type;
@@ -576,6 +830,7 @@ function scheduleRender(includeHeavy = false) {
     renderHeader();
     renderControls();
     renderEvents();
+    renderFacts();
     if (heavy) {
       heavy = false;
       renderSimplex();
@@ -586,14 +841,18 @@ function scheduleRender(includeHeavy = false) {
   });
 }
 
+let source = null;
 function connect() {
+  source?.close();
+  source = null;
   if (!token) {
     S.connected = false;
     message('This address has no token: open the address that `descent train --ui` or `descent ui` printed.', true);
     scheduleRender();
     return;
   }
-  const es = new EventSource(`/api/stream?token=${encodeURIComponent(token)}`);
+  const es = new EventSource(`/api/stream?token=${encodeURIComponent(token)}${S.multi && S.focus ? `&run=${encodeURIComponent(S.focus)}` : ''}`);
+  source = es;
   const on = (name, f) => es.addEventListener(name, (ev) => {
     f(JSON.parse(ev.data));
   });
@@ -603,7 +862,10 @@ function connect() {
   on('snapshot', (snap) => { S.snapshot = snap; scheduleRender(true); });
   on('run', (run) => { S.run = run; scheduleRender(true); });
   on('live', (live) => { S.live = live; scheduleRender(); });
+  // The live run is over and everything was sent: closing the stream tells the server this page has it.
+  on('done', () => { S.finished = true; es.close(); scheduleRender(true); });
   es.onerror = () => {
+    if (S.finished) return;
     S.connected = false;
     if (es.readyState === EventSource.CLOSED) message('The server refused the event stream (is the token right?).', true);
     scheduleRender();
@@ -612,4 +874,16 @@ function connect() {
 
 makeCharts();
 wireControls();
-connect();
+addPngButtons();
+$('btn-cm-validation').addEventListener('click', () => { S.cmView = 'validation'; scheduleRender(true); });
+$('btn-cm-test').addEventListener('click', () => { S.cmView = 'test'; scheduleRender(true); });
+$('btn-runs-refresh').addEventListener('click', () => { cmpCache.clear(); void loadRuns(); });
+// Runs of a folder that are still being recorded: their overlays refresh every 10 s.
+setInterval(() => {
+  if (S.multi && S.runs.some((r) => !r.ended) && document.visibilityState === 'visible') {
+    cmpCache.clear();
+    loadRuns().catch(() => {});
+  }
+}, 10_000);
+if (token) loadRuns().catch(() => {}).finally(connect);
+else connect();
