@@ -174,3 +174,16 @@ describe('graph networks: back-propagation over fan-out and fan-in', () => {
     });
   }
 });
+
+describe('graph networks: activation memory', () => {
+  it('a liveness plan of the gradient buffers: a chain needs at most its two largest neighbours, ResNet-20 far less than all', async () => {
+    const { memoryPlan } = await import('../src/network/memory-plan.js');
+    const { preset } = await import('../src/models/presets.js');
+    const chain = memoryPlan(Sequential.fromConfig({ inputShape: [4], layers: [{ type: 'Dense', outFeatures: 6 }, { type: 'ReLU' }] }));
+    assert.deepEqual(chain, { activations: 16, gradients: 16, gradientPeak: 12 });
+    const resnet = memoryPlan(Sequential.fromConfig(preset('resnet20')));
+    assert.equal(resnet.activations, 678_996);
+    assert.equal(resnet.gradients, 875_604); // one buffer per tensor, plus one per edge into a fan-out
+    assert.equal(resnet.gradientPeak, 65_536); // 4 tensors of 32×32×16 at a stage-1 residual join
+  });
+});
