@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { type Arena, HeapArena } from '../src/core/arena.js';
 import type { Floats } from '../src/core/floats.js';
 import { channelsFirstToLast } from '../src/io/layout.js';
+import { exportPytorchStateDict, importPytorchStateDict } from '../src/io/pytorch.js';
+import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { residualBlockConfig } from '../src/network/graph.js';
 import { Sequential } from '../src/network/sequential.js';
@@ -98,5 +100,29 @@ describe('PyTorch parity of a small ResNet with a concatenation (graph network)'
     each(net, fx.params, (view, t) => view.set(toLast(t)));
     net.forward(toLast(fx.x), fx.labels.length, true);
     assert.throws(() => assertClose(net.activation(net.layers.length - 1).subarray(0, 20), fx.logits.data, 1e-5, 'logits', 1e-3));
+  });
+
+  it('a PyTorch state_dict of the same modules (node names as module paths) imports by name and exports back', () => {
+    const tensors = new Map<string, TensorInput>();
+    for (const [node, byName] of Object.entries(fx.params)) {
+      for (const [name, t] of Object.entries(byName)) tensors.set(`${node}.${name}`, { shape: t.shape, data: Float64Array.from(t.data) });
+      if (node.includes('bn')) {
+        const C = byName.weight.shape[0];
+        tensors.set(`${node}.running_mean`, { shape: [C], data: new Float32Array(C) });
+        tensors.set(`${node}.running_var`, { shape: [C], data: new Float32Array(C).fill(1) });
+        tensors.set(`${node}.num_batches_tracked`, { dtype: 'I64', shape: [], data: new BigInt64Array(1) });
+      }
+    }
+    const net = importPytorchStateDict(encodeSafetensors(tensors), { inputShape: [6, 6, 3], layers: smallResNet },
+      { arena: new HeapArena('float64') });
+    net.forward(toLast(fx.x), fx.labels.length, true);
+    assertClose(net.activation(net.layers.length - 1).subarray(0, 20), fx.logits.data, 1e-5, 'logits after import', 1e-3);
+    const back = decodeSafetensors(exportPytorchStateDict(net)).tensors;
+    assert.deepEqual([...back.keys()].sort(), [...tensors.keys()].sort());
+    const w = back.get('b2.shortcut.conv.weight')!;
+    assert.deepEqual(w.shape, [8, 4, 1, 1]);
+    assertClose(Array.from(w.data as Float32Array), fx.params['b2.shortcut.conv'].weight.data, 1e-6, 'exported weight');
+    const c = back.get('b1.conv1.weight')!;
+    assertClose(Array.from(c.data as Float32Array), fx.params['b1.conv1'].weight.data, 1e-6, 'exported conv weight [O, C, KH, KW]');
   });
 });
