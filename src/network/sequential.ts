@@ -15,6 +15,7 @@
 import { type Arena, HeapArena } from '../core/arena.js';
 import { DescentError, ShapeError } from '../core/errors.js';
 import type { Floats } from '../core/floats.js';
+import { MAX_PARAMETERS, MAX_SAMPLE_VALUES } from '../core/limits.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import type { Kernels } from '../kernels/kernels.js';
@@ -23,6 +24,7 @@ import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../lay
 import { JoinLayer } from '../layers/join.js';
 import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
+import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { type InitScheme, initTensor } from './init.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
@@ -122,6 +124,7 @@ export class Sequential {
     });
     this.sizes = shapes.map(sizeOf);
     this.outputShape = shapes[shapes.length - 1];
+    checkSize(layers, this.sizes);
     const fuse = options.fuseRelu ?? true;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
     // the layer's own output is still written).
@@ -141,17 +144,19 @@ export class Sequential {
 
   /** Build from the JSON architecture (model files, spec files). */
   static fromConfig(config: ArchitectureConfig, options: Omit<SequentialOptions, 'inputShape'> = {}): Sequential {
-    if (!config || !Array.isArray(config.layers) || !Array.isArray(config.inputShape)) {
-      throw new ShapeError('an architecture needs "inputShape" (e.g. [28, 28, 1]) and a "layers" list');
-    }
+    checkArchitectureShape(config);
     const nodes = config.layers.map((c, k) => {
+      let node: GraphNode;
       try {
-        return nodeFromConfig(c);
+        node = nodeFromConfig(c);
       } catch (e) {
         const name = (c as { name?: unknown })?.name;
         throw new ShapeError(`${typeof name === 'string' ? `node "${name}"` : `layer ${k}`} ` +
           `(${(c as LayerConfig)?.type ?? '?'}): ${(e as Error).message}`);
       }
+      const { name: _name, inputs: _inputs, ...options } = c as LayerConfig & { name?: unknown; inputs?: unknown };
+      checkKnownOptions(options as LayerConfig, node.layer, k);
+      return node;
     });
     return new Sequential(nodes, { ...options, inputShape: config.inputShape });
   }
@@ -412,6 +417,22 @@ export function argmaxRows(p: ArrayLike<number>, N: number, E: number, classes =
     classes[n] = best;
   }
   return classes;
+}
+
+/** Refuse a network too large to allocate (MAX_PARAMETERS, MAX_SAMPLE_VALUES) before allocating it. */
+function checkSize(layers: Layer[], sizes: number[]): void {
+  const k = sizes.findIndex((n) => n > MAX_SAMPLE_VALUES);
+  if (k >= 0) {
+    throw new ShapeError(`${k === 0 ? 'the input' : `layer ${k - 1} (${layers[k - 1].type})`} has ${sizes[k]} values per sample, ` +
+      `more than the ${MAX_SAMPLE_VALUES} Descent allocates`);
+  }
+  let total = 0;
+  layers.forEach((layer, k) => {
+    for (const spec of layer.paramSpecs()) total += sizeOf(spec.shape);
+    if (total > MAX_PARAMETERS) {
+      throw new ShapeError(`layer ${k} (${layer.type}) brings the network to ${total} parameters, more than the ${MAX_PARAMETERS} Descent allocates`);
+    }
+  });
 }
 
 function countOf(specs: ParamSpec[][]): number {
