@@ -180,10 +180,27 @@ describe('graph networks: activation memory', () => {
     const { memoryPlan } = await import('../src/network/memory-plan.js');
     const { preset } = await import('../src/models/presets.js');
     const chain = memoryPlan(Sequential.fromConfig({ inputShape: [4], layers: [{ type: 'Dense', outFeatures: 6 }, { type: 'ReLU' }] }));
-    assert.deepEqual(chain, { activations: 16, gradients: 16, gradientPeak: 12 });
+    assert.deepEqual(chain, { activations: 16, gradients: 16, gradientPeak: 12, gradientSlots: 12 });
     const resnet = memoryPlan(Sequential.fromConfig(preset('resnet20')));
     assert.equal(resnet.activations, 678_996);
     assert.equal(resnet.gradients, 875_604); // one buffer per tensor, plus one per edge into a fan-out
     assert.equal(resnet.gradientPeak, 65_536); // 4 tensors of 32×32×16 at a stage-1 residual join
+    assert.equal(resnet.gradientSlots, 65_536); // what the shared slots take: the peak
+  });
+
+  it('shared gradient buffers give bitwise the gradients of one buffer per tensor, and refuse to show a dead one', async () => {
+    const make = (shareGradients: boolean) => Sequential.fromConfig({ inputShape: [4, 4, 2], layers: branchy },
+      { seed: 3, shareGradients });
+    const shared = make(true), own = make(false), x = Float32Array.from(randomFloats(3 * 32, 8)), labels = randomLabels(3, 4, 9);
+    const r1 = shared.gradient(x, { labels }, 3, 'cross_entropy', { inputGradient: true });
+    const r2 = own.gradient(x, { labels }, 3, 'cross_entropy', { inputGradient: true });
+    assert.equal(r1, r2);
+    assert.deepEqual(new Uint32Array(Float32Array.from(shared.g).buffer), new Uint32Array(Float32Array.from(own.g).buffer));
+    assert.deepEqual(Array.from(shared.activationGradient(0).subarray(0, 96)), Array.from(own.activationGradient(0).subarray(0, 96)));
+    const { memoryPlan } = await import('../src/network/memory-plan.js');
+    const plan = memoryPlan(shared);
+    assert.ok(plan.gradientSlots < plan.gradients, `buffers really shared: ${JSON.stringify(plan)}`);
+    assert.throws(() => shared.activationGradient(3), /not kept: this network shares gradient buffers/);
+    assert.notDeepEqual(Array.from(own.activationGradient(3).subarray(0, 8)), new Array(8).fill(0));
   });
 });

@@ -26,6 +26,7 @@ import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { type InitScheme, initTensor } from './init.js';
+import { planGradientSlots } from './memory-plan.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
 import { type GraphNode, INPUT, isChain, resolveTopology, type Topology } from './topology.js';
@@ -43,6 +44,12 @@ export interface SequentialOptions {
    * true): one pass over the activations fewer, the same numbers. Every x^(k) is still kept.
    */
   fuseRelu?: boolean;
+  /**
+   * Let gradient buffers ∂L/∂x^(k) whose lives in the backward pass do not overlap share memory
+   * (src/network/memory-plan.ts). Default: true for a graph, false for a chain. When shared, only
+   * the input's and the output's gradients can be read after a backward pass.
+   */
+  shareGradients?: boolean;
 }
 
 /**
@@ -90,6 +97,7 @@ export class Sequential {
   readonly topology: Topology;
   /** edgeGs[k][slot]: where node k writes its gradient for an input that other nodes read too. */
   private edgeGs: (Floats | null)[][] = [];
+  private readonly shareGradients: boolean;
 
   /** `layers` is a chain of layers, or graph nodes ({ name, layer, inputs }), in a topological order. */
   constructor(entries: Array<Layer | GraphNode>, options: SequentialOptions) {
@@ -125,6 +133,7 @@ export class Sequential {
     this.sizes = shapes.map(sizeOf);
     this.outputShape = shapes[shapes.length - 1];
     checkSize(layers, this.sizes);
+    this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     const fuse = options.fuseRelu ?? true;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
     // the layer's own output is still written).
@@ -213,10 +222,17 @@ export class Sequential {
   reserve(batch: number): void {
     if (batch <= this.capacity) return;
     this.xs = this.sizes.map((d) => this.arena.floats(batch * d));
-    this.gs = this.sizes.map((d) => this.arena.floats(batch * d));
     // An input read by several nodes gets one gradient buffer per reading edge (summed in gatherGradient).
-    this.edgeGs = this.topology.inputs.map((ins) => ins.map((t) =>
-      this.topology.consumers[t].length > 1 ? this.arena.floats(batch * this.sizes[t]) : null));
+    const { inputs, consumers } = this.topology;
+    let buffer: (b: number, size: number) => Floats = (_b, size) => this.arena.floats(batch * size);
+    if (this.shareGradients) {
+      const plan = planGradientSlots(inputs, consumers, this.sizes);
+      const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
+      buffer = (b, size) => slots[plan.slotOf[b]].subarray(0, batch * size);
+    }
+    this.gs = this.sizes.map((d, t) => buffer(t, d));
+    let e = this.sizes.length;
+    this.edgeGs = inputs.map((ins) => ins.map((t) => (consumers[t].length > 1 ? buffer(e++, this.sizes[t]) : null)));
     for (const layer of this.layers) layer.allocate(batch, this.arena);
     this.capacity = batch;
   }
@@ -234,6 +250,9 @@ export class Sequential {
 
   /** ∂L/∂x^(k) for the last backward pass. */
   activationGradient(k: number): Floats {
+    if (this.shareGradients && k !== 0 && k !== this.layers.length) {
+      throw new DescentError(`∂L/∂x^(${k}) is not kept: this network shares gradient buffers (shareGradients: false keeps all)`);
+    }
     return this.gs[k];
   }
 
