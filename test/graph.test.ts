@@ -204,3 +204,20 @@ describe('graph networks: activation memory', () => {
     assert.notDeepEqual(Array.from(own.activationGradient(3).subarray(0, 8)), new Array(8).fill(0));
   });
 });
+
+describe('graph networks: the Jacobians of joins, from their forward alone', () => {
+  it('Add: the identity for each full input, a sum over positions for a per-channel one; Concat: a selection', async () => {
+    const { joinJacobians } = await import('../src/check/join-jacobian.js');
+    const { Concat } = await import('../src/layers/concat.js');
+    const add = new Add(), cat = new Concat();
+    add.buildJoin([[2, 1, 2], [1, 1, 2]]);
+    const [ja, jb] = joinJacobians(add, [Float64Array.from([1, 2, 3, 4]), Float64Array.from([5, 6])]);
+    assertClose(ja.data, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], 1e-9, 'Add, full input');
+    assertClose(jb.data, [1, 0, 0, 1, 1, 0, 0, 1], 1e-9, 'Add, per-channel input');
+    cat.buildJoin([[1, 2, 1], [1, 2, 2]]);
+    const [j1, j2] = joinJacobians(cat, [Float64Array.from([1, 2]), Float64Array.from([3, 4, 5, 6])]);
+    assertClose(j1.data, [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], 1e-9, 'Concat, first input');
+    assert.deepEqual([j2.rows, j2.cols], [6, 4]);
+    assertClose(j2.data, [0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], 1e-9, 'Concat, second input');
+  });
+});
