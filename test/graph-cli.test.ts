@@ -78,4 +78,14 @@ describe('descent CLI on graph networks', () => {
     assert.match(bad.stderr.trim(), /^descent: .*node "sum" \(Add\) with inputs wide \[28, 28, 5\], input \[28, 28, 1\]: cannot add/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
   });
+
+  it('a graph network stopped mid-run resumes from its checkpoint', () => {
+    const first = descent('train', '--model', 'graph.json', '--data', data(), '--epochs', '3', '--batch-size', '8', '--out', 'stopped',
+      '--max-steps', '20', '--checkpoint-every', '5', '--engine', 'reference', '--json');
+    assert.equal(first.status, 0, first.stderr);
+    const r = descent('train', '--resume', join('stopped', 'checkpoint.safetensors'), '--test', data(), '--out', 'stopped',
+      '--engine', 'reference', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).stopReason, 'epochs');
+  });
 });
