@@ -75,7 +75,7 @@ function run(arena: Arena, tol: number): void {
   assertClose(net.activation(K - 1).subarray(0, N * 5), fx.logits.data, tol, 'logits', 1e-3);
   assertClose([risk], [fx.loss], tol, 'loss');
   each(net, fx.grads, (view, t, what) => assertClose(Array.from(view), toLast(t), tol, `∂L/∂${what}`, 1e-3), 'grads');
-  const sgd = new SGD({ lr: 0.1, momentum: 0.9 }, net.parameterCount);
+  const sgd = new SGD({ lr: 0.1, momentum: 0.9 }, net.parameterCount, arena); // momentum in the precision of w
   sgd.step(net.w, net.g);
   for (let step = 2; step <= 3; step++) {
     net.gradient(x, { labels }, N);
