@@ -137,12 +137,12 @@ describe('graph networks: back-propagation over fan-out and fan-in', () => {
     assert.ok(r.weightError < 1e-6 && r.inputError < 1e-6, JSON.stringify(r));
   });
 
-  it('Algorithm 1, sample by sample, gives the batched gradient of the graph', () => {
+  it('Algorithm 1 (explicit Jacobians per node and sample, no backward) gives the batched gradient of the graph', () => {
     const net = float64Graph(branchy, [4, 4, 2]);
     const labels = randomLabels(3, 4, 5), x3 = randomFloats(3 * 32, 6);
     const literal = algorithm1(net, x3, { labels }, 3, 'cross_entropy');
     net.gradient(x3, { labels }, 3, 'cross_entropy', { training: false });
-    assertClose(literal, net.g, 1e-10, 'Algorithm 1 vs batched gradient on a graph', 1e-6);
+    assertClose(net.g, literal, 1e-6, 'batched gradient vs Algorithm 1 on a graph', 1e-3);
   });
 
   const brokenCases: [string, Partial<Kernels>][] = [
@@ -171,6 +171,9 @@ describe('graph networks: back-propagation over fan-out and fan-in', () => {
       assert.ok(r.weightError > 1e-3 || r.inputError > 1e-3, `the check should expose the bug: ${JSON.stringify(r)}`);
       const j = networkJacobians(float64Graph(branchy, [4, 4, 2], kernels), x, N);
       assert.ok(relativeError(j.bx.data, j.jx.data) > 1e-3, 'the explicit Jacobians should expose the bug');
+      const net = float64Graph(branchy, [4, 4, 2], kernels), literal = algorithm1(net, x, { labels }, N, 'cross_entropy');
+      net.gradient(x, { labels }, N, 'cross_entropy', { training: false });
+      assert.ok(relativeError(net.g, literal) > 1e-3, 'Algorithm 1 should expose the bug');
     });
   }
 });
