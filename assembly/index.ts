@@ -18,3 +18,7 @@ export { addBias, dropoutBackward, dropoutForward, sumRows } from './elementwise
 export { batchNormBackward, batchNormForward } from './batchnorm';
 export { adamUpdate, sgdUpdate } from './optimizers';
 export { addBroadcast, addTensors, copyBlock, sumBroadcast } from './join';
+export {
+  winogradFilter, winogradFilterGroups, winogradFilterPartialBytes, winogradFilterReduce, winogradFilterScratchBytes,
+  winogradForward, winogradForwardScratchBytes, winogradPack, winogradPackedBytes,
+} from './winograd';

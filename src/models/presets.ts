@@ -57,13 +57,18 @@ const presets: Record<string, (inputShape: number[], classes: number) => LayerCo
   resnet20: (_s, classes) => resnet20(classes),
 };
 
+/** The preset models: lenet5, cnn (Keras' MNIST CNN), mlp, resnet20. */
 export const presetNames = Object.keys(presets);
 
+/** Is `name` a preset? */
 export function isPreset(name: string): boolean {
   return name in presets;
 }
 
-/** A preset's architecture; without an input shape, the one the preset is made for ([28, 28, 1] for most). */
+/**
+ * A preset model's architecture for images of `inputShape` (without one, the shape the preset is
+ * made for: [28, 28, 1] for most) and `classes` classes (build it with Sequential.fromConfig).
+ */
 export function preset(name: string, inputShape?: number[], classes = 10): ArchitectureConfig {
   const make = presets[name];
   if (!make) throw new DescentError(`unknown model preset "${name}" (known: ${presetNames.join(', ')})`);
