@@ -224,3 +224,17 @@ describe('graph networks: the Jacobians of joins, from their forward alone', () 
     assertClose(j2.data, [0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], 1e-9, 'Concat, second input');
   });
 });
+
+describe('presets for 32×32×3', () => {
+  it('resnet20 (272,474 parameters, a graph) and mobilenet (depthwise-separable, 37,162 parameters) build and run', async () => {
+    const { preset } = await import('../src/models/presets.js');
+    const resnet = Sequential.fromConfig(preset('resnet20'));
+    assert.equal(resnet.parameterCount, 272_474);
+    assert.equal(resnet.isChain, false);
+    const mobile = Sequential.fromConfig(preset('mobilenet'), { seed: 2 });
+    assert.equal(mobile.parameterCount, 37_162);
+    assert.equal(mobile.layers[3].config().groups, 16); // the first depthwise convolution
+    const { classes } = mobile.predict(Float32Array.from(randomFloats(2 * 3072, 3)), 2);
+    assert.equal(classes.length, 2);
+  });
+});

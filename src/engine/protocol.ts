@@ -39,6 +39,7 @@ export const KERNEL_NAMES = [
   'sgdUpdate', 'adamUpdate',
   'addTensors', 'addBroadcast', 'sumBroadcast', 'copyBlock',
   'winogradForward', 'winogradFilter', 'winogradFilterReduce',
+  'conv2dGroupedForward', 'conv2dGroupedBackwardData', 'conv2dGroupedBackwardFilter',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -8,6 +8,10 @@
  *   Shortcuts where the shape changes are 1×1 projections (convolution with stride 2, then batch
  *   norm: the paper's option B), since they need no layer beyond the graph's; 272,474 parameters
  *   (option A, zero-padded identity shortcuts, would have 270 k).
+ * - `mobilenet`: a small depthwise-separable (MobileNet-style) chain for 32×32×3: a 3×3 stem of 16
+ *   channels, then five blocks of a 3×3 depthwise convolution (groups = channels) and a 1×1
+ *   pointwise one, each followed by batch norm and ReLU (32, 64, 64, 128, 128 channels; stride 2
+ *   in the second and fourth), global average pooling, dense.
  * Each ends in Softmax: the network maps an input onto the simplex P (notes, section 1).
  */
 import { DescentError } from '../core/errors.js';
@@ -35,8 +39,22 @@ function resnet20(classes: number): LayerConfig[] {
   return nodes;
 }
 
+/** A MobileNet-style stack: depthwise 3×3 then pointwise 1×1 convolutions, each with BN and ReLU. */
+function mobilenet(classes: number): LayerConfig[] {
+  const bnRelu: LayerConfig[] = [{ type: 'BatchNorm2d' }, relu];
+  const layers: LayerConfig[] = [{ type: 'Conv2d', outChannels: 16, kernelSize: 3, padding: 1, bias: false }, ...bnRelu];
+  let channels = 16;
+  for (const [out, stride] of [[32, 1], [64, 2], [64, 1], [128, 2], [128, 1]]) {
+    layers.push({ type: 'Conv2d', outChannels: channels, kernelSize: 3, stride, padding: 1, groups: channels, bias: false }, ...bnRelu,
+      { type: 'Conv2d', outChannels: out, kernelSize: 1, bias: false }, ...bnRelu);
+    channels = out;
+  }
+  layers.push({ type: 'GlobalAvgPool' }, { type: 'Dense', outFeatures: classes }, { type: 'Softmax' });
+  return layers;
+}
+
 /** The input shape each preset is made for (`descent summary <preset>` shows it there). */
-const defaultInputs: Record<string, number[]> = { resnet20: [32, 32, 3] };
+const defaultInputs: Record<string, number[]> = { resnet20: [32, 32, 3], mobilenet: [32, 32, 3] };
 
 const presets: Record<string, (inputShape: number[], classes: number) => LayerConfig[]> = {
   lenet5: (_s, classes) => [
@@ -55,9 +73,10 @@ const presets: Record<string, (inputShape: number[], classes: number) => LayerCo
     { type: 'Dense', outFeatures: classes }, { type: 'Softmax' },
   ],
   resnet20: (_s, classes) => resnet20(classes),
+  mobilenet: (_s, classes) => mobilenet(classes),
 };
 
-/** The preset models: lenet5, cnn (Keras' MNIST CNN), mlp, resnet20. */
+/** The preset models: lenet5, cnn (Keras' MNIST CNN), mlp, resnet20, mobilenet. */
 export const presetNames = Object.keys(presets);
 
 /** Is `name` a preset? */
