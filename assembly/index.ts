@@ -18,6 +18,7 @@ export { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax'
 export { addBias, dropoutBackward, dropoutForward, sumRows } from './elementwise';
 export { batchNormBackward, batchNormForward } from './batchnorm';
 export { adamUpdate, sgdUpdate } from './optimizers';
+export { addBroadcast, addTensors, copyBlock, sumBroadcast } from './join';
 export {
   winogradFilter, winogradFilterGroups, winogradFilterPartialBytes, winogradFilterReduce, winogradFilterScratchBytes,
   winogradForward, winogradForwardScratchBytes, winogradPack, winogradPackedBytes,

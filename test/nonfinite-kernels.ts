@@ -73,6 +73,7 @@ class Checker {
     this.softmax();
     this.batchNorm();
     this.optimizers();
+    this.joins();
   }
 
   /** Halves in [-4, 4] (so many zeros and ties); with `hot`, NaN, +∞ and −∞ planted at a few places. */
@@ -259,6 +260,34 @@ class Checker {
           this.k.sumRows(hot === 'x' ? x : yb, gb, R, C);
           ref.sumRows(hot === 'x' ? x0 : yb0, gb0, R, C);
           assertSameIeee(gb, gb0, 1e-5, `${what}: sumRows`);
+        });
+      }
+    }
+  }
+
+  /** The graph joins (Add, Concat, Identity) and the fan-out sum. */
+  private joins(): void {
+    for (const [N, R, C] of [[1, 1, 1], [2, 3, 5], [3, 7, 4]]) {
+      for (const hot of this.hotInputs(['a', 'b'])) {
+        this.scoped(() => {
+          const what = `N=${N} R=${R} C=${C}, non-finite ${hot}`, n = N * R * C;
+          const [a, a0] = this.pair(n, hot === 'a', 3), [b, b0] = this.pair(n, hot === 'b', 3);
+          const [bc, bc0] = this.pair(N * C, hot === 'b');
+          const [y, y0] = this.zeros(n);
+          this.k.addTensors(a, b, y, n);
+          ref.addTensors(a0, b0, y0, n);
+          assertSameIeee(y, y0, 0, `${what}: addTensors`);
+          this.k.addBroadcast(a, bc, y, N, R, C);
+          ref.addBroadcast(a0, bc0, y0, N, R, C);
+          assertSameIeee(y, y0, 0, `${what}: addBroadcast`);
+          const [gb, gb0] = this.zeros(N * C);
+          this.k.sumBroadcast(hot === 'a' ? a : b, gb, N, R, C);
+          ref.sumBroadcast(hot === 'a' ? a0 : b0, gb0, N, R, C);
+          assertSameIeee(gb, gb0, 0, `${what}: sumBroadcast`);
+          const [wide, wide0] = this.zeros(N * R * (C + 2));
+          this.k.copyBlock(a, wide, N * R, C, C, 0, C + 2, 1);
+          ref.copyBlock(a0, wide0, N * R, C, C, 0, C + 2, 1);
+          assertSameIeee(wide, wide0, 0, `${what}: copyBlock`);
         });
       }
     }

@@ -5,7 +5,8 @@
  * at x^(k-1) and w^(k) (src/check/jacobian.ts: differences of the layer's forward in float64),
  * prepend g·∂x^(k)/∂w^(k) to ∇ℓ_n and set g ← g·∂x^(k)/∂x^(k-1); accumulate the running average
  * ∇L ← ((n-1)∇L + ∇ℓ_n)/n. (The notes' backward loop stops at k = 2; k = 1 has parameters too,
- * so it runs to k = 1.)
+ * so it runs to k = 1.) On a graph network the same loop runs over the nodes in reverse order, each
+ * sending g·∂x^(k)/∂x to every tensor it reads, the joins' Jacobians taken from their forward too.
  *
  * It calls no layer's backward, no loss gradient and no fused kernel, so agreeing with the batched
  * backward proves that backward. It is slow on purpose: a few small layers and samples.
@@ -15,7 +16,9 @@
 import type { Floats } from '../core/floats.js';
 import type { Sequential } from '../network/sequential.js';
 import type { LossKind } from '../losses/loss.js';
+import { JoinLayer } from '../layers/join.js';
 import { explicitJacobians, firstOfTies, rowTimes } from './jacobian.js';
+import { joinJacobians } from './join-jacobian.js';
 
 export type SampleTarget = { labels: Int32Array } | { values: Floats };
 
@@ -30,16 +33,24 @@ export function algorithm1(net: Sequential, inputs: Floats, target: SampleTarget
   for (let n = 1; n <= N; n++) {
     net.forward(inputs.slice((n - 1) * d[0], n * d[0]), 1, false);           // x^(0..K) for this sample
     const x = Array.from({ length: K + 1 }, (_, k) => Float64Array.from(net.activation(k).subarray(0, d[k])));
-    let g = lossGradient(x[K], target, n - 1, loss);                          // g = ∂ℓ_n/∂x^(K)
+    // g[t] = ∂ℓ_n/∂x^(t). In a chain layer k reads x^(k-1); in a graph it reads the tensors
+    // net.topology.inputs[k-1], and where x^(t) feeds several layers, g[t] is the sum of what they send.
+    const g: Float64Array[] = [];
+    const send = (t: number, v: Float64Array) => (g[t] = g[t] ? g[t].map((a, i) => a + v[i]) : v);
+    g[K] = lossGradient(x[K], target, n - 1, loss);                           // g = ∂ℓ_n/∂x^(K)
     const grad = new Float64Array(net.w.length);                              // ∇ℓ_n = [], filled layer by layer
     for (let k = K; k >= 1; k--) {
-      const layer = net.layers[k - 1];
+      const layer = net.layers[k - 1], reads = net.topology.inputs[k - 1];
+      if (layer instanceof JoinLayer) {                                       // Add, Concat: no w, one ∂x^(k)/∂x_i per input
+        joinJacobians(layer, reads.map((t) => x[t])).forEach((J, i) => send(reads[i], rowTimes(g[k], J)));
+        continue;
+      }
       const w = slotRange(net.paramSlots, k - 1), b = slotRange(net.bufferSlots, k - 1);
-      const J = explicitJacobians(layer.config(), layer.inputShape, x[k - 1], 1, {
+      const J = explicitJacobians(layer.config(), layer.inputShape, x[reads[0]], 1, {
         training: false, weights: net.w.subarray(w.start, w.end), buffers: net.buffers.subarray(b.start, b.end),
       });
-      grad.set(rowTimes(g, firstOfTies(J.jw, J.kinks.w)), w.start);          // g·∂x^(k)/∂w^(k)
-      g = rowTimes(g, firstOfTies(J.jx, J.kinks.x));                           // g ← g·∂x^(k)/∂x^(k-1)
+      grad.set(rowTimes(g[k], firstOfTies(J.jw, J.kinks.w)), w.start);       // g·∂x^(k)/∂w^(k)
+      send(reads[0], rowTimes(g[k], firstOfTies(J.jx, J.kinks.x)));           // g ← g·∂x^(k)/∂x^(k-1)
     }
     for (let j = 0; j < gradient.length; j++) gradient[j] = ((n - 1) * gradient[j] + grad[j]) / n;
   }

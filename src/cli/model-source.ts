@@ -11,8 +11,10 @@ import { readFileMaybeGzip } from '../node/files.js';
 /** A spec file is a few hundred bytes; 1 MiB leaves room for any network Descent builds. */
 const MAX_SPEC_BYTES = 2 ** 20;
 
-export function loadArchitecture(model: string, inputShape: number[] = [28, 28, 1], classes = 10): ArchitectureConfig {
-  if (isPreset(model)) return preset(model, inputShape, classes);
+/** Without an input shape, a preset gets the one it is made for, and a spec file [28, 28, 1] unless it names one. */
+export function loadArchitecture(model: string, givenShape?: number[], classes = 10): ArchitectureConfig {
+  if (isPreset(model)) return preset(model, givenShape, classes);
+  const inputShape = givenShape ?? [28, 28, 1];
   if (!existsSync(model)) throw new DescentError(`model "${model}" is neither a preset (${presetNames.join(', ')}) nor a file`);
   let spec: unknown;
   try {

@@ -37,6 +37,7 @@ export const KERNEL_NAMES = [
   'addBias', 'sumRows',
   'conv2dForwardDirect', 'conv2dFilterDirect', 'convFilterSum', 'conv2dBackwardDataScatter',
   'sgdUpdate', 'adamUpdate',
+  'addTensors', 'addBroadcast', 'sumBroadcast', 'copyBlock',
   'winogradForward', 'winogradFilter', 'winogradFilterReduce',
   'conv2dGroupedForward', 'conv2dGroupedBackwardData', 'conv2dGroupedBackwardFilter',
 ] as const;

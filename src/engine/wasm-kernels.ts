@@ -580,6 +580,40 @@ export class WasmKernels implements Kernels {
     this.set(gy.byteOffset, gb.byteOffset, R, C);
     this.run('sumRows', this.parts(R * C * NS_PER_ELEMENT, Math.ceil(C / 4)));
   }
+
+  // ---- graph joins (Add, Concat, Identity) and the fan-out gradient sum ---------------------
+
+  addTensors(a: Floats, b: Floats, y: Floats, n: number): void {
+    if (!(this.f(a, n) && this.f(b, n) && this.f(y, n))) return ref.addTensors(a, b, y, n);
+    if (n === 0) return;
+    this.set(a.byteOffset, b.byteOffset, y.byteOffset, n);
+    this.run('addTensors', this.parts(n * NS_PER_ELEMENT, Math.ceil(n / 1024)));
+  }
+
+  addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: number, C: number): void {
+    if (!(this.f(x, N * R * C) && this.f(b, N * C) && this.f(y, N * R * C))) return ref.addBroadcast(x, b, y, N, R, C);
+    if (N * R * C === 0) return;
+    this.set(x.byteOffset, b.byteOffset, y.byteOffset, N, R, C);
+    this.run('addBroadcast', this.parts(N * R * C * NS_PER_ELEMENT, N * R));
+  }
+
+  sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void {
+    if (!(this.f(gy, N * R * C) && this.f(gb, N * C))) return ref.sumBroadcast(gy, gb, N, R, C);
+    if (N * C === 0) return;
+    this.set(gy.byteOffset, gb.byteOffset, N, R, C);
+    this.run('sumBroadcast', this.parts(N * R * C * NS_PER_ELEMENT, N));
+  }
+
+  copyBlock(src: Floats, dst: Floats, R: number, C: number,
+    srcStride: number, srcOffset: number, dstStride: number, dstOffset: number): void {
+    const need = (stride: number, offset: number) => (R - 1) * stride + offset + C;
+    if (R === 0 || C === 0) return;
+    if (!(this.f(src, need(srcStride, srcOffset)) && this.f(dst, need(dstStride, dstOffset)))) {
+      return ref.copyBlock(src, dst, R, C, srcStride, srcOffset, dstStride, dstOffset);
+    }
+    this.set(src.byteOffset, dst.byteOffset, R, C, srcStride, srcOffset, dstStride, dstOffset);
+    this.run('copyBlock', this.parts(R * C * NS_PER_ELEMENT, R));
+  }
 }
 
 function align64(n: number): number {

@@ -11,6 +11,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Layer } from '../layers/layer.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pool2d.js';
 import type { Sequential } from '../network/sequential.js';
+import { requireChain } from '../network/graph.js';
 import { checkFiniteNetwork } from './finite.js';
 import type { Preprocessing } from './model-file.js';
 import { inputTransform } from './preprocessing.js';
@@ -97,6 +98,7 @@ function pendingImage(net: Sequential): number[] | null {
 }
 
 export function exportPytorchModel(net: Sequential, options: PytorchModelOptions = {}): PytorchModel {
+  requireChain(net, 'the PyTorch module export (nn.Sequential)');
   checkFiniteNetwork(net, 'cannot export to PyTorch');
   const channels = net.inputShape[net.inputShape.length - 1];
   const transform = options.includePreprocessing === false ? null

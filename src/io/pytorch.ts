@@ -28,6 +28,10 @@
  * file: the order that fits the architecture is used, preferring alphabetical; where several orders
  * fit, pass `moduleOrder`.
  *
+ * A graph network (nodes with names and inputs) maps node names to module paths: node
+ * "block1.conv1" is PyTorch's `block1.conv1` (`self.block1 = BasicBlock(...)` with `self.conv1`), so
+ * its state_dict is matched by name; export writes those names.
+ *
  * Layouts: conv weights are [O, C/G, KH, KW] in PyTorch and [O, KH, KW, C/G] here (G = groups;
  * a DepthwiseConv2d is nn.Conv2d(C, C·m, k, groups=C)). Padding 'same' or [top, bottom, left,
  * right] that is not symmetric has no nn.Conv2d equivalent: put nn.ZeroPad2d((left, right, top,
@@ -55,7 +59,7 @@ export interface PytorchImportOptions extends Omit<SequentialOptions, 'inputShap
 export interface PytorchExportOptions {
   /** Module path in front of every name, e.g. 'features' gives 'features.0.weight'. */
   prefix?: string;
-  /** PyTorch module index (or name) of Descent layer k; by default k itself. */
+  /** PyTorch module index (or name) of Descent layer k; by default k itself (a graph's: the node's name). */
   indexOf?: (layer: number) => number | string;
   /** Extra safetensors metadata (e.g. the preprocessing as JSON). */
   metadata?: Record<string, string>;
@@ -76,16 +80,17 @@ const FLOAT_DTYPES = new Set(['F32', 'F64', 'F16', 'BF16']);
 
 function entriesOf(net: Sequential): Entry[] {
   const entries: Entry[] = [];
-  let image: Shape | null = null;
+  // imageOf[t]: the image whose flattened features tensor t holds, followed along the graph's edges.
+  const imageOf: (Shape | null)[] = [null];
   net.layers.forEach((layer, k) => {
+    const image = imageOf[net.topology.inputs[k][0]];
     const slots = [
       ...net.paramSlots.filter((s) => s.layer === k).map((slot) => ({ slot, vector: net.w })),
       ...net.bufferSlots.filter((s) => s.layer === k).map((slot) => ({ slot, vector: net.buffers })),
     ];
     if (slots.length > 0) entries.push({ layer: k, type: layer.type, slots, image });
-    if (layer.type === 'Flatten') {
-      if (layer.inputShape.length === 3) image = layer.inputShape;
-    } else if (!KEEPS_ORDER.has(layer.type)) image = null;
+    if (layer.type === 'Flatten') imageOf.push(layer.inputShape.length === 3 ? layer.inputShape : image);
+    else imageOf.push(KEEPS_ORDER.has(layer.type) ? image : null);
   });
   return entries;
 }
@@ -231,10 +236,17 @@ export function importPytorchStateDict(bytes: Uint8Array, architecture: Architec
   };
   const tryOrder = (order: string[]) => match(entries, ordered(order), tensors, source);
 
-  // The given or alphabetical order first; failing that, the order of named modules that fits with
-  // the fewest pairs out of alphabetical order, if only one does.
+  // A graph whose nodes with tensors are all module paths of the file: matched by name.
   let groups: Group[] | undefined;
-  try {
+  if (!net.isChain) {
+    const named = entries.map((e) => byPath.get(net.topology.names[e.layer]));
+    if (named.every((g) => g !== undefined)) {
+      groups = match(entries, [...named as Group[], ...[...byPath.values()].filter((g) => !named.includes(g))], tensors, source);
+    }
+  }
+  // Otherwise the given or alphabetical order first; failing that, the order of named modules that fits with
+  // the fewest pairs out of alphabetical order, if only one does.
+  if (!groups) try {
     groups = tryOrder(moduleOrder ?? names);
   } catch (e) {
     if (moduleOrder || names.length < 2 || names.length > MAX_PERMUTED_NAMES) throw e;
@@ -280,7 +292,8 @@ export function importPytorchStateDict(bytes: Uint8Array, architecture: Architec
  */
 export function exportPytorchStateDict(net: Sequential, options: PytorchExportOptions = {}): Uint8Array {
   const prefix = options.prefix?.replace(/\.$/, '');
-  const indexOf = options.indexOf ?? ((k: number) => k);
+  // A graph's modules are its node names (e.g. "block1.conv1"), a chain's their indices.
+  const indexOf = options.indexOf ?? ((k: number) => (net.isChain ? k : net.topology.names[k]));
   const tensors = new Map<string, TensorInput>();
   for (const e of entriesOf(net)) {
     const path = [prefix, String(indexOf(e.layer))].filter((s) => s).join('.');

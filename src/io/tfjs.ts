@@ -17,6 +17,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Layer } from '../layers/layer.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pool2d.js';
 import type { Sequential } from '../network/sequential.js';
+import { requireChain } from '../network/graph.js';
 import { checkFiniteNetwork } from './finite.js';
 import type { Preprocessing } from './model-file.js';
 import { describeTransform, inputTransform, type InputTransform } from './preprocessing.js';
@@ -202,6 +203,7 @@ function concat(chunks: Float32Array[]): Uint8Array {
 
 /** The network as TensorFlow.js layers-format files (model.json, weights) and a README. */
 export function exportTfjs(net: Sequential, options: TfjsExportOptions = {}): TfjsExport {
+  requireChain(net, 'TensorFlow.js export (a Keras Sequential model)');
   checkFiniteNetwork(net, 'cannot export to TensorFlow.js');
   const inputShape = [...net.inputShape];
   const b = new TopologyBuilder(inputShape);

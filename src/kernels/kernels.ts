@@ -144,4 +144,15 @@ export interface Kernels {
   addBias(y: Floats, bias: Floats, R: number, C: number): void;
   /** gb[C] += Σ_r gy[r, c]. */
   sumRows(gy: Floats, gb: Floats, R: number, C: number): void;
+
+  // Graph joins (Add, Concat, Identity) and the fan-out gradient sum; see reference/join.ts.
+  /** y[i] = a[i] + b[i] for i < n (y may be a or b). */
+  addTensors(a: Floats, b: Floats, y: Floats, n: number): void;
+  /** y[n, r, c] = x[n, r, c] + b[n, c] (y may be x). */
+  addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: number, C: number): void;
+  /** gb[n, c] = Σ_r gy[n, r, c], summed over r in increasing order; written, not accumulated. */
+  sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void;
+  /** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c], r < R, c < C. */
+  copyBlock(src: Floats, dst: Floats, R: number, C: number,
+    srcStride: number, srcOffset: number, dstStride: number, dstOffset: number): void;
 }

@@ -28,7 +28,7 @@ export class Dropout extends Layer {
   forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
     if (!ctx.training || this.p === 0) {
-      y.set(x.subarray(0, n));
+      ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
       return;
     }
     this.seed = ctx.rng.nextU32();
@@ -38,7 +38,7 @@ export class Dropout extends Layer {
   backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
     if (!gx) return;
     const n = N * sizeOf(this.inputShape);
-    if (!ctx.training || this.p === 0) gx.set(gy.subarray(0, n));
+    if (!ctx.training || this.p === 0) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);
     else ctx.kernels.dropoutBackward(gy, gx, n, this.p, this.seed);
   }
 

@@ -15,13 +15,14 @@ export class Flatten extends Layer {
     return [sizeOf(input)];
   }
 
-  forward(x: Floats, y: Floats, N: number, _ctx: RunContext): void {
+  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
-    y.set(x.subarray(0, n));
+    ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, _ctx: RunContext): void {
-    if (gx) gx.set(gy.subarray(0, N * sizeOf(this.inputShape)));
+  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+    const n = N * sizeOf(this.inputShape);
+    if (gx) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);
   }
 
   config(): LayerConfig {

@@ -4,13 +4,16 @@
  */
 import { DescentError } from '../core/errors.js';
 import { LeakyReLU, ReLU, Sigmoid, Softplus, Tanh } from './activation.js';
+import { Add } from './add.js';
 import { BatchNorm1d, BatchNorm2d } from './batch-norm.js';
+import { Concat } from './concat.js';
 import { Conv2d, type Conv2dOptions } from './conv2d.js';
 import { Dense, type DenseOptions } from './dense.js';
 import { DepthwiseConv2d, type DepthwiseConv2dOptions } from './depthwise-conv2d.js';
 import { Dropout } from './dropout.js';
 import { Flatten } from './flatten.js';
 import { GlobalAvgPool } from './global-avg-pool.js';
+import { Identity } from './identity.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { AvgPool2d, MaxPool2d, type Pool2dOptions } from './pool2d.js';
 import { Softmax } from './softmax.js';
@@ -33,6 +36,9 @@ const constructors: Record<string, (o: any) => Layer> = {
   Tanh: () => new Tanh(),
   Softplus: () => new Softplus(),
   Softmax: () => new Softmax(),
+  Add: () => new Add(),
+  Concat: () => new Concat(),
+  Identity: () => new Identity(),
 };
 
 /** The registered layer types: the built-in ones, then those added with registerLayer. */

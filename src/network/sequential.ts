@@ -1,5 +1,8 @@
 /**
- * A network as a chain of layers x^(k) = f^(k)(x^(k-1), w^(k)), k = 1..K (notes, section 3).
+ * A network as a chain of layers x^(k) = f^(k)(x^(k-1), w^(k)), k = 1..K (notes, section 3), or,
+ * more generally, as a directed acyclic graph of named nodes, each a layer reading one or more
+ * earlier tensors (src/network/topology.ts; the design is in src/network/README.md). A chain is
+ * the graph in which every node reads the one before it.
  *
  * Memory (llm.c style): at build time shapes are inferred layer by layer and every parameter is
  * a view into ONE vector w (the notes' w = [w^(1); …; w^(K)]), with its gradient in a twin vector
@@ -17,13 +20,16 @@ import { Rng, type RngState } from '../core/rng.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
-import type { Layer, LayerConfig, ParamSpec, RunContext } from '../layers/layer.js';
-import { layerFromConfig } from '../layers/registry.js';
+import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
+import { JoinLayer } from '../layers/join.js';
 import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
+import { planGradientSlots } from './memory-plan.js';
+import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
+import { type GraphNode, INPUT, isChain, resolveTopology, type Topology } from './topology.js';
 
 /** How a Sequential is built: the input shape, the seed, the engine. */
 export interface SequentialOptions {
@@ -52,9 +58,19 @@ export interface SequentialOptions {
    * true): one pass over the activations fewer, the same numbers. Every x^(k) is still kept.
    */
   fuseRelu?: boolean;
+  /**
+   * Let gradient buffers ∂L/∂x^(k) whose lives in the backward pass do not overlap share memory
+   * (src/network/memory-plan.ts). Default: true for a graph, false for a chain. When shared, only
+   * the input's and the output's gradients can be read after a backward pass.
+   */
+  shareGradients?: boolean;
 }
 
-/** The JSON form of an architecture: what a model file stores beside the weights. */
+/**
+ * The JSON form of an architecture: what a model file stores beside the weights. A graph network
+ * is the same list, whose entries may carry a "name" and "inputs" (names of entries before it, or
+ * "input"); an entry without "inputs" reads the entry before it, so a plain stack needs neither.
+ */
 export interface ArchitectureConfig {
   /** Shape of one input sample. */
   inputShape: number[];
@@ -108,9 +124,16 @@ export class Sequential {
   private readonly sizes: number[];
   /** fused[k]: layer k also computes layer k+1, a ReLU, in its forward pass. */
   private readonly fused: boolean[];
+  /** Who reads what: inputs[k] are the tensors node k reads (x^(0) the input, x^(j+1) node j's output). */
+  readonly topology: Topology;
+  /** edgeGs[k][slot]: where node k writes its gradient for an input that other nodes read too. */
+  private edgeGs: (Floats | null)[][] = [];
+  private readonly shareGradients: boolean;
 
-  constructor(layers: Layer[], options: SequentialOptions) {
-    this.layers = layers;
+  /** `layers` is a chain of layers, or graph nodes ({ name, layer, inputs }), in a topological order. */
+  constructor(entries: Array<Layer | GraphNode>, options: SequentialOptions) {
+    const nodes = entries.map((l) => (l instanceof Layer ? { layer: l } : l));
+    const layers = (this.layers = nodes.map((n) => n.layer));
     this.inputShape = [...options.inputShape];
     this.arena = options.arena ?? options.engine?.arena ?? new HeapArena('float32');
     this.kernels = options.kernels ?? options.engine?.kernels ?? referenceKernels;
@@ -119,22 +142,34 @@ export class Sequential {
       throw new ShapeError(`input shape must be positive integers like [28, 28, 1], got ${fmt(this.inputShape)}`);
     }
     if (layers.length === 0) throw new ShapeError('a network needs at least one layer');
+    try {
+      this.topology = resolveTopology(nodes);
+    } catch (e) {
+      throw new ShapeError((e as Error).message);
+    }
 
-    // Shape inference, layer by layer: a stack that does not fit fails here, naming the layer.
-    let shape: Shape = this.inputShape;
-    this.sizes = [sizeOf(shape)];
+    // Shape inference, node by node: a network that does not fit fails here, naming the node,
+    // its inputs and their shapes.
+    const shapes: Shape[] = [this.inputShape];
     layers.forEach((layer, k) => {
+      const ins = this.topology.inputs[k].map((t) => shapes[t]);
       try {
-        shape = layer.build(shape);
+        if (layer instanceof JoinLayer) shapes.push(layer.buildJoin(ins));
+        else if (ins.length !== 1) throw new Error(`${layer.type} reads one input, got ${ins.length}`);
+        else shapes.push(layer.build(ins[0]));
       } catch (e) {
-        throw new ShapeError(`layer ${k} (${layer.type}): ${(e as Error).message}`);
+        throw new ShapeError(`${this.where(k, shapes)}: ${(e as Error).message}`);
       }
-      this.sizes.push(sizeOf(shape));
     });
-    this.outputShape = shape;
+    this.sizes = shapes.map(sizeOf);
+    this.outputShape = shapes[shapes.length - 1];
     checkSize(layers, this.sizes);
+    this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     const fuse = options.fuseRelu ?? true;
-    this.fused = layers.map((l, k) => fuse && l.fusesRelu && layers[k + 1]?.type === 'ReLU');
+    // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
+    // the layer's own output is still written).
+    this.fused = layers.map((l, k) => fuse && l.fusesRelu && layers[k + 1]?.type === 'ReLU' &&
+      this.topology.inputs[k + 1].length === 1 && this.topology.inputs[k + 1][0] === k + 1);
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
@@ -150,21 +185,51 @@ export class Sequential {
   /** Build from the JSON architecture (model files, spec files). */
   static fromConfig(config: ArchitectureConfig, options: Omit<SequentialOptions, 'inputShape'> = {}): Sequential {
     checkArchitectureShape(config);
-    const layers = config.layers.map((c, k) => {
-      let layer: Layer;
+    const nodes = config.layers.map((c, k) => {
+      let node: GraphNode;
       try {
-        layer = layerFromConfig(c);
+        node = nodeFromConfig(c);
       } catch (e) {
-        throw new ShapeError(`layer ${k} (${(c as LayerConfig)?.type ?? '?'}): ${(e as Error).message}`);
+        const name = (c as { name?: unknown })?.name;
+        throw new ShapeError(`${typeof name === 'string' ? `node "${name}"` : `layer ${k}`} ` +
+          `(${(c as LayerConfig)?.type ?? '?'}): ${(e as Error).message}`);
       }
-      checkKnownOptions(c, layer, k);
-      return layer;
+      const { name: _name, inputs: _inputs, ...options } = c as LayerConfig & { name?: unknown; inputs?: unknown };
+      checkKnownOptions(options as LayerConfig, node.layer, k);
+      return node;
     });
-    return new Sequential(layers, { ...options, inputShape: config.inputShape });
+    return new Sequential(nodes, { ...options, inputShape: config.inputShape });
   }
 
+  /** The architecture as JSON; a node's name and inputs are written only where they are not the defaults. */
   config(): ArchitectureConfig {
-    return { inputShape: [...this.inputShape], layers: this.layers.map((l) => l.config()) };
+    const t = this.topology;
+    return {
+      inputShape: [...this.inputShape],
+      layers: this.layers.map((l, k) => ({
+        ...l.config(),
+        ...(t.namedExplicitly[k] ? { name: t.names[k] } : {}),
+        ...(t.inputsExplicit[k] ? { inputs: t.inputs[k].map((i) => this.tensorName(i)) } : {}),
+      })),
+    };
+  }
+
+  /** Whether this network is a plain chain of layers (each reads the one before). */
+  get isChain(): boolean {
+    return isChain(this.topology);
+  }
+
+  /** "input", or the name of the node whose output is tensor t. */
+  tensorName(t: number): string {
+    return t === 0 ? INPUT : this.topology.names[t - 1];
+  }
+
+  /** How errors name node k: "layer k (Type)" in a chain, else its name, inputs and their shapes. */
+  private where(k: number, shapes: Shape[]): string {
+    const t = this.topology, type = this.layers[k].type;
+    if (!t.namedExplicitly[k] && !t.inputsExplicit[k]) return `layer ${k} (${type})`;
+    const ins = t.inputs[k].map((i) => `${this.tensorName(i)} ${fmt(shapes[i])}`).join(', ');
+    return `node "${t.names[k]}" (${type}) with input${t.inputs[k].length > 1 ? 's' : ''} ${ins}`;
   }
 
   /** The length of w. */
@@ -177,7 +242,7 @@ export class Sequential {
     for (const slot of this.paramSlots) {
       const specs = this.layers[slot.layer].paramSpecs();
       const spec = specs.find((s) => s.name === slot.name) as ParamSpec;
-      const chosen = scheme === 'auto' ? (feedsRelu(this.layers, slot.layer) ? 'he' : 'glorot') : scheme;
+      const chosen = scheme === 'auto' ? (feedsRelu(this.layers, this.topology, slot.layer) ? 'he' : 'glorot') : scheme;
       const layerFan = specs.find((s) => s.fan)?.fan;
       initTensor(this.w.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
     }
@@ -191,7 +256,17 @@ export class Sequential {
   reserve(batch: number): void {
     if (batch <= this.capacity) return;
     this.xs = this.sizes.map((d) => this.arena.floats(batch * d));
-    this.gs = this.sizes.map((d) => this.arena.floats(batch * d));
+    // An input read by several nodes gets one gradient buffer per reading edge (summed in gatherGradient).
+    const { inputs, consumers } = this.topology;
+    let buffer: (b: number, size: number) => Floats = (_b, size) => this.arena.floats(batch * size);
+    if (this.shareGradients) {
+      const plan = planGradientSlots(inputs, consumers, this.sizes);
+      const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
+      buffer = (b, size) => slots[plan.slotOf[b]].subarray(0, batch * size);
+    }
+    this.gs = this.sizes.map((d, t) => buffer(t, d));
+    let e = this.sizes.length;
+    this.edgeGs = inputs.map((ins) => ins.map((t) => (consumers[t].length > 1 ? buffer(e++, this.sizes[t]) : null)));
     for (const layer of this.layers) layer.allocate(batch, this.arena);
     this.capacity = batch;
   }
@@ -209,6 +284,9 @@ export class Sequential {
 
   /** ∂L/∂x^(k) for the last backward pass. */
   activationGradient(k: number): Floats {
+    if (this.shareGradients && k !== 0 && k !== this.layers.length) {
+      throw new DescentError(`∂L/∂x^(${k}) is not kept: this network shares gradient buffers (shareGradients: false keeps all)`);
+    }
     return this.gs[k];
   }
 
@@ -227,26 +305,51 @@ export class Sequential {
     const ctx = this.context(training);
     const fuse = this.kernels.fusesRelu === true;
     for (let k = 0; k < this.layers.length; k++) {
-      if (fuse && this.fused[k]) {
-        this.layers[k].forward(this.xs[k], this.xs[k + 1], N, ctx, this.xs[k + 2]);
+      const layer = this.layers[k], ins = this.topology.inputs[k];
+      if (layer instanceof JoinLayer) {
+        layer.forwardJoin(ins.map((t) => this.xs[t]), this.xs[k + 1], N, ctx);
+      } else if (fuse && this.fused[k]) {
+        layer.forward(this.xs[ins[0]], this.xs[k + 1], N, ctx, this.xs[k + 2]);
         k++; // layer k + 1, the ReLU, is done
       } else {
-        this.layers[k].forward(this.xs[k], this.xs[k + 1], N, ctx);
+        layer.forward(this.xs[ins[0]], this.xs[k + 1], N, ctx);
       }
     }
     return this.xs[this.layers.length];
   }
 
   /**
-   * Backward recursion (eqs. 2-3) from layer `from` down: gs[from + 1] must hold ∂L/∂x^(from+1).
-   * Each layer accumulates its parameter gradient into g and writes the gradient for the layer below.
+   * Backward recursion (eqs. 2-3) in reverse topological order, from node `from` down:
+   * gs[from + 1] must hold ∂L/∂x^(from+1). Each node accumulates its parameter gradient into g
+   * (eq. 2) and writes g·∂x^(k+1)/∂x for each tensor x it reads (eq. 3).
    */
   backwardFrom(from: number, N: number, training = true, inputGradient = false): void {
     const ctx = this.context(training);
     for (let k = from; k >= 0; k--) {
-      const gx = k > 0 || inputGradient ? this.gs[k] : null;
-      this.layers[k].backward(this.xs[k], this.xs[k + 1], this.gs[k + 1], gx, N, ctx);
+      if (k < from) this.gatherGradient(k + 1, N);
+      const layer = this.layers[k], ins = this.topology.inputs[k];
+      const gxs = ins.map((t, slot) => (t > 0 || inputGradient ? this.edgeGs[k][slot] ?? this.gs[t] : null));
+      if (layer instanceof JoinLayer) {
+        layer.backwardJoin(ins.map((t) => this.xs[t]), this.xs[k + 1], this.gs[k + 1], gxs, N, ctx);
+      } else {
+        layer.backward(this.xs[ins[0]], this.xs[k + 1], this.gs[k + 1], gxs[0], N, ctx);
+      }
     }
+    if (inputGradient) this.gatherGradient(0, N);
+  }
+
+  /**
+   * THE GENERALISATION OF THE RECURSION TO A GRAPH: where x^(t) feeds several nodes, ∂L/∂x^(t)
+   * is the sum of what they send back, added in the order the readers are listed:
+   * ((g_1 + g_2) + g_3) + … (g_i from the i-th reading edge), so the result is bitwise fixed.
+   * Called once all readers of x^(t) have run their backward; a tensor read once needs nothing.
+   */
+  private gatherGradient(t: number, N: number): void {
+    const edges = this.topology.consumers[t];
+    if (edges.length < 2) return;
+    const n = N * this.sizes[t], sent = edges.map(({ node, slot }) => this.edgeGs[node][slot] as Floats);
+    this.kernels.addTensors(sent[0], sent[1], this.gs[t], n);
+    for (let i = 2; i < sent.length; i++) this.kernels.addTensors(this.gs[t], sent[i], this.gs[t], n);
   }
 
   /** The loss this network implies: cross-entropy if it ends in Softmax, else quadratic. */
@@ -410,12 +513,17 @@ function carve(layers: Layer[], specs: ParamSpec[][], vector: Floats, slots: Ten
   });
 }
 
-/** Whether the parameters of layer k feed a ReLU-family activation (looking past shape-only layers). */
-function feedsRelu(layers: Layer[], k: number): boolean {
-  for (let j = k + 1; j < layers.length; j++) {
-    const t = layers[j].type;
-    if (t === 'ReLU' || t === 'LeakyReLU') return true;
-    if (!['BatchNorm2d', 'BatchNorm1d', 'Dropout', 'Flatten', 'MaxPool2d', 'AvgPool2d'].includes(t)) return false;
+/**
+ * Whether the parameters of node k feed a ReLU-family activation, following its output through
+ * shape-only layers and joins while it has a single reader.
+ */
+function feedsRelu(layers: Layer[], topology: Topology, k: number): boolean {
+  for (let t = k + 1; topology.consumers[t]?.length === 1;) {
+    const j = topology.consumers[t][0].node, type = layers[j].type;
+    if (type === 'ReLU' || type === 'LeakyReLU') return true;
+    if (!['BatchNorm2d', 'BatchNorm1d', 'Dropout', 'Flatten', 'MaxPool2d', 'AvgPool2d', 'Add', 'Identity', 'Concat']
+      .includes(type)) return false;
+    t = j + 1;
   }
   return false;
 }

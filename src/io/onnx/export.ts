@@ -19,6 +19,7 @@ import {
 } from 'onnx-buf';
 import { DescentError } from '../../core/errors.js';
 import type { Sequential } from '../../network/sequential.js';
+import { requireChain } from '../../network/graph.js';
 import { checkFiniteNetwork } from '../finite.js';
 import type { Preprocessing } from '../model-file.js';
 import { inputTransform } from '../preprocessing.js';
@@ -70,6 +71,7 @@ function preprocess(b: GraphBuilder, x: Value, options: OnnxExportOptions): Valu
 
 /** The network as ONNX bytes. Throws naming a layer that has no ONNX form. */
 export function exportOnnx(net: Sequential, options: OnnxExportOptions = {}): Uint8Array {
+  requireChain(net, 'ONNX export');
   checkFiniteNetwork(net, 'cannot export to ONNX');
   const layout = options.inputLayout ?? 'nhwc';
   if (layout !== 'nhwc' && layout !== 'nchw') throw new DescentError(`inputLayout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);

@@ -9,6 +9,7 @@ import { batchNormBackward, batchNormForward } from './batchnorm.js';
 import { addBias, sumRows } from './bias.js';
 import { conv2dBackwardData, conv2dBackwardFilter, conv2dForward } from './conv2d.js';
 import { dropoutBackward, dropoutForward } from './dropout.js';
+import { addBroadcast, addTensors, copyBlock, sumBroadcast } from './join.js';
 import { denseBackward, denseForward, matmul } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optimizers.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
@@ -24,4 +25,5 @@ export const referenceKernels: Kernels = {
   activationForward, activationBackward, dropoutForward, dropoutBackward,
   softmaxForward, softmaxBackward, softmaxCrossEntropy,
   batchNormForward, batchNormBackward, addBias, sumRows, sgdUpdate, adamUpdate,
+  addTensors, addBroadcast, sumBroadcast, copyBlock,
 };

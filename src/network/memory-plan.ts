@@ -1,0 +1,103 @@
+/**
+ * The activation memory of a network for one sample, and what a liveness plan would need.
+ *
+ * Training keeps every x^(k) until the backward pass (each node's backward reads its inputs and
+ * output), so activations are the sum of all tensors. A gradient ∂L/∂x^(t) lives only from the
+ * backward of the last node that reads x^(t) (the first to send it something) until its producer's
+ * backward has read it; with buffers shared by tensors whose lives do not overlap, the gradients
+ * need only the peak of the live set over the reverse sweep. A chain gives every tensor its own
+ * gradient buffer (every ∂L/∂x^(k) stays readable after a step, as it always was); a graph shares
+ * them by default (planGradientSlots; SequentialOptions.shareGradients).
+ */
+import type { Sequential } from './sequential.js';
+
+export interface MemoryPlan {
+  /** Numbers per sample: all activations x^(0..K). */
+  activations: number;
+  /** All gradient buffers as allocated (one per tensor, plus one per extra reading edge). */
+  gradients: number;
+  /** The peak of live gradient buffers over the backward sweep (a liveness plan's need). */
+  gradientPeak: number;
+  /** What the shared slots of planGradientSlots hold in all (what a graph allocates by default). */
+  gradientSlots: number;
+}
+
+export function memoryPlan(net: Sequential): MemoryPlan {
+  const { inputs, consumers } = net.topology, K = net.layers.length;
+  const size = (t: number) => (t === 0 ? sizeOf(net.inputShape) : sizeOf(net.layers[t - 1].outputShape));
+  let activations = 0, gradients = 0;
+  for (let t = 0; t <= K; t++) {
+    activations += size(t);
+    gradients += size(t) * (consumers[t].length > 1 ? 1 + consumers[t].length : 1);
+  }
+  // Reverse sweep: before node k runs, ∂L/∂x^(k+1) is live; node k makes its inputs' gradients
+  // (and edge buffers) live; ∂L/∂x^(k+1) dies after node k, the edge buffers of x^(t) when it is summed.
+  let live = size(K), peak = live;
+  const started = new Set<number>([K]);
+  for (let k = K - 1; k >= 0; k--) {
+    for (const t of inputs[k]) {
+      if (consumers[t].length > 1) live += size(t); // this edge's buffer
+      if (!started.has(t)) {
+        started.add(t);
+        live += size(t);
+      }
+    }
+    peak = Math.max(peak, live);
+    live -= size(k + 1); // node k was the producer: its output's gradient (and edges) are done
+    if (consumers[k + 1].length > 1) live -= size(k + 1) * consumers[k + 1].length;
+  }
+  const sizes = Array.from({ length: K + 1 }, (_, t) => size(t));
+  const gradientSlots = planGradientSlots(inputs, consumers, sizes).slotSizes.reduce((a, b) => a + b, 0);
+  return { activations, gradients, gradientPeak: peak, gradientSlots };
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Gradient buffers shared by tensors whose lives do not overlap. Buffer t (0..K) is ∂L/∂x^(t);
+ * buffer K + 1 + e is the e-th edge buffer (node, slot) in node order. Steps count the backward
+ * sweep: node k runs at step K - 1 - k, the loss writes before step 0, and ∂L/∂x^(0) is kept to the
+ * end (step K). A buffer lives from the step that writes it to the step that last reads it; two
+ * buffers whose lives meet get different slots (greedy, by start of life, smallest free slot first).
+ */
+export interface GradientSlots {
+  /** slotOf[b]: the slot of buffer b. */
+  slotOf: number[];
+  /** Numbers per sample of each slot (the largest buffer it holds). */
+  slotSizes: number[];
+}
+
+export function planGradientSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[]): GradientSlots {
+  const K = inputs.length, step = (node: number) => K - 1 - node;
+  const lives: { start: number; end: number; size: number }[] = [];
+  for (let t = 0; t <= K; t++) {
+    const end = t === 0 ? K : step(t - 1);
+    const readers = consumers[t];
+    let start = t === K ? -1 : readers.length === 1 ? step(readers[0].node) : end; // several readers: summed at `end`
+    if (t === K - 1) start = -1; // the loss may write the logits' gradient before step 0
+    lives.push({ start, end, size: sizes[t] });
+  }
+  inputs.forEach((ins, k) => ins.forEach((t) => {
+    if (consumers[t].length > 1) lives.push({ start: step(k), end: t === 0 ? K : step(t - 1), size: sizes[t] });
+  }));
+  const order = lives.map((_, b) => b).sort((a, b) => lives[a].start - lives[b].start || a - b);
+  const slotOf = new Array<number>(lives.length), slotSizes: number[] = [], slotEnd: number[] = [];
+  for (const b of order) {
+    const { start, end, size } = lives[b];
+    let best = -1;
+    slotEnd.forEach((e, s) => {
+      if (e < start && (best < 0 || Math.abs(slotSizes[s] - size) < Math.abs(slotSizes[best] - size))) best = s;
+    });
+    if (best < 0) {
+      best = slotSizes.length;
+      slotSizes.push(0);
+      slotEnd.push(0);
+    }
+    slotOf[b] = best;
+    slotSizes[best] = Math.max(slotSizes[best], size);
+    slotEnd[best] = end;
+  }
+  return { slotOf, slotSizes };
+}
