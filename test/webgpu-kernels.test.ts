@@ -11,8 +11,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import { missingAdapterReason, openNodeGpu } from '../src/engine/node-webgpu.js';
-import type { GpuDevice } from '../src/engine/webgpu/device.js';
+import { loadDawn, missingAdapterReason, openNodeGpu } from '../src/engine/node-webgpu.js';
+import { WebGpuUnavailableError, type GpuDevice } from '../src/engine/webgpu/device.js';
+import { LateReadback } from '../src/engine/webgpu/readback.js';
 import { GpuKernels } from '../src/engine/webgpu/gpu-kernels.js';
 import { checkKernel, ShaderError } from '../src/engine/webgpu/pipelines.js';
 import { MATMUL } from '../src/engine/webgpu/shaders/gemm.js';
@@ -128,6 +129,13 @@ const name = (g: Conv2dGeometry) =>
 function pool(N: number, H: number, W: number, C: number, K: number, S: number, P: number): Pool2dGeometry {
   return { N, H, W, C, OH: windowOutput(H, K, S, P, 1), OW: windowOutput(W, K, S, P, 1), KH: K, KW: K, SH: S, SW: S, PH: P, PW: P };
 }
+
+describe('webgpu: loading', () => {
+  it('a missing package is one clear line naming it (runs everywhere)', async () => {
+    await assert.rejects(loadDawn('webgpu-not-installed'), (e: Error) =>
+      e instanceof WebGpuUnavailableError && /the optional package 'webgpu-not-installed' is not installed/.test(e.message));
+  });
+});
 
 describe('webgpu: device', { skip }, () => {
   it('finds an adapter and says which, and that SwiftShader is a software adapter', () => {
@@ -492,6 +500,40 @@ describe('webgpu: optimizers', { skip }, () => {
         await check(tw, w, `adagrad η=${lrDecay} s0=${init} λ=${wd}`, 1e-4);
       });
     }
+  });
+});
+
+describe('webgpu: reading a step late', { skip }, () => {
+  it('each step\'s loss and non-finite flag come back one step later, in order, without a read in the step', async () => {
+    await scoped(async () => {
+      const late = new LateReadback(k, 2);
+      const loss = up(new Float32Array(1)), flag = up(new Float32Array(1)), got: [number, number, number][] = [];
+      for (let step = 0; step < 4; step++) {
+        const x = normal(50);
+        if (step === 2) x[17] = NaN;
+        k.write(loss, Float32Array.of(step * 1.5));
+        k.nonFinite(up(x), 50, flag);
+        late.capture(step, [loss, flag]);
+        if (step > 0) {
+          const prev = (await late.take())!;
+          got.push([prev.step, prev.values[0], prev.values[1]]);
+        }
+      }
+      for (const s of await late.drain()) got.push([s.step, s.values[0], s.values[1]]);
+      assert.deepEqual(got, [[0, 0, 0], [1, 1.5, 0], [2, 3, 1], [3, 4.5, 0]]);
+      assert.equal(await late.take(), null);
+      late.destroy();
+    });
+  });
+
+  it('capturing over a step that was never taken is refused', async () => {
+    await scoped(async () => {
+      const late = new LateReadback(k, 1, 1), loss = up(new Float32Array(1));
+      late.capture(0, [loss]);
+      assert.throws(() => late.capture(1, [loss]), /step 0 was never taken/);
+      await late.drain();
+      late.destroy();
+    });
   });
 });
 

@@ -24,13 +24,12 @@ const instances = new Set<GPU>();
 
 type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
 
-/** Loads `webgpu`, or says it is not installed. */
-async function loadDawn(): Promise<DawnModule> {
+/** Loads `webgpu` (a variable name, so that TypeScript builds without the optional package), or says it is not installed. */
+export async function loadDawn(name = 'webgpu'): Promise<DawnModule> {
   try {
-    const name = 'webgpu'; // a variable, so that TypeScript builds without the optional package
     return (await import(name)) as DawnModule;
   } catch (e) {
-    throw new WebGpuUnavailableError(`the optional package 'webgpu' is not installed or did not load ` +
+    throw new WebGpuUnavailableError(`the optional package '${name}' is not installed or did not load ` +
       `(npm install webgpu@0.6.2): ${(e as Error).message.split('\n')[0]}`);
   }
 }
