@@ -17,6 +17,7 @@ import { LateReadback } from '../src/engine/webgpu/readback.js';
 import { GpuKernels } from '../src/engine/webgpu/gpu-kernels.js';
 import { checkKernel, ShaderError } from '../src/engine/webgpu/pipelines.js';
 import { MATMUL } from '../src/engine/webgpu/shaders/gemm.js';
+import { MAX_POOL_FORWARD } from '../src/engine/webgpu/shaders/pool.js';
 import { GpuStorage, type GpuTensor } from '../src/engine/webgpu/tensor.js';
 import type { ActivationKind, Conv2dGeometry, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
@@ -503,6 +504,28 @@ describe('webgpu: optimizers', { skip }, () => {
   });
 });
 
+describe('webgpu: the guarded step', { skip }, () => {
+  it('a gradient flagged non-finite on the device leaves w and the state untouched, for every optimizer', async () => {
+    await scoped(async () => {
+      const n = 40, g = normal(n), flag = up(new Float32Array(1)), w0 = normal(n);
+      g[9] = NaN;
+      const tg = up(g), w = up(w0), s1 = up(new Float32Array(n)), s2 = up(new Float32Array(n)), s3 = up(new Float32Array(n));
+      k.nonFinite(tg, n, flag);
+      k.sgdUpdate(w, tg, s1, n, 0.1, 0.9, 0, 0, false, true, flag);
+      k.adamUpdate(w, tg, s1, s2, s3, n, 0.1, 0.9, 0.999, 1e-8, 0, 1, 1, flag);
+      k.rmspropUpdate(w, tg, s1, s2, s3, n, 0.1, 0.9, 1e-8, 0, 0.9, flag);
+      k.adagradUpdate(w, tg, s1, n, 0.1, 0, 1e-10, 0, 1, flag);
+      assert.deepEqual(await k.read(w), w0);
+      for (const s of [s1, s2, s3]) assert.deepEqual(await k.read(s), new Float32Array(n));
+      g[9] = 0; // the same calls with a finite gradient do update w: the guard is what held it
+      k.write(tg, g);
+      k.nonFinite(tg, n, flag);
+      k.sgdUpdate(w, tg, null, n, 0.1, 0, 0, 0, false, true, flag);
+      assert.notDeepEqual(await k.read(w), w0);
+    });
+  });
+});
+
 describe('webgpu: reading a step late', { skip }, () => {
   it('each step\'s loss and non-finite flag come back one step later, in order, without a read in the step', async () => {
     await scoped(async () => {
@@ -580,6 +603,19 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
       ref.matmul(a, b, c, M, N, K, false, false, false);
       const got = await bad.read(tc);
       assert.throws(() => assertSame(got, c, 'broken matmul'), /broken matmul/);
+    });
+  });
+
+  it('a max-pool with a different tie draw (hash index + 1) is caught by the bitwise arg-max check', async () => {
+    const broken = { ...MAX_POOL_FORWARD, body: MAX_POOL_FORWARD.body.replace('out * 64u + ties)', 'out * 64u + ties + 1u)') };
+    assert.notEqual(broken.body, MAX_POOL_FORWARD.body);
+    const bad = await GpuKernels.create(gpu.device, [broken]);
+    await scoped(async () => {
+      const g = pool(2, 6, 6, 3, 3, 1, 1), outs = g.N * g.OH * g.OW * g.C;
+      const x = ties(g.N * g.H * g.W * g.C), y = new Float32Array(outs), am = new Int32Array(outs), tam = up(am);
+      bad.maxPool2dForward(up(x), up(y), tam, g, 42);
+      ref.maxPool2dForward(x, y, am, g, 42);
+      assert.notDeepEqual(await bad.readInts(tam), am);
     });
   });
 

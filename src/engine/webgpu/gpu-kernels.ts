@@ -210,33 +210,36 @@ export class GpuKernels {
   }
 
   // ---- optimizers: one dispatch over the whole parameter vector ----
+  // `guard`: a one-element flag (nonFinite of g); when it is set, w and the state stay as they are.
 
   sgdUpdate(w: T, g: T, buf: T | null, n: number, lr: number, momentum: number, dampening: number, weightDecay: number,
-    nesterov: boolean, firstStep: boolean): void {
-    need([[w, n, 'w'], [g, n, 'g'], [buf, n, 'buf']], 'sgdUpdate');
-    this.flat(SGD_UPDATE, [w, g, buf], n, { n, lr, momentum, keep: 1 - dampening, weightDecay, hasBuf: buf !== null,
+    nesterov: boolean, firstStep: boolean, guard: T | null = null): void {
+    need([[w, n, 'w'], [g, n, 'g'], [buf, n, 'buf'], [guard, 1, 'guard']], 'sgdUpdate');
+    this.flat(SGD_UPDATE, [w, g, buf, guard], n, { n, hasGuard: guard !== null, lr, momentum, keep: 1 - dampening, weightDecay, hasBuf: buf !== null,
       nesterov, firstStep });
   }
 
   adamUpdate(w: T, g: T, m: T, v: T, vMax: T | null, n: number, lr: number, beta1: number, beta2: number, eps: number,
-    l2: number, shrink: number, t: number): void {
-    need([[w, n, 'w'], [g, n, 'g'], [m, n, 'm'], [v, n, 'v'], [vMax, n, 'vMax']], 'adamUpdate');
-    this.flat(ADAM_UPDATE, [w, g, m, v, vMax], n, { n, stepSize: lr / (1 - beta1 ** t), beta1, beta2, eps, l2, shrink,
+    l2: number, shrink: number, t: number, guard: T | null = null): void {
+    need([[w, n, 'w'], [g, n, 'g'], [m, n, 'm'], [v, n, 'v'], [vMax, n, 'vMax'], [guard, 1, 'guard']], 'adamUpdate');
+    this.flat(ADAM_UPDATE, [w, g, m, v, vMax, guard], n, { n, hasGuard: guard !== null, stepSize: lr / (1 - beta1 ** t), beta1, beta2, eps, l2, shrink,
       sqrtBc2: Math.sqrt(1 - beta2 ** t), amsgrad: vMax !== null });
   }
 
   /** torch.optim.RMSprop (src/train/optimizers/rmsprop.ts): buf with momentum > 0, gradAvg when centered. */
   rmspropUpdate(w: T, g: T, squareAvg: T, buf: T | null, gradAvg: T | null, n: number, lr: number, alpha: number,
-    eps: number, weightDecay: number, momentum: number): void {
-    need([[w, n, 'w'], [g, n, 'g'], [squareAvg, n, 'squareAvg'], [buf, n, 'buf'], [gradAvg, n, 'gradAvg']], 'rmspropUpdate');
-    this.flat(RMSPROP_UPDATE, [w, g, squareAvg, buf, gradAvg], n, { n, lr, alpha, eps, weightDecay, momentum,
+    eps: number, weightDecay: number, momentum: number, guard: T | null = null): void {
+    need([[w, n, 'w'], [g, n, 'g'], [squareAvg, n, 'squareAvg'], [buf, n, 'buf'], [gradAvg, n, 'gradAvg'],
+      [guard, 1, 'guard']], 'rmspropUpdate');
+    this.flat(RMSPROP_UPDATE, [w, g, squareAvg, buf, gradAvg, guard], n, { n, hasGuard: guard !== null, lr, alpha, eps, weightDecay, momentum,
       hasBuf: buf !== null, centered: gradAvg !== null });
   }
 
   /** torch.optim.Adagrad (src/train/optimizers/adagrad.ts), step t ≥ 1. */
-  adagradUpdate(w: T, g: T, sum: T, n: number, lr: number, lrDecay: number, eps: number, weightDecay: number, t: number): void {
-    need([[w, n, 'w'], [g, n, 'g'], [sum, n, 'sum']], 'adagradUpdate');
-    this.flat(ADAGRAD_UPDATE, [w, g, sum], n, { n, clr: lr / (1 + (t - 1) * lrDecay), eps, weightDecay });
+  adagradUpdate(w: T, g: T, sum: T, n: number, lr: number, lrDecay: number, eps: number, weightDecay: number, t: number,
+    guard: T | null = null): void {
+    need([[w, n, 'w'], [g, n, 'g'], [sum, n, 'sum'], [guard, 1, 'guard']], 'adagradUpdate');
+    this.flat(ADAGRAD_UPDATE, [w, g, sum, guard], n, { n, hasGuard: guard !== null, clr: lr / (1 + (t - 1) * lrDecay), eps, weightDecay });
   }
 
   // ---- moving data, submitting work ----
