@@ -43,6 +43,13 @@ test('errors give the line, the column and what is wrong', () => {
   assert.throws(() => parseCsvDataset(kaggle + '3,0,,0,0\n', src), /line 4, column 3: pixel value '' is not a number/);
   assert.throws(() => parseCsvDataset(kaggle + '3,0,0,0,256\n', src), /line 4, column 5: pixel value '256' is outside 0\.\.255/);
   assert.throws(() => parseCsvDataset(kaggle + '1.5,0,0,0,0\n', src), /line 4, column 1: the label must be a non-negative integer, found '1\.5'/);
+  // Strict fields: no wrap-around of large labels (4294967299 is not 3), no hex, binary or Infinity.
+  assert.throws(() => parseCsvDataset(kaggle + '4294967299,0,0,0,0\n', src), /column 1: the label must be a non-negative integer, found '4294967299' \(at most 2147483647\)/);
+  assert.throws(() => parseCsvDataset(kaggle + '0x1,0,0,0,0\n', src), /line 4, column 1: the label must be a non-negative integer, found '0x1'/);
+  assert.throws(() => parseCsvDataset(kaggle + '1,0x10,0,0,0\n', src), /line 4, column 2: pixel value '0x10' is not a number/);
+  assert.throws(() => parseCsvDataset(kaggle + '1,0b1,0,0,0\n', src), /column 2: pixel value '0b1' is not a number/);
+  assert.throws(() => parseCsvDataset(kaggle + '1,Infinity,0,0,0\n', src), /column 2: pixel value 'Infinity' is not a number/);
+  assert.deepEqual(Array.from(parseCsvDataset('0,255,1e2,.5,0.0\n').x), [1, 100 / 255, 0.5 / 255, 0].map(Math.fround));
   assert.throws(() => parseCsvDataset('label,a,b,c,d\n', src), /train\.csv has a header but no data rows/);
   assert.throws(() => parseCsvDataset('\n\n', src), /train\.csv is empty/);
   assert.throws(() => parseCsvDataset('0,0,0,0,0\n5,0,0,0,0\n', { ...src, classes: 3 }), /label 5 is out of range for 3 classes/);

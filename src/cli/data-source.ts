@@ -4,6 +4,7 @@
  * starts, so a bad source fails at once with a message naming the file.
  */
 import { DescentError } from '../core/errors.js';
+import { MAX_CLASSES } from '../core/limits.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadCsvFile } from '../node/csv-file.js';
 import { loadImageFolder } from '../node/image-folder.js';
@@ -16,31 +17,66 @@ export interface DataSplits {
   name: string;
 }
 
-export function loadSource(spec: string, split: 'train' | 'test' = 'train'): Dataset {
+/**
+ * Load a data source. `classes`, when known (--classes, the model's outputs, the training data's
+ * count for a test set), bounds the labels: a larger one is refused naming it and the count.
+ * Otherwise the count is the largest label plus one, as Keras infers it, and every class below
+ * that must have a sample: a stray label (255 among 0..9) is refused instead of silently making
+ * a 256-class model.
+ */
+export function loadSource(spec: string, split: 'train' | 'test' = 'train', classes?: number): Dataset {
+  const data = loadUnchecked(spec, split, classes);
+  if (data.count === 0) throw new DescentError(`${spec} holds no images`);
+  if (classes === undefined && !data.classNames) checkLabelsCover(data, spec);
+  return data;
+}
+
+function loadUnchecked(spec: string, split: 'train' | 'test', classes?: number): Dataset {
   if (spec === 'mnist') return loadMnist({ split });
   const colon = spec.indexOf(':');
   const kind = colon < 0 ? spec : spec.slice(0, colon), rest = spec.slice(colon + 1);
+  const options = classes === undefined ? {} : { classes };
   switch (colon < 0 ? '' : kind) {
     case 'idx': {
       const parts = rest.split(',');
       if (parts.length !== 2 || !parts[0] || !parts[1]) {
         throw new DescentError(`--data idx:<images>,<labels> needs two paths separated by a comma, got "${spec}"`);
       }
-      return loadIdxPair(parts[0], parts[1]);
+      return loadIdxPair(parts[0], parts[1], options);
     }
     case 'csv':
-      return loadCsvFile(rest);
-    case 'folder':
-      return loadImageFolder(rest);
+      return loadCsvFile(rest, options);
+    case 'folder': {
+      // The classes are the sub-folders: --classes may only confirm their count; a model's outputs bound it.
+      const data = loadImageFolder(rest);
+      if (classes !== undefined && (split === 'train' ? data.classes !== classes : data.classes > classes)) {
+        throw new DescentError(`${rest} has ${data.classes} class folders, but there are ${classes} classes`);
+      }
+      return data;
+    }
     default:
       throw new DescentError(`unknown data source "${spec}": use mnist, idx:<images>,<labels>, csv:<file> or folder:<dir>`);
   }
 }
 
-/** The training data and, for MNIST or when --test is given, the test data. */
-export function loadSplits(data: string, test?: string): DataSplits {
-  const train = loadSource(data, 'train');
-  const testSet = test ? loadSource(test, 'test') : data === 'mnist' ? loadSource('mnist', 'test') : undefined;
+/** Every class 0..classes-1 has a sample; else name the label that stands apart. */
+function checkLabelsCover(data: Dataset, spec: string): void {
+  if (data.classes > MAX_CLASSES) {
+    throw new DescentError(`${spec}: label ${data.classes - 1} would make ${data.classes} classes, more than the ${MAX_CLASSES} Descent trains`);
+  }
+  const counts = new Int32Array(data.classes);
+  for (const label of data.labels) counts[label]++;
+  const empty = counts.indexOf(0);
+  if (empty < 0) return;
+  const top = data.classes - 1, sample = data.labels.indexOf(top);
+  throw new DescentError(`${spec}: label ${top} (sample ${sample}) would make ${data.classes} classes, but class ${empty} has no sample; ` +
+    `pass --classes ${data.classes} if the data really has ${data.classes} classes`);
+}
+
+/** The training data and, for MNIST or when --test is given, the test data (with the training data's classes). */
+export function loadSplits(data: string, test?: string, classes?: number): DataSplits {
+  const train = loadSource(data, 'train', classes);
+  const testSet = test ? loadSource(test, 'test', train.classes) : data === 'mnist' ? loadSource('mnist', 'test') : undefined;
   if (testSet && testSet.shape.join() !== train.shape.join()) {
     throw new DescentError(`test images are [${testSet.shape.join(', ')}] but training images are [${train.shape.join(', ')}]`);
   }

@@ -1,4 +1,5 @@
 /** `descent eval <model>`: accuracy, loss and confusion matrix of a saved model on a dataset. */
+import { sizeOf } from '../core/shape.js';
 import { applyStandardization } from '../data/dataset.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
 import { loadModel } from '../node/model-io.js';
@@ -11,9 +12,9 @@ export async function evalCommand(modelPath: string, flags: { data: string; json
   const engine = await createEngine(flags.engine, flags.threads);
   try {
     const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels });
-    const data = loadSource(flags.data, 'test');
+    const data = loadSource(flags.data, 'test', sizeOf(net.outputShape));
     checkDataFits(net, data, flags.data);
-    const stats = standardizationOf(preprocessing);
+    const stats = standardizationOf(preprocessing, net, modelPath);
     if (stats) applyStandardization(data.x, stats);
     const ev = evaluate(net, data);
     if (flags.json) {

@@ -3,10 +3,10 @@
  * The `descent` command. Every subcommand has --help; any error ends with one line,
  * "descent: <what was wrong>", and a non-zero exit status.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { evalCommand } from './eval.js';
 import { gradcheckCommand } from './gradcheck.js';
-import { fraction, nonNegativeInt, optimizerKinds, positiveInt, positiveNumber } from './options.js';
+import { classCount, fraction, nonNegativeInt, optimizerKinds, port, positiveInt, positiveNumber, threadCount } from './options.js';
 import { predictCommand } from './predict.js';
 import { summaryCommand } from './summary.js';
 import { trainCommand, type TrainFlags } from './train.js';
@@ -14,7 +14,13 @@ import { uiCommand } from '../ui/cli-ui.js';
 import { presetNames } from '../models/presets.js';
 
 const engineOption = () => new Option('--engine <engine>', 'compute engine').choices(['auto', 'wasm', 'reference']).default('auto');
-const threadsOption = () => new Option('--threads <n>', 'threads for the fast engine (default: all cores)').argParser(positiveInt);
+const threadsOption = () => new Option('--threads <n>', 'threads for the fast engine (default: all cores)').argParser(threadCount);
+
+// A reader that stops early (`descent eval … | head -c 1`) closes the pipe: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  fail(e);
+});
 
 function fail(e: unknown): never {
   const message = e instanceof Error ? e.message : String(e);
@@ -33,6 +39,7 @@ program.command('train')
   .option('-m, --model <model>', `preset (${presetNames.join(', ')}) or JSON spec file`, 'lenet5')
   .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
   .option('--test <source>', 'test data (MNIST uses its 10,000 test images by default)')
+  .option('--classes <n>', 'number of classes (default: the largest label + 1, every class below it present)', classCount)
   .option('-e, --epochs <n>', 'epochs', positiveInt, 15)
   .option('-b, --batch-size <n>', 'mini-batch size B (1 = online learning)', positiveInt, 64)
   .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerKinds]).default('adam'))
@@ -87,7 +94,7 @@ program.command('gradcheck <model>')
 
 program.command('ui <run-dir>')
   .description('serve the dashboard of a finished or running run from its files, or compare the runs of a folder (descent ui runs/)')
-  .option('--port <n>', 'port (default: any free one)', nonNegativeInt, 0)
+  .option('--port <n>', 'port (default: any free one)', port, 0)
   .action(async (runDir: string, flags: { port: number }) => {
     const dashboard = await uiCommand(runDir, { port: flags.port });
     process.once('SIGINT', () => void dashboard.close());
@@ -96,8 +103,9 @@ program.command('ui <run-dir>')
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) {
+  if (e instanceof CommanderError && !(e instanceof InvalidArgumentError)) {
     // --help and --version end here too, successfully; usage errors were already printed on one line.
+    // (An InvalidArgumentError reaching here was thrown by an action, after parsing: not yet printed.)
     process.exit(e.exitCode);
   }
   fail(e);

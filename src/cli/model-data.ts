@@ -13,8 +13,20 @@ export function checkDataFits(net: Sequential, data: Dataset, source: string): v
   }
 }
 
-/** The mean/std normalisation a model was trained with, if any (kept in the model file). */
-export function standardizationOf(preprocessing: unknown): Standardization | undefined {
+/**
+ * The mean/std normalisation a model was trained with, if any (kept in the model file), checked:
+ * one finite mean and one positive finite std per input channel (std 0 would turn every input
+ * into ±Infinity or NaN).
+ */
+export function standardizationOf(preprocessing: unknown, net: Sequential, source: string): Standardization | undefined {
   const p = preprocessing as Partial<Standardization> | undefined;
-  return p && Array.isArray(p.mean) && Array.isArray(p.std) ? { mean: p.mean, std: p.std } : undefined;
+  if (!p || (p.mean === undefined && p.std === undefined)) return undefined;
+  const channels = net.inputShape[net.inputShape.length - 1];
+  const ok = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === channels &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  if (!ok(p.mean, false) || !ok(p.std, true)) {
+    throw new DescentError(`${source}: preprocessing needs ${channels} finite means and ${channels} positive finite standard deviations, ` +
+      `got mean ${JSON.stringify(p.mean)?.slice(0, 60)} and std ${JSON.stringify(p.std)?.slice(0, 60)}`);
+  }
+  return { mean: p.mean as number[], std: p.std as number[] };
 }

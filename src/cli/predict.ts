@@ -8,7 +8,7 @@ import { standardizationOf } from './model-data.js';
 
 export function predictCommand(modelPath: string, images: string[], flags: { json: boolean }): void {
   const { net, classNames, preprocessing } = loadModel(modelPath);
-  const stats = standardizationOf(preprocessing);
+  const stats = standardizationOf(preprocessing, net, modelPath);
   const name = (c: number) => classNames?.[c] ?? String(c);
   for (const file of images) {
     const x = loadImageFile(file, { shape: net.inputShape as ImageShape });

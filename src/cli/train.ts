@@ -4,14 +4,14 @@
  * confusion matrix. Everything that can be wrong (data, flags, output directory) fails before the
  * first step.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DescentError } from '../core/errors.js';
 import { applyStandardization, fitStandardization, type Standardization } from '../data/dataset.js';
 import type { ArchitectureConfig } from '../network/sequential.js';
 import { Sequential } from '../network/sequential.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
-import { writeFileAtomic } from '../node/files.js';
+import { readFileMaybeGzip, writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
@@ -23,6 +23,7 @@ import { confusionTable, percent } from './format.js';
 import { loadArchitecture } from './model-source.js';
 import { optimizerConfig, scheduleConfig } from './options.js';
 import { attachProgress } from './progress.js';
+import { checkValidationSplit, cleanBeside, reuseUnstartedRun, savedFlags } from './train-checks.js';
 
 export interface TrainFlags {
   model: string;
@@ -50,6 +51,7 @@ export interface TrainFlags {
   checkpointEvery?: number;
   json?: boolean;
   ui?: boolean;
+  classes?: number;
 }
 
 /** The flags a checkpoint keeps, so that --resume continues the same run. */
@@ -66,15 +68,24 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   if (flags.resume) {
     const path = resolve(flags.resume);
     if (!existsSync(path)) throw new DescentError(`--resume: no checkpoint at ${path}`);
-    checkpoint = new Uint8Array(readFileSync(path));
+    if (explicit.has('model')) {
+      throw new DescentError(`--resume continues the checkpoint's own model: drop --model ${flags.model} (or start a new run without --resume)`);
+    }
+    checkpoint = readFileMaybeGzip(path);
+    cleanBeside(path);
     const snapshot = decodeCheckpoint(checkpoint, path);
     architecture = snapshot.architecture;
-    const saved = (snapshot.meta.flags ?? {}) as Partial<TrainFlags>;
+    const saved = savedFlags(snapshot.meta.flags, path);
     for (const key of RESUMED_FLAGS) if (!explicit.has(key) && key in saved) (flags as unknown as Record<string, unknown>)[key] = saved[key];
   }
 
+  // Flags that are parsed after loading (the schedule needs the step count) are checked first.
+  optimizerConfig(flags.optimizer, flags.lr, flags.momentum, flags.weightDecay);
+  scheduleConfig(flags.schedule, 1);
+
   // The output directory must be writable before any work starts.
   const out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)));
+  if (!checkpoint) reuseUnstartedRun(out, log);
   try {
     mkdirSync(out, { recursive: true });
     accessSync(out, constants.W_OK);
@@ -85,11 +96,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     throw new DescentError(`cannot write to the output directory ${out}: ${(e as Error).message}`);
   }
 
-  const splits = loadSplits(flags.data, flags.test);
+  const splits = loadSplits(flags.data, flags.test, flags.classes);
   let train = splits.train;
   if (flags.limit && flags.limit < train.count) {
     train = { ...train, count: flags.limit, x: train.x.subarray(0, flags.limit * train.x.length / train.count), labels: train.labels.subarray(0, flags.limit) };
   }
+  checkValidationSplit(flags.validationSplit, train.count);
   const test = splits.test;
   let standardization: Standardization | undefined;
   if (flags.normalize) {

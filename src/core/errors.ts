@@ -21,3 +21,8 @@ export class ShapeError extends DescentError {
 export function check(condition: unknown, message: string | (() => string)): asserts condition {
   if (!condition) throw new DescentError(typeof message === 'string' ? message : message());
 }
+
+/** A message from elsewhere (JSON.parse quotes the input, newlines included) as part of one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
+}

@@ -17,13 +17,17 @@ export interface CsvOptions {
   source?: string;
 }
 
-/** A number, or undefined: Number('') is 0 and Number(' ') is 0, which must not pass as pixels. */
+/**
+ * A plain decimal number (255, 0.5, 1e2), or undefined. Number() alone would also take '' and
+ * ' ' (as 0), '0x10' (16), '0b1' and 'Infinity', none of which is a pixel value or a label.
+ */
 function numeric(field: string): number | undefined {
   const t = field.trim();
-  if (t === '') return undefined;
-  const v = Number(t);
-  return Number.isFinite(v) ? v : undefined;
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : undefined;
 }
+
+/** The largest label an Int32Array holds exactly (larger ones would wrap: 4294967299 → 3). */
+const MAX_LABEL = 2 ** 31 - 1;
 
 export function parseCsvDataset(text: string, options: CsvOptions = {}): Dataset {
   const source = options.source ?? 'CSV';
@@ -32,7 +36,8 @@ export function parseCsvDataset(text: string, options: CsvOptions = {}): Dataset
   check(top >= 0, () => `${source} is empty`);
   const columns = lines[top].split(',').length;
   check(columns >= 2, () => `${source}, line ${top + 1}: expected a label followed by pixel columns, found 1 column`);
-  const first = numeric(lines[top].split(',')[0]) === undefined ? top + 1 : top; // skip a header row
+  // A header row (Kaggle's label,pixel0,…) has no number in it; a data row with a typo is not one.
+  const first = lines[top].split(',').every((f) => numeric(f) === undefined) ? top + 1 : top;
   const pixels = columns - 1;
   const shape = options.shape ?? inferShape(pixels, source);
   check(
@@ -52,10 +57,10 @@ export function parseCsvDataset(text: string, options: CsvOptions = {}): Dataset
       fields.length === columns,
       () => `${where}: expected ${columns} columns (a label and ${pixels} pixels), found ${fields.length}`,
     );
-    const label = numeric(fields[0]);
+    const t = fields[0].trim(), label = /^\d+$/.test(t) ? Number(t) : undefined;
     check(
-      label !== undefined && Number.isInteger(label) && label >= 0,
-      () => `${where}, column 1: the label must be a non-negative integer, found '${fields[0].trim()}'`,
+      label !== undefined && label <= MAX_LABEL,
+      () => `${where}, column 1: the label must be a non-negative integer, found '${t}'${/^\d+$/.test(t) ? ` (at most ${MAX_LABEL})` : ''}`,
     );
     labels[n] = label;
     for (let j = 1; j < columns; j++) {

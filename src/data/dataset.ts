@@ -87,6 +87,9 @@ export function splitTrainValidation(ds: Dataset, fraction: number, rng: Rng): {
   for (let i = 0; i < ds.count; i++) order[i] = i;
   rng.shuffle(order);
   const nValidation = Math.round(fraction * ds.count);
+  check(fraction === 0 || nValidation > 0,
+    () => `a validation split of ${fraction} of ${ds.count} samples holds out none: use more data or a larger split (or none)`);
+  check(nValidation < ds.count, () => `a validation split of ${fraction} of ${ds.count} samples leaves none to train on`);
   const validation = order.slice(0, nValidation).sort();
   const train = order.slice(nValidation).sort();
   return { train: subset(ds, train), validation: subset(ds, validation) };

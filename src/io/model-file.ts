@@ -18,7 +18,7 @@
  * bytes in, bytes out (src/node/model-io.ts reads and writes files).
  */
 import { crc32 } from '../core/checksum.js';
-import { DescentError } from '../core/errors.js';
+import { DescentError, oneLine } from '../core/errors.js';
 import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import { fmt, sizeOf } from '../core/shape.js';
@@ -130,7 +130,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model file',
     try {
       return JSON.parse(metadata[key]);
     } catch (e) {
-      throw new DescentError(`${source}: metadata "${key}" is not valid JSON: ${(e as Error).message}`);
+      throw new DescentError(`${source}: metadata "${key}" is not valid JSON: ${oneLine((e as Error).message)}`);
     }
   };
   if (metadata.architecture === undefined) throw new DescentError(`${source}: metadata "architecture" is missing`);

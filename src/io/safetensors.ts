@@ -6,8 +6,9 @@
  * cover exactly, without holes or overlaps. Other tools (PyTorch, NumPy) read these files.
  * Core code: bytes in, bytes out.
  */
-import { check, DescentError } from '../core/errors.js';
+import { check, DescentError, oneLine } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
+import { jsonDepth } from '../network/config-check.js';
 
 export type SafetensorsDtype =
   | 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
@@ -164,9 +165,11 @@ export function decodeSafetensors(
   try {
     header = JSON.parse(text);
   } catch (e) {
-    throw bad(`header is not valid JSON: ${(e as Error).message}`);
+    throw bad(`header is not valid JSON: ${oneLine((e as Error).message)}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header must be a JSON object');
+  // {name: {dtype, shape: [..], data_offsets: [..]}} nests 3 deep; deeper is not a header (and would overflow the stack in a message).
+  if (jsonDepth(header, 5) > 4) throw bad('header nests deeper than a safetensors header does');
 
   const bufferStart = 8 + n;
   const bufferLength = bytes.length - bufferStart;

@@ -8,7 +8,7 @@ import type { Floats } from '../core/floats.js';
 import { fmt, type Shape } from '../core/shape.js';
 import type { Conv2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
-import { pair, positiveInt, windowOutput, type Pair } from './options.js';
+import { boolean, pair, positiveInt, windowOutput, type Pair } from './options.js';
 
 export interface Conv2dOptions {
   outChannels: number;
@@ -36,7 +36,7 @@ export class Conv2d extends Layer {
     this.stride = pair(options.stride ?? 1, 'Conv2d stride', 1);
     this.padding = pair(options.padding ?? 0, 'Conv2d padding', 0);
     this.dilation = pair(options.dilation ?? 1, 'Conv2d dilation', 1);
-    this.bias = options.bias ?? true;
+    this.bias = boolean(options.bias, 'Conv2d bias', true);
   }
 
   protected outputShapeFor(input: Shape): Shape {

@@ -6,7 +6,7 @@
 import type { Floats } from '../core/floats.js';
 import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
-import { positiveInt } from './options.js';
+import { boolean, positiveInt } from './options.js';
 
 export interface DenseOptions {
   outFeatures: number;
@@ -21,7 +21,7 @@ export class Dense extends Layer {
   constructor(options: DenseOptions) {
     super();
     this.outFeatures = positiveInt(options.outFeatures, 'Dense outFeatures');
-    this.bias = options.bias ?? true;
+    this.bias = boolean(options.bias, 'Dense bias', true);
   }
 
   protected outputShapeFor(input: Shape): Shape {

@@ -12,6 +12,7 @@
 import { type Arena, HeapArena } from '../core/arena.js';
 import { DescentError, ShapeError } from '../core/errors.js';
 import type { Floats } from '../core/floats.js';
+import { MAX_PARAMETERS, MAX_SAMPLE_VALUES } from '../core/limits.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import type { Kernels } from '../kernels/kernels.js';
@@ -20,6 +21,7 @@ import type { Layer, LayerConfig, ParamSpec, RunContext } from '../layers/layer.
 import { layerFromConfig } from '../layers/registry.js';
 import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
+import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { type InitScheme, initTensor } from './init.js';
 import { summaryTable } from './summary.js';
 
@@ -99,6 +101,7 @@ export class Sequential {
       this.sizes.push(sizeOf(shape));
     });
     this.outputShape = shape;
+    checkSize(layers, this.sizes);
     const fuse = options.fuseRelu ?? true;
     this.fused = layers.map((l, k) => fuse && l.fusesRelu && layers[k + 1]?.type === 'ReLU');
 
@@ -115,15 +118,16 @@ export class Sequential {
 
   /** Build from the JSON architecture (model files, spec files). */
   static fromConfig(config: ArchitectureConfig, options: Omit<SequentialOptions, 'inputShape'> = {}): Sequential {
-    if (!config || !Array.isArray(config.layers) || !Array.isArray(config.inputShape)) {
-      throw new ShapeError('an architecture needs "inputShape" (e.g. [28, 28, 1]) and a "layers" list');
-    }
+    checkArchitectureShape(config);
     const layers = config.layers.map((c, k) => {
+      let layer: Layer;
       try {
-        return layerFromConfig(c);
+        layer = layerFromConfig(c);
       } catch (e) {
         throw new ShapeError(`layer ${k} (${(c as LayerConfig)?.type ?? '?'}): ${(e as Error).message}`);
       }
+      checkKnownOptions(c, layer, k);
+      return layer;
     });
     return new Sequential(layers, { ...options, inputShape: config.inputShape });
   }
@@ -329,6 +333,22 @@ export function argmaxRows(p: ArrayLike<number>, N: number, E: number, classes =
     classes[n] = best;
   }
   return classes;
+}
+
+/** Refuse a network too large to allocate (MAX_PARAMETERS, MAX_SAMPLE_VALUES) before allocating it. */
+function checkSize(layers: Layer[], sizes: number[]): void {
+  const k = sizes.findIndex((n) => n > MAX_SAMPLE_VALUES);
+  if (k >= 0) {
+    throw new ShapeError(`${k === 0 ? 'the input' : `layer ${k - 1} (${layers[k - 1].type})`} has ${sizes[k]} values per sample, ` +
+      `more than the ${MAX_SAMPLE_VALUES} Descent allocates`);
+  }
+  let total = 0;
+  layers.forEach((layer, k) => {
+    for (const spec of layer.paramSpecs()) total += sizeOf(spec.shape);
+    if (total > MAX_PARAMETERS) {
+      throw new ShapeError(`layer ${k} (${layer.type}) brings the network to ${total} parameters, more than the ${MAX_PARAMETERS} Descent allocates`);
+    }
+  });
 }
 
 function countOf(specs: ParamSpec[][]): number {

@@ -31,6 +31,9 @@ export interface DecodedImage {
   rgba: Uint8Array;
 }
 
+/** 16 megapixels (4096×4096): far above any image a CNN here trains on. */
+const MAX_IMAGE_PIXELS = 2 ** 24;
+
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 /** Decode PNG or JPEG bytes, told apart by their signatures. `source` names the file in errors. */
@@ -38,6 +41,12 @@ export function decodeImage(bytes: Uint8Array, source: string): DecodedImage {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   check(isPng || isJpeg, () => `${source} is neither a PNG nor a JPEG image (by its first bytes)`);
+  if (isPng && bytes.length >= 24) {
+    // IHDR comes first: refuse a declared size that would not fit in memory before pngjs allocates it.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const width = view.getUint32(16), height = view.getUint32(20);
+    check(width * height <= MAX_IMAGE_PIXELS, () => `${source} declares ${width}×${height} pixels, more than the ${MAX_IMAGE_PIXELS} Descent decodes`);
+  }
   try {
     if (isPng) {
       // pngjs always yields 8-bit RGBA, whatever the file's colour type and bit depth.
@@ -45,7 +54,7 @@ export function decodeImage(bytes: Uint8Array, source: string): DecodedImage {
       const rgba = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
       return { width: png.width, height: png.height, rgba };
     }
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 512 });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
     throw new DescentError(`cannot decode ${source} as ${isPng ? 'PNG' : 'JPEG'}: ${(e as Error).message}`);
@@ -103,7 +112,9 @@ export function loadImageFolder(dir: string, options: { color?: ColorMode } = {}
     const img = decodeImage(readFileMaybeGzip(file), file);
     if (!first) {
       first = { file, height: img.height, width: img.width };
-      x = new Float32Array(files.length * img.height * img.width * channels);
+      const values = files.length * img.height * img.width * channels;
+      check(values <= 2 ** 31, () => `${dir}: ${files.length} images of ${img.height}×${img.width} are ${values} values, more than the 2^31 Descent holds`);
+      x = new Float32Array(values);
     }
     const f = first;
     check(

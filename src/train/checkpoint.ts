@@ -9,7 +9,7 @@
  * is still read, through checkpoint-v1.ts.
  */
 import { crc32 } from '../core/checksum.js';
-import { DescentError } from '../core/errors.js';
+import { DescentError, oneLine } from '../core/errors.js';
 import { checkFinite } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
 import type { RngState } from '../core/rng.js';
@@ -21,6 +21,7 @@ import type { LearningRateState } from './learning-rate.js';
 import type { OptimizerConfig, OptimizerState } from './optimizers/index.js';
 import type { ScheduleConfig } from './schedules/index.js';
 import type { History } from './trainer.js';
+import { bracketDepth, checkCheckpointState, MAX_STATE_DEPTH } from './checkpoint-check.js';
 
 export const CHECKPOINT_FORMAT = 'descent-checkpoint-2';
 
@@ -108,12 +109,32 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
   if (actual !== metadata.checksum) {
     throw new DescentError(`${source} is corrupted: checksum ${actual} does not match the recorded ${metadata.checksum}`);
   }
-  const st = parse(metadata.state) as {
+  if (typeof metadata.state !== 'string' || bracketDepth(metadata.state) > MAX_STATE_DEPTH) {
+    throw new DescentError(`${source}: its state is missing or nests too deeply`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parse(metadata.state);
+  } catch (e) {
+    throw new DescentError(`${source}: its state is not valid JSON: ${oneLine((e as Error).message)}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DescentError(`${source}: its state is not a JSON object`);
+  const order = tensors.get('order')?.data;
+  if (order !== undefined && !(order instanceof Int32Array)) throw new DescentError(`${source}: tensor "order" is not I32`);
+  for (const [name, t] of tensors) {
+    const [want, ok] = name === 'step_losses' ? ['F64', t.data instanceof Float64Array] : ['F32', t.data instanceof Float32Array];
+    if (name !== 'order' && !ok) throw new DescentError(`${source}: tensor "${name}" is ${t.dtype}, expected ${want}`);
+  }
+  const w = tensors.get('w')?.data as Float32Array | undefined, start = tensors.get('epoch_start_weights')?.data as Float32Array | undefined;
+  if (!w || !start) throw new DescentError(`${source}: tensor "${w ? 'epoch_start_weights' : 'w'}" is missing`);
+  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, source);
+  checkCheckpointState({ state: parsed as Record<string, unknown>, w, epochStartWeights: start, order: order ?? null,
+    best: (tensors.get('best_weights')?.data as Float32Array | undefined) ?? null }, source);
+  const st = parsed as {
     architecture: ArchitectureConfig; optimizer: { config: OptimizerConfig; stepCount: number; buffers: string[] };
     schedule: TrainerSnapshot['schedule']; rate: TrainerSnapshot['rate']; rng: RngState; position: TrainerSnapshot['position'];
     previousEpochLoss: number; earlyStopping: EarlyStoppingState | null; history: History; meta?: Record<string, unknown>;
   };
-  for (const [name, t] of tensors) if (t.data instanceof Float32Array) checkFinite(t.data, name, source);
   const get = (name: string) => tensors.get(name)?.data as Float32Array | undefined;
   const need = (name: string) => {
     const t = get(name);

@@ -2,6 +2,7 @@
  * Evaluation on a dataset: the risk (mean cross-entropy), the zero-one error of the arg-max rule
  * (notes, section 1: correct when p falls in the decision region P_c), and the confusion matrix.
  */
+import { check } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { sizeOf } from '../core/shape.js';
 import { argmaxRows, type Sequential } from '../network/sequential.js';
@@ -17,6 +18,7 @@ export interface Evaluation {
 }
 
 export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
+  check(data.count > 0, 'cannot evaluate on 0 images: the accuracy of nothing is not 100%');
   const d = sizeOf(data.shape), E = sizeOf(net.outputShape);
   const B = Math.max(1, Math.min(batchSize, data.count));
   const labels = new Int32Array(B);
