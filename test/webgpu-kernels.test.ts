@@ -336,7 +336,7 @@ describe('webgpu: point-wise kernels', { skip }, () => {
   });
 
   it('addBias and sumRows match the reference', async () => {
-    for (const [R, C] of [[1, 1], [7, 3], [50, 13]]) {
+    for (const [R, C] of [[1, 1], [7, 3], [50, 13], [150, 5]]) {
       await scoped(async () => {
         const y = normal(R * C), b = normal(C), gb = normal(C);
         const ty = up(y), tgb = up(gb);
@@ -412,7 +412,7 @@ describe('webgpu: soft-max and cross-entropy', { skip }, () => {
 
 describe('webgpu: batch normalisation', { skip }, () => {
   it('training and evaluation, forward and backward, match the reference', async () => {
-    for (const [R, C] of [[1, 1], [2, 3], [37, 5], [64, 6]]) {
+    for (const [R, C] of [[1, 1], [2, 3], [37, 5], [64, 6], [203, 3]]) {
       for (const training of [true, false]) {
         await scoped(async () => {
           const x = normal(R * C).map((v) => v * 3 + 1), gamma = normal(C), beta = normal(C);

@@ -161,7 +161,8 @@ export class GpuKernels {
 
   sumRows(gy: T, gb: T, R: number, C: number): void {
     need([[gy, R * C, 'gy'], [gb, C, 'gb']], 'sumRows');
-    this.flat(SUM_ROWS, [gy, gb], C, { R, C });
+    if (C > MAX_GROUPS) throw new RangeError(`sumRows: ${C} columns is too many for one dispatch`);
+    if (C > 0) this.dispatch(SUM_ROWS, [gy, gb], { R, C }, C, 1);
   }
 
   /** flag[0] = 1 when x holds a NaN or ±∞, else 0 (the device-side check of a step). */
@@ -198,15 +199,15 @@ export class GpuKernels {
     runningMean: T, runningVar: T, saveMean: T, saveInvStd: T): void {
     need([[x, R * C, 'x'], [gamma, C, 'gamma'], [beta, C, 'beta'], [y, R * C, 'y'], [runningMean, C, 'runningMean'],
       [runningVar, C, 'runningVar'], [saveMean, C, 'saveMean'], [saveInvStd, C, 'saveInvStd']], 'batchNormForward');
-    this.flat(BATCH_NORM_FORWARD, [x, gamma, beta, y, runningMean, runningVar, saveMean, saveInvStd], C,
-      { R, C, training, eps, momentum });
+    this.dispatch(BATCH_NORM_FORWARD, [x, gamma, beta, y, runningMean, runningVar, saveMean, saveInvStd],
+      { R, C, training, eps, momentum }, C, 1);
   }
 
   batchNormBackward(x: T, gamma: T, gy: T, gx: T, ggamma: T, gbeta: T, R: number, C: number, training: boolean,
     saveMean: T, saveInvStd: T): void {
     need([[x, R * C, 'x'], [gamma, C, 'gamma'], [gy, R * C, 'gy'], [gx, R * C, 'gx'], [ggamma, C, 'ggamma'],
       [gbeta, C, 'gbeta'], [saveMean, C, 'saveMean'], [saveInvStd, C, 'saveInvStd']], 'batchNormBackward');
-    this.flat(BATCH_NORM_BACKWARD, [x, gamma, gy, gx, ggamma, gbeta, saveMean, saveInvStd], C, { R, C, training });
+    this.dispatch(BATCH_NORM_BACKWARD, [x, gamma, gy, gx, ggamma, gbeta, saveMean, saveInvStd], { R, C, training }, C, 1);
   }
 
   // ---- optimizers: one dispatch over the whole parameter vector ----

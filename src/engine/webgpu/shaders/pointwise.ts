@@ -1,8 +1,8 @@
 /**
  * Element-wise kernels: activations, dropout from the counter-based hash, the bias and its
- * gradient. One thread per element (per column for sumRows, which sums its rows in order).
+ * gradient. One thread per element (one workgroup per column for sumRows).
  */
-import { FLAT_MAIN, HASH_WGSL, type KernelSpec } from './spec.js';
+import { COLUMN_MAIN, COLUMN_SUM_WGSL, FLAT_MAIN, HASH_WGSL, type KernelSpec } from './spec.js';
 
 /** ActivationKind → the `kind` scalar of the activation kernels. */
 export const ACTIVATION_CODES = { relu: 0, leaky_relu: 1, sigmoid: 2, tanh: 3, softplus: 4 } as const;
@@ -92,17 +92,21 @@ export const ADD_BIAS: KernelSpec = {
 }`,
 };
 
-/** gb[c] += Σ_r gy[r, c], r = 0, 1, … in order. */
+/** gb[c] += Σ_r gy[r, c]: one workgroup per column, a fixed-order tree (COLUMN_SUM_WGSL). */
 export const SUM_ROWS: KernelSpec = {
   name: 'sumRows',
   tensors: [['gy', 'f32'], ['gb', 'f32']],
   scalars: [['R', 'u32'], ['C', 'u32']],
-  body: /* wgsl */ `${FLAT_MAIN} {
-  let c = flat(wid, nwg, lid);
-  if (c >= P.C) { return; }
+  body: /* wgsl */ `${COLUMN_SUM_WGSL}
+${COLUMN_MAIN} {
+  let c = wid.x;
+  let t = lid.x;
   var s = 0.0;
-  for (var r = 0u; r < P.R; r++) { s = s + gy[P.off_gy + r * P.C + c]; }
-  gb[P.off_gb + c] = gb[P.off_gb + c] + s;
+  for (var r = t; r < P.R; r += 64u) { s = s + gy[P.off_gy + r * P.C + c]; }
+  partA[t] = s;
+  partB[t] = 0.0;
+  tree(t);
+  if (t == 0u) { gb[P.off_gb + c] = gb[P.off_gb + c] + partA[0]; }
 }`,
 };
 

@@ -48,6 +48,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  * optimizer state share one). An alias gets no binding of its own: its name is rewritten to its
  * representative's, whose offsets still tell them apart. All distinct: alias = [0, 1, 2, …].
  */
+/**
+ * Column sums by one workgroup of 64 threads: thread t adds rows t, t + 64, … in order, then a
+ * tree halves the 64 partial sums in a fixed pattern. The same order on every run: no atomics.
+ * `column_sum2` sums two columns' worth at once (batch norm's backward needs both).
+ */
+export const COLUMN_SUM_WGSL = /* wgsl */ `
+var<workgroup> partA: array<f32, 64>;
+var<workgroup> partB: array<f32, 64>;
+fn tree(t: u32) {
+  for (var stride = 32u; stride > 0u; stride = stride / 2u) {
+    workgroupBarrier();
+    if (t < stride) {
+      partA[t] = partA[t] + partA[t + stride];
+      partB[t] = partB[t] + partB[t + stride];
+    }
+  }
+  workgroupBarrier();
+}`;
+export const COLUMN_MAIN = `@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u)`;
+
 export function wgslSource(spec: KernelSpec, alias: readonly number[] = spec.tensors.map((_, i) => i)): string {
   const fields = [...spec.tensors.map(([n]) => `off_${n}: u32`), ...spec.scalars.map(([n, t]) => `${n}: ${t}`)];
   if (fields.length === 0) fields.push('unused: u32');
