@@ -619,6 +619,15 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
     });
   });
 
+  it('a dispatch that WebGPU rejects (a destroyed buffer) fails the next read with its reason', async () => {
+    const gone = new GpuStorage(gpu.device, 16, 'destroyed storage');
+    const y = gone.alloc(8), bias = gone.alloc(4);
+    gone.destroy();
+    k.addBias(y, bias, 2, 4);
+    await assert.rejects(k.finish(), /WebGPU rejected a dispatch: .*destroyed storage/);
+    await k.finish(); // the error was reported once, and the kernels go on working
+  });
+
   it('a view too short for the call is refused before anything runs', async () => {
     await scoped(async () => {
       assert.throws(() => k.matmul(up(normal(5)), up(normal(6)), up(normal(3)), 2, 3, 3, false, false, false),
