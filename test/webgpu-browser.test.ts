@@ -2,7 +2,8 @@
  * The WebGPU kernels in headless Chromium, through `navigator.gpu` on SwiftShader (no Node API in
  * src/engine/webgpu): a page loads the built modules from dist/ over HTTP from localhost (a
  * secure context, which WebGPU needs) and runs test/webgpu-sample.ts, which checks a convolution,
- * a max-pool with ties, dropout and the loss against the reference kernels in the page.
+ * a max-pool with ties, dropout and the loss against the reference kernels in the page, and gets
+ * bitwise the numbers that Node's Dawn gets on the same SwiftShader.
  *
  * Without Chromium the test is skipped with a message, except under CI (CI set), where it must run.
  */
@@ -14,8 +15,9 @@ import { join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { nodeGpu } from '../src/engine/node-webgpu.js';
 import { CHROMIUM, chromiumSkip } from './helpers.js';
-import type { SampleResult } from './webgpu-sample.js';
+import { webgpuSample, type SampleResult } from './webgpu-sample.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,12 +57,14 @@ describe('WebGPU kernels in a real browser', { skip: chromiumSkip }, () => {
     server?.close();
   });
 
+  let inPage: SampleResult & { error?: string };
+
   it('navigator.gpu on SwiftShader runs the kernels and matches the reference in the page', { timeout: 120_000 }, async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://localhost:${(server.address() as AddressInfo).port}/page.html`);
-    const result = await page.evaluate(() => (window as unknown as { result: Promise<SampleResult & { error?: string }> }).result);
+    const result = inPage = await page.evaluate(() => (window as unknown as { result: Promise<SampleResult & { error?: string }> }).result);
     await page.close();
     assert.deepEqual(errors, []);
     assert.equal(result.error, undefined, result.error);
@@ -70,5 +74,14 @@ describe('WebGPU kernels in a real browser', { skip: chromiumSkip }, () => {
     assert.ok(result.lossError < 1e-5, `loss: scaled error ${result.lossError}`);
     assert.ok(result.argmaxExact, 'max-pool ties differ from the CPU engines');
     assert.ok(result.dropoutExact, 'the dropout mask differs from the CPU engines');
+  });
+
+  it('gives bitwise the numbers that Node gets through Dawn on the same SwiftShader', async (t) => {
+    const gpu = await nodeGpu({ swiftshader: true }).catch((e: Error) => e);
+    if (gpu instanceof Error && !process.env.CI) return t.skip(`WebGPU in Node is unavailable here: ${gpu.message}`);
+    if (gpu instanceof Error) throw gpu;
+    assert.ok(inPage?.bits, 'the page gave no result');
+    const inNode = await webgpuSample(gpu);
+    assert.deepEqual(inPage.bits, inNode.bits);
   });
 });

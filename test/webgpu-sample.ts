@@ -17,6 +17,8 @@ export interface SampleResult {
   lossError: number;
   argmaxExact: boolean;
   dropoutExact: boolean;
+  /** The convolution's output and the loss, as float32 bit patterns. */
+  bits: number[];
 }
 
 function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -42,7 +44,8 @@ export async function webgpuSample(gpu: GPU | undefined): Promise<SampleResult> 
   const y = new Float32Array(c.N * c.OH * c.OW * c.O), ty = up(y);
   k.conv2dForward(up(x), up(w), up(b), ty, c);
   ref.conv2dForward(x, w, b, y, c);
-  const convError = worst(await k.read(ty), y);
+  const gotY = await k.read(ty);
+  const convError = worst(gotY, y);
 
   const p: Pool2dGeometry = { N: 1, H: 6, W: 6, C: 3, OH: 3, OW: 3, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0 };
   const px = data(108, true), py = new Float32Array(27), am = new Int32Array(27), tam = up(am);
@@ -58,11 +61,13 @@ export async function webgpuSample(gpu: GPU | undefined): Promise<SampleResult> 
   const z = data(40), labels = Int32Array.from({ length: 4 }, () => rng.int(10)), loss = up(new Float32Array(1));
   k.softmaxCrossEntropy(up(z), { labels: up(labels) }, up(new Float32Array(40)), up(new Float32Array(40)), 4, 10, loss);
   const risk = ref.softmaxCrossEntropy(z, { labels }, new Float32Array(40), new Float32Array(40), 4, 10);
-  const lossError = worst(await k.read(loss), [risk]);
+  const gotLoss = await k.read(loss);
+  const lossError = worst(gotLoss, [risk]);
   device.destroy();
   return {
     adapter: adapter.name, software: adapter.software, convError, lossError,
     argmaxExact: gotAm.every((v, i) => v === am[i]),
     dropoutExact: gotDy.every((v, i) => (v === 0) === (dy[i] === 0)),
+    bits: [...new Uint32Array(gotY.buffer), ...new Uint32Array(gotLoss.buffer)],
   };
 }

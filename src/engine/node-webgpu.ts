@@ -50,6 +50,11 @@ export function missingAdapterReason(icd = process.env.VK_ICD_FILENAMES): string
 
 /** Opens a WebGPU device in Node: the package, then the adapter, each failing with a clear reason. */
 export async function openNodeGpu(options: NodeGpuOptions = {}): Promise<GpuDevice> {
+  return openDevice(await nodeGpu(options), () => missingAdapterReason());
+}
+
+/** Dawn's `GPU` object (Node's `navigator.gpu`), kept alive for the process. */
+export async function nodeGpu(options: NodeGpuOptions = {}): Promise<GPU> {
   if (options.swiftshader && !process.env.VK_ICD_FILENAMES) {
     const icd = options.icd ?? SWIFTSHADER_ICD;
     if (!existsSync(icd)) {
@@ -61,5 +66,5 @@ export async function openNodeGpu(options: NodeGpuOptions = {}): Promise<GpuDevi
   Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
   const gpu = dawn.create([]);
   instances.add(gpu);
-  return openDevice(gpu, () => missingAdapterReason());
+  return gpu;
 }
