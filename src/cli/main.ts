@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { evalCommand } from './eval.js';
+import { EXPORT_FORMATS, exportCommand, type ExportFlags } from './export.js';
+import { importCommand, numberList, type ImportFlags } from './import.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { classCount, fraction, nonNegativeInt, optimizerKinds, port, positiveInt, positiveNumber, threadCount } from './options.js';
 import { predictCommand } from './predict.js';
@@ -91,6 +93,25 @@ program.command('gradcheck <model>')
   .option('--seed <n>', 'seed', nonNegativeInt, 1)
   .option('--json', 'print JSON')
   .action((model: string, flags) => gradcheckCommand(model, { json: false, ...flags }));
+
+program.command('export <model>')
+  .description('a saved model as ONNX (a file), TensorFlow.js or PyTorch (a folder), with its preprocessing')
+  .addOption(new Option('-f, --format <format>', 'file format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+  .requiredOption('-o, --out <path>', 'where to write: a .onnx file, or a folder for tfjs and pytorch')
+  .option('--no-preprocessing', 'leave the preprocessing out of the model (it then takes preprocessed input)')
+  .addOption(new Option('--layout <layout>', 'ONNX input axis order (default nhwc, as descent predict)').choices(['nhwc', 'nchw']))
+  .option('--json', 'print JSON')
+  .action((model: string, flags: ExportFlags) => exportCommand(model, { ...flags, json: flags.json ?? false }));
+
+program.command('import <file>')
+  .description('an ONNX file or a PyTorch state_dict (safetensors) as a Descent model file')
+  .requiredOption('-o, --out <model>', 'the Descent model file to write (.safetensors)')
+  .option('-a, --architecture <model>', `for a PyTorch state_dict: a preset (${presetNames.join(', ')}) or JSON spec file`)
+  .option('--scale <s>', 'input preprocessing: scale (e.g. 0.00392156862745098 for pixels 0-255)', positiveNumber)
+  .option('--mean <list>', 'input preprocessing: per-channel mean, comma-separated', numberList)
+  .option('--std <list>', 'input preprocessing: per-channel standard deviation, comma-separated', numberList)
+  .option('--json', 'print JSON')
+  .action((file: string, flags: ImportFlags) => importCommand(file, { ...flags, json: flags.json ?? false }));
 
 program.command('ui <run-dir>')
   .description('serve the dashboard of a finished or running run from its files, or compare the runs of a folder (descent ui runs/)')

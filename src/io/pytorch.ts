@@ -52,6 +52,8 @@ export interface PytorchExportOptions {
   prefix?: string;
   /** PyTorch module index (or name) of Descent layer k; by default k itself. */
   indexOf?: (layer: number) => number | string;
+  /** Extra safetensors metadata (e.g. the preprocessing as JSON). */
+  metadata?: Record<string, string>;
 }
 
 /** A Descent layer that has tensors, with what its conversion needs. */
@@ -283,5 +285,5 @@ export function exportPytorchStateDict(net: Sequential, options: PytorchExportOp
     }
     if (e.type.startsWith('BatchNorm')) tensors.set(`${path}.num_batches_tracked`, { shape: [], data: new BigInt64Array(1) });
   }
-  return encodeSafetensors(tensors, { format: 'pt' });
+  return encodeSafetensors(tensors, { ...options.metadata, format: 'pt' });
 }

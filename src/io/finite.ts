@@ -1,0 +1,15 @@
+/** Exports refuse a network holding NaN or ±Inf: non-finite numbers never reach a saved model. */
+import { firstNonFinite, NonFiniteError } from '../core/finite.js';
+import type { Sequential } from '../network/sequential.js';
+
+export function checkFiniteNetwork(net: Sequential, what: string): void {
+  for (const [slots, vector] of [[net.paramSlots, net.w], [net.bufferSlots, net.buffers]] as const) {
+    for (const s of slots) {
+      const i = firstNonFinite(vector.subarray(s.offset, s.offset + s.length));
+      if (i >= 0) {
+        throw new NonFiniteError(`${what}: ${s.name} of layer ${s.layer} (${net.layers[s.layer].type}) holds ` +
+          `${vector[s.offset + i]} at index ${i}; a saved model's numbers must be finite`);
+      }
+    }
+  }
+}

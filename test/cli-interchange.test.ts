@@ -1,0 +1,101 @@
+/** `descent export` and `descent import`, run as subprocesses: files written, read back, and one-line errors. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { exportPytorchStateDict } from '../src/io/pytorch.js';
+import { loadModel, saveModel } from '../src/node/model-io.js';
+import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
+import { mnistPixels, runOnnx } from './interchange-helpers.js';
+
+const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'descent-interchange-'));
+const model = join(dir, 'model.safetensors');
+const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
+function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): void {
+  assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], /^descent: /);
+  assert.match(lines[0], pattern);
+}
+
+const bits = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+before(() => saveModel(model, caseNet(ALL_CASES['LeNet-5']), { classNames: names, preprocessing: MNIST_PREPROCESSING }));
+
+describe('descent export / descent import', () => {
+  it('ONNX: export, then import gives the same model file contents; predict and ONNX Runtime agree on a PNG digit', async () => {
+    const r = descent('export', model, '--format', 'onnx', '--out', 'lenet.onnx');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /wrote lenet\.onnx \(onnx, input \[N, 28, 28, 1\]\)\nthe model takes raw input and applies its preprocessing/);
+    const back = descent('import', 'lenet.onnx', '--out', 'back.safetensors', '--json');
+    assert.equal(back.status, 0, back.stderr);
+    assert.equal(JSON.parse(back.stdout).parameters, 61706);
+    const a = loadModel(model), b = loadModel(join(dir, 'back.safetensors'));
+    assert.deepEqual(bits(b.net.getWeights()), bits(a.net.getWeights()));
+    assert.deepEqual(b.net.config(), a.net.config());
+    assert.deepEqual([b.classNames, b.preprocessing], [a.classNames, a.preprocessing]);
+
+    // The exported model takes what `descent predict` takes: the image's pixel values.
+    const pixels = mnistPixels(1), png = new PNG({ width: 28, height: 28 });
+    pixels.forEach((v, i) => png.data.set([v, v, v, 255], 4 * i));
+    writeFileSync(join(dir, 'digit.png'), PNG.sync.write(png));
+    const predicted = JSON.parse(descent('predict', model, 'digit.png', '--json').stdout);
+    const { data } = await runOnnx(new Uint8Array(readFileSync(join(dir, 'lenet.onnx'))), Float32Array.from(pixels), [1, 28, 28, 1]);
+    for (const t of predicted.top) assert.ok(Math.abs(data[names.indexOf(t.class)] - t.p) <= 1e-5, `${t.class}: ${data[names.indexOf(t.class)]} vs ${t.p}`);
+  });
+
+  it('TensorFlow.js and PyTorch: folders with their files; the PyTorch state_dict imports back without an architecture', () => {
+    const t = descent('export', model, '--format', 'tfjs', '--out', 'tfjs', '--json');
+    assert.equal(t.status, 0, t.stderr);
+    assert.deepEqual(JSON.parse(t.stdout).files.map((f: string) => f.split('/').pop()), ['weights.bin', 'model.json', 'README.md']);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'tfjs', 'model.json'), 'utf8')).format, 'layers-model');
+    const p = descent('export', model, '--format', 'pytorch', '--out', 'torch', '--no-preprocessing');
+    assert.equal(p.status, 0, p.stderr);
+    assert.match(p.stdout, /the model takes preprocessed input/);
+    assert.ok(existsSync(join(dir, 'torch', 'model.py')));
+    const i = descent('import', join('torch', 'model.safetensors'), '--out', 'from-torch.safetensors');
+    assert.equal(i.status, 0, i.stderr);
+    assert.deepEqual(loadModel(join(dir, 'from-torch.safetensors')).net.getWeights(), loadModel(model).net.getWeights());
+  });
+
+  it('a PyTorch-exported ONNX file with the preprocessing given by flags', () => {
+    const fixture = fileURLToPath(new URL('../../test/fixtures/onnx/lenet5.onnx', import.meta.url));
+    const r = descent('import', fixture, '--out', 'torch-lenet.safetensors', '--scale', String(1 / 255), '--mean', '0.1307', '--std', '0.3081');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(loadModel(join(dir, 'torch-lenet.safetensors')).preprocessing, MNIST_PREPROCESSING);
+  });
+
+  it('bad input: one line naming what was wrong', () => {
+    writeFileSync(join(dir, 'truncated.onnx'), readFileSync(join(dir, 'lenet.onnx')).subarray(0, 5000));
+    writeFileSync(join(dir, 'bare.safetensors'), exportPytorchStateDict(loadModel(model).net));
+    assertOneLineError(descent('export', model, '--format', 'keras', '--out', 'x'), /argument 'keras' is invalid. Allowed choices are onnx, tfjs, pytorch/);
+    assertOneLineError(descent('export', model, '--format', 'onnx'), /required option '-o, --out <path>' not specified/);
+    assertOneLineError(descent('export', model, '--format', 'tfjs', '--out', 'x', '--layout', 'nchw'), /--layout applies to --format onnx only/);
+    assertOneLineError(descent('export', 'missing.safetensors', '--format', 'onnx', '--out', 'x.onnx'), /cannot read missing\.safetensors: no such file/);
+    assertOneLineError(descent('import', 'truncated.onnx', '--out', 'y.safetensors'), /truncated\.onnx/);
+    assertOneLineError(descent('import', 'bare.safetensors', '--out', 'y.safetensors'), /without an architecture: pass --architecture/);
+    assertOneLineError(descent('import', 'lenet.onnx', '--out', 'y.onnx'), /a Descent model file ends in \.safetensors/);
+    assertOneLineError(descent('import', 'lenet.onnx', '--out', 'y.safetensors', '--std', '0'), /preprocessing std must not be 0/);
+    assertOneLineError(descent('import', 'lenet.onnx', '--out', 'y.safetensors', '--mean', 'a,b'), /expected numbers separated by commas/);
+    assert.ok(!existsSync(join(dir, 'y.safetensors')), 'nothing written on failure');
+    const ok = descent('import', 'bare.safetensors', '--out', 'y.safetensors', '--architecture', 'lenet5');
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+
+  it('--help describes both commands', () => {
+    assert.match(descent('export', '--help').stdout, /--format <format>[\s\S]*--no-preprocessing[\s\S]*--layout/);
+    assert.match(descent('import', '--help').stdout, /--architecture <model>[\s\S]*--mean <list>/);
+  });
+});
