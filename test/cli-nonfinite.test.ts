@@ -30,7 +30,7 @@ before(() => {
   const data = patches(120, 1);
   writeFileSync(images, encodeIdx({ type: 'float32', dims: [120, 8, 8], data: data.x }));
   const x = Float32Array.from(data.x);
-  x[25 * 64 + 3] = Number.NaN; // one pixel of image 25
+  x[25 * 64 + 4 * 8 + 4] = Number.NaN; // one pixel of image 25, central: no shift of up to 2 pixels (--augment) moves it out
   writeFileSync(nanImages, encodeIdx({ type: 'float32', dims: [120, 8, 8], data: x }));
   writeFileSync(labels, encodeIdx({ type: 'ubyte', dims: [120], data: data.labels }));
   writeFileSync(spec, JSON.stringify({ layers: [

@@ -1,4 +1,7 @@
-/** The `descent` command, run as a subprocess on tiny data the test makes. */
+/**
+ * The `descent` command, run as a subprocess on tiny data the test makes. Training runs on both
+ * engines, and accuracy is measured on held-out images drawn apart from the training file.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,12 +33,23 @@ function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): voi
 
 const spec = join(dir, 'tiny.json');
 const images = join(dir, 'images.idx.gz'), labels = join(dir, 'labels.idx');
+const heldOutImages = join(dir, 'held-out-images.idx'), heldOutLabels = join(dir, 'held-out-labels.idx');
+const heldOut = `idx:${heldOutImages},${heldOutLabels}`;
+const engines = ['reference', 'wasm'] as const;
+
+/** Patches as 8-bit IDX images (gzip or not) and labels. */
+function writeIdx(count: number, seed: number, imagesPath: string, labelsPath: string, gzip: boolean): Uint8Array {
+  const data = patches(count, seed);
+  const bytes = Uint8Array.from(data.x, (v) => Math.max(0, Math.min(255, Math.round(v * 255))));
+  const idx = encodeIdx({ type: 'ubyte', dims: [count, 8, 8], data: bytes });
+  writeFileSync(imagesPath, gzip ? gzipSync(idx) : idx);
+  writeFileSync(labelsPath, encodeIdx({ type: 'ubyte', dims: [count], data: data.labels }));
+  return bytes;
+}
 
 before(() => {
-  const data = patches(120, 1);
-  const bytes = Uint8Array.from(data.x, (v) => Math.max(0, Math.min(255, Math.round(v * 255))));
-  writeFileSync(images, gzipSync(encodeIdx({ type: 'ubyte', dims: [120, 8, 8], data: bytes })));
-  writeFileSync(labels, encodeIdx({ type: 'ubyte', dims: [120], data: data.labels }));
+  const bytes = writeIdx(120, 1, images, labels, true);
+  writeIdx(90, 2, heldOutImages, heldOutLabels, false); // another seed: images the model never sees
   writeFileSync(spec, JSON.stringify({ layers: [
     { type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 }, { type: 'ReLU' }, { type: 'MaxPool2d', kernelSize: 2 },
     { type: 'Flatten' }, { type: 'Dense', outFeatures: 3 }, { type: 'Softmax' }] }));
@@ -49,7 +63,7 @@ before(() => {
   writeFileSync(join(dir, 'digit.png'), PNG.sync.write(png));
 });
 
-const tiny = () => ['--model', spec, '--data', `idx:${images},${labels}`, '--test', `idx:${images},${labels}`, '--engine', 'reference'];
+const tiny = (engine: (typeof engines)[number] = 'wasm') => ['--model', spec, '--data', `idx:${images},${labels}`, '--test', heldOut, '--engine', engine];
 
 describe('descent CLI', () => {
   it('--help works on every command', () => {
@@ -60,17 +74,22 @@ describe('descent CLI', () => {
     }
   });
 
-  it('trains on tiny IDX data (gzip images), saves model and checkpoint, reports JSON', () => {
-    const r = descent('train', ...tiny(), '--epochs', '4', '--batch-size', '8', '--lr', '0.01', '--out', 'run1', '--json');
-    assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    const epochs = lines.filter((l) => l.type === 'epoch');
-    assert.equal(epochs.length, 4);
-    const result = lines.at(-1);
-    assert.ok(result.test.accuracy > 0.9, `test accuracy ${result.test.accuracy}`);
-    assert.ok(existsSync(join(dir, 'run1', 'model.safetensors')));
-    assert.ok(existsSync(join(dir, 'run1', 'checkpoint.safetensors')));
-  });
+  for (const engine of engines) {
+    it(`trains on tiny IDX data (gzip images) on the ${engine} engine, saves model and checkpoint, reports held-out accuracy as JSON`, () => {
+      const out = `run1-${engine}`;
+      const r = descent('train', ...tiny(engine), '--epochs', '4', '--batch-size', '8', '--lr', '0.01', '--out', out, '--json');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`engine ${engine}`));
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const epochs = lines.filter((l) => l.type === 'epoch');
+      assert.equal(epochs.length, 4);
+      const result = lines.at(-1);
+      assert.equal(result.test.count, 90, 'the test set is the held-out file');
+      assert.ok(result.test.accuracy > 0.9, `held-out accuracy ${result.test.accuracy}`);
+      assert.ok(existsSync(join(dir, out, 'model.safetensors')));
+      assert.ok(existsSync(join(dir, out, 'checkpoint.safetensors')));
+    });
+  }
 
   it('prints a progress summary per epoch, the test accuracy and a confusion matrix', () => {
     const r = descent('train', ...tiny(), '--epochs', '2', '--out', 'run2');
@@ -81,15 +100,19 @@ describe('descent CLI', () => {
   });
 
   it('eval, predict and summary work on the saved model', () => {
-    const ev = descent('eval', join('run1', 'model.safetensors'), '--data', `idx:${images},${labels}`, '--engine', 'reference', '--json');
-    assert.equal(ev.status, 0, ev.stderr);
-    assert.ok(JSON.parse(ev.stdout).accuracy > 0.9);
-    const pr = descent('predict', join('run1', 'model.safetensors'), 'digit.png', '--json');
+    for (const engine of engines) {
+      const ev = descent('eval', join(`run1-${engine}`, 'model.safetensors'), '--data', heldOut, '--engine', engine, '--json');
+      assert.equal(ev.status, 0, ev.stderr);
+      const result = JSON.parse(ev.stdout);
+      assert.equal(result.count, 90);
+      assert.ok(result.accuracy > 0.9, `${engine}: held-out accuracy ${result.accuracy}`);
+    }
+    const pr = descent('predict', join('run1-wasm', 'model.safetensors'), 'digit.png', '--json');
     assert.equal(pr.status, 0, pr.stderr);
     const out = JSON.parse(pr.stdout);
     assert.equal(out.class, '0');
     assert.equal(out.top.length, 3);
-    const sm = descent('summary', join('run1', 'model.safetensors'));
+    const sm = descent('summary', join('run1-wasm', 'model.safetensors'));
     assert.match(sm.stdout, /Conv2d\s+\[8, 8, 4\]/);
     assert.match(descent('summary', 'lenet5').stdout, /total parameters: 61,706/);
   });
@@ -103,7 +126,7 @@ describe('descent CLI', () => {
   it('resumes from a checkpoint', () => {
     const first = descent('train', ...tiny(), '--epochs', '3', '--batch-size', '8', '--out', 'run3', '--max-steps', '20', '--checkpoint-every', '5', '--json');
     assert.equal(first.status, 0, first.stderr);
-    const r = descent('train', '--resume', join('run3', 'checkpoint.safetensors'), '--test', `idx:${images},${labels}`, '--out', 'run3', '--engine', 'reference', '--json');
+    const r = descent('train', '--resume', join('run3', 'checkpoint.safetensors'), '--test', heldOut, '--out', 'run3', '--engine', 'wasm', '--json');
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     assert.equal(result.stopReason, 'epochs');
@@ -117,7 +140,7 @@ describe('descent CLI', () => {
     assertOneLineError(descent('train', '--data', 'parquet:x'), /unknown data source "parquet:x"/);
     assertOneLineError(descent('train', '--model', 'resnet9', '--data', `idx:${images},${labels}`, '--out', 'r'), /"resnet9" is neither a preset/);
     assertOneLineError(descent('eval', 'missing.safetensors'), /missing\.safetensors/);
-    assertOneLineError(descent('predict', join('run1', 'model.safetensors'), 'nothing.png'), /nothing\.png/);
+    assertOneLineError(descent('predict', join('run1-wasm', 'model.safetensors'), 'nothing.png'), /nothing\.png/);
     assertOneLineError(descent('train', '--resume', 'nope.ckpt'), /no checkpoint at .*nope\.ckpt/);
   });
 

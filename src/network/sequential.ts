@@ -22,7 +22,7 @@ import { layerFromConfig } from '../layers/registry.js';
 import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
-import { type InitScheme, initTensor } from './init.js';
+import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
 import { summaryTable } from './summary.js';
 
 export interface SequentialOptions {
@@ -30,6 +30,7 @@ export interface SequentialOptions {
   inputShape: Shape;
   /** Seeds initialisation and every later random choice (dropout, ties, shuffling). */
   seed?: number;
+  /** How w is drawn (src/network/init.ts); default 'pytorch', PyTorch's own Conv2d/Linear init. */
   init?: InitScheme;
   arena?: Arena;
   kernels?: Kernels;
@@ -113,7 +114,7 @@ export class Sequential {
     carve(layers, paramSpecs, this.w, this.paramSlots, (l, name, view) => (l.params[name] = view));
     carve(layers, paramSpecs, this.g, [], (l, name, view) => (l.grads[name] = view));
     carve(layers, bufferSpecs, this.buffers, this.bufferSlots, (l, name, view) => (l.buffers[name] = view));
-    this.initialize(options.init ?? 'auto');
+    this.initialize(options.init ?? DEFAULT_INIT);
   }
 
   /** Build from the JSON architecture (model files, spec files). */
@@ -140,12 +141,14 @@ export class Sequential {
     return this.w.length;
   }
 
-  /** Re-draw w from the network's generator: He before ReLU-family layers, Glorot otherwise. */
-  initialize(scheme: InitScheme = 'auto'): void {
+  /** Re-draw w from the network's generator (default: PyTorch's init; 'auto': He before ReLU, Glorot otherwise). */
+  initialize(scheme: InitScheme = DEFAULT_INIT): void {
     for (const slot of this.paramSlots) {
-      const spec = this.layers[slot.layer].paramSpecs().find((s) => s.name === slot.name) as ParamSpec;
+      const specs = this.layers[slot.layer].paramSpecs();
+      const spec = specs.find((s) => s.name === slot.name) as ParamSpec;
       const chosen = scheme === 'auto' ? (feedsRelu(this.layers, slot.layer) ? 'he' : 'glorot') : scheme;
-      initTensor(this.w.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng);
+      const layerFan = specs.find((s) => s.fan)?.fan;
+      initTensor(this.w.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
     }
     for (const slot of this.bufferSlots) {
       const spec = this.layers[slot.layer].bufferSpecs().find((s) => s.name === slot.name) as ParamSpec;
