@@ -17,3 +17,7 @@ export { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax'
 export { addBias, dropoutBackward, dropoutForward, sumRows } from './elementwise';
 export { batchNormBackward, batchNormForward } from './batchnorm';
 export { adamUpdate, sgdUpdate } from './optimizers';
+export {
+  winogradFilter, winogradFilterGroups, winogradFilterPartialBytes, winogradFilterReduce, winogradFilterScratchBytes,
+  winogradForward, winogradForwardScratchBytes, winogradPack, winogradPackedBytes,
+} from './winograd';

@@ -9,6 +9,12 @@
  * into g, and the optimizer's update of w.
  * Before and after, a machine probe (probe.ts) says what this core gives WebAssembly at the time,
  * and the 512³ matrix multiply is timed; the targets of the fast-engine issue are checked at the end.
+ * Every step gathers a batch of real MNIST digits from a pool of POOL training images.
+ * When Debian's python3-torch is installed (bench/setup-pytorch.sh; --no-pytorch leaves it out),
+ * PyTorch runs the same protocol in a separate process (pytorch-peer.ts), in ROUNDS rounds
+ * interleaved with the WebAssembly engine on all cores, and Descent/PyTorch ratios are the median
+ * of the rounds' ratios. --conv=auto|direct|winograd|both picks the 3×3 convolution kernels of
+ * the WebAssembly engine (both: a row for each, side by side).
  */
 import { availableParallelism, cpus } from 'node:os';
 import { Rng } from '../src/core/rng.js';
@@ -20,16 +26,28 @@ import { bestOf, timeSteps, type Timing } from './measure.js';
 import { probe, type Probe } from './probe.js';
 import { forwardFlops, NETWORKS } from './networks.js';
 import { tfjsPeer } from './tfjs-peer.js';
+import { PytorchPeer, pytorchVersion } from './pytorch-peer.js';
+import { loadMnist } from '../src/node/mnist.js';
+import type { ConvAlgorithm } from '../src/engine/winograd.js';
 
 const BATCH = 64;
 const args = process.argv.slice(2);
 const out = args.find((a) => !a.startsWith('--')) ?? 'bench-results.json';
 /** --no-tfjs: Descent's rows only (a quick run; the ratios to TF.js are then left out). */
 const withTfjs = !args.includes('--no-tfjs');
+/** --quick: short windows everywhere, to check that the benchmark runs (its numbers mean little). */
+const quick = args.includes('--quick');
+const QUICK = { windows: 2, windowSeconds: 0.2, warmupSeconds: 0.2, budgetSeconds: 2 };
 const cores = availableParallelism();
+const convArg = (args.find((a) => a.startsWith('--conv=')) ?? '--conv=auto').slice(7);
+if (!['auto', 'direct', 'winograd', 'both'].includes(convArg)) throw new Error(`--conv must be auto, direct, winograd or both, got ${convArg}`);
+const convs: ConvAlgorithm[] = convArg === 'both' ? ['direct', 'winograd'] : [convArg as ConvAlgorithm];
+const torch = args.includes('--no-pytorch') ? null : pytorchVersion();
+const ROUNDS = 3, POOL = 6400;
 
 interface Row {
   network: string;
+  conv?: ConvAlgorithm;
   engine: string;
   threads: number;
   train: Timing;
@@ -39,26 +57,39 @@ interface Row {
   memoryMiB: number;
   trainVsTfjs?: number;
   inferVsTfjs?: number;
+  trainVsPytorch?: number;
+  inferVsPytorch?: number;
 }
 
-function inputs(): { x: Float32Array; labels: Int32Array } {
-  const rng = new Rng(7);
-  return { x: Float32Array.from({ length: BATCH * 784 }, () => rng.uniform()), labels: Int32Array.from({ length: BATCH }, () => rng.int(10)) };
+const mnist = loadMnist({ split: 'train' });
+const pool = { x: mnist.x.slice(0, POOL * 784), labels: mnist.labels.slice(0, POOL) };
+
+/** Fills input and labels with a batch of random digits from the pool. */
+function gather(rng: Rng, input: Float32Array | Float64Array, labels: Int32Array): void {
+  for (let i = 0; i < BATCH; i++) {
+    const j = rng.int(POOL);
+    input.set(pool.x.subarray(j * 784, (j + 1) * 784), i * 784);
+    labels[i] = pool.labels[j];
+  }
 }
 
-async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow: boolean): Promise<Row> {
+async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow: boolean,
+  options: { windows?: number; windowSeconds?: number } = {}): Promise<Row> {
   const rss0 = process.memoryUsage().rss;
   const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] }, { seed: 1, arena: engine.arena, kernels: engine.kernels });
   const optimizer = createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena, engine.kernels);
-  const { x, labels } = inputs();
+  const rng = new Rng(7), labels = new Int32Array(BATCH);
   const input = net.inputBuffer(BATCH);
-  input.set(x);
-  const budget = slow ? { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 } : {};
+  const budget = quick ? QUICK : slow ? { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 } : options;
   const train = await timeSteps(() => {
+    gather(rng, input, labels);
     net.gradient(input, { labels }, BATCH);
     optimizer.step(net.w, net.g);
   }, BATCH, budget);
-  const infer = await timeSteps(() => void net.forward(input, BATCH, false), BATCH, budget);
+  const infer = await timeSteps(() => {
+    gather(rng, input, labels);
+    net.forward(input, BATCH, false);
+  }, BATCH, budget);
   const flops = forwardFlops(net);
   return {
     network: name, engine: engine.name, threads: engine.threads, train, infer,
@@ -93,7 +124,59 @@ async function matmul512(threads: number): Promise<number> {
 }
 
 const rows: Row[] = [];
-console.log(`Descent benchmark: batch ${BATCH}, SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
+
+const median = (a: number[]) => { const s = [...a].sort((p, q) => p - q), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+/**
+ * PyTorch against the WebAssembly engine on all cores, ROUNDS rounds, each a Descent measurement
+ * then a PyTorch one (alternating which goes first): a PyTorch row (medians of the rounds) and,
+ * on the Descent rows of `cores` threads, the median of the rounds' ratios.
+ */
+async function pytorchRounds(name: keyof typeof NETWORKS): Promise<void> {
+  const peer = new PytorchPeer(pool.x, pool.labels);
+  try {
+    for (const conv of convs) {
+      const ours: Row[] = [], theirs: { train: Timing; infer: Timing }[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const descent = async () => {
+          const engine = await wasmEngine(cores, conv);
+          try { ours.push(await measureDescent(name, engine, false, { windows: 3 })); } finally { await engine.dispose(); }
+        };
+        const pytorch = () => theirs.push(quick ? peer.measure(name, cores, 2, 0.2) : peer.measure(name, cores, 3));
+        if (r % 2) { pytorch(); await descent(); } else { await descent(); pytorch(); }
+        console.log(`${name} round ${r + 1}: wasm${conv === 'auto' ? '' : ` (${conv})`} ${cores}T train ${fmt(ours[r].train.median)} / PyTorch ` +
+          `${fmt(theirs[r].train.median)} img/s, infer ${fmt(ours[r].infer.median)} / ${fmt(theirs[r].infer.median)}`);
+      }
+      const trainVs = median(ours.map((o, i) => o.train.median / theirs[i].train.median));
+      const inferVs = median(ours.map((o, i) => o.infer.median / theirs[i].infer.median));
+      for (const row of rows.filter((x) => x.network === name && x.engine === 'wasm' && x.threads === cores && x.conv === conv)) {
+        row.trainVsPytorch = trainVs;
+        row.inferVsPytorch = inferVs;
+      }
+      console.log(`${name} Descent/PyTorch (${cores} threads, median of ${ROUNDS} interleaved rounds): train ${trainVs.toFixed(2)}×, infer ${inferVs.toFixed(2)}×`);
+      if (conv !== convs[0]) continue;
+      const timing = (k: 'train' | 'infer'): Timing => ({ median: median(theirs.map((t) => t[k].median)),
+        min: Math.min(...theirs.map((t) => t[k].min)), max: Math.max(...theirs.map((t) => t[k].max)),
+        windows: theirs.reduce((s, t) => s + t[k].windows, 0), steps: theirs.reduce((s, t) => s + t[k].steps, 0) });
+      const first = rows.find((x) => x.network === name)!;
+      const perImage = first.inferGflops / first.infer.median;
+      const train = timing('train'), infer = timing('infer');
+      rows.push({ network: name, engine: `pytorch ${torch}`, threads: cores, train, infer, trainGflops: 3 * perImage * train.median,
+        inferGflops: perImage * infer.median, memoryMiB: 0 });
+    }
+  } finally {
+    peer.dispose();
+  }
+}
+console.log(`Descent benchmark: batch ${BATCH} of real MNIST digits, SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), ` +
+  `Node ${process.version}, 3×3 convolutions: ${convArg}, PyTorch: ${torch ?? 'not installed (bash bench/setup-pytorch.sh)'}`);
+/** The WebAssembly engine with its 3×3 convolutions set to conv. */
+async function wasmEngine(threads: number, conv: ConvAlgorithm): Promise<Engine> {
+  const engine = await createEngine('wasm', threads);
+  if ('convAlgorithm' in engine.kernels) (engine.kernels as { convAlgorithm: ConvAlgorithm }).convAlgorithm = conv;
+  return engine;
+}
+const engineLabel = (r: Row) => r.engine + (r.conv && r.conv !== 'auto' ? ` (${r.conv})` : '');
 const probeStart = await probe(cores);
 showProbe('start', probeStart);
 const timeMatmul = async (when: string) => {
@@ -104,22 +187,24 @@ const timeMatmul = async (when: string) => {
 };
 const matmulStart = await timeMatmul('start');
 for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
-  const engines: (() => Promise<Engine>)[] = [
-    async () => referenceEngine(),
-    () => createEngine('wasm', 1),
-    ...(cores > 1 ? [() => createEngine('wasm', cores)] : []),
+  const engines: [() => Promise<Engine>, ConvAlgorithm?][] = [
+    [async () => referenceEngine()],
+    ...convs.map((c): [() => Promise<Engine>, ConvAlgorithm] => [() => wasmEngine(1, c), c]),
+    ...(cores > 1 ? convs.map((c): [() => Promise<Engine>, ConvAlgorithm] => [() => wasmEngine(cores, c), c]) : []),
   ];
-  for (const make of engines) {
+  for (const [make, conv] of engines) {
     const engine = await make();
     try {
       const row = await measureDescent(name, engine, engine.name === 'reference');
+      row.conv = conv;
       rows.push(row);
-      console.log(`${name} ${engine.name.padEnd(9)} ${engine.threads}T  train ${cell(row.train)} img/s ${row.trainGflops.toFixed(1)} GFLOP/s | ` +
+      console.log(`${name} ${engineLabel(row).padEnd(9)} ${engine.threads}T  train ${cell(row.train)} img/s ${row.trainGflops.toFixed(1)} GFLOP/s | ` +
         `infer ${cell(row.infer)} img/s ${row.inferGflops.toFixed(1)} GFLOP/s | +${row.memoryMiB.toFixed(0)} MiB`);
     } finally {
       await engine.dispose();
     }
   }
+  if (torch) await pytorchRounds(name);
   if (!withTfjs) continue;
   const peer = await tfjsPeer(name, BATCH);
   // TF.js does the same arithmetic per image as Descent's network.
@@ -135,12 +220,13 @@ for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
   }
 }
 
-console.log('\n| network | engine | threads | train img/s (min–max) | train GFLOP/s | infer img/s (min–max) | infer GFLOP/s | × TF.js train | × TF.js infer |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('\n| network | engine | threads | train img/s (min–max) | train GFLOP/s | infer img/s (min–max) | infer GFLOP/s | × TF.js train | × TF.js infer | × PyTorch train | × PyTorch infer |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const ratio = (v: number | undefined, digits = 1) => (v ? v.toFixed(digits) : '–');
 for (const r of rows) {
-  console.log(`| ${r.network} | ${r.engine} | ${r.threads} | ${fmt(r.train.median)} (${fmt(r.train.min)}–${fmt(r.train.max)}) | ${r.trainGflops.toFixed(1)} | ` +
+  console.log(`| ${r.network} | ${engineLabel(r)} | ${r.threads} | ${fmt(r.train.median)} (${fmt(r.train.min)}–${fmt(r.train.max)}) | ${r.trainGflops.toFixed(1)} | ` +
     `${fmt(r.infer.median)} (${fmt(r.infer.min)}–${fmt(r.infer.max)}) | ${r.inferGflops.toFixed(1)} | ` +
-    `${r.trainVsTfjs ? r.trainVsTfjs.toFixed(1) : '–'} | ${r.inferVsTfjs ? r.inferVsTfjs.toFixed(1) : '–'} |`);
+    `${ratio(r.trainVsTfjs)} | ${ratio(r.inferVsTfjs)} | ${ratio(r.trainVsPytorch, 2)} | ${ratio(r.inferVsPytorch, 2)} |`);
 }
 console.log(`peak resident memory of the process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 const probeEnd = await probe(cores);

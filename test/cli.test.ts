@@ -66,6 +66,15 @@ before(() => {
 const tiny = (engine: (typeof engines)[number] = 'wasm') => ['--model', spec, '--data', `idx:${images},${labels}`, '--test', heldOut, '--engine', engine];
 
 describe('descent CLI', () => {
+  it('--version prints the package version; help shows readable defaults', () => {
+    const r = descent('--version');
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim(), JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    const help = descent('train', '--help').stdout;
+    assert.match(help, /default: 1\/12/);
+    assert.doesNotMatch(help, /\d\.\d{6,}/);
+  });
+
   it('--help works on every command', () => {
     for (const cmd of [[], ['train'], ['eval'], ['predict'], ['summary'], ['gradcheck']]) {
       const r = descent(...cmd, '--help');

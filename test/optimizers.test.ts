@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { HeapArena } from '../src/core/arena.js';
 import { DescentError } from '../src/core/errors.js';
 import type { DType, Floats } from '../src/core/floats.js';
-import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from '../src/train/optimizers/index.js';
+import { clipGradNorm, createOptimizer, fromLegacyNames, type Optimizer, type OptimizerConfig } from '../src/train/optimizers/index.js';
 import { assertClose, fixture } from './helpers.js';
 
 interface Trajectories {
@@ -64,16 +64,26 @@ describe('optimizers reproduce PyTorch 20-step trajectories', () => {
     }
   }
 
+  it('reads the pre-0.2 snake_case names (old checkpoints) as camelCase, and refuses both spellings at once', () => {
+    const legacy = { kind: 'adagrad', lr_decay: 0.5, weight_decay: 0.25, initial_accumulator_value: 0.125 } as unknown as OptimizerConfig;
+    assert.deepEqual(fromLegacyNames(legacy), { kind: 'adagrad', lrDecay: 0.5, weightDecay: 0.25, initialAccumulatorValue: 0.125 });
+    const config = createOptimizer(legacy, 1).config() as Record<string, unknown>;
+    assert.equal(config.lrDecay, 0.5);
+    assert.equal(config.weight_decay, undefined);
+    const both = { kind: 'sgd', weight_decay: 0.1, weightDecay: 0.2 } as unknown as OptimizerConfig;
+    assert.throws(() => createOptimizer(both, 1), /both "weight_decay" and "weightDecay"/);
+  });
+
   it('config() fills in PyTorch defaults', () => {
     assert.deepEqual(createOptimizer({ kind: 'adam' }, 1).config(),
-      { kind: 'adam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false });
-    assert.equal(createOptimizer({ kind: 'adamw' }, 1).config().weight_decay, 1e-2);
+      { kind: 'adam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false });
+    assert.equal(createOptimizer({ kind: 'adamw' }, 1).config().weightDecay, 1e-2);
     assert.deepEqual(createOptimizer({ kind: 'rmsprop' }, 1).config(),
-      { kind: 'rmsprop', lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0, momentum: 0, centered: false });
+      { kind: 'rmsprop', lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false });
     assert.deepEqual(createOptimizer({ kind: 'adagrad' }, 1).config(),
-      { kind: 'adagrad', lr: 1e-2, lr_decay: 0, weight_decay: 0, initial_accumulator_value: 0, eps: 1e-10 });
+      { kind: 'adagrad', lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10 });
     assert.deepEqual(createOptimizer({ kind: 'sgd', lr: 0.1 }, 1).config(),
-      { kind: 'sgd', lr: 0.1, momentum: 0, dampening: 0, weight_decay: 0, nesterov: false });
+      { kind: 'sgd', lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false });
     assert.deepEqual(Object.keys(createOptimizer({ kind: 'sgd', lr: 0.1 }, 3).state().buffers), [], 'plain SGD keeps no state');
   });
 
@@ -133,14 +143,14 @@ describe('validation', () => {
     [{ kind: 'sgd', lr: 0.1, momentum: -0.9 }, /SGD momentum/],
     [{ kind: 'sgd', lr: 0.1, nesterov: true }, /nesterov needs momentum > 0 and dampening = 0/],
     [{ kind: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }, /nesterov/],
-    [{ kind: 'sgd', lr: 0.1, weight_decay: -1 }, /SGD weight_decay/],
+    [{ kind: 'sgd', lr: 0.1, weightDecay: -1 }, /SGD weightDecay/],
     [{ kind: 'adam', betas: [1, 0.999] }, /Adam betas\[0\] must be a finite number in \[0, 1\)/],
     [{ kind: 'adamw', betas: [0.9, -0.1] }, /AdamW betas\[1\]/],
     [{ kind: 'adam', eps: -1 }, /Adam eps/],
     [{ kind: 'rmsprop', alpha: -0.5 }, /RMSprop alpha/],
     [{ kind: 'rmsprop', momentum: -1 }, /RMSprop momentum/],
-    [{ kind: 'adagrad', lr_decay: -1 }, /Adagrad lr_decay/],
-    [{ kind: 'adagrad', initial_accumulator_value: -1 }, /Adagrad initial_accumulator_value/],
+    [{ kind: 'adagrad', lrDecay: -1 }, /Adagrad lrDecay/],
+    [{ kind: 'adagrad', initialAccumulatorValue: -1 }, /Adagrad initialAccumulatorValue/],
     [{ kind: 'lbfgs' } as unknown as OptimizerConfig, /unknown optimizer kind "lbfgs"/],
   ];
   for (const [config, message] of bad) {
@@ -163,7 +173,7 @@ describe('state round trip and lr changes', () => {
     { kind: 'adam', lr: 0.1, amsgrad: true },
     { kind: 'adamw', lr: 0.1 },
     { kind: 'rmsprop', lr: 0.01, momentum: 0.9, centered: true },
-    { kind: 'adagrad', lr: 0.1, lr_decay: 0.01, initial_accumulator_value: 0.1 },
+    { kind: 'adagrad', lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1 },
   ];
   for (const config of configs) {
     it(`${config.kind}: state() after 7 steps + loadState into a fresh optimizer continues bitwise identically`, () => {

@@ -479,7 +479,7 @@ describe('webgpu: optimizers', { skip }, () => {
   it('RMSprop (centered, momentum, weight decay) and Adagrad (lr decay, initial accumulator) match the optimizers', async () => {
     for (const [momentum, centered, wd] of [[0, false, 0], [0.9, false, 1e-2], [0, true, 0], [0.5, true, 1e-3]] as const) {
       await scoped(async () => {
-        const cpu = new RMSprop({ lr: 1e-2, alpha: 0.9, eps: 1e-8, weight_decay: wd, momentum, centered }, n);
+        const cpu = new RMSprop({ lr: 1e-2, alpha: 0.9, eps: 1e-8, weightDecay: wd, momentum, centered }, n);
         const w = normal(n), tw = up(w), sq = up(new Float32Array(n)), buf = up(new Float32Array(n)), avg = up(new Float32Array(n));
         for (let t = 1; t <= 3; t++) {
           const g = normal(n);
@@ -491,7 +491,7 @@ describe('webgpu: optimizers', { skip }, () => {
     }
     for (const [lrDecay, init, wd] of [[0, 0, 0], [0.1, 0.5, 1e-2]]) {
       await scoped(async () => {
-        const cpu = new Adagrad({ lr: 1e-2, lr_decay: lrDecay, initial_accumulator_value: init, eps: 1e-10, weight_decay: wd }, n);
+        const cpu = new Adagrad({ lr: 1e-2, lrDecay, initialAccumulatorValue: init, eps: 1e-10, weightDecay: wd }, n);
         const w = normal(n), tw = up(w), sum = up(new Float32Array(n).fill(init));
         for (let t = 1; t <= 3; t++) {
           const g = normal(n);

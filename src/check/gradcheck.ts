@@ -10,24 +10,33 @@ import type { LossKind, Target } from '../losses/loss.js';
 import type { Sequential } from '../network/sequential.js';
 import { relativeError } from './compare.js';
 
+/** What gradientCheck found: the relative errors of ∂L/∂w and ∂L/∂x. */
 export interface GradientCheckResult {
   /** ||analytic - numeric|| / (||analytic|| + ||numeric||) over the checked coordinates. */
   weightError: number;
+  /** The same for ∂L/∂x. */
   inputError: number;
   /** How many coordinates of w and of x were checked. */
   weightsChecked: number;
+  /** How many coordinates of x were checked. */
   inputsChecked: number;
 }
 
+/** What gradientCheck compares, and how. */
 export interface GradientCheckOptions {
+  /** The loss (default: the network's, cross-entropy after a Softmax). */
   loss?: LossKind;
+  /** The finite-difference step (default 1e-5). */
   h?: number;
   /** Check at most this many coordinates of w (spread evenly); all by default. */
   maxWeights?: number;
+  /** Check at most this many coordinates of x (spread evenly); all by default. */
   maxInputs?: number;
+  /** Run in training mode (dropout on, batch statistics; default true). */
   training?: boolean;
 }
 
+/** Back-propagation's ∂L/∂w and ∂L/∂x against central differences of the risk, on N samples; use a float64 network. */
 export function gradientCheck(net: Sequential, input: Floats, target: Target, N: number,
   options: GradientCheckOptions = {}): GradientCheckResult {
   const loss = options.loss ?? net.defaultLoss;

@@ -3,6 +3,7 @@
  * The `descent` command. Every subcommand has --help; any error ends with one line,
  * "descent: <what was wrong>", and a non-zero exit status.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { evalCommand } from './eval.js';
 import { EXPORT_FORMATS, exportCommand, type ExportFlags } from './export.js';
@@ -30,7 +31,11 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
+/** The package's version, from its package.json (dist/src/cli/ → the package root). */
+const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('descent')
+  .version(version, '-V, --version', 'print the version')
   .description('Train convolutional neural networks: back-propagation as the notes write it, a fast WebAssembly engine, a live dashboard.')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
@@ -49,7 +54,8 @@ program.command('train')
   .option('--momentum <m>', 'momentum (sgd, rmsprop)', positiveNumber)
   .option('--weight-decay <λ>', 'weight decay', positiveNumber)
   .option('--schedule <schedule>', 'constant | step:<epoch>,… (÷10 there) | exponential:<γ> | cosine[:<warm-up steps>] | plateau[:<patience>] | adam-then-sgd[:<lr>]', 'cosine')
-  .option('--validation-split <f>', 'fraction of the training data held out for validation (0: none)', fraction, 1 / 12)
+  .addOption(new Option('--validation-split <f>', 'fraction of the training data held out for validation (0: none)')
+    .argParser(fraction).default(1 / 12, '1/12, i.e. 5,000 of MNIST\'s 60,000'))
   .option('--patience <n>', 'early stopping: epochs without a better validation error', nonNegativeInt, 5)
   .option('--no-early-stopping', 'train all epochs (best weights are not restored)')
   .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 2)

@@ -72,7 +72,7 @@ export function threadCount(value: string): number {
 export const optimizerKinds = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
 
 export function optimizerConfig(kind: string, lr: number | undefined, momentum: number | undefined, weightDecay: number | undefined): OptimizerConfig {
-  const extra = { ...(lr !== undefined ? { lr } : {}), ...(weightDecay !== undefined ? { weight_decay: weightDecay } : {}) };
+  const extra = { ...(lr !== undefined ? { lr } : {}), ...(weightDecay !== undefined ? { weightDecay } : {}) };
   switch (kind) {
     case 'sgd': return { kind, lr: 0.01, ...extra, momentum: momentum ?? 0.9 };
     case 'rmsprop': return { kind, ...extra, ...(momentum !== undefined ? { momentum } : {}) };

@@ -7,6 +7,7 @@
 import { type DType, type Floats, newFloats } from './floats.js';
 
 export interface Arena {
+  /** The element type of its float arrays. */
   readonly dtype: DType;
   /** A zeroed array of `length` numbers that stays valid for the arena's lifetime. */
   floats(length: number): Floats;

@@ -3,6 +3,7 @@
  * same reference kernels in float64 so that finite differences are tight.
  */
 export type Floats = Float32Array | Float64Array;
+/** float32 for training, float64 for the gradient proofs. */
 export type DType = 'float32' | 'float64';
 
 export function newFloats(dtype: DType, length: number): Floats {

@@ -5,6 +5,7 @@
  */
 export type RngState = [number, number, number, number];
 
+/** The seeded generator (xoshiro128**): initialisation, shuffling, augmentation. Its state goes into checkpoints. */
 export class Rng {
   private s: Uint32Array;
 
@@ -27,10 +28,12 @@ export class Rng {
     if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
   }
 
+  /** The four state words (for checkpoints). */
   state(): RngState {
     return [this.s[0], this.s[1], this.s[2], this.s[3]];
   }
 
+  /** Restores the state words. */
   setState(state: RngState): void {
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
   }

@@ -6,12 +6,14 @@
  */
 export type Shape = readonly number[];
 
+/** The number of elements of a shape. */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** A shape as text, e.g. [28, 28, 1]. */
 export function fmt(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

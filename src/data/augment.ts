@@ -7,6 +7,7 @@ import type { Rng } from '../core/rng.js';
 import { fmt } from '../core/shape.js';
 import type { ImageShape } from './dataset.js';
 
+/** Random changes to the training images on every step, drawn from the run's seeded generator. */
 export interface AugmentOptions {
   /** Translate each image by a random whole number of pixels in [-shift, shift] on each axis, filling with zeros. */
   shift?: number;
@@ -15,7 +16,10 @@ export interface AugmentOptions {
    * padding this draws exactly the translations of `shift = padding`; it is offered under the
    * name the literature uses (e.g. CIFAR's "pad 4, random crop 32").
    */
-  crop?: { padding: number };
+  crop?: {
+    /** Zeros added on every side before the random crop. */
+    padding: number;
+  };
   /** Mirror half of the images left-right. Off by default: a mirrored digit is not that digit. */
   flip?: boolean;
 }

@@ -8,6 +8,7 @@ import { check, DescentError } from '../core/errors.js';
 import { fmt, sizeOf } from '../core/shape.js';
 import { createDataset, type Dataset, type ImageShape } from './dataset.js';
 
+/** How to read a CSV of images, one per row (Kaggle's MNIST layout by default). */
 export interface CsvOptions {
   /** [H, W, C] of one image. Default: a square single-channel image, inferred from the column count. */
   shape?: ImageShape;
@@ -29,6 +30,7 @@ function numeric(field: string): number | undefined {
 /** The largest label an Int32Array holds exactly (larger ones would wrap: 4294967299 → 3). */
 const MAX_LABEL = 2 ** 31 - 1;
 
+/** A dataset from CSV text, one image per row (see CsvOptions). */
 export function parseCsvDataset(text: string, options: CsvOptions = {}): Dataset {
   const source = options.source ?? 'CSV';
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);

@@ -10,13 +10,17 @@ import { fmt, sizeOf } from '../core/shape.js';
 /** One image sample: [H, W, C]. */
 export type ImageShape = [number, number, number];
 
+/** Labelled images (or vectors) in one Float32Array: what training, evaluation and the loaders use. */
 export interface Dataset {
   /** count * H*W*C values, N-major, channels-last (NHWC). */
   x: Float32Array;
   /** count labels in [0, classes). */
   labels: Int32Array;
+  /** Shape of one sample, [H, W, C]. */
   shape: ImageShape;
+  /** Number of samples. */
   count: number;
+  /** Number of classes E. */
   classes: number;
   /** Name of each class, indexed by label (e.g. the sub-folder names of an image folder). */
   classNames?: string[];
@@ -97,7 +101,9 @@ export function splitTrainValidation(ds: Dataset, fraction: number, rng: Rng): {
 
 /** Per-channel statistics used to standardise inputs: x' = (x - mean[c]) / std[c]. */
 export interface Standardization {
+  /** Mean of each channel. */
   mean: number[];
+  /** Standard deviation of each channel. */
   std: number[];
 }
 

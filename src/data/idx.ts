@@ -7,12 +7,18 @@ import { check, DescentError } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
 import { createDataset, scaleToUnit, type Dataset } from './dataset.js';
 
+/** The element types of the IDX format. */
 export type IdxType = 'ubyte' | 'sbyte' | 'int16' | 'int32' | 'float32' | 'float64';
+/** An IDX file's elements, as the typed array of its type. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
+/** An IDX file's contents. */
 export interface IdxArray {
+  /** The element type. */
   type: IdxType;
+  /** The dimensions, e.g. [60000, 28, 28]. */
   dims: number[];
+  /** The elements, row-major. */
   data: IdxData;
 }
 

@@ -1,23 +1,34 @@
 /**
  * Browser loader of the fast engine. Where the page (or worker) is cross-origin isolated, so that
- * memory can be shared, it loads dist/wasm/descent.wasm and starts `threads - 1` module Workers on
- * one shared memory; elsewhere it falls back to one thread on dist/wasm/descent-single.wasm, the
- * same kernels built for an unshared memory. Either way the network code is the same:
+ * memory can be shared, it loads descent.wasm and starts `threads - 1` Workers on one shared
+ * memory; elsewhere it falls back to one thread on descent-single.wasm, the same kernels built for
+ * an unshared memory. Both modules and the worker script are embedded in this package's JavaScript
+ * (embedded-assets.js), so bundlers (Vite, esbuild, ...) and plain pages need no file copied; pass
+ * `wasmBase` and `workerUrl` to load them from URLs instead (e.g. under a CSP without blob: workers).
+ * Either way the network code is the same:
  *
  *   const engine = await createBrowserEngine();            // threads: navigator.hardwareConcurrency
- *   const net = new Sequential(layers, { inputShape, arena: engine.arena, kernels: engine.kernels });
+ *   const net = new Sequential(layers, { inputShape, engine });
  *
  * On a page's main thread the calling thread spins while workers finish a call (it may not block);
  * training inside a dedicated Worker avoids tying up the page.
  */
+import { sharedWasmBase64, singleWasmBase64, workerSource } from './embedded-assets.js';
 import type { WorkerInit } from './protocol.js';
 import type { WorkerHandle } from './runtime.js';
 import { createEngine, type WasmEngine, type WasmEngineOptions } from './wasm-engine.js';
 
+/** Options of the browser engine, beside the WebAssembly engine's own. */
 export interface BrowserEngineOptions extends WasmEngineOptions {
-  /** Folder holding descent.wasm and descent-single.wasm (default: dist/wasm/ beside this file). */
+  /**
+   * Folder (URL) to fetch descent.wasm and descent-single.wasm from, e.g. the package's dist/wasm/
+   * served by you. Default: the copies embedded in this package's JavaScript, nothing fetched.
+   */
   wasmBase?: string | URL;
-  /** The module worker script (default: browser-worker.js beside this file). */
+  /**
+   * URL of the module worker script (the package's dist/src/engine/browser-worker.js, exported as
+   * `descent-cnn/browser-worker`). Default: the embedded worker, started from a blob: URL.
+   */
   workerUrl?: string | URL;
 }
 
@@ -40,17 +51,29 @@ export function canShareMemory(): boolean {
 export async function createBrowserEngine(options: BrowserEngineOptions = {}): Promise<WasmEngine> {
   if (!hasWasmSimd()) throw new Error('this browser has no WebAssembly SIMD, which the fast engine needs: use referenceKernels');
   const shared = canShareMemory();
-  const base = new URL(options.wasmBase ?? '../../wasm/', import.meta.url);
-  const url = new URL(shared ? 'descent.wasm' : 'descent-single.wasm', base);
-  const module = await compile(url);
+  const module = options.wasmBase !== undefined
+    ? await compile(new URL(shared ? 'descent.wasm' : 'descent-single.wasm', new URL(options.wasmBase, globalThis.location?.href)))
+    : await WebAssembly.compile(fromBase64(shared ? sharedWasmBase64 : singleWasmBase64));
   const threads = shared ? options.threads ?? (globalThis.navigator?.hardwareConcurrency || 1) : 1;
   // Only a page's main thread has a document; workers may block in Atomics.wait.
   const canWait = typeof (globalThis as { document?: unknown }).document === 'undefined';
   // Unshared memory is allocated whole at its maximum, so default to less than Node's 1 GiB.
   const maximumMiB = options.maximumMiB ?? (shared ? 1024 : 512);
-  const workerUrl = new URL(options.workerUrl ?? './browser-worker.js', import.meta.url);
-  return createEngine(module, { ...options, threads, maximumMiB, shared, canWait },
-    (init) => spawnBrowserWorker(workerUrl, init));
+  const spawn = threads <= 1 ? undefined : options.workerUrl !== undefined
+    ? spawnFrom(new URL(options.workerUrl, globalThis.location?.href), 'module')
+    : spawnFrom(new URL(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }))), 'classic');
+  return createEngine(module, { ...options, threads, maximumMiB, shared, canWait }, spawn);
+}
+
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function spawnFrom(url: URL, type: WorkerType): (init: WorkerInit) => Promise<WorkerHandle> {
+  return (init) => spawnBrowserWorker(url, type, init);
 }
 
 async function compile(url: URL): Promise<WebAssembly.Module> {
@@ -60,8 +83,8 @@ async function compile(url: URL): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
-function spawnBrowserWorker(url: URL, init: WorkerInit): Promise<WorkerHandle> {
-  const worker = new Worker(url, { type: 'module', name: `descent-engine-${init.index}` });
+function spawnBrowserWorker(url: URL, type: WorkerType, init: WorkerInit): Promise<WorkerHandle> {
+  const worker = new Worker(url, { type, name: `descent-engine-${init.index}` });
   let exited: () => void = () => {};
   const exit = new Promise<void>((resolve) => { exited = resolve; });
   const handle: WorkerHandle = {

@@ -24,6 +24,8 @@
  * shares are DONE, so a thread that claimed a share read them for that call.
  * The call's parameter block (32-bit words, see assembly/common.ts) starts PARAMS_OFFSET bytes in.
  */
+import './wasm-namespace.js'; // WebAssembly's names for programs without the DOM lib
+
 export const KERNEL_NAMES = [
   'gemm',
   'conv2dForward', 'conv2dBackwardData', 'conv2dBackwardFilter',
@@ -35,6 +37,7 @@ export const KERNEL_NAMES = [
   'addBias', 'sumRows',
   'conv2dForwardDirect', 'conv2dFilterDirect', 'convFilterSum', 'conv2dBackwardDataScatter',
   'sgdUpdate', 'adamUpdate',
+  'winogradForward', 'winogradFilter', 'winogradFilterReduce',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -68,6 +68,12 @@ interface Exports {
   convPackScatter(params: number): void;
   convScatterPackedBytes(C: number, O: number, KH: number, KW: number): number;
   convScatterScratchBytes(C: number, O: number, KW: number): number;
+  winogradPack(params: number): void;
+  winogradPackedBytes(C: number, O: number): number;
+  winogradForwardScratchBytes(C: number, O: number): number;
+  winogradFilterScratchBytes(C: number, O: number): number;
+  winogradFilterGroups(N: number, OH: number, OW: number, C: number, O: number): number;
+  winogradFilterPartialBytes(N: number, OH: number, OW: number, C: number, O: number): number;
 }
 
 export class Runtime {

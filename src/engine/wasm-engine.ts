@@ -13,14 +13,17 @@
  * kernels read parameters, gradients and activations in place: nothing is copied on a step.
  */
 import type { Arena } from '../core/arena.js';
+import './wasm-namespace.js'; // WebAssembly's names for programs without the DOM lib
 import { type WasmKernelOptions, WasmKernels } from './wasm-kernels.js';
 import { Runtime, type SpawnWorker } from './runtime.js';
 
+/** Options of the WebAssembly engine (Node and browsers). */
 export interface WasmEngineOptions extends WasmKernelOptions {
   /** Threads, the calling one included (default: the number of cores, from the loader). */
   threads?: number;
   /** Initial and maximum WebAssembly memory in MiB (defaults 16 and 1024; at most 4096). */
   initialMiB?: number;
+  /** Maximum WebAssembly memory in MiB (default 1024 shared, 512 unshared; at most 4096). */
   maximumMiB?: number;
 }
 
@@ -32,13 +35,19 @@ export interface WasmPlatformOptions {
   canWait?: boolean;
 }
 
+/** The WebAssembly SIMD engine: kernels and an arena in one WebAssembly memory, shared with its worker threads. */
 export interface WasmEngine {
+  /** Always 'wasm'. */
   readonly name: 'wasm';
+  /** The kernels, running in WebAssembly (split across threads where there are several). */
   readonly kernels: WasmKernels;
+  /** The arena whose arrays live in the WebAssembly memory. */
   readonly arena: WasmArena;
+  /** Threads, the calling one included. */
   readonly threads: number;
   /** Is the memory shared between threads? (false: one thread, memory fixed at maximumMiB). */
   readonly shared: boolean;
+  /** The WebAssembly memory. */
   readonly memory: WebAssembly.Memory;
   /** Stops the worker threads (the kernels keep working, on one thread). */
   dispose(): Promise<void>;

@@ -17,6 +17,7 @@ import type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeomet
 import { referenceKernels as ref } from '../kernels/reference/index.js';
 import type { KernelName } from './protocol.js';
 import type { Runtime } from './runtime.js';
+import { type ConvAlgorithm, WinogradConv, winogradFits, winogradPays } from './winograd.js';
 
 /** Rough single-thread speeds, used only to decide how many threads a call deserves. */
 const NS_PER_FLOP = 1 / 40;      // ~40 GFLOP/s in the SIMD tiles
@@ -38,6 +39,11 @@ export interface WasmKernelOptions {
    * as it goes.
    */
   minPartNs?: number;
+  /**
+   * 3×3 stride-1 convolutions: 'auto' (default) takes Winograd F(2×2, 3×3) where it pays,
+   * 'direct' and 'winograd' force one (for tests and benchmarks; 'winograd' only where it fits).
+   */
+  convAlgorithm?: ConvAlgorithm;
 }
 
 export class WasmKernels implements Kernels {
@@ -52,8 +58,23 @@ export class WasmKernels implements Kernels {
   /** Backward-data with stride 1 in scatter form (else the forward convolution of gy); for tests and benchmarks. */
   scatterBackwardData = true;
 
+  /** See WasmKernelOptions.convAlgorithm; may be changed between calls. */
+  convAlgorithm: ConvAlgorithm;
+  /** The Winograd kernels' set-up (its G table is a test hook). */
+  readonly winograd: WinogradConv;
+
   constructor(private readonly rt: Runtime, options: WasmKernelOptions = {}) {
     this.minPartNs = options.minPartNs ?? 20_000;
+    this.convAlgorithm = options.convAlgorithm ?? 'auto';
+    this.winograd = new WinogradConv({
+      rt, parts: (ns, units) => this.parts(ns, units), run: (name, threads, s) => this.run(name, threads, s),
+    });
+  }
+
+  /** Winograd for a product with inC input and outC output channels of layer g? */
+  private useWinograd(g: Conv2dGeometry, inC: number, outC: number): boolean {
+    if (this.convAlgorithm === 'direct' || !winogradFits(g)) return false;
+    return this.convAlgorithm === 'winograd' || winogradPays(inC, outC, g.OH, g.OW);
   }
 
   /** A float32 view into the engine's memory with at least n elements. */
@@ -165,6 +186,11 @@ export class WasmKernels implements Kernels {
     }
     const P = N * OH * OW;
     if (P === 0 || O === 0) return;
+    if (this.useWinograd(g, C, O)) {
+      this.winograd.forward(x, w, b as Float32Array | null, y, N, g.H, g.W, C, O, OH, OW, g.PH, g.PW,
+        relu as Float32Array | null, false);
+      return;
+    }
     const ex = this.rt.exports, u = this.rt.u32;
     const flops = 2 * P * O * KH * KW * C;
     this.setConv(x.byteOffset, 0, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, 0, 0, w.byteOffset,
@@ -195,6 +221,11 @@ export class WasmKernels implements Kernels {
       return;
     }
     if (N * H * W * C === 0) return;
+    if (OH * OW * O > 0 && this.useWinograd(g, O, C)) {
+      // The forward convolution of gy with the flipped, transposed weights, padding 2 - P.
+      this.winograd.forward(gy, w, null, gx, N, OH, OW, O, C, H, W, 2 - g.PH, 2 - g.PW, null, true);
+      return;
+    }
     const ex = this.rt.exports, u = this.rt.u32, i = this.rt.i32;
     const flops = 2 * N * OH * OW * O * KH * KW * C;
     if (g.SH === 1 && g.SW === 1 && (g.DW === 1 || KW === 1) && OH * OW * O > 0 && this.scatterBackwardData) {
@@ -244,7 +275,9 @@ export class WasmKernels implements Kernels {
     if (P > 0 && O > 0 && KH * KW * C > 0) {
       const ex = this.rt.exports, u = this.rt.u32;
       const flops = 2 * P * O * KH * KW * C;
-      if (C <= WasmKernels.DIRECT_C) {
+      if (this.useWinograd(g, C, O)) {
+        this.winograd.backwardFilter(x, gy, gw, g);
+      } else if (C <= WasmKernels.DIRECT_C) {
         this.setConv(x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, 0, 0, 0);
         const parts = this.parts(flops * NS_PER_FLOP, N);
         const partials = align64(ex.convFilterPartialBytes(N, C, O, KH, KW));

@@ -25,22 +25,31 @@ import { fmt, sizeOf } from '../core/shape.js';
 import { Sequential, type ArchitectureConfig, type SequentialOptions, type TensorSlot } from '../network/sequential.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.js';
 
+/** The `format` a Descent model file's metadata carries. */
 export const MODEL_FORMAT = 'descent-model-1';
 
 /** How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c]. */
 export interface Preprocessing {
+  /** Multiply raw inputs by this first (e.g. 1/255 for bytes). */
   scale?: number;
+  /** Then subtract this per channel. */
   mean?: number[];
+  /** Then divide by this per channel. */
   std?: number[];
   [key: string]: unknown;
 }
 
+/** What a model file may carry beside the network. */
 export interface ModelExtras {
+  /** The name of each output class (output e is classNames[e]). */
   classNames?: string[];
+  /** How inputs were transformed during training, to apply the same before predicting. */
   preprocessing?: Preprocessing;
 }
 
+/** A model read back: the network and the extras it was saved with. */
 export interface LoadedModel extends ModelExtras {
+  /** The network, with its weights and running statistics. */
   net: Sequential;
 }
 
@@ -118,7 +127,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model file',
   const { tensors, metadata } = decoded;
   if (metadata.format !== MODEL_FORMAT) {
     const hint = /^descent-checkpoint-\d+$/.test(metadata.format ?? '') ? ' (it is a training checkpoint: resume from it instead)'
-      : metadata.format === undefined ? ' (a PyTorch state_dict? import it with importPytorch and its architecture)' : '';
+      : metadata.format === undefined ? ' (a PyTorch state_dict? import it with importPytorch from descent-cnn/node, given its architecture)' : '';
     throw new DescentError(`${source} is not a Descent model: format ${JSON.stringify(metadata.format)}, ` +
       `expected "${MODEL_FORMAT}"${hint}`);
   }

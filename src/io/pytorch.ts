@@ -40,6 +40,7 @@ import { Sequential, type ArchitectureConfig, type SequentialOptions, type Tenso
 import { channelsFirstToLast, channelsLastToFirst } from './layout.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor, type TensorInput } from './safetensors.js';
 
+/** Options of a PyTorch import: the network's (seed, engine, ...) and where the bytes came from. */
 export interface PytorchImportOptions extends Omit<SequentialOptions, 'inputShape'> {
   /** Names the file in errors (a path). */
   source?: string;
@@ -47,6 +48,7 @@ export interface PytorchImportOptions extends Omit<SequentialOptions, 'inputShap
   moduleOrder?: string[];
 }
 
+/** Options of a PyTorch export. */
 export interface PytorchExportOptions {
   /** Module path in front of every name, e.g. 'features' gives 'features.0.weight'. */
   prefix?: string;

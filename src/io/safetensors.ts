@@ -10,9 +10,11 @@ import { check, DescentError, oneLine } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
 import { jsonDepth } from '../network/config-check.js';
 
+/** The safetensors element types this reader knows. */
 export type SafetensorsDtype =
   | 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
+/** A tensor's elements, as the typed array of its dtype. */
 export type TensorData =
   | Float64Array
   | Float32Array
@@ -27,15 +29,21 @@ export type TensorData =
 
 /** A tensor read from a file. F16 and BF16 are widened to Float32Array (read-only dtypes). */
 export interface Tensor {
+  /** Its element type. */
   dtype: SafetensorsDtype;
+  /** Its shape. */
   shape: number[];
+  /** Its elements (a copy, aligned). */
   data: TensorData;
 }
 
 /** A tensor to write. `dtype` defaults from the array type (Uint8Array is U8; say 'BOOL' for booleans). */
 export interface TensorInput {
+  /** Element type (default: from the array: F32, F64, I32, ...). */
   dtype?: SafetensorsDtype;
+  /** Its shape; the product must equal the number of elements. */
   shape: readonly number[];
+  /** Its elements. */
   data: TensorData;
 }
 

@@ -24,6 +24,7 @@
  */
 import type { Floats } from '../core/floats.js';
 
+/** A convolution's sizes, in the dimension letters of this module (N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW). */
 export interface Conv2dGeometry {
   N: number; H: number; W: number; C: number;
   O: number; OH: number; OW: number;
@@ -33,6 +34,7 @@ export interface Conv2dGeometry {
   DH: number; DW: number;
 }
 
+/** A pooling window's sizes, in the dimension letters of this module. */
 export interface Pool2dGeometry {
   N: number; H: number; W: number; C: number;
   OH: number; OW: number;
@@ -41,12 +43,15 @@ export interface Pool2dGeometry {
   PH: number; PW: number;
 }
 
+/** The point-wise activations the kernels compute. */
 export type ActivationKind = 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'softplus';
 
 /** Class labels (one per sample) or target vectors on the simplex (E per sample). */
 export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 
+/** Every loop a layer needs: the reference TypeScript kernels and the WebAssembly engine implement it. */
 export interface Kernels {
+  /** The implementation's name ('reference', 'wasm'). */
   readonly name: string;
   /**
    * Do denseForward and conv2dForward honour their `relu` output? Sequential fuses a following

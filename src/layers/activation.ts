@@ -10,7 +10,9 @@ import { Layer, type LayerConfig, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
 
 abstract class Activation extends Layer {
+  /** The activation the kernels compute. */
   protected abstract readonly kind: ActivationKind;
+  /** LeakyReLU's negative slope (0 for the others). */
   protected alpha = 0;
 
   protected outputShapeFor(input: Shape): Shape {
@@ -30,14 +32,17 @@ abstract class Activation extends Layer {
   }
 }
 
+/** max(0, a); derivative 1 for a ≥ 0. */
 export class ReLU extends Activation {
   readonly type = 'ReLU';
   protected readonly kind = 'relu';
 }
 
+/** a for a ≥ 0, alpha · a below. */
 export class LeakyReLU extends Activation {
   readonly type = 'LeakyReLU';
   protected readonly kind = 'leaky_relu';
+  /** `negativeSlope`: alpha, the slope below 0 (default 0.01). */
   constructor(options: { negativeSlope?: number } = {}) {
     super();
     this.alpha = numberIn(options.negativeSlope ?? 0.01, 'LeakyReLU negativeSlope', 0, 1);
@@ -47,16 +52,19 @@ export class LeakyReLU extends Activation {
   }
 }
 
+/** 1 / (1 + e^−a). */
 export class Sigmoid extends Activation {
   readonly type = 'Sigmoid';
   protected readonly kind = 'sigmoid';
 }
 
+/** tanh a. */
 export class Tanh extends Activation {
   readonly type = 'Tanh';
   protected readonly kind = 'tanh';
 }
 
+/** log(1 + e^a), the notes' rounded cusp. */
 export class Softplus extends Activation {
   readonly type = 'Softplus';
   protected readonly kind = 'softplus';

@@ -10,13 +10,18 @@ import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
 
+/** Batch normalisation (PyTorch's BatchNorm names and defaults). */
 export interface BatchNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /** Weight of the current batch in the running statistics (default 0.1). */
   momentum?: number;
 }
 
 abstract class BatchNorm extends Layer {
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of the current batch in the running statistics. */
   readonly momentum: number;
   private saveMean!: Floats;
   private saveInvStd!: Floats;
@@ -72,6 +77,7 @@ abstract class BatchNorm extends Layer {
   }
 }
 
+/** Normalises each channel of [H, W, C] images over the batch and positions; learned scale γ and shift β. */
 export class BatchNorm2d extends BatchNorm {
   readonly type = 'BatchNorm2d';
   constructor(options: BatchNormOptions = {}) {
@@ -79,6 +85,7 @@ export class BatchNorm2d extends BatchNorm {
   }
 }
 
+/** Normalises each feature of [F] vectors over the batch; learned scale γ and shift β. */
 export class BatchNorm1d extends BatchNorm {
   readonly type = 'BatchNorm1d';
   constructor(options: BatchNormOptions = {}) {

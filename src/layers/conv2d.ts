@@ -10,22 +10,36 @@ import type { Conv2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { boolean, pair, positiveInt, windowOutput, type Pair } from './options.js';
 
+/** A 2-D convolution over channels-last images; sizes may be one number or [height, width]. */
 export interface Conv2dOptions {
+  /** Output channels O: the number of filters. */
   outChannels: number;
+  /** Filter size KH × KW. */
   kernelSize: number | Pair;
+  /** Step between windows (default 1). */
   stride?: number | Pair;
+  /** Zeros added on each side (default 0; (kernelSize − 1) / 2 keeps the size at stride 1). */
   padding?: number | Pair;
+  /** Spacing between filter taps (default 1). */
   dilation?: number | Pair;
+  /** Add a learned bias per output channel (default true). */
   bias?: boolean;
 }
 
+/** Dense neurons with shared weights over windows (notes, Appendix): weights [O, KH, KW, C], output [OH, OW, O]. */
 export class Conv2d extends Layer {
   readonly type = 'Conv2d';
+  /** Output channels O. */
   readonly outChannels: number;
+  /** Filter size [KH, KW]. */
   readonly kernelSize: Pair;
+  /** Stride [SH, SW]. */
   readonly stride: Pair;
+  /** Padding [PH, PW]. */
   readonly padding: Pair;
+  /** Dilation [DH, DW]. */
   readonly dilation: Pair;
+  /** Has a bias. */
   readonly bias: boolean;
   private geometry!: Conv2dGeometry;
 

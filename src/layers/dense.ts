@@ -8,14 +8,20 @@ import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { boolean, positiveInt } from './options.js';
 
+/** A fully connected layer a = W x̃, x̃ = [x; 1]. */
 export interface DenseOptions {
+  /** Output features O (neurons). */
   outFeatures: number;
+  /** Add a learned bias per output (default true). */
   bias?: boolean;
 }
 
+/** A fully connected layer on vectors: weights [O, I] (PyTorch's layout), bias [O]. */
 export class Dense extends Layer {
   readonly type = 'Dense';
+  /** Output features O. */
   readonly outFeatures: number;
+  /** Has a bias. */
   readonly bias: boolean;
 
   constructor(options: DenseOptions) {

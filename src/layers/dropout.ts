@@ -8,11 +8,14 @@ import { sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
 
+/** Zeroes each input with probability p during training and scales the rest by 1 / (1 − p); the identity at inference. */
 export class Dropout extends Layer {
   readonly type = 'Dropout';
+  /** Probability of zeroing an input during training. */
   readonly p: number;
   private seed = 0;
 
+  /** `p`: the probability of zeroing an input during training (default 0.5). */
   constructor(options: { p?: number } = {}) {
     super();
     this.p = numberIn(options.p ?? 0.5, 'Dropout p', 0, 1, true);

@@ -7,6 +7,7 @@ import type { Floats } from '../core/floats.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
+/** [H, W, C] → [H·W·C] (channels-last order); no computation. */
 export class Flatten extends Layer {
   readonly type = 'Flatten';
 

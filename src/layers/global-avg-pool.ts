@@ -4,6 +4,7 @@ import { fmt, type Shape } from '../core/shape.js';
 import type { Pool2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
+/** The mean of each channel over the whole image: [H, W, C] → [C]. */
 export class GlobalAvgPool extends Layer {
   readonly type = 'GlobalAvgPool';
   private geometry!: Pool2dGeometry;

@@ -13,7 +13,9 @@ import type { Rng } from '../core/rng.js';
 import { type Shape } from '../core/shape.js';
 import type { Kernels } from '../kernels/kernels.js';
 
+/** What a layer's forward and backward receive besides the arrays. */
 export interface RunContext {
+  /** The kernels to call. */
   kernels: Kernels;
   /** Training mode: dropout drops, batch-norm uses batch statistics, max-pool ties are random. */
   training: boolean;
@@ -23,7 +25,9 @@ export interface RunContext {
 
 /** A named tensor of a layer: its shape and, once bound, its view into w (or the state vector). */
 export interface ParamSpec {
+  /** Its name within the layer (weight, bias, running_mean, ...). */
   name: string;
+  /** Its shape. */
   shape: number[];
   /** Fan-in and fan-out for initialisation; biases have none and start at zero. */
   fan?: { in: number; out: number };
@@ -33,16 +37,22 @@ export interface ParamSpec {
 
 /** A layer as JSON: its type and its constructor options. Model files store a list of these. */
 export interface LayerConfig {
+  /** The layer type (Conv2d, Dense, ..., or one added with registerLayer). */
   type: string;
   [option: string]: unknown;
 }
 
+/** A layer: shape inference, forward and backward side by side. Subclass it for a custom layer, and registerLayer its type. */
 export abstract class Layer {
+  /** The layer's type name, as in its config and registerLayer. */
   abstract readonly type: string;
+  /** The input shape of one sample, set by build. */
   inputShape: Shape = [];
+  /** The output shape of one sample, set by build. */
   outputShape: Shape = [];
   /** Trainable tensors, in their order inside w; filled by the network. */
   params: Record<string, Floats> = {};
+  /** Gradients of the trainable tensors, views into the network's g. */
   grads: Record<string, Floats> = {};
   /** Non-trainable tensors (running statistics), saved with the model but not optimised. */
   buffers: Record<string, Floats> = {};
@@ -54,6 +64,7 @@ export abstract class Layer {
     return this.outputShape;
   }
 
+  /** The output shape for an input shape; throw a plain Error if the input does not fit. */
   protected abstract outputShapeFor(inputShape: Shape): Shape;
 
   /** Trainable tensors this layer needs, given its settled shapes. */

@@ -1,5 +1,6 @@
 /** Validation of layer options: clear messages, thrown at construction or build. */
 
+/** Two sizes, [height, width]. */
 export type Pair = [number, number];
 
 /** A size given as one number or [height, width]. */

@@ -11,17 +11,24 @@ import type { Pool2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 import { pair, windowOutput, type Pair } from './options.js';
 
+/** Max or average pooling over windows; sizes may be one number or [height, width]. */
 export interface Pool2dOptions {
+  /** Window size KH × KW. */
   kernelSize: number | Pair;
   /** Defaults to kernelSize, as in PyTorch. */
   stride?: number | Pair;
+  /** Padding on each side (default 0): it never wins a max (−∞, as in PyTorch) and counts as zeros in a mean. */
   padding?: number | Pair;
 }
 
 abstract class Pool2d extends Layer {
+  /** Window size [KH, KW]. */
   readonly kernelSize: Pair;
+  /** Stride [SH, SW]. */
   readonly stride: Pair;
+  /** Padding [PH, PW]. */
   readonly padding: Pair;
+  /** The window geometry for one sample, set by build. */
   protected geometry!: Pool2dGeometry;
 
   constructor(options: Pool2dOptions, type: string) {
@@ -45,6 +52,7 @@ abstract class Pool2d extends Layer {
     return [OH, OW, C];
   }
 
+  /** The geometry for a batch of N. */
   protected geometryFor(N: number): Pool2dGeometry {
     this.geometry.N = N;
     return this.geometry;
@@ -55,10 +63,13 @@ abstract class Pool2d extends Layer {
   }
 }
 
+/** How ties among a window's maxima are broken: at random with the network's generator, or the first. */
 export type TieBreak = 'random' | 'first';
 
+/** p_i = max over the window P(i); the gradient goes to the arg max, ties broken at random but reproducibly (seeded). */
 export class MaxPool2d extends Pool2d {
   readonly type = 'MaxPool2d';
+  /** How ties among a window's maxima are broken ('random', seeded, by default). */
   readonly tieBreak: TieBreak;
   private argmax: Int32Array = new Int32Array(0);
 
@@ -89,6 +100,7 @@ export class MaxPool2d extends Pool2d {
   }
 }
 
+/** The mean over each window. */
 export class AvgPool2d extends Pool2d {
   readonly type = 'AvgPool2d';
 

@@ -1,4 +1,8 @@
-/** Layers by name: builds a layer from its JSON config (model files, spec files, the CLI). */
+/**
+ * Layers by name: builds a layer from its JSON config (model files, spec files, the CLI). Custom
+ * layers join with registerLayer, after which models containing them save and load like any other.
+ */
+import { DescentError } from '../core/errors.js';
 import { LeakyReLU, ReLU, Sigmoid, Softplus, Tanh } from './activation.js';
 import { BatchNorm1d, BatchNorm2d } from './batch-norm.js';
 import { Conv2d, type Conv2dOptions } from './conv2d.js';
@@ -29,15 +33,37 @@ const constructors: Record<string, (o: any) => Layer> = {
   Softmax: () => new Softmax(),
 };
 
+/** The registered layer types: the built-in ones, then those added with registerLayer. */
 export const layerTypes = Object.keys(constructors);
+
+/**
+ * Registers a layer type, so that `layerFromConfig`, `Sequential.fromConfig`, model files and
+ * checkpoints can rebuild it: `create` receives the layer's `config()` without its `type`.
+ *
+ *   class Scale extends Layer { readonly type = 'Scale'; ... config() { return { type: 'Scale', factor: this.factor }; } }
+ *   registerLayer('Scale', (o) => new Scale(o as { factor: number }));
+ *
+ * Registering a built-in name, or a name twice with a different function, throws.
+ */
+export function registerLayer(type: string, create: (options: Record<string, unknown>) => Layer): void {
+  if (typeof type !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(type)) {
+    throw new DescentError(`a layer type must be an identifier, got ${JSON.stringify(type)}`);
+  }
+  if (typeof create !== 'function') throw new DescentError(`registerLayer("${type}"): the second argument must be a function that builds the layer`);
+  const known: ((o: any) => Layer) | undefined = constructors[type];
+  if (known === create) return;
+  if (known !== undefined) throw new DescentError(`layer type "${type}" is already registered`);
+  constructors[type] = create;
+  layerTypes.push(type);
+}
 
 /** Throws a plain Error naming the problem; the caller adds where (file, layer index). */
 export function layerFromConfig(config: LayerConfig): Layer {
   if (typeof config !== 'object' || config === null || typeof config.type !== 'string') {
-    throw new Error(`a layer must be an object with a "type", got ${JSON.stringify(config)}`);
+    throw new DescentError(`a layer must be an object with a "type", got ${JSON.stringify(config)}`);
   }
   const make = constructors[config.type];
-  if (!make) throw new Error(`unknown layer type "${config.type}" (known: ${layerTypes.join(', ')})`);
+  if (!make) throw new DescentError(`unknown layer type "${config.type}" (known: ${layerTypes.join(', ')})`);
   const { type: _type, ...options } = config;
   return make(options);
 }

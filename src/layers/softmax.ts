@@ -7,6 +7,7 @@ import type { Floats } from '../core/floats.js';
 import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
+/** p_i = e^{x_i} / Σ_j e^{x_j}: a point p of the simplex. With cross-entropy the two backward together are p − q. */
 export class Softmax extends Layer {
   readonly type = 'Softmax';
 

@@ -29,12 +29,15 @@ const presets: Record<string, (inputShape: number[], classes: number) => LayerCo
   ],
 };
 
+/** The preset models: lenet5, cnn (Keras' MNIST CNN), mlp. */
 export const presetNames = Object.keys(presets);
 
+/** Is `name` a preset? */
 export function isPreset(name: string): boolean {
   return name in presets;
 }
 
+/** A preset model's architecture for images of `inputShape` and `classes` classes (build it with Sequential.fromConfig). */
 export function preset(name: string, inputShape: number[] = [28, 28, 1], classes = 10): ArchitectureConfig {
   const make = presets[name];
   if (!make) throw new DescentError(`unknown model preset "${name}" (known: ${presetNames.join(', ')})`);

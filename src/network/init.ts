@@ -16,6 +16,7 @@ import type { Floats } from '../core/floats.js';
 import type { Rng } from '../core/rng.js';
 import type { ParamSpec } from '../layers/layer.js';
 
+/** Weight initialisation: 'pytorch' (PyTorch's Conv2d/Linear default, the default here), 'he', 'glorot', or 'auto' (He before a ReLU-family activation, Glorot otherwise). */
 export type InitScheme = 'pytorch' | 'glorot' | 'he' | 'auto';
 
 /** The scheme a network gets when none is asked for. */

@@ -25,6 +25,7 @@ import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
 import { summaryTable } from './summary.js';
 
+/** How a Sequential is built: the input shape, the seed, the engine. */
 export interface SequentialOptions {
   /** Shape of one input sample: [H, W, C] for images (channels-last), [F] for vectors. */
   inputShape: Shape;
@@ -32,7 +33,19 @@ export interface SequentialOptions {
   seed?: number;
   /** How w is drawn (src/network/init.ts); default 'pytorch', PyTorch's own Conv2d/Linear init. */
   init?: InitScheme;
+  /**
+   * The engine to run on: its arena and kernels (from `createEngine` of `descent-cnn/node` or
+   * `descent-cnn/browser`). Default: the reference kernels on the JavaScript heap.
+   */
+  engine?: {
+    /** The engine's arena. */
+    arena: Arena;
+    /** The engine's kernels. */
+    kernels: Kernels;
+  };
+  /** Where w, g and the activations live (default: the engine's, else the JavaScript heap). */
   arena?: Arena;
+  /** The kernels every layer calls (default: the engine's, else the reference kernels). */
   kernels?: Kernels;
   /**
    * Let a Conv2d or Dense write the output of the ReLU that follows it in the same pass (default
@@ -43,32 +56,49 @@ export interface SequentialOptions {
 
 /** The JSON form of an architecture: what a model file stores beside the weights. */
 export interface ArchitectureConfig {
+  /** Shape of one input sample. */
   inputShape: number[];
+  /** The layers' configs, in order. */
   layers: LayerConfig[];
 }
 
 /** Where one named tensor sits inside w (or inside the buffer vector). */
 export interface TensorSlot {
+  /** Index of the layer. */
   layer: number;
+  /** The tensor's name within the layer. */
   name: string;
+  /** Its shape. */
   shape: number[];
+  /** Where it starts in the vector. */
   offset: number;
+  /** How many elements it has. */
   length: number;
 }
 
+/** A stack of layers with one parameter vector w and its gradient g: forward, back-propagation, prediction. */
 export class Sequential {
+  /** The layers, in order. */
   readonly layers: Layer[];
+  /** Shape of one input sample. */
   readonly inputShape: Shape;
+  /** Shape of one output sample (E classes after a Softmax). */
   readonly outputShape: Shape;
+  /** Where w, g and the activations live. */
   readonly arena: Arena;
+  /** The kernels every layer calls. */
   kernels: Kernels;
+  /** The seeded generator: initialisation, shuffling, dropout, tie-breaking. */
   readonly rng: Rng;
   /** The notes' parameter vector w, and ∂L/∂w in the same order. */
   readonly w: Floats;
+  /** ∂L/∂w, the twin of w (each layer's grads are views into it). */
   readonly g: Floats;
   /** Non-trainable state (batch-norm running statistics). */
   readonly buffers: Floats;
+  /** Where each layer's parameters sit inside w. */
   readonly paramSlots: TensorSlot[] = [];
+  /** Where each layer's buffers (running statistics) sit inside buffers. */
   readonly bufferSlots: TensorSlot[] = [];
   /** x^(0..K) and g^(0..K) = ∂L/∂x^(k), each for `capacity` samples. */
   private xs: Floats[] = [];
@@ -82,8 +112,8 @@ export class Sequential {
   constructor(layers: Layer[], options: SequentialOptions) {
     this.layers = layers;
     this.inputShape = [...options.inputShape];
-    this.arena = options.arena ?? new HeapArena('float32');
-    this.kernels = options.kernels ?? referenceKernels;
+    this.arena = options.arena ?? options.engine?.arena ?? new HeapArena('float32');
+    this.kernels = options.kernels ?? options.engine?.kernels ?? referenceKernels;
     this.rng = new Rng(options.seed ?? 0);
     if (this.inputShape.length === 0 || !this.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
       throw new ShapeError(`input shape must be positive integers like [28, 28, 1], got ${fmt(this.inputShape)}`);
@@ -137,6 +167,7 @@ export class Sequential {
     return { inputShape: [...this.inputShape], layers: this.layers.map((l) => l.config()) };
   }
 
+  /** The length of w. */
   get parameterCount(): number {
     return this.w.length;
   }
@@ -286,6 +317,7 @@ export class Sequential {
     return Float32Array.from(this.w);
   }
 
+  /** Sets w from a copy (its length must match). */
   setWeights(values: ArrayLike<number>): void {
     if (values.length !== this.w.length) {
       throw new DescentError(`expected ${this.w.length} weights, got ${values.length}`);
@@ -293,10 +325,12 @@ export class Sequential {
     this.w.set(values);
   }
 
+  /** A copy of the buffer vector (running statistics). */
   getBuffers(): Float32Array {
     return Float32Array.from(this.buffers);
   }
 
+  /** Sets the buffer vector from a copy. */
   setBuffers(values: ArrayLike<number>): void {
     if (values.length !== this.buffers.length) {
       throw new DescentError(`expected ${this.buffers.length} buffer values, got ${values.length}`);
@@ -304,10 +338,12 @@ export class Sequential {
     this.buffers.set(values);
   }
 
+  /** The generator's state (for checkpoints). */
   rngState(): RngState {
     return this.rng.state();
   }
 
+  /** A per-layer table: type, output shape, parameters. */
   summary(): string {
     return summaryTable(this);
   }

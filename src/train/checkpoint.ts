@@ -18,28 +18,43 @@ import type { ArchitectureConfig } from '../network/sequential.js';
 import { CHECKPOINT_FORMAT_1, migrateHistory1, migrateSchedule1 } from './checkpoint-v1.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import type { LearningRateState } from './learning-rate.js';
-import type { OptimizerConfig, OptimizerState } from './optimizers/index.js';
+import { fromLegacyNames, type OptimizerConfig, type OptimizerState } from './optimizers/index.js';
 import type { ScheduleConfig } from './schedules/index.js';
 import type { History } from './trainer.js';
 import { bracketDepth, checkCheckpointState, MAX_STATE_DEPTH } from './checkpoint-check.js';
 
+/** The `format` a checkpoint's metadata carries. */
 export const CHECKPOINT_FORMAT = 'descent-checkpoint-2';
 
+/** Everything a checkpoint holds: the architecture, w, running statistics, optimizer, schedule and generator state, the position in the epoch, early stopping and the history. */
 export interface TrainerSnapshot {
+  /** The network's architecture. */
   architecture: ArchitectureConfig;
+  /** The parameter vector w. */
   w: Floats;
+  /** The running statistics. */
   buffers: Floats;
+  /** The optimizer's config and state. */
   optimizer: { config: OptimizerConfig; state: OptimizerState };
+  /** The schedule's config and state, if any. */
   schedule: { config: ScheduleConfig; state: unknown } | null;
   /** The learning rate's state; no base in a format-1 checkpoint (the trainer's options give it). */
   rate: Omit<LearningRateState, 'base'> & { base?: number };
+  /** The generator's state. */
   rng: RngState;
+  /** Where in the epoch training stood (null between epochs). */
   position: { epoch: number; step: number; stepInEpoch: number; lossSum: number; wrong: number; seen: number } | null;
+  /** The epoch's shuffled order of samples. */
   order: Int32Array | null;
+  /** w at the start of the epoch (for the step-size criterion). */
   epochStartWeights: Float32Array;
+  /** The previous epoch's training risk (for the loss-change criterion). */
   previousEpochLoss: number;
+  /** Early stopping's state and best weights, if enabled. */
   earlyStopping: { state: EarlyStoppingState; bestWeights: Float32Array | null; bestBuffers: Float32Array | null } | null;
+  /** The history so far. */
   history: History;
+  /** The caller's meta (FitOptions.meta). */
   meta: Record<string, unknown>;
 }
 
@@ -62,6 +77,7 @@ function checksum(tensors: Map<string, { data: ArrayBufferView }>, json: string)
   return c.toString(16).padStart(8, '0');
 }
 
+/** A checkpoint's bytes (safetensors with a CRC-32); Trainer writes them through onCheckpoint. */
 export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   const tensors = new Map<string, TensorInput>();
   tensors.set('w', f32(s.w));
@@ -90,6 +106,7 @@ export function encodeCheckpoint(s: TrainerSnapshot): Uint8Array {
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, state, checksum: checksum(tensors, state) });
 }
 
+/** Reads a checkpoint's bytes, refusing a truncated or corrupted one; `source` names it in errors. */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): TrainerSnapshot {
   let decoded: ReturnType<typeof decodeSafetensors>;
   try {
@@ -151,7 +168,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Trai
     architecture: st.architecture,
     w: need('w'),
     buffers: need('buffers'),
-    optimizer: { config: st.optimizer.config, state: { stepCount: st.optimizer.stepCount, buffers: optimizerBuffers } },
+    optimizer: { config: fromLegacyNames(st.optimizer.config), state: { stepCount: st.optimizer.stepCount, buffers: optimizerBuffers } },
     schedule: st.schedule,
     rate: st.rate,
     rng: st.rng,

@@ -6,31 +6,50 @@
 import { check } from '../core/errors.js';
 import type { Floats } from '../core/floats.js';
 
+/** The metric early stopping (and the plateau schedules) watch; lower is better for all four. */
 export type Monitor = 'val_error' | 'val_loss' | 'train_loss' | 'train_error';
 
+/** Early termination on a watched metric (notes, section 4). */
 export interface EarlyStoppingOptions {
+  /** The watched metric (default 'val_error', the validation zero-one error). */
   monitor?: Monitor;
+  /** Epochs without improvement before stopping (default 5). */
   patience?: number;
+  /** An improvement must exceed this to count (default 0). */
   minDelta?: number;
+  /** At the end, put back w (and running statistics) of the best epoch (default true). */
   restoreBestWeights?: boolean;
 }
 
+/** What a checkpoint keeps of early stopping. */
 export interface EarlyStoppingState {
+  /** The best value of the watched metric so far. */
   best: number;
+  /** The epoch it was reached, from 0 (−1: none yet). */
   bestEpoch: number;
+  /** Epochs since then. */
   wait: number;
 }
 
+/** Tracks the watched metric epoch by epoch and says when to stop; keeps a copy of the best weights. */
 export class EarlyStopping {
+  /** The watched metric. */
   readonly monitor: Monitor;
+  /** Epochs without improvement before stopping. */
   readonly patience: number;
+  /** The least improvement that counts. */
   readonly minDelta: number;
+  /** Restore the best epoch's weights at the end. */
   readonly restoreBestWeights: boolean;
+  /** The best value of the watched metric so far. */
   best = Infinity;
+  /** The epoch it was reached, from 0 (−1: none yet). */
   bestEpoch = -1;
+  /** Epochs since then. */
   wait = 0;
   /** A copy of w at the best epoch. */
   bestWeights: Float32Array | null = null;
+  /** A copy of the running statistics at the best epoch. */
   bestBuffers: Float32Array | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
@@ -56,14 +75,17 @@ export class EarlyStopping {
     return this.wait > this.patience;
   }
 
+  /** Epochs of patience left. */
   get patienceLeft(): number {
     return Math.max(0, this.patience - this.wait);
   }
 
+  /** Its state, for checkpoints. */
   state(): EarlyStoppingState {
     return { best: this.best, bestEpoch: this.bestEpoch, wait: this.wait };
   }
 
+  /** Restores a state from a checkpoint. */
   loadState(s: EarlyStoppingState, bestWeights: Float32Array | null, bestBuffers: Float32Array | null): void {
     this.best = s.best ?? Infinity;
     this.bestEpoch = s.bestEpoch;

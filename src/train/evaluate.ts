@@ -7,16 +7,21 @@ import type { Dataset } from '../data/dataset.js';
 import { sizeOf } from '../core/shape.js';
 import { argmaxRows, type Sequential } from '../network/sequential.js';
 
+/** What `evaluate` measures on a dataset. */
 export interface Evaluation {
+  /** Mean cross-entropy loss. */
   loss: number;
   /** Zero-one error: the fraction of samples whose arg max p is not the true class. */
   error: number;
+  /** Fraction classified correctly (arg max p equals the label). */
   accuracy: number;
+  /** Samples evaluated. */
   count: number;
   /** confusion[true][predicted]. */
   confusion: number[][];
 }
 
+/** Accuracy, mean cross-entropy and the confusion matrix of `net` on `data`, in batches of `batchSize`. */
 export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
   check(data.count > 0, 'cannot evaluate on 0 images: the accuracy of nothing is not 100%');
   const d = sizeOf(data.shape), E = sizeOf(net.outputShape);

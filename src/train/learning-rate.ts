@@ -39,7 +39,9 @@ export interface LearningRateState {
   manualShape: number;
 }
 
+/** The learning rate's one home (`trainer.rate`): the base rate, the schedule's shape and a person's commands. */
 export class LearningRate {
+  /** The schedule, if any. */
   readonly schedule: Schedule | null;
   #base: number;
   #manual: number | null = null;
@@ -89,10 +91,12 @@ export class LearningRate {
     return decision;
   }
 
+  /** Its state, for checkpoints. */
   state(): LearningRateState {
     return { base: this.#base, manual: this.#manual, manualShape: this.#manualShape };
   }
 
+  /** Restores a state from a checkpoint. */
   loadState(s: LearningRateState): void {
     check(s !== null && typeof s === 'object', 'learning-rate state must be an object');
     const base = checkNumber(s.base, 'learning-rate state base', 0);

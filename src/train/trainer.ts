@@ -28,33 +28,62 @@ import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } f
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules/index.js';
 import { yieldToEventLoop } from './yield.js';
 
+/** How `fit` / `Trainer` train: every field is optional. */
 export interface FitOptions {
+  /** Passes over the training data (default 10). */
   epochs?: number;
   /** Mini-batch size B; 1 is online learning, 'full' is batch learning (B = N). Default 32. */
   batchSize?: number | 'full';
+  /** The optimizer (default Adam with lr 1e-3). */
   optimizer?: OptimizerConfig;
+  /** The learning-rate schedule (default constant). */
   schedule?: ScheduleConfig;
+  /** The loss (default 'cross_entropy', fused with a final Softmax; 'quadratic' for regression). */
   loss?: LossKind;
+  /** A validation set, evaluated after every epoch (instead of validationSplit). */
   validation?: Dataset;
   /** Hold out this fraction of the training data for validation (seeded by splitSeed). */
   validationSplit?: number;
+  /** Seed of the validationSplit draw (default 0). */
   splitSeed?: number;
+  /** Reshuffle the training data every epoch, seeded by the network's seed (default true). */
   shuffle?: boolean;
+  /** Stop when the watched metric stops improving (default: no early stopping). */
   earlyStopping?: EarlyStoppingOptions;
   /** The classic criteria: stop when ||w_e - w_(e-1)|| or |L_T(w_e) - L_T(w_(e-1))| falls below these. */
-  stopWhen?: { stepSize?: number; lossChange?: number };
+  stopWhen?: {
+    /** Stop when ||w_e - w_(e-1)|| falls below this. */
+    stepSize?: number;
+    /** Stop when |L_T(w_e) - L_T(w_(e-1))| falls below this. */
+    lossChange?: number;
+  };
+  /** Stop after this many optimizer steps. */
   maxSteps?: number;
+  /** Stop after this much wall-clock time. */
   maxSeconds?: number;
   /** Clip the gradient to this global L2 norm before each step. */
   clipNorm?: number;
+  /** Random shifts (and flips, crops) of the training images on every step (default none). */
   augment?: AugmentOptions;
   /** Largest chunk back-propagated at once; bigger mini-batches accumulate chunks (batch learning). */
   microBatch?: number;
+  /** Batch size of the validation pass (default 256). */
   evalBatchSize?: number;
   /** Replace the validation pass (custom metrics, or a scripted curve in tests). */
-  validate?: (model: Sequential, epoch: number) => { loss: number; error: number };
+  validate?: (model: Sequential, epoch: number) => {
+    /** The validation risk. */
+    loss: number;
+    /** The validation zero-one error (fraction). */
+    error: number;
+  };
   /** Checkpoint every so many steps and/or epochs, handing the bytes to onCheckpoint. */
-  checkpointEvery?: { steps?: number; epochs?: number };
+  checkpointEvery?: {
+    /** Every so many optimizer steps. */
+    steps?: number;
+    /** Every so many epochs. */
+    epochs?: number;
+  };
+  /** Receives each checkpoint's bytes and where it was taken (the CLI writes them to disk). */
   onCheckpoint?: (bytes: Uint8Array, where: { step: number; epoch: number; reason: string }) => void;
   /** Anything the caller wants back on resume (the CLI keeps its flags here); stored as JSON. */
   meta?: Record<string, unknown>;
@@ -68,6 +97,7 @@ export interface FitOptions {
  * risk, the rate of every step) goes to observers as 'step' events (the run recorder's metrics.jsonl).
  */
 export interface History {
+  /** One record per finished epoch. */
   epochs: EpochRecord[];
   /** The mini-batch risks of the latest steps (at most keepStepLosses, oldest first; the last is the latest step's). */
   stepLosses: number[];
@@ -77,7 +107,9 @@ export interface History {
    * (they change nothing); both are still emitted to listeners.
    */
   events: TrainEvent[];
+  /** Why training ended. */
   stopReason?: StopReason;
+  /** The same in words. */
   stopMessage?: string;
 }
 
@@ -96,12 +128,17 @@ const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: 'adam', lr: 1e-3 };
 const DEFAULT_KEEP_STEP_LOSSES = 1000;
 
 export class Trainer extends Emitter {
+  /** The network being trained. */
   readonly model: Sequential;
+  /** The options it was made with. */
   readonly options: FitOptions;
+  /** The optimizer (replaced by the Adam → SGD switch). */
   optimizer: Optimizer;
   /** The learning rate's one home: base rate, schedule and a person's commands (see learning-rate.ts). */
   rate: LearningRate;
+  /** What the run has kept so far (also fit's result). */
   history: History = { epochs: [], stepLosses: [], events: [] };
+  /** Early stopping, when enabled. */
   readonly earlyStopping: EarlyStopping | null;
   private position: Position | null = null;
   private pending: Array<() => void> = [];
@@ -126,6 +163,7 @@ export class Trainer extends Emitter {
     this.prevW = model.arena.floats(model.parameterCount);
   }
 
+  /** The schedule, if any. */
   get schedule(): Schedule | null {
     return this.rate.schedule;
   }
@@ -148,12 +186,14 @@ export class Trainer extends Emitter {
     this.pending.push(() => this.command((step, epoch) => this.rate.scale(factor, step, epoch), 'manual'));
   }
 
+  /** Pauses after the current step, until resume(). */
   pause(): void {
     if (this.isPaused) return;
     this.isPaused = true;
     this.record({ type: 'pause', ...this.where() });
   }
 
+  /** Resumes a paused run. */
   resume(): void {
     if (!this.isPaused) return;
     this.isPaused = false;
@@ -162,6 +202,7 @@ export class Trainer extends Emitter {
     this.pausedResolve = null;
   }
 
+  /** Is the run paused? */
   get paused(): boolean {
     return this.isPaused;
   }

@@ -88,6 +88,7 @@ export const RUN_FILES = {
   checkpoint: 'checkpoint.safetensors',
 } as const;
 
+/** What a RunRecorder records beside the trainer's events. */
 export interface RecorderOptions {
   /** The validation data for the confusion matrix, the simplex and the misclassified strip. */
   validation?: Dataset;
@@ -125,7 +126,9 @@ function sig(v: number, digits = 7): number {
   return Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(digits)) : v;
 }
 
+/** Writes a run's files (run.json, metrics.jsonl, events.jsonl, snapshots, checkpoints) as training goes, for `descent ui`. */
 export class RunRecorder {
+  /** The run directory. */
   readonly dir: string;
   readonly trainer: Trainer;
   readonly validation: Dataset | null;

@@ -42,6 +42,7 @@ import { DescentError } from '../core/errors.js';
 import type { Trainer } from '../train/trainer.js';
 import { appendEvent, RUN_FILES } from './run-recorder.js';
 
+/** What the dashboard serves: a run directory, and the live trainer when training is in progress. */
 export interface DashboardOptions {
   /**
    * The run directory to show; or a folder whose sub-folders are runs (`descent ui runs/`): the page
@@ -58,10 +59,13 @@ export interface DashboardOptions {
   token?: string;
 }
 
+/** A running dashboard server. */
 export interface Dashboard {
   /** The page's address, with its token: http://127.0.0.1:PORT/?token=… */
   url: string;
+  /** The token control requests must carry (in the printed url). */
   token: string;
+  /** The port it listens on (127.0.0.1). */
   port: number;
   /** True when runDir is a folder of runs. */
   multi: boolean;
@@ -70,9 +74,11 @@ export interface Dashboard {
    * `done` to the open pages, and resolve once each has closed its stream or `graceMs` passed.
    */
   finish(graceMs?: number): Promise<void>;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 
+/** What the page's controls may ask of a live run. */
 export type ControlAction = 'divide' | 'set-lr' | 'pause' | 'resume' | 'stop';
 const ACTIONS: readonly ControlAction[] = ['divide', 'set-lr', 'pause', 'resume', 'stop'];
 

@@ -14,6 +14,7 @@ import { adamUpdate, sgdUpdate } from './optimizers.js';
 import { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool2d.js';
 import { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax.js';
 
+/** The reference TypeScript kernels: plain loops, float32 or float64, the oracle every engine is tested against. */
 export const referenceKernels: Kernels = {
   name: 'reference',
   fusesRelu: true,

@@ -1,25 +1,30 @@
 /**
  * Adagrad, torch.optim.Adagrad. With step t and learning-rate decay η:
  *   g ← g + λw;   α_t = α / (1 + (t − 1)η);   s ← s + g²;   w ← w − α_t g / (√s + ε),
- * where s starts at initial_accumulator_value.
+ * where s starts at initialAccumulatorValue.
  */
 import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
 import { BaseOptimizer, checkNumber, type AdagradConfig } from './optimizer.js';
 
+/** Adagrad (torch.optim.Adagrad). */
 export class Adagrad extends BaseOptimizer {
   readonly kind = 'adagrad';
+  /** Rate decay per step. */
   readonly lrDecay: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Starting value of the accumulated g². */
   readonly initialAccumulatorValue: number;
+  /** Added to the root of the accumulator. */
   readonly eps: number;
   private readonly sum: Floats;
 
   constructor(options: Omit<AdagradConfig, 'kind'>, paramCount: number, arena?: Arena) {
     super(options.lr ?? 1e-2, paramCount, arena);
-    this.lrDecay = checkNumber(options.lr_decay ?? 0, 'Adagrad lr_decay', 0);
-    this.weightDecay = checkNumber(options.weight_decay ?? 0, 'Adagrad weight_decay', 0);
-    this.initialAccumulatorValue = checkNumber(options.initial_accumulator_value ?? 0, 'Adagrad initial_accumulator_value', 0);
+    this.lrDecay = checkNumber(options.lrDecay ?? 0, 'Adagrad lrDecay', 0);
+    this.weightDecay = checkNumber(options.weightDecay ?? 0, 'Adagrad weightDecay', 0);
+    this.initialAccumulatorValue = checkNumber(options.initialAccumulatorValue ?? 0, 'Adagrad initialAccumulatorValue', 0);
     this.eps = checkNumber(options.eps ?? 1e-10, 'Adagrad eps', 0);
     this.sum = this.buffer('sum', this.initialAccumulatorValue);
   }
@@ -35,7 +40,7 @@ export class Adagrad extends BaseOptimizer {
   }
 
   config(): Required<AdagradConfig> {
-    return { kind: 'adagrad', lr: this.lr, lr_decay: this.lrDecay, weight_decay: this.weightDecay,
-      initial_accumulator_value: this.initialAccumulatorValue, eps: this.eps };
+    return { kind: 'adagrad', lr: this.lr, lrDecay: this.lrDecay, weightDecay: this.weightDecay,
+      initialAccumulatorValue: this.initialAccumulatorValue, eps: this.eps };
   }
 }

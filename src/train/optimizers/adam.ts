@@ -9,12 +9,19 @@ import type { Floats } from '../../core/floats.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type AdamConfig } from './optimizer.js';
 
+/** Adam (torch.optim.Adam); AdamW is the same with decoupled weight decay. Fields are the config, filled with defaults. */
 export class Adam extends BaseOptimizer {
+  /** 'adam' or 'adamw'. */
   readonly kind: 'adam' | 'adamw';
+  /** Decay rate of the first-moment estimate. */
   readonly beta1: number;
+  /** Decay rate of the second-moment estimate. */
   readonly beta2: number;
+  /** Added to the root of the second moment. */
   readonly eps: number;
+  /** L2 penalty (Adam) or decoupled decay (AdamW). */
   readonly weightDecay: number;
+  /** AMSGrad: the largest second moment so far. */
   readonly amsgrad: boolean;
   private readonly m: Floats;
   private readonly v: Floats;
@@ -28,7 +35,7 @@ export class Adam extends BaseOptimizer {
     this.beta1 = checkNumber(betas[0], `${name} betas[0]`, 0, 1);
     this.beta2 = checkNumber(betas[1], `${name} betas[1]`, 0, 1);
     this.eps = checkNumber(options.eps ?? 1e-8, `${name} eps`, 0);
-    this.weightDecay = checkNumber(options.weight_decay ?? (kind === 'adam' ? 0 : 1e-2), `${name} weight_decay`, 0);
+    this.weightDecay = checkNumber(options.weightDecay ?? (kind === 'adam' ? 0 : 1e-2), `${name} weightDecay`, 0);
     this.amsgrad = options.amsgrad ?? false;
     this.m = this.buffer('exp_avg');
     this.v = this.buffer('exp_avg_sq');
@@ -43,7 +50,7 @@ export class Adam extends BaseOptimizer {
 
   config(): Required<AdamConfig> {
     return { kind: this.kind, lr: this.lr, betas: [this.beta1, this.beta2], eps: this.eps,
-      weight_decay: this.weightDecay, amsgrad: this.amsgrad };
+      weightDecay: this.weightDecay, amsgrad: this.amsgrad };
   }
 }
 

@@ -11,56 +11,93 @@ import type { Floats } from '../../core/floats.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
 
+/** Stochastic gradient descent (torch.optim.SGD): w ← w − α (g + momentum buffer); the notes' eq. (6) with momentum 0. */
 export interface SgdConfig {
+  /** Selects SGD. */
   kind: 'sgd';
+  /** Learning rate α (default 1e-3, PyTorch ≥ 2.2; the CLI uses 0.01). */
   lr?: number; // PyTorch ≥ 2.2 default 1e-3
+  /** Momentum factor μ: the buffer b ← μ b + (1 − dampening) g is the step (default 0: none). */
   momentum?: number;
+  /** Dampening of the gradient's share in the momentum buffer (default 0). */
   dampening?: number;
-  weight_decay?: number;
+  /** L2 penalty λ: g + λ w is used for g (default 0). */
+  weightDecay?: number;
+  /** Nesterov momentum: step along g + μ b instead of b (default false; needs momentum > 0, dampening 0). */
   nesterov?: boolean;
 }
+/** Adam or AdamW (torch.optim.Adam / AdamW): steps scaled by running estimates of the gradient's first and second moments. */
 export interface AdamConfig {
+  /** 'adam' (L2 weight decay added to g) or 'adamw' (decoupled weight decay). */
   kind: 'adam' | 'adamw';
+  /** Learning rate α (default 1e-3). */
   lr?: number;
+  /** Decay rates [β1, β2] of the first- and second-moment estimates (default [0.9, 0.999]). */
   betas?: [number, number];
+  /** Added to the square root of the second moment, for stability (default 1e-8). */
   eps?: number;
-  weight_decay?: number; // Adam: L2 added to g (default 0); AdamW: decoupled, w *= 1 − lr·wd (default 1e-2)
+  /** Adam: L2 penalty added to g (default 0); AdamW: decoupled decay, w ← w (1 − α λ) (default 1e-2). */
+  weightDecay?: number; // Adam: L2 added to g (default 0); AdamW: decoupled, w *= 1 − lr·wd (default 1e-2)
+  /** Use the largest second-moment estimate seen so far (AMSGrad; default false). */
   amsgrad?: boolean;
 }
+/** RMSprop (torch.optim.RMSprop): steps divided by a running root mean square of g. */
 export interface RmspropConfig {
+  /** Selects RMSprop. */
   kind: 'rmsprop';
+  /** Learning rate α (default 1e-2). */
   lr?: number;
+  /** Smoothing constant of the running mean of g² (default 0.99). */
   alpha?: number;
+  /** Added to the root mean square, for stability (default 1e-8). */
   eps?: number;
-  weight_decay?: number;
+  /** L2 penalty λ added to g (default 0). */
+  weightDecay?: number;
+  /** Momentum factor (default 0: none). */
   momentum?: number;
+  /** Divide by the estimated variance of g instead of its second moment (default false). */
   centered?: boolean;
 }
+/** Adagrad (torch.optim.Adagrad): per-coordinate rates that shrink with the accumulated g². */
 export interface AdagradConfig {
+  /** Selects Adagrad. */
   kind: 'adagrad';
+  /** Learning rate α (default 1e-2). */
   lr?: number;
-  lr_decay?: number;
-  weight_decay?: number;
-  initial_accumulator_value?: number;
+  /** The rate at step t is α / (1 + (t − 1) lrDecay) (default 0). */
+  lrDecay?: number;
+  /** L2 penalty λ added to g (default 0). */
+  weightDecay?: number;
+  /** Starting value of the accumulated g² (default 0). */
+  initialAccumulatorValue?: number;
+  /** Added to the root of the accumulator, for stability (default 1e-10). */
   eps?: number;
 }
+/** An optimizer as JSON, as FitOptions, the CLI and checkpoints carry it; names and defaults are PyTorch's, in camelCase. */
 export type OptimizerConfig = SgdConfig | AdamConfig | RmspropConfig | AdagradConfig;
+/** The optimizer names: 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'. */
 export type OptimizerKind = OptimizerConfig['kind'];
 
 /** What a checkpoint stores: the step count and copies of the state buffers, by PyTorch's names. */
 export interface OptimizerState {
+  /** Steps taken. */
   stepCount: number;
+  /** State buffers by PyTorch's names (momentum_buffer, exp_avg, ...). */
   buffers: Record<string, Floats>;
 }
 
+/** An optimizer bound to one parameter vector: `step(w, g)` moves w, the rest is its configuration and state. */
 export interface Optimizer {
+  /** Which optimizer. */
   readonly kind: OptimizerKind;
   /**
    * α_t, the rate of the next step, as PyTorch's param_groups[0]['lr']: set it between steps (validated).
    * Under a Trainer it is written before every step from the trainer's LearningRate: change it there.
    */
   lr: number;
+  /** Steps taken. */
   readonly stepCount: number;
+  /** Length of the parameter vector it updates. */
   readonly paramCount: number;
   /** One update of w from gradient g (both of length paramCount). */
   step(w: Floats, g: Floats): void;
@@ -77,8 +114,10 @@ export abstract class BaseOptimizer implements Optimizer {
   abstract readonly kind: OptimizerKind;
   #lr = 0;
   #t = 0;
+  /** State buffers by PyTorch's names. */
   protected readonly buffers: Record<string, Floats> = {};
   readonly paramCount: number;
+  /** Where the state buffers live. */
   protected readonly arena: Arena;
   /** The engine whose update kernels run the step (the reference loops where it has none). */
   protected readonly kernels: Required<Pick<Kernels, 'sgdUpdate' | 'adamUpdate'>>;

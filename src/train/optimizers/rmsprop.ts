@@ -7,12 +7,18 @@ import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
 import { BaseOptimizer, checkNumber, type RmspropConfig } from './optimizer.js';
 
+/** RMSprop (torch.optim.RMSprop). */
 export class RMSprop extends BaseOptimizer {
   readonly kind = 'rmsprop';
+  /** Smoothing constant of the running mean of g². */
   readonly alpha: number;
+  /** Added to the root mean square. */
   readonly eps: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Divide by the estimated variance instead of the second moment. */
   readonly centered: boolean;
   private readonly squareAvg: Floats;
   private readonly buf: Floats | null;
@@ -22,7 +28,7 @@ export class RMSprop extends BaseOptimizer {
     super(options.lr ?? 1e-2, paramCount, arena);
     this.alpha = checkNumber(options.alpha ?? 0.99, 'RMSprop alpha', 0);
     this.eps = checkNumber(options.eps ?? 1e-8, 'RMSprop eps', 0);
-    this.weightDecay = checkNumber(options.weight_decay ?? 0, 'RMSprop weight_decay', 0);
+    this.weightDecay = checkNumber(options.weightDecay ?? 0, 'RMSprop weightDecay', 0);
     this.momentum = checkNumber(options.momentum ?? 0, 'RMSprop momentum', 0);
     this.centered = options.centered ?? false;
     this.squareAvg = this.buffer('square_avg');
@@ -46,7 +52,7 @@ export class RMSprop extends BaseOptimizer {
   }
 
   config(): Required<RmspropConfig> {
-    return { kind: 'rmsprop', lr: this.lr, alpha: this.alpha, eps: this.eps, weight_decay: this.weightDecay,
+    return { kind: 'rmsprop', lr: this.lr, alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay,
       momentum: this.momentum, centered: this.centered };
   }
 }

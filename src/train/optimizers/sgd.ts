@@ -10,11 +10,16 @@ import type { Floats } from '../../core/floats.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type SgdConfig } from './optimizer.js';
 
+/** Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay (torch.optim.SGD). */
 export class SGD extends BaseOptimizer {
   readonly kind = 'sgd';
+  /** Momentum factor. */
   readonly momentum: number;
+  /** Dampening of the gradient in the momentum buffer. */
   readonly dampening: number;
+  /** L2 penalty. */
   readonly weightDecay: number;
+  /** Nesterov momentum. */
   readonly nesterov: boolean;
   private readonly buf: Floats | null;
 
@@ -22,7 +27,7 @@ export class SGD extends BaseOptimizer {
     super(options.lr ?? 1e-3, paramCount, arena, kernels);
     this.momentum = checkNumber(options.momentum ?? 0, 'SGD momentum', 0);
     this.dampening = checkNumber(options.dampening ?? 0, 'SGD dampening', 0);
-    this.weightDecay = checkNumber(options.weight_decay ?? 0, 'SGD weight_decay', 0);
+    this.weightDecay = checkNumber(options.weightDecay ?? 0, 'SGD weightDecay', 0);
     this.nesterov = options.nesterov ?? false;
     check(!this.nesterov || (this.momentum > 0 && this.dampening === 0),
       'SGD nesterov needs momentum > 0 and dampening = 0');
@@ -37,6 +42,6 @@ export class SGD extends BaseOptimizer {
 
   config(): Required<SgdConfig> {
     return { kind: 'sgd', lr: this.lr, momentum: this.momentum, dampening: this.dampening,
-      weight_decay: this.weightDecay, nesterov: this.nesterov };
+      weightDecay: this.weightDecay, nesterov: this.nesterov };
   }
 }

@@ -70,6 +70,7 @@ class PlateauDetector {
   }
 }
 
+/** ReduceLROnPlateau: the rate times factor when the watched metric stops improving. */
 export class ReduceOnPlateau implements Schedule {
   readonly kind = 'plateau';
   private readonly cfg: Required<PlateauConfig>;
@@ -109,6 +110,7 @@ export class ReduceOnPlateau implements Schedule {
   }
 }
 
+/** Adam until the watched metric plateaus, then SGD at a fixed small rate (the notes' advice). */
 export class AdamThenSgd implements Schedule {
   readonly kind = 'adam-then-sgd';
   private readonly cfg: Required<AdamThenSgdConfig>;

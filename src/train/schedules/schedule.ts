@@ -17,48 +17,100 @@
 import { check } from '../../core/errors.js';
 import { checkNumber, type SgdConfig } from '../optimizers/optimizer.js';
 
-export interface ConstantConfig { kind: 'constant' }
+/** The rate stays where the optimizer (or a user) set it. */
+export interface ConstantConfig {
+  /** Selects the constant schedule. */
+  kind: 'constant';
+}
 /** MultiStepLR: multiply by gamma at each milestone epoch. */
-export interface MultiStepConfig { kind: 'multistep'; milestones: number[]; gamma?: number }
+export interface MultiStepConfig {
+  /** Selects MultiStepLR. */
+  kind: 'multistep';
+  /** Epochs (0-based) at whose start the rate is multiplied by gamma. */
+  milestones: number[];
+  /** The factor (default 0.1: the notes' "divide by 10"). */
+  gamma?: number;
+}
 /** StepLR: multiply by gamma every stepSize epochs. */
-export interface StepConfig { kind: 'step'; stepSize: number; gamma?: number }
+export interface StepConfig {
+  /** Selects StepLR. */
+  kind: 'step';
+  /** Epochs between reductions. */
+  stepSize: number;
+  /** The factor (default 0.1). */
+  gamma?: number;
+}
 /** ExponentialLR: multiply by gamma every epoch. */
-export interface ExponentialConfig { kind: 'exponential'; gamma: number }
+export interface ExponentialConfig {
+  /** Selects ExponentialLR. */
+  kind: 'exponential';
+  /** The factor per epoch. */
+  gamma: number;
+}
 /** Linear warm-up over warmupSteps, then a half cosine from the base rate down to minLr at totalSteps. */
-export interface CosineConfig { kind: 'cosine'; totalSteps: number; warmupSteps?: number; minLr?: number }
+export interface CosineConfig {
+  /** Selects the cosine schedule. */
+  kind: 'cosine';
+  /** Steps until the rate reaches minLr (usually epochs × steps per epoch). */
+  totalSteps: number;
+  /** Steps of linear warm-up from 0 to the base rate (default 0). */
+  warmupSteps?: number;
+  /** The rate at the end (default 0). */
+  minLr?: number;
+}
 /** What counts as progress of the watched metric (ReduceLROnPlateau's names and defaults). */
 export interface PlateauOptions {
+  /** 'min': lower is better (losses, errors; the default); 'max': higher is better. */
   mode?: 'min' | 'max';
+  /** Epochs without progress before acting (default 10). */
   patience?: number;
+  /** Progress must exceed this (default 1e-4). */
   threshold?: number;
+  /** 'rel' (the default): threshold is relative to the best value; 'abs': absolute. */
   thresholdMode?: 'rel' | 'abs';
 }
+/** ReduceLROnPlateau: multiply the rate by factor when the watched metric stops improving. */
 export interface PlateauConfig extends PlateauOptions {
+  /** Selects ReduceLROnPlateau. */
   kind: 'plateau';
+  /** The factor of each reduction (default 0.1). */
   factor?: number;
+  /** Epochs to wait after a reduction before watching again (default 0). */
   cooldown?: number;
+  /** The rate never goes below this (default 0). */
   minLr?: number;
   /** A reduction smaller than eps is skipped. */
   eps?: number;
 }
 /** Adam until the metric plateaus, then plain SGD with the fixed step sgdLr. */
-export interface AdamThenSgdConfig extends PlateauOptions { kind: 'adam-then-sgd'; sgdLr?: number }
+export interface AdamThenSgdConfig extends PlateauOptions {
+  /** Selects the Adam → SGD switch. */
+  kind: 'adam-then-sgd';
+  /** SGD's fixed rate after the switch (default 1e-3). */
+  sgdLr?: number;
+}
 
+/** A learning-rate schedule as JSON, as FitOptions, the CLI and checkpoints carry it. */
 export type ScheduleConfig = ConstantConfig | MultiStepConfig | StepConfig | ExponentialConfig | CosineConfig
   | PlateauConfig | AdamThenSgdConfig;
+/** The schedule names. */
 export type ScheduleKind = ScheduleConfig['kind'];
 /** A schedule's JSON state, for checkpoints. */
 export type ScheduleState = Record<string, number | string | null>;
 
 /** What a schedule decided at an epoch end: its new s(t), and for 'adam-then-sgd' the optimizer to switch to. */
 export interface ScheduleDecision {
+  /** The rate from now on. */
   lr: number;
+  /** What happened, in words (for the event log). */
   message: string;
   /** Replace the optimizer by this one (its lr is the rate to use from now on), keeping w. */
   switchTo?: Required<Pick<SgdConfig, 'kind' | 'lr'>>;
 }
 
+/** A learning-rate schedule: the rate for each step, decisions at epoch ends, and its state for checkpoints. */
 export interface Schedule {
+  /** Which schedule. */
   readonly kind: ScheduleKind;
   /** s(t): the schedule's rate for the step about to be taken, from the base rate α₀. Changes no state. */
   rateAt(step: number, epoch: number, baseLr: number): number;
@@ -66,6 +118,7 @@ export interface Schedule {
   endEpoch(epoch: number, metric: number | undefined, baseLr: number): ScheduleDecision | undefined;
   /** The config with every default filled in. */
   config(): Required<ScheduleConfig>;
+  /** Its state, for checkpoints. */
   state(): ScheduleState;
   /** Restores state(); throws a DescentError on a state of another kind or a malformed one. */
   loadState(s: unknown): void;

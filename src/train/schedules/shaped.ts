@@ -10,6 +10,7 @@ import { checkInt, stateOf, type Schedule, type ScheduleConfig, type ScheduleKin
 
 type Shape = (step: number, epoch: number, baseLr: number) => number;
 
+/** A schedule whose rate is a fixed function of the step and epoch (constant, multistep, step, exponential, cosine). */
 export class ShapedSchedule implements Schedule {
   constructor(private readonly cfg: Required<ScheduleConfig>, private readonly shape: Shape) {}
 
@@ -33,10 +34,12 @@ export class ShapedSchedule implements Schedule {
   }
 }
 
+/** The constant schedule. */
 export function constant(): ShapedSchedule {
   return new ShapedSchedule({ kind: 'constant' }, (_s, _e, base) => base);
 }
 
+/** MultiStepLR: the rate times gamma at each milestone epoch. */
 export function multiStep(milestones: number[], gamma = 0.1): ShapedSchedule {
   check(Array.isArray(milestones), 'multistep milestones must be an array of epochs');
   // A repeated milestone multiplies by gamma again, as in PyTorch.
@@ -46,17 +49,20 @@ export function multiStep(milestones: number[], gamma = 0.1): ShapedSchedule {
     (_s, epoch, base) => base * gamma ** ms.filter((m) => m <= epoch).length);
 }
 
+/** StepLR: the rate times gamma every stepSize epochs. */
 export function stepDecay(stepSize: number, gamma = 0.1): ShapedSchedule {
   checkInt(stepSize, 'step stepSize', 1);
   checkNumber(gamma, 'step gamma', Number.MIN_VALUE);
   return new ShapedSchedule({ kind: 'step', stepSize, gamma }, (_s, epoch, base) => base * gamma ** Math.floor(epoch / stepSize));
 }
 
+/** ExponentialLR: the rate times gamma every epoch. */
 export function exponential(gamma: number): ShapedSchedule {
   checkNumber(gamma, 'exponential gamma', Number.MIN_VALUE);
   return new ShapedSchedule({ kind: 'exponential', gamma }, (_s, epoch, base) => base * gamma ** epoch);
 }
 
+/** Linear warm-up, then a half cosine down to minLr at totalSteps. */
 export function cosine(totalSteps: number, warmupSteps = 0, minLr = 0): ShapedSchedule {
   checkInt(warmupSteps, 'cosine warmupSteps', 0);
   checkInt(totalSteps, 'cosine totalSteps', warmupSteps + 1);

@@ -1,0 +1,425 @@
+/**
+ * Winograd F(2×2, 3×3) convolution for 3×3 layers with stride 1 and no dilation, channels-last.
+ *
+ * Each 2×2 block of outputs (a "tile") is computed from the 4×4 input patch that covers it:
+ * y = Aᵀ [ (G w Gᵀ) ⊙ (Bᵀ d B) ] A, 16 multiplies per tile and channel pair instead of 36.
+ * The element-wise products summed over input channels are 16 matrix products, one per position
+ * xi of the 4×4 transformed patch, run with the engine's 4×8 register tile.
+ *
+ * Forward (winogradForward): threads split blocks of TB tiles; a block transforms its input
+ * patches (V[xi][tile][c], vectorised over channels), multiplies by the packed transformed
+ * weights (U[xi][⌈O/8⌉][C][8]), and transforms back (Aᵀ M A, plus bias, plus the fused ReLU).
+ * Backward-data is the forward convolution of gy with the weights flipped and transposed,
+ * padding 2 - P (winogradPack with the flip word set).
+ * Backward-filter (winogradFilter) uses the transposed algorithm,
+ * gw = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G: fixed groups of ~GT tiles each sum into partial
+ * sums of their own (sub-blocks of SB tiles, transforms then 16 products over the sub-block),
+ * and winogradFilterReduce adds the groups in group order, transforms back and adds to gw.
+ *
+ * Every output is one chain of float32 operations that depends only on the geometry (never on
+ * how blocks or groups are shared out), so results are bitwise the same for every thread count.
+ * G is read from a table in memory (written by the JavaScript side), so a test can break it.
+ *
+ * Parameter words: 0 input (x or gy), 1 packed U (forward) or gy (filter), 2 bias or 0,
+ * 3 output (y, gx or gw), 4 N, 5 H, 6 W, 7 C (input channels), 8 O (output channels), 9 OH,
+ * 10 OW, 15 PH, 16 PW, 19 per-thread scratch base, 20 per-thread scratch bytes, 21 weights
+ * w (packing), 22 partial sums (filter), 23 ReLU output or 0, 24 G table (4×3 floats, then
+ * 16 floats of work space for packing), 25 flip (packing for backward-data).
+ */
+import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
+
+/** Tiles per forward block. */
+const TB: i32 = 32;
+/** Tiles per partial-sum group of backward-filter (fixed by the geometry, so sums never depend on threads). */
+const GT: i32 = 256;
+/** At most this many bytes of partial sums: large layers get fewer, larger groups. */
+const MAX_PARTIAL_BYTES: i32 = 32 << 20;
+/** Tiles per transformed sub-block of backward-filter. */
+const SB: i32 = 32;
+
+@inline function c4(C: i32): i32 {
+  return (C + 3) & ~3;
+}
+
+@inline function op8(O: i32): i32 {
+  return (O + 7) & ~7;
+}
+
+/** Bytes of the packed transformed weights U[16][⌈O/8⌉][C][8]. */
+export function winogradPackedBytes(C: i32, O: i32): i32 {
+  return 16 * op8(O) * C * 4;
+}
+
+/** Per-thread scratch of winogradForward: V[16][TB][C4] and M[16][TB][O8]. */
+export function winogradForwardScratchBytes(C: i32, O: i32): i32 {
+  return 16 * TB * (c4(C) + op8(O)) * 4;
+}
+
+/** Per-thread scratch of winogradFilter: Vt[16][C4][SB] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
+export function winogradFilterScratchBytes(C: i32, O: i32): i32 {
+  return 16 * SB * (c4(C) + op8(O)) * 4 + 256;
+}
+
+/** Partial-sum groups of winogradFilter (its work units): GT tiles each, fewer when they would not fit. */
+export function winogradFilterGroups(N: i32, OH: i32, OW: i32, C: i32, O: i32): i32 {
+  const T = N * ((OH + 1) >> 1) * ((OW + 1) >> 1);
+  const most = MAX_PARTIAL_BYTES / (16 * c4(C) * op8(O) * 4);
+  return imax(1, imin((T + GT - 1) / GT, most));
+}
+
+/** Bytes of the partial sums P[group][16][C4][O8]. */
+export function winogradFilterPartialBytes(N: i32, OH: i32, OW: i32, C: i32, O: i32): i32 {
+  return winogradFilterGroups(N, OH, OW, C, O) * 16 * c4(C) * op8(O) * 4;
+}
+
+@inline function gAt(gt: usize, i: i32, j: i32): f32 {
+  return load<f32>(gt + (<usize>(i * 3 + j) << 2));
+}
+
+/**
+ * U[xi][ob][c][j] = (G g Gᵀ)[xi] for output channel o = 8·ob + j and input channel c, where
+ * g[t] is w[o][t][c] (w: [O][3][3][C]) or, with flip, w[c][8 - t][o] (w: [C][3][3][O], the
+ * forward layer's weights seen by its backward-data).
+ */
+export function winogradPack(params: usize): void {
+  const w = pp(params, 21), dst = pp(params, 1), gt = pp(params, 24), work = gt + 64;
+  const C = pi(params, 7), O = pi(params, 8), flip = pi(params, 25) != 0;
+  const OB = (O + 7) >> 3;
+  const xiStride = <usize>(OB * C * 8) << 2;
+  for (let o = 0; o < OB * 8; o++) {
+    const ob = o >> 3, j = o & 7;
+    for (let c = 0; c < C; c++) {
+      const d = dst + ((<usize>((ob * C + c) * 8 + j)) << 2);
+      if (o >= O) {
+        for (let xi = 0; xi < 16; xi++) store<f32>(d + <usize>xi * xiStride, 0);
+        continue;
+      }
+      // work[i][s] = Σ_r G[i][r] g[r][s] (4×3), then U[i][l] = Σ_s work[i][s] G[l][s].
+      for (let i = 0; i < 4; i++) {
+        for (let s = 0; s < 3; s++) {
+          let a: f32 = 0;
+          for (let r = 0; r < 3; r++) {
+            const t = r * 3 + s;
+            const src = flip ? w + (<usize>((c * 9 + 8 - t) * O + o) << 2) : w + (<usize>((o * 9 + t) * C + c) << 2);
+            a += gAt(gt, i, r) * load<f32>(src);
+          }
+          store<f32>(work + (<usize>(i * 3 + s) << 2), a);
+        }
+      }
+      for (let i = 0; i < 4; i++) {
+        for (let l = 0; l < 4; l++) {
+          let a: f32 = 0;
+          for (let s = 0; s < 3; s++) a += load<f32>(work + (<usize>(i * 3 + s) << 2)) * gAt(gt, l, s);
+          store<f32>(d + <usize>(i * 4 + l) * xiStride, a);
+        }
+      }
+    }
+  }
+}
+
+/** Four channels of pixel (h, w) of image base `img`, zero outside the image or past C. */
+@inline function ld(img: usize, h: i32, w: i32, H: i32, W: i32, C: i32, c: i32): v128 {
+  if (<u32>h >= <u32>H || <u32>w >= <u32>W) return f32x4.splat(0);
+  const p = img + ((<usize>(h * W + w) * <usize>C + <usize>c) << 2);
+  if (c + 4 <= C) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (c + 1 < C) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (c + 2 < C) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/**
+ * Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride
+ * (lane-transposed with `scatter`: lane l to dst + xi·xiStride + l·laneStride).
+ */
+@inline function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
+  dst: usize, xiStride: usize, scatter: bool, laneStride: usize): void {
+  // Columns first: t[r][s] rows combined, r = 0..3 (Bᵀ on the left).
+  let t00 = f32x4.splat(0), t01 = t00, t02 = t00, t03 = t00, t10 = t00, t11 = t00, t12 = t00, t13 = t00;
+  let t20 = t00, t21 = t00, t22 = t00, t23 = t00, t30 = t00, t31 = t00, t32 = t00, t33 = t00;
+  for (let s = 0; s < 4; s++) {
+    const d0 = ld(img, h0, w0 + s, H, W, C, c), d1 = ld(img, h0 + 1, w0 + s, H, W, C, c);
+    const d2 = ld(img, h0 + 2, w0 + s, H, W, C, c), d3 = ld(img, h0 + 3, w0 + s, H, W, C, c);
+    const a = f32x4.sub(d0, d2), b = f32x4.add(d1, d2), e = f32x4.sub(d2, d1), f = f32x4.sub(d1, d3);
+    if (s == 0) { t00 = a; t10 = b; t20 = e; t30 = f; }
+    else if (s == 1) { t01 = a; t11 = b; t21 = e; t31 = f; }
+    else if (s == 2) { t02 = a; t12 = b; t22 = e; t32 = f; }
+    else { t03 = a; t13 = b; t23 = e; t33 = f; }
+  }
+  putRow(dst, 0, xiStride, t00, t01, t02, t03, scatter, laneStride);
+  putRow(dst, 4, xiStride, t10, t11, t12, t13, scatter, laneStride);
+  putRow(dst, 8, xiStride, t20, t21, t22, t23, scatter, laneStride);
+  putRow(dst, 12, xiStride, t30, t31, t32, t33, scatter, laneStride);
+}
+
+/** Row transform (B on the right) of one row of t, stored at positions xi0..xi0+3. */
+@inline function putRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128, c: v128, d: v128,
+  scatter: bool, laneStride: usize): void {
+  put(dst + <usize>xi0 * xiStride, f32x4.sub(a, c), scatter, laneStride);
+  put(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(b, c), scatter, laneStride);
+  put(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(c, b), scatter, laneStride);
+  put(dst + <usize>(xi0 + 3) * xiStride, f32x4.sub(b, d), scatter, laneStride);
+}
+
+@inline function put(p: usize, v: v128, scatter: bool, laneStride: usize): void {
+  if (!scatter) {
+    v128.store(p, v);
+  } else {
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    store<f32>(p + laneStride, f32x4.extract_lane(v, 1));
+    store<f32>(p + 2 * laneStride, f32x4.extract_lane(v, 2));
+    store<f32>(p + 3 * laneStride, f32x4.extract_lane(v, 3));
+  }
+}
+
+/**
+ * The 4×8 register tile: out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
+ * a_r rows aStride apart, b packed [L][8]. With acc, the sums continue from what out holds.
+ */
+function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (acc) {
+    c00 = v128.load(out); c01 = v128.load(out, 16);
+    c10 = v128.load(out + outStride); c11 = v128.load(out + outStride, 16);
+    c20 = v128.load(out + 2 * outStride); c21 = v128.load(out + 2 * outStride, 16);
+    c30 = v128.load(out + 3 * outStride); c31 = v128.load(out + 3 * outStride, 16);
+  }
+  let p0 = a, p1 = a + aStride, p2 = a + 2 * aStride, p3 = a + 3 * aStride;
+  const pEnd = p0 + (<usize>L << 2);
+  let bp = b;
+  while (p0 < pEnd) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(p0);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(p1);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(p2);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(p3);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    p0 += 4; p1 += 4; p2 += 4; p3 += 4;
+    bp += 32;
+  }
+  v128.store(out, c00); v128.store(out, c01, 16);
+  v128.store(out + outStride, c10); v128.store(out + outStride, c11, 16);
+  v128.store(out + 2 * outStride, c20); v128.store(out + 2 * outStride, c21, 16);
+  v128.store(out + 3 * outStride, c30); v128.store(out + 3 * outStride, c31, 16);
+}
+
+/** Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked. */
+@inline function storeOut(p: usize, v: v128, o: i32, O: i32, relu: bool, reluDelta: usize): void {
+  if (o + 4 <= O) {
+    v128.store(p, v);
+    if (relu) v128.store(p + reluDelta, relu4(v));
+  } else {
+    const r = relu4(v);
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    if (relu) store<f32>(p + reluDelta, f32x4.extract_lane(r, 0));
+    if (o + 1 < O) {
+      store<f32>(p, f32x4.extract_lane(v, 1), 4);
+      if (relu) store<f32>(p + reluDelta, f32x4.extract_lane(r, 1), 4);
+    }
+    if (o + 2 < O) {
+      store<f32>(p, f32x4.extract_lane(v, 2), 8);
+      if (relu) store<f32>(p + reluDelta, f32x4.extract_lane(r, 2), 8);
+    }
+  }
+}
+
+@inline function biasAt(bias: usize, o: i32, O: i32): v128 {
+  if (bias == 0) return f32x4.splat(0);
+  if (o + 4 <= O) return v128.load(bias + (<usize>o << 2));
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(bias + (<usize>o << 2)));
+  if (o + 1 < O) v = f32x4.replace_lane(v, 1, load<f32>(bias + (<usize>(o + 1) << 2)));
+  if (o + 2 < O) v = f32x4.replace_lane(v, 2, load<f32>(bias + (<usize>(o + 2) << 2)));
+  return v;
+}
+
+/** y = conv(x, w) (+ b), ReLU(y) at word 23 when not 0; threads split blocks of TB tiles. */
+export function winogradForward(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), U = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), PH = pi(params, 15), PW = pi(params, 16);
+  const reluOut = pp(params, 23), relu = reluOut != 0, reluDelta = reluOut - y;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, TI = TH * TW, T = N * TI;
+  const blocks = (T + TB - 1) / TB;
+  const b0 = shareStart(blocks, part, parts), b1 = shareStart(blocks, part + 1, parts);
+  const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
+  const V = pp(params, 19) + <usize>thread * pp(params, 20);
+  const M = V + (<usize>(16 * TB * C4) << 2);
+  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow;
+  const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow;
+  const uXi = <usize>(OB * C * 8) << 2, uOb = <usize>(C * 8) << 2;
+  const imgBytes = <usize>(H * W * C) << 2, outImg = <usize>(OH * OW * O) << 2;
+  for (let b = b0; b < b1; b++) {
+    const t0 = b * TB, nt = imin(TB, T - t0), nt4 = (nt + 3) & ~3;
+    for (let i = 0; i < nt4; i++) {
+      const dst = V + <usize>i * vRow;
+      if (i >= nt) {
+        for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * vXi, 0, vRow);
+        continue;
+      }
+      const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
+      const img = x + <usize>n * imgBytes;
+      for (let c = 0; c < C4; c += 4) {
+        inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vXi, false, 0);
+      }
+    }
+    for (let xi = 0; xi < 16; xi++) {
+      for (let ob = 0; ob < OB; ob++) {
+        const u = U + <usize>xi * uXi + <usize>ob * uOb;
+        for (let i = 0; i < nt4; i += 4) {
+          tile48(V + <usize>xi * vXi + <usize>i * vRow, vRow, C, u,
+            M + <usize>xi * mXi + <usize>i * mRow + (<usize>ob << 5), mRow, false);
+        }
+      }
+    }
+    for (let i = 0; i < nt; i++) {
+      const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
+      const oh = 2 * th, ow = 2 * tw;
+      const yb = y + <usize>n * outImg + ((<usize>(oh * OW + ow) * <usize>O) << 2);
+      const down = oh + 1 < OH, right = ow + 1 < OW;
+      const rowBytes = <usize>(OW * O) << 2, pixBytes = <usize>O << 2;
+      for (let o = 0; o < O; o += 4) {
+        const m = M + <usize>i * mRow + (<usize>o << 2);
+        // Aᵀ on the left (rows 0..3 → 2), then A on the right (columns 0..3 → 2).
+        let u00 = f32x4.splat(0), u01 = u00, u02 = u00, u03 = u00, u10 = u00, u11 = u00, u12 = u00, u13 = u00;
+        for (let s = 0; s < 4; s++) {
+          const m0 = v128.load(m + <usize>s * mXi), m1 = v128.load(m + <usize>(4 + s) * mXi);
+          const m2 = v128.load(m + <usize>(8 + s) * mXi), m3 = v128.load(m + <usize>(12 + s) * mXi);
+          const a = f32x4.add(f32x4.add(m0, m1), m2), e = f32x4.sub(f32x4.sub(m1, m2), m3);
+          if (s == 0) { u00 = a; u10 = e; }
+          else if (s == 1) { u01 = a; u11 = e; }
+          else if (s == 2) { u02 = a; u12 = e; }
+          else { u03 = a; u13 = e; }
+        }
+        const bv = biasAt(bias, o, O);
+        const p = yb + (<usize>o << 2);
+        storeOut(p, f32x4.add(f32x4.add(f32x4.add(u00, u01), u02), bv), o, O, relu, reluDelta);
+        if (right) storeOut(p + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u01, u02), u03), bv), o, O, relu, reluDelta);
+        if (down) {
+          storeOut(p + rowBytes, f32x4.add(f32x4.add(f32x4.add(u10, u11), u12), bv), o, O, relu, reluDelta);
+          if (right) {
+            storeOut(p + rowBytes + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u11, u12), u13), bv), o, O, relu, reluDelta);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** A gy Aᵀ of one 2×2 block of gy (origin oh, ow) for channels o..o+3, stored at dst + xi·xiStride. */
+@inline function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
+  dst: usize, xiStride: usize): void {
+  const g00 = ld(img, oh, ow, OH, OW, O, o), g01 = ld(img, oh, ow + 1, OH, OW, O, o);
+  const g10 = ld(img, oh + 1, ow, OH, OW, O, o), g11 = ld(img, oh + 1, ow + 1, OH, OW, O, o);
+  // Rows: z0 = g0, z1 = g0 + g1, z2 = g0 - g1, z3 = -g1 (A on the left), then the same on columns.
+  const s0 = f32x4.add(g00, g10), d0 = f32x4.sub(g00, g10), s1 = f32x4.add(g01, g11), d1 = f32x4.sub(g01, g11);
+  gradRow(dst, 0, xiStride, g00, g01);
+  gradRow(dst, 4, xiStride, s0, s1);
+  gradRow(dst, 8, xiStride, d0, d1);
+  gradRow(dst, 12, xiStride, f32x4.neg(g10), f32x4.neg(g11));
+}
+
+@inline function gradRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128): void {
+  v128.store(dst + <usize>xi0 * xiStride, a);
+  v128.store(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(a, b));
+  v128.store(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(a, b));
+  v128.store(dst + <usize>(xi0 + 3) * xiStride, f32x4.neg(b));
+}
+
+/**
+ * Partial sums P[g][xi][c][o] = Σ over the tiles of group g of (Bᵀ d B)[xi][c] · (A gy Aᵀ)[xi][o],
+ * tiles in increasing order; threads split the groups. Word 1 is gy, word 22 the partial sums.
+ */
+export function winogradFilter(params: usize, part: i32, parts: i32): void {
+  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
+  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
+  const OH = pi(params, 9), OW = pi(params, 10), PH = pi(params, 15), PW = pi(params, 16);
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, TI = TH * TW, T = N * TI;
+  const groups = winogradFilterGroups(N, OH, OW, C, O);
+  const g0 = shareStart(groups, part, parts), g1 = shareStart(groups, part + 1, parts);
+  const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
+  const Vt = pp(params, 19) + <usize>thread * pp(params, 20);
+  const Z = Vt + (<usize>(16 * C4 * SB) << 2);
+  const vtRow = <usize>SB << 2, vtXi = <usize>C4 * vtRow;
+  const zOb = <usize>SB << 5, zXi = <usize>OB * zOb;
+  const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
+  const imgBytes = <usize>(H * W * C) << 2, gyImg = <usize>(OH * OW * O) << 2;
+  for (let g = g0; g < g1; g++) {
+    const P = partials + <usize>g * pGroup;
+    const gStart = shareStart(T, g, groups), gEnd = shareStart(T, g + 1, groups);
+    for (let s0 = gStart; s0 < gEnd; s0 += SB) {
+      const nt = imin(SB, gEnd - s0);
+      for (let i = 0; i < nt; i++) {
+        const t = s0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
+        const img = x + <usize>n * imgBytes, gimg = gy + <usize>n * gyImg;
+        for (let c = 0; c < C4; c += 4) {
+          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, Vt + <usize>c * vtRow + (<usize>i << 2), vtXi, true, vtRow);
+        }
+        for (let o = 0; o < O8; o += 4) {
+          gradTransform(gimg, 2 * th, 2 * tw, OH, OW, O, o, Z + <usize>(o >> 3) * zOb + (<usize>i << 5) + (<usize>(o & 7) << 2), zXi);
+        }
+      }
+      const first = s0 == gStart;
+      for (let xi = 0; xi < 16; xi++) {
+        for (let c = 0; c < C4; c += 4) {
+          for (let ob = 0; ob < OB; ob++) {
+            tile48(Vt + <usize>xi * vtXi + <usize>c * vtRow, vtRow, nt, Z + <usize>xi * zXi + <usize>ob * zOb,
+              P + <usize>xi * pXi + <usize>c * pRow + (<usize>ob << 5), pRow, !first);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * gw[o][kh][kw][c] += (Gᵀ m G)[kh][kw], m = Σ_g P[g][·][c][o] in group order; threads split c.
+ */
+export function winogradFilterReduce(params: usize, part: i32, parts: i32): void {
+  const gw = pp(params, 3), partials = pp(params, 22), gt = pp(params, 24);
+  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), OH = pi(params, 9), OW = pi(params, 10);
+  const groups = winogradFilterGroups(N, OH, OW, C, O);
+  const C4 = c4(C), O8 = op8(O);
+  const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
+  const m = pp(params, 19) + <usize>thread * pp(params, 20);
+  const ca = shareStart(C, part, parts), cb = shareStart(C, part + 1, parts);
+  for (let c = ca; c < cb; c++) {
+    for (let o = 0; o < O; o += 4) {
+      for (let xi = 0; xi < 16; xi++) {
+        const src = partials + <usize>xi * pXi + <usize>c * pRow + (<usize>o << 2);
+        let s = v128.load(src);
+        for (let g = 1; g < groups; g++) s = f32x4.add(s, v128.load(src + <usize>g * pGroup));
+        v128.store(m + (<usize>xi << 4), s);
+      }
+      for (let kh = 0; kh < 3; kh++) {
+        for (let kw = 0; kw < 3; kw++) {
+          let r = f32x4.splat(0);
+          for (let i = 0; i < 4; i++) {
+            const gi = gAt(gt, i, kh);
+            if (gi == 0) continue;
+            let row = f32x4.splat(0);
+            for (let j = 0; j < 4; j++) {
+              const gj = gAt(gt, j, kw);
+              if (gj != 0) row = f32x4.add(row, f32x4.mul(f32x4.splat(gj), v128.load(m + (<usize>(i * 4 + j) << 4))));
+            }
+            r = f32x4.add(r, f32x4.mul(f32x4.splat(gi), row));
+          }
+          const t = kh * 3 + kw, step = <usize>(9 * C) << 2;
+          const p = gw + (<usize>((o * 9 + t) * C + c) << 2);
+          store<f32>(p, load<f32>(p) + f32x4.extract_lane(r, 0));
+          if (o + 1 < O) store<f32>(p + step, load<f32>(p + step) + f32x4.extract_lane(r, 1));
+          if (o + 2 < O) store<f32>(p + 2 * step, load<f32>(p + 2 * step) + f32x4.extract_lane(r, 2));
+          if (o + 3 < O) store<f32>(p + 3 * step, load<f32>(p + 3 * step) + f32x4.extract_lane(r, 3));
+        }
+      }
+    }
+  }
+}
