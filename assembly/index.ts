@@ -11,6 +11,7 @@ export {
   convPackedBytes, convPackFlipped, convPackForward, convPackScatter, convScatterPackedBytes, convScatterScratchBytes,
   convScratchBytes,
 } from './conv';
+export { conv2dGroupedBackwardData, conv2dGroupedBackwardFilter, conv2dGroupedForward } from './conv-grouped';
 export { avgPool2dBackward, avgPool2dForward, maxPool2dBackward, maxPool2dForward } from './pool';
 export { activationBackward, activationForward } from './activations';
 export { softmaxBackward, softmaxCrossEntropy, softmaxForward } from './softmax';

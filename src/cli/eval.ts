@@ -6,13 +6,15 @@ import { loadModel } from '../node/model-io.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadSource } from './data-source.js';
 import { confusionTable, percent } from './format.js';
-import { checkDataFits, standardizationOf } from './model-data.js';
+import { checkDataFits, resizeOf, standardizationOf } from './model-data.js';
 
 export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind; threads?: number }): Promise<void> {
   const engine = await createEngine(flags.engine, flags.threads);
   try {
     const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels });
-    const data = loadSource(flags.data, 'test', sizeOf(net.outputShape));
+    // A folder of images is read the way the model saw its training images: its channels, its resize.
+    const data = loadSource(flags.data, 'test', sizeOf(net.outputShape),
+      { color: net.inputShape[2] === 3 ? 'rgb' : 'grayscale', size: resizeOf(preprocessing) });
     checkDataFits(net, data, flags.data);
     const stats = standardizationOf(preprocessing, net, modelPath);
     if (stats) applyStandardization(data.x, stats);

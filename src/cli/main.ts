@@ -9,7 +9,7 @@ import { evalCommand } from './eval.js';
 import { EXPORT_FORMATS, exportCommand, type ExportFlags } from './export.js';
 import { importCommand, numberList, type ImportFlags } from './import.js';
 import { gradcheckCommand } from './gradcheck.js';
-import { classCount, fraction, nonNegativeInt, optimizerKinds, port, positiveInt, positiveNumber, threadCount } from './options.js';
+import { classCount, fraction, imageSize, nonNegativeInt, optimizerKinds, port, positiveInt, positiveNumber, threadCount } from './options.js';
 import { predictCommand } from './predict.js';
 import { summaryCommand } from './summary.js';
 import { trainCommand, type TrainFlags } from './train.js';
@@ -44,9 +44,11 @@ const program = new Command('descent')
 program.command('train')
   .description('train a model (MNIST and LeNet-5 by default); checkpoints and the final model go to --out')
   .option('-m, --model <model>', `preset (${presetNames.join(', ')}) or JSON spec file`, 'lenet5')
-  .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
-  .option('--test <source>', 'test data (MNIST uses its 10,000 test images by default)')
+  .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir> | cifar10:<dir>', 'mnist')
+  .option('--test <source>', 'test data (MNIST and a CIFAR-10 folder use their test images by default)')
   .option('--classes <n>', 'number of classes (default: the largest label + 1, every class below it present)', classCount)
+  .addOption(new Option('--color <mode>', 'channels of folder: images').choices(['grayscale', 'rgb']).default('grayscale'))
+  .option('--image-size <size>', 'resize folder: images to <n> or <height>x<width> (area averaging down, bilinear up)', imageSize)
   .option('-e, --epochs <n>', 'epochs', positiveInt, 15)
   .option('-b, --batch-size <n>', 'mini-batch size B (1 = online learning)', positiveInt, 64)
   .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerKinds]).default('adam'))
@@ -59,6 +61,8 @@ program.command('train')
   .option('--patience <n>', 'early stopping: epochs without a better validation error', nonNegativeInt, 5)
   .option('--no-early-stopping', 'train all epochs (best weights are not restored)')
   .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 2)
+  .option('--crop <padding>', 'random crops: pad each image with this many zeros, crop back to its size (CIFAR: 4)', nonNegativeInt, 0)
+  .option('--flip', 'random horizontal flips (half of the images)')
   .option('--no-normalize', 'skip mean/std normalisation of the inputs')
   .option('--seed <n>', 'seed for initialisation, shuffling, dropout and ties', nonNegativeInt, 1)
   .option('--limit <n>', 'use only the first n training images', positiveInt)
@@ -77,7 +81,7 @@ program.command('train')
 
 program.command('eval <model>')
   .description('accuracy, loss and confusion matrix of a saved model (.safetensors) on a dataset')
-  .option('-d, --data <source>', 'mnist (its test split) | idx:<images>,<labels> | csv:<file> | folder:<dir>', 'mnist')
+  .option('-d, --data <source>', 'mnist (its test split) | idx:<images>,<labels> | csv:<file> | folder:<dir> | cifar10:<dir> (test_batch.bin)', 'mnist')
   .addOption(engineOption())
   .addOption(threadsOption())
   .option('--json', 'print JSON')

@@ -30,3 +30,9 @@ export function standardizationOf(preprocessing: unknown, net: Sequential, sourc
   }
   return { mean: p.mean as number[], std: p.std as number[] };
 }
+
+/** The [height, width] a model's training images were resized to (--image-size), if they were. */
+export function resizeOf(preprocessing: unknown): [number, number] | undefined {
+  const r = (preprocessing as { resize?: unknown } | undefined)?.resize;
+  return Array.isArray(r) && r.length === 2 && r.every((d) => Number.isInteger(d) && d > 0) ? [r[0], r[1]] : undefined;
+}

@@ -102,3 +102,13 @@ export function scheduleConfig(value: string, totalSteps: number): ScheduleConfi
     default: throw new InvalidArgumentError(`--schedule: unknown schedule "${value}" (use constant, step:<epochs>, exponential:<gamma>, cosine[:warmup], plateau[:patience], adam-then-sgd[:lr]).`);
   }
 }
+
+/** --image-size: <n> (n×n) or <height>x<width>. */
+export function imageSize(value: string): [number, number] {
+  const m = /^(\d+)(?:[x×](\d+))?$/.exec(value.trim());
+  const size: [number, number] | null = m ? [Number(m[1]), Number(m[2] ?? m[1])] : null;
+  if (!size || !size.every((d) => d >= 1 && d <= 4096)) {
+    throw new InvalidArgumentError('expected <n> or <height>x<width>, each from 1 to 4096.');
+  }
+  return size;
+}

@@ -7,6 +7,7 @@
 import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DescentError } from '../core/errors.js';
+import type { AugmentOptions } from '../data/augment.js';
 import { applyStandardization, fitStandardization, type Standardization } from '../data/dataset.js';
 import type { ArchitectureConfig } from '../network/sequential.js';
 import { Sequential } from '../network/sequential.js';
@@ -40,6 +41,10 @@ export interface TrainFlags {
   patience: number;
   earlyStopping: boolean;
   augment: number;
+  crop: number;
+  flip?: boolean;
+  color: 'grayscale' | 'rgb';
+  imageSize?: [number, number];
   normalize: boolean;
   seed: number;
   limit?: number;
@@ -56,7 +61,7 @@ export interface TrainFlags {
 
 /** The flags a checkpoint keeps, so that --resume continues the same run. */
 const RESUMED_FLAGS: (keyof TrainFlags)[] = ['data', 'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule',
-  'validationSplit', 'patience', 'earlyStopping', 'augment', 'normalize', 'seed', 'limit'];
+  'validationSplit', 'patience', 'earlyStopping', 'augment', 'crop', 'flip', 'color', 'imageSize', 'normalize', 'seed', 'limit'];
 
 export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Promise<void> {
   const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -96,7 +101,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     throw new DescentError(`cannot write to the output directory ${out}: ${(e as Error).message}`);
   }
 
-  const splits = loadSplits(flags.data, flags.test, flags.classes);
+  for (const [flag, key] of [['--image-size', 'imageSize'], ['--color', 'color']] as const) {
+    if (explicit.has(key) && ![flags.data, flags.test ?? 'folder:'].every((d) => d.startsWith('folder:'))) {
+      throw new DescentError(`${flag} applies to folder: data only (the data is ${flags.data}${flags.test ? `, the test data ${flags.test}` : ''})`);
+    }
+  }
+  const splits = loadSplits(flags.data, flags.test, flags.classes, { color: flags.color, size: flags.imageSize });
   let train = splits.train;
   if (flags.limit && flags.limit < train.count) {
     train = { ...train, count: flags.limit, x: train.x.subarray(0, flags.limit * train.x.length / train.count), labels: train.labels.subarray(0, flags.limit) };
@@ -132,7 +142,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
       validationSplit,
       splitSeed: flags.seed,
       earlyStopping: flags.earlyStopping && validationSplit ? { monitor: 'val_error', patience: flags.patience } : undefined,
-      augment: flags.augment > 0 ? { shift: flags.augment } : undefined,
+      augment: augmentOptions(flags),
       maxSteps: flags.maxSteps,
       checkpointEvery: { epochs: 1, ...(flags.checkpointEvery ? { steps: flags.checkpointEvery } : {}) },
       onCheckpoint: (bytes, where) => recorder?.saveCheckpoint(bytes, where),
@@ -161,7 +171,8 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
 
     writeFileAtomic(join(out, 'history.json'), JSON.stringify(history));
     const modelPath = join(out, 'model.safetensors');
-    saveModel(modelPath, net, { classNames: train.classNames, preprocessing: { scale: 1 / 255, ...(standardization ?? {}) } });
+    saveModel(modelPath, net, { classNames: train.classNames, preprocessing: { scale: 1 / 255, ...(standardization ?? {}),
+      ...(flags.imageSize ? { resize: flags.imageSize } : {}) } });
     // A run stopped by a NaN may end before its first checkpoint: name only a file that exists.
     const checkpointSaved = existsSync(checkpointPath) ? checkpointPath : null;
     const diverged = history.stopReason === 'non_finite';
@@ -199,4 +210,14 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     await dashboard?.close();
     await engine.dispose();
   }
+}
+
+/** --augment (shifts), --crop (pad and crop, the CIFAR recipe) and --flip, drawn from the run's generator. */
+function augmentOptions(flags: TrainFlags): AugmentOptions | undefined {
+  const options: AugmentOptions = {
+    ...(flags.augment > 0 ? { shift: flags.augment } : {}),
+    ...(flags.crop > 0 ? { crop: { padding: flags.crop } } : {}),
+    ...(flags.flip ? { flip: true } : {}),
+  };
+  return Object.keys(options).length > 0 ? options : undefined;
 }

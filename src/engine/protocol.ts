@@ -38,6 +38,7 @@ export const KERNEL_NAMES = [
   'conv2dForwardDirect', 'conv2dFilterDirect', 'convFilterSum', 'conv2dBackwardDataScatter',
   'sgdUpdate', 'adamUpdate',
   'winogradForward', 'winogradFilter', 'winogradFilterReduce',
+  'conv2dGroupedForward', 'conv2dGroupedBackwardData', 'conv2dGroupedBackwardFilter',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

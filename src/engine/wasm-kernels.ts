@@ -163,8 +163,41 @@ export class WasmKernels implements Kernels {
 
   private convOk(g: Conv2dGeometry): boolean {
     const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, DH, DW } = g;
-    return [N, H, W, C, O, OH, OW, KH, KW, SH, SW, DH, DW, g.PH, g.PW].every(Number.isInteger) &&
-      [N, H, W, C, O, OH, OW, KH, KW].every((v) => v >= 0) && SH >= 1 && SW >= 1 && DH >= 1 && DW >= 1;
+    const G = g.G ?? 1;
+    return [N, H, W, C, O, OH, OW, KH, KW, SH, SW, DH, DW, g.PH, g.PW, G].every(Number.isInteger) &&
+      [N, H, W, C, O, OH, OW, KH, KW].every((v) => v >= 0) && SH >= 1 && SW >= 1 && DH >= 1 && DW >= 1 &&
+      G >= 1 && C % G === 0 && O % G === 0;
+  }
+
+  /** Weights of a convolution: [O, KH, KW, C/G]. */
+  private static convWeights(g: Conv2dGeometry): number {
+    return g.O * g.KH * g.KW * (g.C / (g.G ?? 1));
+  }
+
+  /**
+   * A grouped convolution (G > 1): the direct kernels of assembly/conv-grouped.ts. Depthwise
+   * (one filter per channel) gets its weights packed [KH·KW][O] (forward, backward-data) and
+   * per-thread tap accumulators (backward-filter) in the scratch.
+   */
+  private grouped(name: 'conv2dGroupedForward' | 'conv2dGroupedBackwardData' | 'conv2dGroupedBackwardFilter',
+    a: number, b: number, bias: number, out: number, g: Conv2dGeometry, relu: number, units: number,
+    weights: Float32Array | null): void {
+    const flops = 2 * g.N * g.OH * g.OW * g.O * g.KH * g.KW * (g.C / g.G!);
+    // Direct loops: about a quarter of the tiles' speed.
+    const parts = this.parts(flops * NS_PER_FLOP * 4, units);
+    const T = g.KH * g.KW, depthwise = g.C === g.G && g.O === g.G;
+    let packed = 0, accumulators = 0, per = 0;
+    if (depthwise && weights) {
+      packed = this.rt.scratch(T * g.O * 4);
+      const dst = new Float32Array(this.rt.currentBuffer, packed, T * g.O);
+      for (let o = 0; o < g.O; o++) for (let t = 0; t < T; t++) dst[t * g.O + o] = weights[o * T + t];
+    } else if (depthwise) {
+      per = align64(T * 16);
+      accumulators = this.rt.scratch(per * this.rt.threads);
+    }
+    this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
+      g.G!, relu, packed, accumulators, per);
+    this.run(name, parts);
   }
 
   /** Words 0-23 of a convolution call (22: partial sums, set by backward-filter; 23: fused ReLU output or 0). */
@@ -179,13 +212,18 @@ export class WasmKernels implements Kernels {
 
   conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry, relu: Floats | null = null): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
-    if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, O * KH * KW * C) && this.f(y, N * OH * OW * O) &&
+    if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, WasmKernels.convWeights(g)) && this.f(y, N * OH * OW * O) &&
       (b === null || this.f(b, O)) && (relu === null || this.f(relu, N * OH * OW * O)))) {
       ref.conv2dForward(x, w, b, y, g, relu);
       return;
     }
     const P = N * OH * OW;
     if (P === 0 || O === 0) return;
+    if ((g.G ?? 1) > 1) {
+      this.grouped('conv2dGroupedForward', x.byteOffset, w.byteOffset, b ? (b as Float32Array).byteOffset : 0, y.byteOffset,
+        g, relu ? (relu as Float32Array).byteOffset : 0, N * OH, w);
+      return;
+    }
     if (this.useWinograd(g, C, O)) {
       this.winograd.forward(x, w, b as Float32Array | null, y, N, g.H, g.W, C, O, OH, OW, g.PH, g.PW,
         relu as Float32Array | null, false);
@@ -216,11 +254,15 @@ export class WasmKernels implements Kernels {
 
   conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
-    if (!(this.convOk(g) && this.f(gy, N * OH * OW * O) && this.f(w, O * KH * KW * C) && this.f(gx, N * H * W * C))) {
+    if (!(this.convOk(g) && this.f(gy, N * OH * OW * O) && this.f(w, WasmKernels.convWeights(g)) && this.f(gx, N * H * W * C))) {
       ref.conv2dBackwardData(gy, w, gx, g);
       return;
     }
     if (N * H * W * C === 0) return;
+    if ((g.G ?? 1) > 1) {
+      this.grouped('conv2dGroupedBackwardData', gy.byteOffset, w.byteOffset, 0, gx.byteOffset, g, 0, N * H, w);
+      return;
+    }
     if (OH * OW * O > 0 && this.useWinograd(g, O, C)) {
       // The forward convolution of gy with the flipped, transposed weights, padding 2 - P.
       this.winograd.forward(gy, w, null, gx, N, OH, OW, O, C, H, W, 2 - g.PH, 2 - g.PW, null, true);
@@ -266,13 +308,18 @@ export class WasmKernels implements Kernels {
 
   conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
-    if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(gy, N * OH * OW * O) && this.f(gw, O * KH * KW * C) &&
+    if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(gy, N * OH * OW * O) && this.f(gw, WasmKernels.convWeights(g)) &&
       (gb === null || this.f(gb, O)))) {
       ref.conv2dBackwardFilter(x, gy, gw, gb, g);
       return;
     }
     const P = N * OH * OW;
-    if (P > 0 && O > 0 && KH * KW * C > 0) {
+    const G = g.G ?? 1;
+    if (G > 1 && P > 0 && O > 0 && KH * KW * C > 0) {
+      const depthwise = C === G && O === G;
+      this.grouped('conv2dGroupedBackwardFilter', x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, 0,
+        depthwise ? Math.ceil(O / 4) : O, null);
+    } else if (P > 0 && O > 0 && KH * KW * C > 0) {
       const ex = this.rt.exports, u = this.rt.u32;
       const flops = 2 * P * O * KH * KW * C;
       if (this.useWinograd(g, C, O)) {

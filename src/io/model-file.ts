@@ -28,7 +28,11 @@ import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safete
 /** The `format` a Descent model file's metadata carries. */
 export const MODEL_FORMAT = 'descent-model-1';
 
-/** How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c]. */
+/**
+ * How raw inputs were transformed before training: x ↦ (x·scale - mean[c]) / std[c], one mean
+ * and std per channel (three for colour images); `resize`: images were resized to [height, width]
+ * first (the CLI's --image-size), so predict resizes too.
+ */
 export interface Preprocessing {
   /** Multiply raw inputs by this first (e.g. 1/255 for bytes). */
   scale?: number;
@@ -36,6 +40,7 @@ export interface Preprocessing {
   mean?: number[];
   /** Then divide by this per channel. */
   std?: number[];
+  resize?: [number, number];
   [key: string]: unknown;
 }
 

@@ -7,7 +7,9 @@
  * evaluates the model as Descent does. model.py needs only torch (safetensors if installed).
  */
 import { DescentError } from '../core/errors.js';
+import type { Conv2d } from '../layers/conv2d.js';
 import type { Layer } from '../layers/layer.js';
+import type { AvgPool2d, MaxPool2d } from '../layers/pool2d.js';
 import type { Sequential } from '../network/sequential.js';
 import { checkFiniteNetwork } from './finite.js';
 import type { Preprocessing } from './model-file.js';
@@ -46,14 +48,25 @@ const py = (v: unknown): string => {
 };
 const list = (v: readonly unknown[]) => `[${v.map(py).join(', ')}]`;
 
+/** PyTorch's padding (h, w) for the built layer's [top, bottom, left, right]; nn.Conv2d and the pools pad both sides alike. */
+function symmetricPads([t, b, l, r]: readonly number[], k: number, type: string): [number, number] {
+  if (t !== b || l !== r) {
+    throw new DescentError(`layer ${k} (${type}) pads [top ${t}, bottom ${b}, left ${l}, right ${r}]: nn.Conv2d and the pools ` +
+      'pad both sides alike (an nn.ZeroPad2d before them would change the state_dict keys)');
+  }
+  return [t, l];
+}
+
 function moduleOf(layer: Layer, k: number): string {
   const c = layer.config();
   switch (layer.type) {
-    case 'Conv2d':
-      if ((c.groups as number | undefined ?? 1) !== 1) return `nn.Conv2d(${layer.inputShape[2]}, ${py(c.outChannels)}, ${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(c.padding)}, dilation=${py(c.dilation)}, groups=${py(c.groups)}, bias=${py(c.bias)})`;
-      return `nn.Conv2d(${layer.inputShape[2]}, ${py(c.outChannels)}, ${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(c.padding)}, dilation=${py(c.dilation)}, bias=${py(c.bias)})`;
-    case 'MaxPool2d': return `nn.MaxPool2d(${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(c.padding)})`;
-    case 'AvgPool2d': return `nn.AvgPool2d(${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(c.padding)})`;
+    case 'Conv2d': case 'DepthwiseConv2d': {
+      const conv = layer as Conv2d, padding = symmetricPads(conv.pads, k, layer.type);
+      if (conv.groups !== 1) return `nn.Conv2d(${layer.inputShape[2]}, ${py(conv.outChannels)}, ${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(padding)}, dilation=${py(c.dilation)}, groups=${py(conv.groups)}, bias=${py(c.bias)})`;
+      return `nn.Conv2d(${layer.inputShape[2]}, ${py(conv.outChannels)}, ${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(padding)}, dilation=${py(c.dilation)}, bias=${py(c.bias)})`;
+    }
+    case 'MaxPool2d': return `nn.MaxPool2d(${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(symmetricPads((layer as MaxPool2d).pads, k, layer.type))})`;
+    case 'AvgPool2d': return `nn.AvgPool2d(${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(symmetricPads((layer as AvgPool2d).pads, k, layer.type))})`;
     case 'GlobalAvgPool': return 'nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())';
     case 'Flatten': return 'nn.Flatten()';
     case 'Dense': return `nn.Linear(${layer.inputShape[0]}, ${py(c.outFeatures)}, bias=${py(c.bias)})`;

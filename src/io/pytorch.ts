@@ -28,7 +28,10 @@
  * file: the order that fits the architecture is used, preferring alphabetical; where several orders
  * fit, pass `moduleOrder`.
  *
- * Layouts: conv weights are [O, C, KH, KW] in PyTorch and [O, KH, KW, C] here. Flatten of an image
+ * Layouts: conv weights are [O, C/G, KH, KW] in PyTorch and [O, KH, KW, C/G] here (G = groups;
+ * a DepthwiseConv2d is nn.Conv2d(C, C·m, k, groups=C)). Padding 'same' or [top, bottom, left,
+ * right] that is not symmetric has no nn.Conv2d equivalent: put nn.ZeroPad2d((left, right, top,
+ * bottom)) before a padding-0 nn.Conv2d (it has no tensors, so the state_dicts still match). Flatten of an image
  * orders features (c, h, w) in PyTorch and (h, w, c) here (activations are channels-last), so the
  * input columns of the Dense after a Flatten (and any BatchNorm1d between them) are permuted.
  */
@@ -87,7 +90,8 @@ function entriesOf(net: Sequential): Entry[] {
   return entries;
 }
 
-const isConvWeight = (e: Entry, s: TensorSlot) => e.type === 'Conv2d' && s.name === 'weight';
+/** Conv weights: [O, C/G, KH, KW] in PyTorch, [O, KH, KW, C/G] here (G groups; depthwise is nn.Conv2d with groups = C). */
+const isConvWeight = (e: Entry, s: TensorSlot) => (e.type === 'Conv2d' || e.type === 'DepthwiseConv2d') && s.name === 'weight';
 /** Tensors whose last axis runs over the input features: permuted after a Flatten of an image. */
 const isPerFeature = (e: Entry, s: TensorSlot) => (e.type === 'Dense' ? s.name === 'weight' : e.type === 'BatchNorm1d');
 

@@ -13,7 +13,9 @@
  * predict`; `includePreprocessing: false` leaves it out. README.md, written beside, says which.
  */
 import { DescentError } from '../core/errors.js';
+import type { Conv2d } from '../layers/conv2d.js';
 import type { Layer } from '../layers/layer.js';
+import type { AvgPool2d, MaxPool2d } from '../layers/pool2d.js';
 import type { Sequential } from '../network/sequential.js';
 import { checkFiniteNetwork } from './finite.js';
 import type { Preprocessing } from './model-file.js';
@@ -72,8 +74,10 @@ class TopologyBuilder {
     }
   }
 
-  zeroPad(name: string, [PH, PW]: [number, number]): void {
-    if (PH > 0 || PW > 0) this.add('ZeroPadding2D', `${name}_pad`, { padding: [[PH, PH], [PW, PW]] });
+  /** Zero padding [top, bottom, left, right] (or [h, w] on both sides) as a ZeroPadding2D, if any. */
+  zeroPad(name: string, pads: readonly number[]): void {
+    const [t, b, l, r] = pads.length === 4 ? pads : [pads[0], pads[0], pads[1], pads[1]];
+    if (t > 0 || b > 0 || l > 0 || r > 0) this.add('ZeroPadding2D', `${name}_pad`, { padding: [[t, b], [l, r]] });
   }
 }
 
@@ -126,11 +130,11 @@ function emitLayer(b: TopologyBuilder, net: Sequential, layer: Layer, k: number)
   switch (layer.type) {
     case 'Conv2d': {
       const [KH, KW] = pair(c.kernelSize), [SH, SW] = pair(c.stride), [DH, DW] = pair(c.dilation);
-      if ((c.groups as number | undefined ?? 1) !== 1) fail('grouped convolutions have no TensorFlow.js layer');
+      if ((layer as Conv2d).groups !== 1) fail('grouped convolutions have no TensorFlow.js layer');
       const O = c.outChannels as number, C = layer.inputShape[2];
       // TensorFlow.js cannot dilate and stride at once: dilate, then keep every S-th output.
       const subsample = (DH > 1 || DW > 1) && (SH > 1 || SW > 1);
-      b.zeroPad(name, pair(c.padding));
+      b.zeroPad(name, (layer as Conv2d).pads); // the built layer's: 'same' resolved, asymmetric kept
       const weights: Record<string, { shape: number[]; data: Float32Array }> = {
         kernel: { shape: [KH, KW, C, O], data: kerasKernel(layer.params.weight, O, KH, KW, C) } };
       if (layer.params.bias) weights.bias = { shape: [O], data: Float32Array.from(layer.params.bias) };
@@ -141,9 +145,12 @@ function emitLayer(b: TopologyBuilder, net: Sequential, layer: Layer, k: number)
     }
     case 'MaxPool2d':
     case 'AvgPool2d': {
-      const kernel = pair(c.kernelSize), stride = pair(c.stride), [PH, PW] = pair(c.padding);
+      const kernel = pair(c.kernelSize), stride = pair(c.stride), pads = (layer as MaxPool2d | AvgPool2d).pads;
+      const [PH, PW] = [pads[0], pads[2]];
       const className = layer.type === 'MaxPool2d' ? 'MaxPooling2D' : 'AveragePooling2D';
       const options = { pool_size: kernel, strides: stride, data_format: 'channels_last' };
+      // Descent's 'same' is TensorFlow's rule: the same windows, padding ignored by the max.
+      if (c.padding === 'same') return b.add(className, name, { ...options, padding: 'same' });
       if (layer.type === 'MaxPool2d' && (PH > 0 || PW > 0) && !nonNegativeInput(net, k)) {
         // Padding must never win a max: TensorFlow's 'same' padding (ignored by the max), where its windows are Descent's.
         if (![0, 1].every((d) => sameMatches(layer.inputShape[d], kernel[d], stride[d], [PH, PW][d], layer.outputShape[d]))) {
@@ -152,7 +159,7 @@ function emitLayer(b: TopologyBuilder, net: Sequential, layer: Layer, k: number)
         }
         return b.add(className, name, { ...options, padding: 'same' });
       }
-      b.zeroPad(name, [PH, PW]);
+      b.zeroPad(name, pads);
       return b.add(className, name, { ...options, padding: 'valid' });
     }
     case 'GlobalAvgPool':

@@ -6,9 +6,10 @@
  * Dimension letters, used throughout:
  *   N batch size; H, W input height and width; C input channels;
  *   OH, OW output height and width; O output channels (or output features);
- *   KH, KW kernel height and width; SH, SW strides; PH, PW paddings; DH, DW dilations;
+ *   KH, KW kernel height and width; SH, SW strides; DH, DW dilations; G channel groups;
+ *   PH, PW the padding above and left of the input (the padding below and right is implied by OH, OW);
  *   I input features of a dense layer; E entries of a soft-max (classes); R rows.
- * Layouts: activations are channels-last, [N, H, W, C]; conv weights [O, KH, KW, C];
+ * Layouts: activations are channels-last, [N, H, W, C]; conv weights [O, KH, KW, C/G];
  * dense weights [O, I] (row i of W feeds neuron i, as in the notes' Appendix).
  *
  * Conventions (from llm.c): a forward writes its output. A backward *writes* the gradient with
@@ -32,6 +33,11 @@ export interface Conv2dGeometry {
   SH: number; SW: number;
   PH: number; PW: number;
   DH: number; DW: number;
+  /**
+   * Channel groups (default 1): output channel o sees input channels [g·C/G, (g+1)·C/G) of its
+   * group g = ⌊o / (O/G)⌋, and the weights are [O, KH, KW, C/G]. G = C is depthwise.
+   */
+  G?: number;
 }
 
 /** A pooling window's sizes, in the dimension letters of this module. */

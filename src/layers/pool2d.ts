@@ -9,7 +9,8 @@ import type { Floats } from '../core/floats.js';
 import { fmt, type Shape } from '../core/shape.js';
 import type { Pool2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
-import { pair, windowOutput, type Pair } from './options.js';
+import { pair, type Pair } from './options.js';
+import { describePads, resolvePads, windowOutputPadded, type Pads } from './padding.js';
 
 /** Max or average pooling over windows; sizes may be one number or [height, width]. */
 export interface Pool2dOptions {
@@ -17,8 +18,12 @@ export interface Pool2dOptions {
   kernelSize: number | Pair;
   /** Defaults to kernelSize, as in PyTorch. */
   stride?: number | Pair;
-  /** Padding on each side (default 0): it never wins a max (−∞, as in PyTorch) and counts as zeros in a mean. */
-  padding?: number | Pair;
+  /**
+   * Padding on each side (default 0), a number or [h, w], at most half the kernel, or 'valid' (0);
+   * MaxPool2d also takes 'same' (TensorFlow's rule, see padding.ts). Padding never wins a max
+   * (−∞, as in PyTorch) and counts as zeros in a mean.
+   */
+  padding?: number | Pair | 'same' | 'valid';
 }
 
 abstract class Pool2d extends Layer {
@@ -26,16 +31,27 @@ abstract class Pool2d extends Layer {
   readonly kernelSize: Pair;
   /** Stride [SH, SW]. */
   readonly stride: Pair;
-  /** Padding [PH, PW]. */
-  readonly padding: Pair;
+  /** The padding as written ('same' and 'valid' only for MaxPool2d); `pads` as resolved at build. */
+  readonly padding: Pair | 'same' | 'valid';
+  /** [top, bottom, left, right], resolved at build. */
+  pads: Pads = [0, 0, 0, 0];
   /** The window geometry for one sample, set by build. */
   protected geometry!: Pool2dGeometry;
 
-  constructor(options: Pool2dOptions, type: string) {
+  constructor(options: Pool2dOptions, type: string, sameAllowed = false) {
     super();
     this.kernelSize = pair(options.kernelSize, `${type} kernelSize`, 1);
     this.stride = pair(options.stride ?? this.kernelSize, `${type} stride`, 1);
-    this.padding = pair(options.padding ?? 0, `${type} padding`, 0);
+    const p = options.padding ?? 0;
+    if (p === 'same' || p === 'valid') {
+      if (p === 'same' && !sameAllowed) {
+        throw new Error(`${type} padding 'same' is not supported: its average would count the padded zeros ` +
+          '(PyTorch\'s count_include_pad), unlike Keras\'s; give a number');
+      }
+      this.padding = p;
+      return;
+    }
+    this.padding = pair(p, `${type} padding`, 0);
     const [KH, KW] = this.kernelSize, [PH, PW] = this.padding;
     if (2 * PH > KH || 2 * PW > KW) {
       throw new Error(`${type} padding ${PH}×${PW} must be at most half the kernel ${KH}×${KW}`);
@@ -45,10 +61,12 @@ abstract class Pool2d extends Layer {
   protected outputShapeFor(input: Shape): Shape {
     if (input.length !== 3) throw new Error(`${this.type} needs an image input [H, W, C], got ${fmt(input)}`);
     const [H, W, C] = input;
-    const [KH, KW] = this.kernelSize, [SH, SW] = this.stride, [PH, PW] = this.padding;
-    const OH = windowOutput(H, KH, SH, PH), OW = windowOutput(W, KW, SW, PW);
+    const [KH, KW] = this.kernelSize, [SH, SW] = this.stride;
+    const pads = this.pads = resolvePads(this.padding, H, W, this.kernelSize, this.stride);
+    const OH = windowOutputPadded(H, KH, SH, pads[0], pads[1]), OW = windowOutputPadded(W, KW, SW, pads[2], pads[3]);
     if (OH < 1 || OW < 1) throw new Error(`input ${fmt(input)} is smaller than the ${KH}×${KW} window`);
-    this.geometry = { N: 0, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW };
+    // The kernels index from the top-left padding; the bottom/right padding only sets OH, OW.
+    this.geometry = { N: 0, H, W, C, OH, OW, KH, KW, SH, SW, PH: pads[0], PW: pads[2] };
     return [OH, OW, C];
   }
 
@@ -59,7 +77,7 @@ abstract class Pool2d extends Layer {
   }
 
   override describe(): string {
-    return `${this.kernelSize.join('×')}, stride ${this.stride.join('×')}, pad ${this.padding.join('×')}`;
+    return `${this.kernelSize.join('×')}, stride ${this.stride.join('×')}, pad ${describePads(this.padding, this.pads)}`;
   }
 }
 
@@ -74,7 +92,7 @@ export class MaxPool2d extends Pool2d {
   private argmax: Int32Array = new Int32Array(0);
 
   constructor(options: Pool2dOptions & { tieBreak?: TieBreak }) {
-    super(options, 'MaxPool2d');
+    super(options, 'MaxPool2d', true);
     this.tieBreak = options.tieBreak ?? 'random';
     if (this.tieBreak !== 'random' && this.tieBreak !== 'first') {
       throw new Error(`MaxPool2d tieBreak must be 'random' or 'first', got ${JSON.stringify(options.tieBreak)}`);

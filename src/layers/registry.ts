@@ -7,6 +7,7 @@ import { LeakyReLU, ReLU, Sigmoid, Softplus, Tanh } from './activation.js';
 import { BatchNorm1d, BatchNorm2d } from './batch-norm.js';
 import { Conv2d, type Conv2dOptions } from './conv2d.js';
 import { Dense, type DenseOptions } from './dense.js';
+import { DepthwiseConv2d, type DepthwiseConv2dOptions } from './depthwise-conv2d.js';
 import { Dropout } from './dropout.js';
 import { Flatten } from './flatten.js';
 import { GlobalAvgPool } from './global-avg-pool.js';
@@ -18,6 +19,7 @@ import { Softmax } from './softmax.js';
 const constructors: Record<string, (o: any) => Layer> = {
   Dense: (o) => new Dense(o as DenseOptions),
   Conv2d: (o) => new Conv2d(o as Conv2dOptions),
+  DepthwiseConv2d: (o) => new DepthwiseConv2d(o as DepthwiseConv2dOptions),
   MaxPool2d: (o) => new MaxPool2d(o as Pool2dOptions),
   AvgPool2d: (o) => new AvgPool2d(o as Pool2dOptions),
   GlobalAvgPool: () => new GlobalAvgPool(),

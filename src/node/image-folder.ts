@@ -7,10 +7,11 @@
  * locale); label i is the i-th name. Only .png, .jpg and .jpeg files are read (other files, and
  * anything whose name starts with '.', are ignored); the format is recognised by content.
  *
- * Images are never resized: every image of a folder must have the same size, and a single image
- * must have the size the model expects. Resizing silently changes what the network sees (MNIST
- * digits, for one, are centred in a 20×20 box inside 28×28), so that is left to the user's tools,
- * and a mismatch is an error naming the file and both sizes.
+ * Images are resized only when asked (`size`, the CLI's --image-size; see src/data/resize.ts:
+ * area averaging when shrinking, bilinear when enlarging): resizing changes what the network sees
+ * (MNIST digits, for one, are centred in a 20×20 box inside 28×28), so without a size every image
+ * of a folder must have the same size, a single image the size the model expects, and a mismatch
+ * is an error naming the file and both sizes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,7 @@ import { PNG } from 'pngjs';
 import { check, DescentError } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
 import { createDataset, type Dataset, type ImageShape } from '../data/dataset.js';
+import { resizeImage } from '../data/resize.js';
 import { readFileMaybeGzip } from './files.js';
 
 /** 'grayscale' gives one channel (ITU-R BT.601 luma), 'rgb' three. */
@@ -91,9 +93,31 @@ function listDir(dir: string): fs.Dirent[] {
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+export interface ImageFolderOptions {
+  color?: ColorMode;
+  /** Resize every image to [height, width]; without it, all images must have one size. */
+  size?: [number, number];
+}
+
+/** The image's pixels as [height, width, channels] values in [0, 1], resized to `size` if given. */
+function pixels(img: DecodedImage, channels: number, size: [number, number] | undefined, out: Float32Array, offset: number): void {
+  if (!size || (size[0] === img.height && size[1] === img.width)) {
+    toChannels(img, channels, out, offset);
+    return;
+  }
+  const full = new Float32Array(img.height * img.width * channels);
+  toChannels(img, channels, full, 0);
+  resizeImage(full, img.height, img.width, channels, size[0], size[1], out, offset);
+}
+
 /** Load `dir`/<class>/<image> files as a dataset, samples grouped by class, files in name order. */
-export function loadImageFolder(dir: string, options: { color?: ColorMode } = {}): Dataset {
+export function loadImageFolder(dir: string, options: ImageFolderOptions = {}): Dataset {
   const channels = (options.color ?? 'grayscale') === 'rgb' ? 3 : 1;
+  const size = options.size;
+  check(
+    size === undefined || (size.length === 2 && size.every((d) => Number.isInteger(d) && d > 0)),
+    () => `image size must be two positive integers [height, width], got ${JSON.stringify(size)}`,
+  );
   const classNames = listDir(dir).filter((e) => e.isDirectory()).map((e) => e.name).sort(byCodePoint);
   check(classNames.length > 0, () => `${dir} has no class sub-folders: expected ${dir}/<class name>/<images>`);
 
@@ -114,36 +138,40 @@ export function loadImageFolder(dir: string, options: { color?: ColorMode } = {}
   files.forEach(({ file, label }, n) => {
     const img = decodeImage(readFileMaybeGzip(file), file);
     if (!first) {
-      first = { file, height: img.height, width: img.width };
-      const values = files.length * img.height * img.width * channels;
-      check(values <= 2 ** 31, () => `${dir}: ${files.length} images of ${img.height}×${img.width} are ${values} values, more than the 2^31 Descent holds`);
+      first = { file, height: size?.[0] ?? img.height, width: size?.[1] ?? img.width };
+      const { height, width } = first;
+      const values = files.length * height * width * channels;
+      check(values <= 2 ** 31, () => `${dir}: ${files.length} images of ${height}×${width} are ${values} values, more than the 2^31 Descent holds`);
       x = new Float32Array(values);
     }
     const f = first;
     check(
-      img.height === f.height && img.width === f.width,
+      size !== undefined || (img.height === f.height && img.width === f.width),
       () =>
         `${file} is ${img.height}×${img.width} (H×W) but ${f.file} is ${f.height}×${f.width}: ` +
-        'all images must have one size (Descent does not resize)',
+        'all images must have one size (or give one to resize them to: --image-size)',
     );
-    toChannels(img, channels, x, n * img.height * img.width * channels);
+    pixels(img, channels, size, x, n * f.height * f.width * channels);
     labels[n] = label;
   });
   return createDataset({ x, labels, shape: [first!.height, first!.width, channels], classNames }, dir);
 }
 
-/** One image file as model input of `shape` [H, W, C] (C = 1 grayscale or 3 RGB), values in [0, 1]. */
-export function loadImageFile(file: string, options: { shape: ImageShape }): Float32Array {
+/**
+ * One image file as model input of `shape` [H, W, C] (C = 1 grayscale or 3 RGB), values in [0, 1];
+ * with `resize` (a model trained on resized images) it is resized to H×W, else it must be H×W.
+ */
+export function loadImageFile(file: string, options: { shape: ImageShape; resize?: boolean }): Float32Array {
   const [h, w, c] = options.shape;
   check(c === 1 || c === 3, () => `an image input needs 1 (grayscale) or 3 (RGB) channels, not ${fmt(options.shape)}`);
   const img = decodeImage(readFileMaybeGzip(file), file);
   check(
-    img.height === h && img.width === w,
+    options.resize || (img.height === h && img.width === w),
     () =>
       `${file} is ${img.height}×${img.width} (H×W) but the model expects ${fmt(options.shape)}: ` +
-      'resize the image first (Descent does not resize)',
+      'resize the image first (this model was trained without --image-size)',
   );
   const out = new Float32Array(h * w * c);
-  toChannels(img, c, out, 0);
+  pixels(img, c, [h, w], out, 0);
   return out;
 }

@@ -17,6 +17,7 @@ import { sizeOf } from '../core/shape.js';
 import { augmentBatch, type AugmentOptions } from '../data/augment.js';
 import { type Dataset, splitTrainValidation } from '../data/dataset.js';
 import type { LossKind } from '../losses/loss.js';
+import { canonicalArchitecture } from '../network/canonical.js';
 import { argmaxRows, type Sequential } from '../network/sequential.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './checkpoint.js';
 import { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './early-stopping.js';
@@ -257,7 +258,7 @@ export class Trainer extends Emitter {
   /** Continue from a checkpoint's bytes; the model must have the checkpoint's architecture. */
   restore(bytes: Uint8Array, source = 'checkpoint'): void {
     const s = decodeCheckpoint(bytes, source);
-    const mine = JSON.stringify(this.model.config()), theirs = JSON.stringify(s.architecture);
+    const mine = JSON.stringify(this.model.config()), theirs = JSON.stringify(canonicalArchitecture(s.architecture));
     if (mine !== theirs) throw new DescentError(`${source}: its architecture differs from the model's`);
     this.model.setWeights(s.w);
     this.model.setBuffers(s.buffers);

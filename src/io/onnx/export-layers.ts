@@ -8,7 +8,9 @@
  * [O, KH, KW, C] to ONNX's [O, C, KH, KW], dense weights stay [O, I] (Gemm with transB = 1).
  */
 import { DescentError } from '../../core/errors.js';
+import type { Conv2d } from '../../layers/conv2d.js';
 import type { Layer } from '../../layers/layer.js';
+import type { AvgPool2d, MaxPool2d } from '../../layers/pool2d.js';
 import { channelsLastToFirst } from '../layout.js';
 import { type GraphBuilder, type Value } from './graph-builder.js';
 import { attrFloat, attrInt, attrInts } from './proto.js';
@@ -31,23 +33,24 @@ const pointwise = (op: string, attributes: (layer: Layer) => ReturnType<typeof a
 const conv2d: Emitter = (b, layer, prefix, [input]) => {
   const x = b.toNchw(input, prefix);
   const c = layer.config();
-  const [KH, KW] = pair(c.kernelSize), [SH, SW] = pair(c.stride), [PH, PW] = pair(c.padding), [DH, DW] = pair(c.dilation);
+  const [KH, KW] = pair(c.kernelSize), [SH, SW] = pair(c.stride), [DH, DW] = pair(c.dilation);
   const [O, , , Cg] = specShape(layer, 'weight');
-  const groups = (c.groups as number | undefined) ?? 1;
+  // The built layer's groups and padding ('same' resolved, [top, bottom, left, right]; DepthwiseConv2d too).
+  const { groups, pads: [top, bottom, left, right] } = layer as Conv2d;
   const weight = channelsLastToFirst(layer.params.weight, O, Cg, KH, KW);
   const inputs = [x.name, b.constant(`${prefix}.weight`, [O, Cg, KH, KW], weight)];
   if (layer.params.bias) inputs.push(b.constant(`${prefix}.bias`, [O], layer.params.bias));
   const name = b.node('Conv', prefix, inputs, [attrInts('kernel_shape', [KH, KW]), attrInts('strides', [SH, SW]),
-    attrInts('pads', [PH, PW, PH, PW]), attrInts('dilations', [DH, DW]), attrInt('group', groups)]);
+    attrInts('pads', [top, left, bottom, right]), attrInts('dilations', [DH, DW]), attrInt('group', groups)]);
   return { name, shape: layer.outputShape, layout: 'nchw' };
 };
 
 const pool = (op: 'MaxPool' | 'AveragePool'): Emitter => (b, layer, prefix, [input]) => {
   const x = b.toNchw(input, prefix);
   const c = layer.config();
-  const [PH, PW] = pair(c.padding);
+  const [top, bottom, left, right] = (layer as MaxPool2d | AvgPool2d).pads;
   const attributes = [attrInts('kernel_shape', pair(c.kernelSize)), attrInts('strides', pair(c.stride)),
-    attrInts('pads', [PH, PW, PH, PW]), attrInt('ceil_mode', 0)];
+    attrInts('pads', [top, left, bottom, right]), attrInt('ceil_mode', 0)];
   // Descent divides every window by its full size, padding included.
   if (op === 'AveragePool') attributes.push(attrInt('count_include_pad', 1));
   return { name: b.node(op, prefix, [x.name], attributes), shape: layer.outputShape, layout: 'nchw' };
@@ -93,6 +96,7 @@ const softmax: Emitter = (b, _layer, prefix, [x]) => ({ ...x, name: b.node('Soft
 
 export const emitters: Record<string, Emitter> = {
   Conv2d: conv2d,
+  DepthwiseConv2d: conv2d,
   MaxPool2d: pool('MaxPool'),
   AvgPool2d: pool('AveragePool'),
   GlobalAvgPool: globalAvgPool,
