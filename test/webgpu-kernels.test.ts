@@ -628,6 +628,12 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
     await k.finish(); // the error was reported once, and the kernels go on working
   });
 
+  it('a grouped convolution is refused, not computed as an ungrouped one', () => {
+    const g = { ...convGeometry(1, 4, 4, 4, 4, 3, 3), G: 2 };
+    assert.throws(() => k.conv2dForward(up(normal(64)), up(normal(72)), null, up(normal(16)), g),
+      /conv2dForward: grouped convolutions \(G = 2\) are not supported/);
+  });
+
   it('a view too short for the call is refused before anything runs', async () => {
     await scoped(async () => {
       assert.throws(() => k.matmul(up(normal(5)), up(normal(6)), up(normal(3)), 2, 3, 3, false, false, false),

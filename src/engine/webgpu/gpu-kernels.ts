@@ -85,6 +85,7 @@ export class GpuKernels {
   }
 
   conv2dForward(x: T, w: T, b: T | null, y: T, g: Conv2dGeometry, relu?: T | null): void {
+    ungrouped(g, 'conv2dForward');
     const rows = g.N * g.OH * g.OW, K = g.KH * g.KW * g.C;
     need([[x, g.N * g.H * g.W * g.C, 'x'], [w, g.O * K, 'w'], [b, g.O, 'b'], [y, rows * g.O, 'y'],
       [relu ?? null, rows * g.O, 'relu']], 'conv2dForward');
@@ -92,12 +93,14 @@ export class GpuKernels {
   }
 
   conv2dBackwardData(gy: T, w: T, gx: T, g: Conv2dGeometry): void {
+    ungrouped(g, 'conv2dBackwardData');
     need([[gy, g.N * g.OH * g.OW * g.O, 'gy'], [w, g.O * g.KH * g.KW * g.C, 'w'], [gx, g.N * g.H * g.W * g.C, 'gx']],
       'conv2dBackwardData');
     this.gemm(CONV_BACKWARD_DATA, [gy, w, gx], { GM: g.N * g.H * g.W, GN: g.C, GK: g.KH * g.KW * g.O, ...g });
   }
 
   conv2dBackwardFilter(x: T, gy: T, gw: T, gb: T | null, g: Conv2dGeometry): void {
+    ungrouped(g, 'conv2dBackwardFilter');
     const rows = g.N * g.OH * g.OW;
     need([[x, g.N * g.H * g.W * g.C, 'x'], [gy, rows * g.O, 'gy'], [gw, g.O * g.KH * g.KW * g.C, 'gw'], [gb, g.O, 'gb']],
       'conv2dBackwardFilter');
@@ -363,6 +366,11 @@ export class GpuKernels {
 function dropThreshold(p: number): { threshold: number; dropAll: boolean; scale: number } {
   const t = Math.ceil(p * 4294967296);
   return { threshold: Math.min(t, 4294967295), dropAll: t >= 4294967296, scale: 1 / (1 - p) };
+}
+
+/** Grouped convolutions (G > 1, main's newer interface) are not in these kernels yet: refused, never computed as G = 1. */
+function ungrouped(g: Conv2dGeometry, kernel: string): void {
+  if ((g.G ?? 1) !== 1) throw new RangeError(`${kernel}: grouped convolutions (G = ${g.G}) are not supported by the WebGPU kernels yet`);
 }
 
 /** Each tensor (when given) must hold what the call reads or writes: the views share buffers. */
