@@ -4,32 +4,19 @@
  * the saved model; an RGB image folder of mixed sizes resized by --image-size; one-line errors.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { Rng } from '../src/core/rng.js';
 import { CIFAR10_PIXELS, encodeCifar10 } from '../src/data/cifar10.js';
+import { cliIn, assertOneLineError } from './cli-run.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'descent-cli-colour-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): void {
-  assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^descent: /);
-  assert.match(lines[0], pattern);
-}
+const descent = cliIn(dir);
 
 /** Images whose class shows in the colour of a square: learnable in an epoch or two. */
 function colouredSquares(N: number, seed: number): { images: Uint8Array; labels: number[] } {

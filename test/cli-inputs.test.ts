@@ -4,7 +4,7 @@
  * (a reader that closes the pipe, a run folder killed before its first checkpoint), handled quietly.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,22 +16,12 @@ import { encodeModel } from '../src/io/model-file.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { Sequential } from '../src/network/sequential.js';
 import { patches } from './synthetic.js';
+import { cliIn, assertOneLineError } from './cli-run.js';
 
 const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'descent-cli-inputs-'));
 
-function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): void {
-  assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^descent: /);
-  assert.match(lines[0], pattern);
-}
+const descent = cliIn(dir);
 
 const idx = (name: string, dims: number[], data: ArrayLike<number>) => {
   writeFileSync(join(dir, name), encodeIdx({ type: 'ubyte', dims, data }));

@@ -1,6 +1,5 @@
 /** `descent export` and `descent import`, run as subprocesses: files written, read back, and one-line errors. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,24 +10,13 @@ import { exportPytorchStateDict } from '../src/io/pytorch.js';
 import { loadModel, saveModel } from '../src/node/model-io.js';
 import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
 import { mnistPixels, runOnnx } from './interchange-helpers.js';
+import { cliIn, assertOneLineError } from './cli-run.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'descent-interchange-'));
 const model = join(dir, 'model.safetensors');
 const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
-function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): void {
-  assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^descent: /);
-  assert.match(lines[0], pattern);
-}
+const descent = cliIn(dir);
 
 const bits = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 

@@ -4,24 +4,19 @@
  * every file left behind is finite, and the JSON result names only files that exist.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { encodeIdx } from '../src/data/idx.js';
 import { decodeModel } from '../src/io/model-file.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { patches } from './synthetic.js';
+import { cliIn, type CliResult } from './cli-run.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'descent-cli-nonfinite-'));
 
-function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const descent = cliIn(dir);
 
 const spec = join(dir, 'tiny.json');
 const nanImages = join(dir, 'nan-images.idx'), images = join(dir, 'images.idx'), labels = join(dir, 'labels.idx');
@@ -39,7 +34,7 @@ before(() => {
 });
 
 /** The failure is one line on stderr, and stdout's last line is the JSON result. */
-function failed(r: ReturnType<typeof descent>, pattern: RegExp): Record<string, unknown> {
+function failed(r: CliResult, pattern: RegExp): Record<string, unknown> {
   assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
   const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('Descent: '));
   assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);

@@ -3,33 +3,19 @@
  * engines, and accuracy is measured on held-out images drawn apart from the training file.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { encodeIdx } from '../src/data/idx.js';
 import { patches } from './synthetic.js';
+import { cliIn, assertOneLineError } from './cli-run.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'descent-cli-'));
 
-function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A failure is one line on stderr, "descent: …", and a non-zero exit. */
-function assertOneLineError(r: ReturnType<typeof descent>, pattern: RegExp): void {
-  assert.notEqual(r.status, 0, `expected failure, got ${r.status}: ${r.stdout}`);
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
-  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^descent: /);
-  assert.match(lines[0], pattern);
-}
+const descent = cliIn(dir);
 
 const spec = join(dir, 'tiny.json');
 const images = join(dir, 'images.idx.gz'), labels = join(dir, 'labels.idx');

@@ -1,22 +1,17 @@
 /** The `descent` command on graph networks: a JSON spec with names and inputs, trained, saved, evaluated, summarised. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { encodeIdx } from '../src/data/idx.js';
 import { patches } from './synthetic.js';
+import { cliIn } from './cli-run.js';
 
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'descent-graph-cli-'));
 
-function descent(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const descent = cliIn(dir);
 
 const images = join(dir, 'images.idx'), labels = join(dir, 'labels.idx');
 const data = () => `idx:${images},${labels}`;
