@@ -4,14 +4,12 @@
  * against the reference on awkward geometries, and bitwise equality across 1, 2 and 3 threads.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { HeapArena } from '../src/core/arena.js';
 import type { Floats } from '../src/core/floats.js';
 import { Rng } from '../src/core/rng.js';
 import { gradientCheck } from '../src/check/gradcheck.js';
 import { explicitJacobians, rowTimes } from '../src/check/jacobian.js';
-import { createWasmEngine } from '../src/engine/node-loader.js';
-import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import { decodeModel, encodeModel } from '../src/io/model-file.js';
 import type { Conv2dGeometry, Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
@@ -21,6 +19,7 @@ import type { LayerConfig } from '../src/layers/layer.js';
 import { samePadding, windowOutputPadded } from '../src/layers/padding.js';
 import { Sequential } from '../src/network/sequential.js';
 import { assertClose, randomFloats, randomLabels } from './helpers.js';
+import { THREADS, threadEngines } from './thread-engines.js';
 
 /** A geometry with padding [top, bottom, left, right] and G groups, output size as the layer derives it. */
 function geom(N: number, H: number, W: number, C: number, O: number, KH: number, KW: number, S: [number, number],
@@ -156,16 +155,7 @@ describe('finite differences through a depthwise-separable network', () => {
   });
 });
 
-const THREADS = [1, 2, 3];
-let engines: WasmEngine[] = [];
-
-before(async () => {
-  engines = await Promise.all(THREADS.map((threads) => createWasmEngine({ threads, minPartNs: 0 })));
-});
-
-after(async () => {
-  await Promise.all(engines.map((e) => e.dispose()));
-});
+const engines = threadEngines();
 
 /** Awkward geometries: batch 1, channel counts not multiples of 4, strides, dilations, asymmetric padding. */
 const CASES: Conv2dGeometry[] = [

@@ -5,7 +5,7 @@
  * whole training run with one seed ends with bitwise the same weights on every thread count.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
@@ -14,17 +14,9 @@ import { Sequential } from '../src/network/sequential.js';
 import { fit } from '../src/train/trainer.js';
 import { squareConv } from './helpers.js';
 import { patches } from './synthetic.js';
+import { THREADS, threadEngines } from './thread-engines.js';
 
-const THREADS = [1, 2, 3];
-let engines: WasmEngine[] = [];
-
-before(async () => {
-  engines = await Promise.all(THREADS.map((threads) => createWasmEngine({ threads, minPartNs: 0 })));
-});
-
-after(async () => {
-  await Promise.all(engines.map((e) => e.dispose()));
-});
+const engines = threadEngines();
 
 /** Per engine: fills arrays with the same seeded values. */
 class Inputs {

@@ -10,25 +10,16 @@
  *   - the thread pool under calls that alternate between split and unsplit.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import type { Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { assertClose, convGeometry } from './helpers.js';
+import { THREADS, threadEngines } from './thread-engines.js';
 
 const TOL = 2e-4;
-const THREADS = [1, 2, 3];
-let engines: WasmEngine[] = [];
-
-before(async () => {
-  engines = await Promise.all(THREADS.map((threads) => createWasmEngine({ threads, minPartNs: 0 })));
-});
-
-after(async () => {
-  await Promise.all(engines.map((e) => e.dispose()));
-});
+const engines = threadEngines();
 
 function tag(g: Conv2dGeometry): string {
   return `N${g.N} ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH}×${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW}`;

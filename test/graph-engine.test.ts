@@ -4,10 +4,8 @@
  * graph network with batch norm and dropout trains to bitwise the same weights on every thread count.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import { createWasmEngine } from '../src/engine/node-loader.js';
-import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import type { LayerConfig } from '../src/layers/layer.js';
@@ -15,17 +13,9 @@ import { Sequential } from '../src/network/sequential.js';
 import { fit } from '../src/train/trainer.js';
 import { assertClose } from './helpers.js';
 import { patches } from './synthetic.js';
+import { THREADS, threadEngines } from './thread-engines.js';
 
-const THREADS = [1, 2, 3];
-let engines: WasmEngine[] = [];
-
-before(async () => {
-  engines = await Promise.all(THREADS.map((threads) => createWasmEngine({ threads, minPartNs: 0 })));
-});
-
-after(async () => {
-  await Promise.all(engines.map((e) => e.dispose()));
-});
+const engines = threadEngines();
 
 /** Seeded values with NaN, ±Inf, zeros and ties sprinkled in. */
 function values(alloc: (n: number) => Float32Array, n: number, seed: number): Float32Array {
