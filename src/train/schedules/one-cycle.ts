@@ -3,8 +3,10 @@
  * from α₀/divFactor to α₀ (the base rate is OneCycleLR's max_lr) over the first pctStart of totalSteps,
  * then falls to α₀/(divFactor·finalDivFactor) at the last step; threePhase first falls back to the
  * initial rate, symmetrically, then anneals to the minimum. Each phase is a half cosine ('cos') or a
- * line ('linear'). Only the rate cycles (PyTorch's cycle_momentum=False). Past totalSteps the rate
- * stays at its minimum, where PyTorch would throw.
+ * line ('linear'). Only the rate cycles (PyTorch's cycle_momentum=False). Two departures, both where
+ * PyTorch throws: past totalSteps the rate stays at its minimum, and a phase that spans no step (the
+ * warm-up of a 4-step cycle with pctStart 0.25, a ZeroDivisionError there) is skipped. A phase shorter
+ * than that (a cycle of a few steps) is skipped by PyTorch's own rule, so short runs still work.
  */
 import { check } from '../../core/errors.js';
 import { checkNumber } from '../optimizers/optimizer.js';
@@ -30,7 +32,7 @@ const anneal = {
 export function oneCycle(options: Omit<OneCycleConfig, 'kind'>): ShapedSchedule {
   const cfg: Required<OneCycleConfig> = {
     kind: 'onecycle',
-    totalSteps: checkInt(options.totalSteps, 'onecycle totalSteps', 2),
+    totalSteps: checkInt(options.totalSteps, 'onecycle totalSteps', 1),
     pctStart: checkNumber(options.pctStart ?? 0.3, 'onecycle pctStart', Number.MIN_VALUE, 1),
     divFactor: checkNumber(options.divFactor ?? 25, 'onecycle divFactor', 1),
     finalDivFactor: checkNumber(options.finalDivFactor ?? 1e4, 'onecycle finalDivFactor', 1),
@@ -40,30 +42,26 @@ export function oneCycle(options: Omit<OneCycleConfig, 'kind'>): ShapedSchedule 
   check(cfg.annealStrategy === 'cos' || cfg.annealStrategy === 'linear',
     () => `onecycle annealStrategy must be 'cos' or 'linear', got ${JSON.stringify(cfg.annealStrategy)}`);
   check(typeof cfg.threePhase === 'boolean', () => `onecycle threePhase must be true or false, got ${JSON.stringify(cfg.threePhase)}`);
-  const phases = onecyclePhases(cfg), f = anneal[cfg.annealStrategy];
+  const phases = oneCyclePhases(cfg), f = anneal[cfg.annealStrategy];
   return new ShapedSchedule(cfg, (step, _e, base) => {
     const t = Math.min(step, cfg.totalSteps - 1);
     let start = 0;
     for (let i = 0; i < phases.length; i++) {
       const p = phases[i]!;
-      if (t <= p.end || i === phases.length - 1) return base * f(p.from, p.to, (t - start) / (p.end - start));
+      const last = i === phases.length - 1;
+      if (p.end > start && t <= p.end) return base * f(p.from, p.to, (t - start) / (p.end - start));
+      if (last) return base * (p.end > start ? f(p.from, p.to, (t - start) / (p.end - start)) : p.to);
       start = p.end;
     }
     return base; // not reached: the last phase always answers
   });
 }
 
-/** OneCycleLR's phases; each must span at least one step (PyTorch would divide by zero). */
-function onecyclePhases(cfg: Required<OneCycleConfig>): Phase[] {
+/** OneCycleLR's phases, ending at fractional steps as PyTorch counts them. */
+function oneCyclePhases(cfg: Required<OneCycleConfig>): Phase[] {
   const T = cfg.totalSteps, initial = 1 / cfg.divFactor, min = initial / cfg.finalDivFactor;
-  const phases: Phase[] = cfg.threePhase
+  return cfg.threePhase
     ? [{ end: cfg.pctStart * T - 1, from: initial, to: 1 }, { end: 2 * cfg.pctStart * T - 2, from: 1, to: initial },
       { end: T - 1, from: initial, to: min }]
     : [{ end: cfg.pctStart * T - 1, from: initial, to: 1 }, { end: T - 1, from: 1, to: min }];
-  phases.forEach((p, i) => {
-    const length = p.end - (i > 0 ? phases[i - 1]!.end : 0);
-    check(length > 0, () => `onecycle: phase ${i + 1} of ${phases.length} is empty with totalSteps ${T} and pctStart ${cfg.pctStart} ` +
-      '(more steps, or another pctStart)');
-  });
-  return phases;
 }
