@@ -51,10 +51,14 @@ function run(seed: string, dir: string): Run {
   return { seed, accuracy: result.test.accuracy, seconds: result.seconds, epochs: result.epochs, imagesPerSecond, load: [before, loadavg()[0]!] };
 }
 
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'descent-tta-'));
 const target = TARGETS[values.recipe];
 console.log(`time to accuracy: ${['descent train --recipe', values.recipe, ...positionals].join(' ')} ` +
-  `(${values.threads ?? availableParallelism()} threads, ${availableParallelism()} cores)`);
+  `(${plural(Number(values.threads ?? availableParallelism()), 'thread')}, ${plural(availableParallelism(), 'core')})`);
 const runs: Run[] = [];
 try {
   for (const seed of seeds) {

@@ -188,7 +188,7 @@ describe('dashboard views in a real browser', { skip: chromiumSkip }, () => {
       // The server is gone; what the page has, it received before the server went.
       const steps = readLines(join(work, 'run', 'metrics.jsonl')).filter((m) => m.type === 'step').length;
       await page.waitForFunction((n) => Number((document.querySelector('#chart-loss') as HTMLElement).dataset.points) === n, steps, { timeout: 10_000 });
-      assert.equal(steps, 50 * 14);
+      assert.equal(steps, 50 * 15, '120 images (the default recipe holds none out for validation), batches of 8');
       assert.equal(await page.textContent('#status'), 'finished');
       assert.match((await page.textContent('[data-fact="test"]'))!, /accuracy \d+\.\d+%, loss .* on 120 images/);
       assert.equal(await page.isVisible('#confusion-pick'), true, 'the test confusion matrix can be shown');

@@ -37,15 +37,15 @@ export interface Recipe {
 const recipes = {
   /** The default: ≥ 99.0% MNIST test accuracy in ≤ 30 s on 2 cores. */
   fast: {
-    description: 'LeNet-5, Adam with a one-cycle schedule, 4 epochs of batch 128 on all 60,000 images',
+    description: 'LeNet-5, Adam with a one-cycle schedule to lr 0.008, 3 epochs of batch 256 on all the images, shifts of 1 pixel',
     model: 'lenet5',
-    optimizer: { kind: 'adam', lr: 0.003 },
+    optimizer: { kind: 'adam', lr: 0.008 },
     schedule: { kind: 'onecycle', pctStart: 0.25 },
-    epochs: 4, batchSize: 128, augment: 0, validationSplit: 0, patience: 5,
+    epochs: 3, batchSize: 256, augment: 1, validationSplit: 0, patience: 5,
   },
   /** For those who can wait: ≥ 99.3%. */
   thorough: {
-    description: 'LeNet-5, Adam with a cosine schedule, 15 epochs of batch 64, shifts of 2 pixels, early stopping on 5,000 held out',
+    description: 'LeNet-5, Adam (lr 0.001) with a cosine schedule, 15 epochs of batch 64, shifts of 2 pixels, early stopping on 1/12 held out',
     model: 'lenet5',
     optimizer: { kind: 'adam', lr: 0.001 },
     schedule: { kind: 'cosine', warmupSteps: 0 },
