@@ -57,7 +57,7 @@ export function exportPytorchModel(net: Sequential, options: PytorchModelOptions
   // Module k is node k, in a chain's nn.Sequential and a graph's nn.ModuleList alike.
   const stateDict = exportPytorchStateDict(net, { prefix: 'layers', metadata, indexOf: (k) => k });
   const modelPy = template({
-    description: `${net.layers.map((l) => l.type).join(' → ')}`,
+    description: net.isChain ? net.layers.map((l) => l.type).join(' → ') : `a graph of ${net.layers.length} nodes (see forward)`,
     preprocessing: transform ? py({ scale: transform.scale, mean: transform.mean, std: transform.std }) : 'None',
     classNames: options.classNames ? list(options.classNames) : 'None',
     inputShape: list(net.inputShape),
