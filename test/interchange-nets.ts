@@ -64,18 +64,21 @@ export function caseNet(layers: LayerConfig[], seed = 1, inputShape = [28, 28, 1
   return net;
 }
 
+/** A small ResNet: test/fixtures/make_graph_parity.py's network, node for node (graph-parity.test.ts). */
+export const smallResNet: LayerConfig[] = [
+  { name: 'stem.conv', type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 },
+  { name: 'stem.bn', type: 'BatchNorm2d' }, { name: 'stem.relu', type: 'ReLU' },
+  ...residualBlockConfig('b1', { input: 'stem.relu', outChannels: 4 }),
+  ...residualBlockConfig('b2', { input: 'b1.relu2', outChannels: 8, stride: 2 }),
+  { name: 'b1.pool', type: 'AvgPool2d', kernelSize: 2, inputs: ['b1.relu2'] },
+  { name: 'cat', type: 'Concat', inputs: ['b2.relu2', 'b1.pool'] },
+  { name: 'gap', type: 'GlobalAvgPool' }, { name: 'fc', type: 'Dense', outFeatures: 5 }, { name: 'softmax', type: 'Softmax' },
+];
+
 /** Graph networks for the exporters, on [12, 12, 3]: every join, with the awkward cases each exporter must rewrite. */
 export const GRAPH_CASES: Record<string, LayerConfig[]> = {
   // Two residual blocks (identity and 1×1-projection shortcuts) and a concatenation of branches of different widths.
-  'residual blocks and a concatenation': [
-    { name: 'stem.conv', type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 },
-    { name: 'stem.bn', type: 'BatchNorm2d' }, { name: 'stem.relu', type: 'ReLU' },
-    ...residualBlockConfig('b1', { input: 'stem.relu', outChannels: 4 }),
-    ...residualBlockConfig('b2', { input: 'b1.relu2', outChannels: 8, stride: 2 }),
-    { name: 'b1.pool', type: 'AvgPool2d', kernelSize: 2, inputs: ['b1.relu2'] },
-    { name: 'cat', type: 'Concat', inputs: ['b2.relu2', 'b1.pool'] },
-    { name: 'gap', type: 'GlobalAvgPool' }, { name: 'fc', type: 'Dense', outFeatures: 5 }, { name: 'softmax', type: 'Softmax' },
-  ],
+  'residual blocks and a concatenation': smallResNet,
   // A three-way Concat out of input order, an Identity, 'same' padding that is asymmetric (3×3, stride 2 on 12),
   // depthwise convolutions (one ×2 per channel), a three-input Add with a per-channel input, padded max pooling after ReLU.
   'three-way joins, depthwise, asymmetric padding': [
@@ -100,6 +103,13 @@ export const GRAPH_CASES: Record<string, LayerConfig[]> = {
     { name: 'fc1', type: 'Dense', outFeatures: 4 },
     { name: 'cat', type: 'Concat', inputs: ['flat', 'fc1'] },
     { name: 'fc2', type: 'Dense', outFeatures: 6 },
+  ],
+  // Names Keras cannot take as they are or that clash with the exporter's own layers, unnamed nodes, a [1, 1, C] input to Add.
+  'odd names, a [1, 1, C] per-channel Add': [
+    { name: 'preprocessing', type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 },
+    { name: 'a/b c', type: 'AvgPool2d', kernelSize: 12 },
+    { name: 'preprocessing_pad', type: 'Add', inputs: ['preprocessing', 'a/b c'] },
+    { type: 'GlobalAvgPool' }, { type: 'Dense', outFeatures: 3 },
   ],
 };
 
