@@ -28,25 +28,12 @@ import { Sequential } from '../src/network/sequential.js';
 import { Trainer } from '../src/train/trainer.js';
 import { RunRecorder } from '../src/ui/run-recorder.js';
 import { CLI_MAIN } from './cli-run.js';
-import { CHROMIUM, chromiumSkip } from './helpers.js';
+import { CHROMIUM, chromiumSkip, readJsonLines, until } from './helpers.js';
 import { patches } from './synthetic.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
-type Line = Record<string, any>;
-const readLines = (file: string): Line[] =>
-  readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Line);
-
-/** Polls `f` until it returns a value that is not undefined/false. */
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const readLines = readJsonLines;
 
 /** A small residual network on 8×8 grey images: a stem, an identity block, a projection block. */
 const residualSpec: LayerConfig[] = [
