@@ -3,10 +3,12 @@
  * the binary format (data_batch_1.bin … data_batch_5.bin, test_batch.bin): four classes, each a
  * noisy image with a square of its own colour somewhere. Train two short epochs, then check that
  * it learned (held-out test_batch accuracy well above the 1/4 of chance), that the files are
- * written, that `eval` and `predict` agree with the trained network, and that the model leaves as a
- * PyTorch state_dict and comes back through `descent import` unchanged.
+ * written, that `eval` and `predict` agree with the trained network, and that `descent export` to
+ * TensorFlow.js and PyTorch (state_dict + model.py) gives its probabilities (model.py where
+ * python3-torch is installed) and the state_dict comes back through `descent import` unchanged.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +18,11 @@ import { Rng } from '../src/core/rng.js';
 import { CIFAR10_CLASSES, CIFAR10_PIXELS, encodeCifar10 } from '../src/data/cifar10.js';
 import { applyStandardization } from '../src/data/dataset.js';
 import { loadCifar10 } from '../src/node/cifar10.js';
-import { exportPytorch, loadModel } from '../src/node/model-io.js';
+import { loadModel } from '../src/node/model-io.js';
 import { standardizationOf } from '../src/cli/model-data.js';
 import { cliIn } from './cli-run.js';
+import { findTorchPython } from './interchange-helpers.js';
+import { predictTfjs } from './tfjs-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'descent-resnet20-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -64,7 +68,7 @@ before(() => {
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
 describe('ResNet-20 through the descent command, on generated CIFAR-10 files', () => {
-  it('trains, learns the colours, and eval, predict and the PyTorch state_dict agree with the trained network', { timeout: 240_000 }, (t) => {
+  it('trains, learns the colours, and eval, predict and the PyTorch state_dict agree with the trained network', { timeout: 240_000 }, async (t) => {
     // 160 training images, 2 epochs of batch 32: 10 steps.
     const r = descent('train', '--model', 'resnet20', '--data', `cifar10:${cifar}`, '--epochs', '2', '--batch-size', '32',
       '--lr', '0.003', '--augment', '0', '--validation-split', '0', '--out', 'run', '--json');
@@ -101,24 +105,46 @@ describe('ResNet-20 through the descent command, on generated CIFAR-10 files', (
     assert.equal(predicted.class, CIFAR10_CLASSES[expected.classes[0]]);
     assert.ok(Math.abs(predicted.top[0].p - expected.p[expected.classes[0]]) <= 1e-6, `${predicted.top[0].p} vs ${expected.p[expected.classes[0]]}`);
 
-    // A PyTorch state_dict (node names as module paths) that `descent import` turns back into the same model.
-    const stateDict = join(dir, 'resnet20.pt.safetensors');
-    exportPytorch(stateDict, net, { metadata: { 'descent.architecture': JSON.stringify(net.config()),
-      preprocessing: JSON.stringify(preprocessing), classNames: JSON.stringify(CIFAR10_CLASSES) } });
-    const tensors = JSON.parse(readFileSync(stateDict).subarray(8, 8 + readFileSync(stateDict).readUInt32LE(0)).toString());
-    assert.deepEqual(tensors['stage2.block1.shortcut.conv.weight'].shape, [32, 16, 1, 1]);
-    assert.ok('stage3.block3.bn2.running_var' in tensors && 'fc.weight' in tensors);
+    // The exports take raw pixels (the preprocessing inside) and give the trained network's p.
+    const pixels = test.images.subarray(0, CIFAR10_PIXELS);
+    const near = (data: ArrayLike<number>, what: string) => {
+      for (let c = 0; c < 10; c++) assert.ok(Math.abs(data[c] - expected.p[c]) <= 1e-5, `${what}, class ${c}: ${data[c]} vs ${expected.p[c]}`);
+    };
+
+    // TensorFlow.js: a Keras functional model, run by @tensorflow/tfjs from the files written.
+    const tj = descent('export', model, '--format', 'tfjs', '--out', 'tfjs');
+    assert.equal(tj.status, 0, tj.stderr);
+    const modelJson = JSON.parse(readFileSync(join(dir, 'tfjs', 'model.json'), 'utf8'));
+    assert.equal(modelJson.modelTopology.class_name, 'Model');
+    near(await predictTfjs({ modelJson, weights: new Uint8Array(readFileSync(join(dir, 'tfjs', 'weights.bin'))), readme: '' },
+      Float32Array.from(pixels), [32, 32, 3]), 'tfjs');
+
+    // PyTorch: a state_dict that `descent import` turns back into the same model, and model.py, run
+    // where python3-torch is installed.
+    const pt = descent('export', model, '--format', 'pytorch', '--out', 'torch');
+    assert.equal(pt.status, 0, pt.stderr);
+    const stateDict = join(dir, 'torch', 'model.safetensors');
+    const header = readFileSync(stateDict);
+    const tensors = JSON.parse(header.subarray(8, 8 + header.readUInt32LE(0)).toString());
+    const module = (node: string) => `layers.${net.topology.names.indexOf(node)}`; // model.py's nn.ModuleList
+    assert.deepEqual(tensors[`${module('stage2.block1.shortcut.conv')}.weight`].shape, [32, 16, 1, 1]);
+    assert.deepEqual(tensors[`${module('stage3.block3.bn2')}.running_var`].shape, [64]);
     const im = descent('import', stateDict, '--out', 'back.safetensors');
     assert.equal(im.status, 0, im.stderr);
     const again = descent('eval', 'back.safetensors', '--data', `cifar10:${cifar}`, '--json');
     assert.equal(again.status, 0, again.stderr);
     const back = JSON.parse(again.stdout);
     assert.deepEqual([back.accuracy, back.loss, back.confusion], [evaluated.accuracy, evaluated.loss, evaluated.confusion]);
+    const python = findTorchPython().command;
+    if (python) {
+      writeFileSync(join(dir, 'test0.json'), JSON.stringify({ shape: [1, 32, 32, 3], data: Array.from(pixels) }));
+      const out = execFileSync(python, [join(dir, 'torch', 'model.py'), '--input', join(dir, 'test0.json')], { encoding: 'utf8', timeout: 120_000 });
+      near(JSON.parse(out).data, 'model.py');
+    } else t.diagnostic(`model.py not run: ${findTorchPython().reason}`);
 
-    // The other export formats of a graph network (ONNX, TensorFlow.js, PyTorch model.py) are being
-    // built elsewhere; until they land, `descent export` refuses a graph in one line. When they do,
-    // move each format from REFUSED to the checks of its files here.
-    const REFUSED = ['onnx', 'tfjs', 'pytorch'];
+    // ONNX export of graph networks is being built elsewhere; until it lands, it refuses a graph in
+    // one line. When it does, move it from REFUSED to a check of its file here.
+    const REFUSED = ['onnx'];
     for (const format of REFUSED) {
       const ex = descent('export', model, '--format', format, '--out', `exported-${format}`);
       assert.notEqual(ex.status, 0, `${format} export of a graph now works: check its files here`);
