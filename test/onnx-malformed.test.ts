@@ -116,15 +116,24 @@ describe('malformed ONNX files each get one clear error', () => {
     refused(mutated(lenet, (m) => node(m, 'Conv').attribute.push(create(AttributeProtoSchema, { name: 'foo', type: AttrType.INT, i: 1n }))),
       /node "\/0\/Conv" \(Conv\): attribute "foo" is not supported \(Conv supports kernel_shape, strides, pads, dilations, group, auto_pad\)/);
     refused(mutated(lenet, (m) => (node(m, 'Conv').attribute.find((x) => x.name === 'group')!.i = 2n)), /group=2 expects 2 input channels/);
-    refused(mutated(lenet, (m) => (node(m, 'Conv').attribute.find((x) => x.name === 'pads')!.ints = [1n, 2n, 2n, 2n])), /padding \[1, 2, 2, 2\] is not symmetric/);
+    refused(mutated(lenet, (m) => (node(m, 'Conv').attribute.find((x) => x.name === 'pads')!.ints = [1n, -2n, 2n, 2n])), /\(Conv\): padding \[1, -2, 2, 2\] is negative/);
+    refused(mutated(lenet, (m) => (node(m, 'MaxPool').attribute.find((x) => x.name === 'pads')!.ints = [1n, 2n, 2n, 2n])),
+      /\(MaxPool\): padding \[1, 2, 2, 2\] is not symmetric; Descent's pools pad both sides alike/);
     refused(mutated(lenet, (m) => (m.opsetImport[0].version = 5n)), /opset 5 is not supported/);
   });
 
-  it('structures a chain cannot hold: a branch, weights computed at run time, an unused output', () => {
+  it('structures Descent cannot hold: a dead branch, a join other than Add and Concat, weights computed at run time, an unused output', () => {
     refused(mutated(lenet, (m) => {
       const relu = node(m, 'Relu');
       m.graph!.node.push(create(NodeProtoSchema, { opType: 'Sigmoid', name: 'side', input: [relu.output[0]], output: ['side_out'] }));
-    }), /feeds 2 nodes .*graphs that branch are not supported yet/);
+    }), /node "side" \(Sigmoid\): the node is not on the way from the input to the output/);
+    refused(mutated(lenet, (m) => {
+      const relu = node(m, 'Relu'), pool = node(m, 'MaxPool');
+      m.graph!.node.splice(m.graph!.node.indexOf(pool), 0,
+        create(NodeProtoSchema, { opType: 'Mul', name: 'gate', input: [relu.output[0], relu.output[0] + '_sq'], output: ['gated'] }),
+        create(NodeProtoSchema, { opType: 'Sigmoid', name: 'sq', input: [relu.output[0]], output: [relu.output[0] + '_sq'] }));
+      pool.input[0] = 'gated';
+    }), /node "gate" \(Mul\): it reads 2 computed values .*only Add and Concat join branches/);
     refused(mutated(lenet, (m) => (node(m, 'Gemm').input[1] = node(m, 'Flatten').output[0])), /must be a constant \(an initializer\), not computed|reads the same value twice/);
     refused(mutated(lenet, (m) => (m.graph!.output[0].name = node(m, 'Relu').output[0])), /node "\/2\/MaxPool" \(MaxPool\): the node is not on the way from the input to the output/);
   });
