@@ -1,0 +1,42 @@
+/**
+ * The graph networks the ONNX graph tests export and import: the resnet20 and mobilenet presets,
+ * and `branches`, a small graph with every join there is — fan-out of the input and of inner
+ * nodes, Add of three inputs and Add broadcasting a vector [C] and a [1, 1, C] image per channel,
+ * Concat of images and of vectors along channels, Identity, grouped and depthwise convolutions
+ * with 'same' (asymmetric) padding, batch norm and dropout.
+ */
+import type { LayerConfig } from '../src/layers/layer.js';
+import { preset } from '../src/models/presets.js';
+import type { ArchitectureConfig } from '../src/network/sequential.js';
+
+const branches: LayerConfig[] = [
+  { name: 'stem', type: 'Conv2d', outChannels: 6, kernelSize: 4, stride: 2, padding: 'same' },
+  { name: 'side', type: 'Conv2d', outChannels: 6, kernelSize: 1, stride: 2, inputs: ['input'] },
+  { name: 'dw', type: 'DepthwiseConv2d', kernelSize: 2, padding: 'same', inputs: ['stem'] },
+  { name: 'dw.bn', type: 'BatchNorm2d' },
+  { name: 'grouped', type: 'Conv2d', outChannels: 6, kernelSize: 3, groups: 3, padding: [0, 2, 1, 1], inputs: ['stem'] },
+  { name: 'shortcut', type: 'Identity', inputs: ['side'] },
+  { name: 'sum3', type: 'Add', inputs: ['dw.bn', 'grouped', 'shortcut'] },
+  { name: 'gap', type: 'GlobalAvgPool' },
+  { name: 'gate', type: 'Dense', outFeatures: 6 },
+  { name: 'pooled', type: 'AvgPool2d', kernelSize: [5, 4], inputs: ['stem'] },
+  { name: 'broadcast', type: 'Add', inputs: ['sum3', 'gate', 'pooled'] },
+  { name: 'cat', type: 'Concat', inputs: ['broadcast', 'stem', 'side'] },
+  { name: 'relu', type: 'ReLU' },
+  { name: 'drop', type: 'Dropout', p: 0.3 },
+  { name: 'gap2', type: 'GlobalAvgPool' },
+  { name: 'fc1', type: 'Dense', outFeatures: 5, inputs: ['gap2'] },
+  { name: 'fc2', type: 'Dense', outFeatures: 3, inputs: ['gap2'] },
+  { name: 'vcat', type: 'Concat', inputs: ['fc1', 'fc2'] },
+  { name: 'fc3', type: 'Dense', outFeatures: 8, inputs: ['gap2'] },
+  { name: 'vsum', type: 'Add', inputs: ['vcat', 'fc3'] },
+  { name: 'bn1d', type: 'BatchNorm1d' },
+  { name: 'out', type: 'Dense', outFeatures: 10 },
+  { name: 'softmax', type: 'Softmax' },
+];
+
+export const GRAPH_CASES: Record<string, ArchitectureConfig> = {
+  resnet20: preset('resnet20'),
+  mobilenet: preset('mobilenet'),
+  branches: { inputShape: [9, 8, 4], layers: branches },
+};
