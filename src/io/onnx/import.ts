@@ -374,7 +374,19 @@ function preprocessingOf(g: ParsedGraph, imp: Importer): Preprocessing | undefin
 /** A Descent network (and its preprocessing and class names) from ONNX bytes. */
 export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): OnnxImport {
   const { source = 'ONNX model', ...netOptions } = options;
-  const g = parseGraph(decodeModelProto(bytes, source), source);
+  try {
+    return build(parseGraph(decodeModelProto(bytes, source), source), netOptions);
+  } catch (e) {
+    // Names in a file (of nodes, values, attributes) may hold line breaks: the error stays one line.
+    if (e instanceof DescentError && /[\u0000-\u001f]/.test(e.message)) throw new DescentError(escapeControls(e.message));
+    throw e;
+  }
+}
+
+const escapeControls = (text: string) => text.replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
+
+function build(g: ParsedGraph, netOptions: Omit<OnnxImportOptions, 'source'>): OnnxImport {
+  const source = g.source;
   const imp = walk(g);
   let net: Sequential;
   try {
