@@ -3,7 +3,8 @@
  * and `branches`, a small graph with every join there is — fan-out of the input and of inner
  * nodes, Add of three inputs and Add broadcasting a vector [C] and a [1, 1, C] image per channel,
  * Concat of images and of vectors along channels, Identity, grouped and depthwise convolutions
- * with 'same' (asymmetric) padding, batch norm and dropout.
+ * with 'same' (asymmetric) padding, batch norm and dropout; and `pools`, pooling branches with an
+ * image as the output.
  */
 import type { LayerConfig } from '../src/layers/layer.js';
 import { preset } from '../src/models/presets.js';
@@ -35,8 +36,19 @@ const branches: LayerConfig[] = [
   { name: 'softmax', type: 'Softmax' },
 ];
 
+/** Pooling branches ('same' max pooling, asymmetric on one side) concatenated; an image output through an Identity. */
+const pools: LayerConfig[] = [
+  { name: 'conv', type: 'Conv2d', outChannels: 6, kernelSize: 4, stride: 2, padding: 'same' },
+  { name: 'max.same', type: 'MaxPool2d', kernelSize: 2, stride: 2, padding: 'same' },
+  { name: 'max', type: 'MaxPool2d', kernelSize: 3, stride: 1, padding: 1, inputs: ['conv'] },
+  { name: 'avg', type: 'AvgPool2d', kernelSize: 2, stride: 2, padding: [1, 0] },
+  { name: 'cat', type: 'Concat', inputs: ['max.same', 'avg'] },
+  { name: 'last', type: 'Identity' },
+];
+
 export const GRAPH_CASES: Record<string, ArchitectureConfig> = {
   resnet20: preset('resnet20'),
   mobilenet: preset('mobilenet'),
   branches: { inputShape: [9, 8, 4], layers: branches },
+  pools: { inputShape: [9, 7, 3], layers: pools },
 };
