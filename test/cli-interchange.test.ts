@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { decodeModelProto, encodeModelProto } from '../src/io/onnx/proto.js';
 import { exportPytorchStateDict } from '../src/io/pytorch.js';
-import { preset } from '../src/models/presets.js';
 import { loadModel, saveModel } from '../src/node/model-io.js';
 import * as tf from '@tensorflow/tfjs';
 import { preset } from '../src/models/presets.js';
@@ -27,6 +26,23 @@ const descent = cliIn(dir);
 const bits = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 before(() => saveModel(model, caseNet(ALL_CASES['LeNet-5']), { classNames: names, preprocessing: MNIST_PREPROCESSING }));
+
+/** A ResNet-20 model file, a colour PNG, and a check against `descent predict`'s probabilities for it: made once. */
+let resnet: { graph: string; pixels: Uint8Array; predictedJson: string; near: (data: ArrayLike<number>, what: string) => void } | undefined;
+function resnetModel(): NonNullable<typeof resnet> {
+  if (resnet) return resnet;
+  const graph = join(dir, 'resnet20.safetensors');
+  saveModel(graph, caseNet(preset('resnet20').layers, 1, [32, 32, 3]), { classNames: names, preprocessing: COLOUR_PREPROCESSING });
+  const pixels = randomPixels(1, [32, 32, 3]), png = new PNG({ width: 32, height: 32 });
+  for (let i = 0; i < 32 * 32; i++) png.data.set([...pixels.subarray(3 * i, 3 * i + 3), 255], 4 * i);
+  writeFileSync(join(dir, 'colour.png'), PNG.sync.write(png));
+  const predictedJson = descent('predict', graph, 'colour.png', '--json').stdout;
+  const predicted = JSON.parse(predictedJson) as { top: { class: string; p: number }[] };
+  const near = (data: ArrayLike<number>, what: string) => {
+    for (const t of predicted.top) assert.ok(Math.abs(data[names.indexOf(t.class)] - t.p) <= 1e-5, `${what}, ${t.class}: ${data[names.indexOf(t.class)]} vs ${t.p}`);
+  };
+  return (resnet = { graph, pixels, predictedJson, near });
+}
 
 describe('descent export / descent import', () => {
   it('ONNX: export, then import gives the same model file contents; predict and ONNX Runtime agree on a PNG digit', async () => {
@@ -65,15 +81,7 @@ describe('descent export / descent import', () => {
   });
 
   it('a graph network (resnet20): --format tfjs and --format pytorch; tfjs on the files and model.py give `descent predict`\'s probabilities', async () => {
-    const graph = join(dir, 'resnet20.safetensors');
-    saveModel(graph, caseNet(preset('resnet20').layers, 1, [32, 32, 3]), { classNames: names, preprocessing: COLOUR_PREPROCESSING });
-    const pixels = randomPixels(1, [32, 32, 3]), png = new PNG({ width: 32, height: 32 });
-    for (let i = 0; i < 32 * 32; i++) png.data.set([...pixels.subarray(3 * i, 3 * i + 3), 255], 4 * i);
-    writeFileSync(join(dir, 'colour.png'), PNG.sync.write(png));
-    const predicted = JSON.parse(descent('predict', graph, 'colour.png', '--json').stdout) as { top: { class: string; p: number }[] };
-    const near = (data: ArrayLike<number>, what: string) => {
-      for (const t of predicted.top) assert.ok(Math.abs(data[names.indexOf(t.class)] - t.p) <= 1e-5, `${what}, ${t.class}: ${data[names.indexOf(t.class)]} vs ${t.p}`);
-    };
+    const { graph, pixels, near } = resnetModel();
 
     const t = descent('export', graph, '--format', 'tfjs', '--out', 'tfjs-graph');
     assert.equal(t.status, 0, t.stderr);
@@ -105,31 +113,21 @@ describe('descent export / descent import', () => {
     assert.deepEqual(loadModel(join(dir, 'torch-lenet.safetensors')).preprocessing, MNIST_PREPROCESSING);
   });
 
-  it('a graph network (ResNet-20): export, import gives bitwise the same weights and nodes; predict and ONNX Runtime agree on a colour PNG', async () => {
-    const preprocessing = { scale: 1 / 255, mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] };
-    saveModel(join(dir, 'resnet.safetensors'), caseNet(preset('resnet20').layers, 4, [32, 32, 3]), { classNames: names, preprocessing });
-    const r = descent('export', 'resnet.safetensors', '--format', 'onnx', '--out', 'resnet.onnx');
+  it('a graph network (resnet20) through ONNX: import gives bitwise the same weights, nodes and predictions; ONNX Runtime gives `descent predict`\'s probabilities', async () => {
+    const { graph, pixels, predictedJson, near } = resnetModel();
+    const r = descent('export', graph, '--format', 'onnx', '--out', 'resnet20.onnx');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /wrote resnet\.onnx \(onnx, input \[N, 32, 32, 3\]\)/);
-    const back = descent('import', 'resnet.onnx', '--out', 'resnet-back.safetensors', '--json');
+    assert.match(r.stdout, /wrote resnet20\.onnx \(onnx, input \[N, 32, 32, 3\]\)/);
+    near((await runOnnx(new Uint8Array(readFileSync(join(dir, 'resnet20.onnx'))), Float32Array.from(pixels), [1, 32, 32, 3])).data, 'ONNX Runtime');
+    const back = descent('import', 'resnet20.onnx', '--out', 'resnet20-back.safetensors', '--json');
     assert.equal(back.status, 0, back.stderr);
     assert.equal(JSON.parse(back.stdout).parameters, 272474);
-    const a = loadModel(join(dir, 'resnet.safetensors')), b = loadModel(join(dir, 'resnet-back.safetensors'));
+    const a = loadModel(graph), b = loadModel(join(dir, 'resnet20-back.safetensors'));
     assert.deepEqual(bits(b.net.getWeights()), bits(a.net.getWeights()));
     assert.deepEqual(bits(b.net.getBuffers()), bits(a.net.getBuffers()));
     assert.deepEqual([b.net.topology.names, b.net.topology.inputs], [a.net.topology.names, a.net.topology.inputs]);
-    assert.deepEqual([b.classNames, b.preprocessing], [names, preprocessing]);
-
-    const png = new PNG({ width: 32, height: 32 }), pixels = new Float32Array(32 * 32 * 3);
-    for (let i = 0; i < 32 * 32; i++) {
-      const rgb = [(i * 7) % 256, (i * 13 + 50) % 256, (i * 29 + 100) % 256];
-      png.data.set([...rgb, 255], 4 * i);
-      pixels.set(rgb, 3 * i);
-    }
-    writeFileSync(join(dir, 'colour.png'), PNG.sync.write(png));
-    const predicted = JSON.parse(descent('predict', 'resnet-back.safetensors', 'colour.png', '--json').stdout);
-    const { data } = await runOnnx(new Uint8Array(readFileSync(join(dir, 'resnet.onnx'))), pixels, [1, 32, 32, 3]);
-    for (const t of predicted.top) assert.ok(Math.abs(data[names.indexOf(t.class)] - t.p) <= 1e-5, `${t.class}: ${data[names.indexOf(t.class)]} vs ${t.p}`);
+    assert.deepEqual([b.classNames, b.preprocessing], [names, COLOUR_PREPROCESSING]);
+    assert.equal(descent('predict', 'resnet20-back.safetensors', 'colour.png', '--json').stdout, predictedJson);
   });
 
   it('a ResNet written by torch.onnx.export imports; a join it cannot map is one line naming the node', () => {

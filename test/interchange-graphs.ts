@@ -1,5 +1,6 @@
 /**
- * The graph networks the ONNX graph tests export and import: the resnet20 and mobilenet presets,
+ * Graph networks the ONNX graph tests export and import beside the exporters' shared GRAPH_CASES
+ * (interchange-nets.ts, on [12, 12, 3]): the resnet20 and mobilenet presets,
  * and `branches`, a small graph with every join there is — fan-out of the input and of inner
  * nodes, Add of three inputs and Add broadcasting a vector [C] and a [1, 1, C] image per channel,
  * Concat of images and of vectors along channels, Identity, grouped and depthwise convolutions
@@ -46,7 +47,7 @@ const pools: LayerConfig[] = [
   { name: 'last', type: 'Identity' },
 ];
 
-export const GRAPH_CASES: Record<string, ArchitectureConfig> = {
+export const ONNX_GRAPH_CASES: Record<string, ArchitectureConfig> = {
   resnet20: preset('resnet20'),
   mobilenet: preset('mobilenet'),
   branches: { inputShape: [9, 8, 4], layers: branches },

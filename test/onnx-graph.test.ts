@@ -1,7 +1,8 @@
 /**
  * ONNX export and import of graph networks (fan-out, Add with broadcasting, Concat along channels,
  * Identity, residual blocks, grouped and depthwise convolutions with 'same' padding, batch norm,
- * dropout): ONNX Runtime runs the exported resnet20, mobilenet and a graph with every join to
+ * dropout): ONNX Runtime runs the exported resnet20, mobilenet, graphs with every join and the
+ * exporters' shared graph cases to
  * Descent's outputs within 1e-5 on both engines, and the import gives back bitwise the same weights,
  * statistics and predictions. A small ResNet written by torch.onnx.export (test/fixtures/onnx,
  * made by its committed make_resnet_fixture.py) imports to PyTorch's outputs within 1e-5 and
@@ -22,8 +23,8 @@ import { channelsFirstToLast } from '../src/io/layout.js';
 import { Sequential, type ArchitectureConfig } from '../src/network/sequential.js';
 import { fixture, randomFloats } from './helpers.js';
 import { assertWithin, maxAbsDiff, runOnnx } from './interchange-helpers.js';
-import { GRAPH_CASES } from './interchange-graphs.js';
-import { caseNet } from './interchange-nets.js';
+import { ONNX_GRAPH_CASES } from './interchange-graphs.js';
+import { caseNet, COLOUR_PREPROCESSING, GRAPH_CASES as SHARED_CASES, GRAPH_INPUT } from './interchange-nets.js';
 
 const N = 2;
 let engine: WasmEngine;
@@ -45,9 +46,16 @@ function casesNets(arch: ArchitectureConfig): Sequential[] {
   });
 }
 
-/** The `branches` case takes raw input with a per-channel preprocessing in the graph (the input fans out after it). */
+/** This file's cases and the graph cases every exporter is checked on. */
+const GRAPH_CASES: Record<string, ArchitectureConfig> = {
+  ...ONNX_GRAPH_CASES,
+  ...Object.fromEntries(Object.entries(SHARED_CASES).map(([name, layers]) => [name, { inputShape: GRAPH_INPUT, layers }])),
+};
+
+/** Cases that take raw input with a per-channel preprocessing in the graph (`branches`: the input fans out after it). */
 const PREPROCESSING: Record<string, { scale: number; mean: number[]; std: number[] } | undefined> = {
   branches: { scale: 0.5, mean: [0.1, -0.2, 0.3, 0], std: [0.5, 2, 1.5, 1] },
+  ...Object.fromEntries(Object.keys(SHARED_CASES).map((name) => [name, COLOUR_PREPROCESSING])),
 };
 
 /** Raw input for the case and what Descent's network sees after the preprocessing. */

@@ -260,10 +260,14 @@ function inputLayout(g: ParsedGraph): Layout {
   }
 }
 
-/** A Descent name for the layer of an ONNX node: its name without the operator ("b1.conv1.Conv", "/b1/conv1/Conv": "b1.conv1"). */
+/**
+ * A Descent name for the layer of an ONNX node: its name without the operator — "b1.conv1.Conv"
+ * (Descent's export) gives "b1.conv1", and PyTorch's scope path "/b1/conv1/Conv" gives "b1.conv1" too.
+ */
 function layerName(node: NodeProto): string {
   const op = node.opType.replace(/[^A-Za-z0-9]/g, '');
-  const name = node.name.replace(new RegExp(`[./]${op}(_\\d+)?$`), '').replace(/^\/+/, '').replace(/\//g, '.');
+  let name = node.name.replace(new RegExp(`[./]${op}(_\\d+)?$`), '');
+  if (name.startsWith('/')) name = name.replace(/^\/+/, '').replace(/\//g, '.');
   return name || node.opType;
 }
 
