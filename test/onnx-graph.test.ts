@@ -2,9 +2,8 @@
  * ONNX export and import of graph networks (fan-out, Add with broadcasting, Concat along channels,
  * Identity, residual blocks, grouped and depthwise convolutions with 'same' padding, batch norm,
  * dropout): ONNX Runtime runs the exported resnet20, mobilenet, graphs with every join and the
- * exporters' shared graph cases to
- * Descent's outputs within 1e-5 on both engines, and the import gives back bitwise the same weights,
- * statistics and predictions. A small ResNet written by torch.onnx.export (test/fixtures/onnx,
+ * exporters' shared graph cases to Descent's outputs within 1e-5 on both engines, and the import
+ * gives back bitwise the same weights, statistics and predictions. A small ResNet written by torch.onnx.export (test/fixtures/onnx,
  * made by its committed make_resnet_fixture.py) imports to PyTorch's outputs within 1e-5 and
  * fine-tunes. Broken mappings — Concat inputs swapped or along the wrong axis, an Add input
  * dropped — are caught by the same numeric checks.
