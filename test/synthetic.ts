@@ -4,6 +4,12 @@ import { createDataset, type Dataset } from '../src/data/dataset.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { Sequential } from '../src/network/sequential.js';
 
+/** `ds` with Gaussian pixel noise of deviation sigma, so that some samples stay uncertain or wrong. */
+export function noisy(ds: Dataset, sigma: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  return { ...ds, x: ds.x.map((v) => v + sigma * rng.normal()) };
+}
+
 export function patches(count: number, seed: number, classes = 3, size = 8): Dataset {
   const rng = new Rng(seed);
   const x = new Float32Array(count * size * size), labels = new Int32Array(count);

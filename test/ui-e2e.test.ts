@@ -14,26 +14,19 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { Rng } from '../src/core/rng.js';
-import type { Dataset } from '../src/data/dataset.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Trainer } from '../src/train/trainer.js';
 import { uiCommand } from '../src/ui/cli-ui.js';
 import { RunRecorder } from '../src/ui/run-recorder.js';
 import { startDashboard } from '../src/ui/server.js';
 import { CHROMIUM, chromiumSkip, readJsonLines, until } from './helpers.js';
-import { patches, smallNet } from './synthetic.js';
+import { noisy, patches, smallNet } from './synthetic.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 const readLines = readJsonLines;
 
 /** The patches task with extra pixel noise, so that some validation points stay uncertain or wrong. */
-function noisy(ds: Dataset, sigma: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  return { ...ds, x: ds.x.map((v) => v + sigma * rng.normal()) };
-}
-
 const points = (page: Page) => page.$eval('#chart-loss', (e) => Number((e as HTMLElement).dataset.points));
 
 describe('dashboard in a real browser', () => {

@@ -158,7 +158,9 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     const trainer = new Trainer(net, options);
     if (checkpoint) trainer.restore(checkpoint, flags.resume);
     // Every run is recorded (metrics, events, snapshots, checkpoints), so `descent ui <dir>` can show it.
-    recorder = new RunRecorder(out, trainer, { train, mode: checkpoint ? 'append' : 'new', info: { flags } });
+    // With --ui and no validation split, the dashboard watches the test set (never read by the trainer); plain runs skip it.
+    const watched = flags.ui && !validationSplit && test ? { test } : {};
+    recorder = new RunRecorder(out, trainer, { train, ...watched, mode: checkpoint ? 'append' : 'new', info: { flags } });
     const checkpointPath = recorder.file('checkpoint');
     if (flags.ui) {
       dashboard = await startDashboard({ runDir: out, trainer });

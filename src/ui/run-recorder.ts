@@ -11,6 +11,7 @@
  *                    optimizer (its config()), schedule (its config() | null),
  *                    earlyStopping ({ monitor, patience, minDelta, restoreBestWeights } | null),
  *                    options (the FitOptions that are plain data), validation ({ count } | null),
+ *                    testWatched ({ count } | null: the test set stands in for the views, below),
  *                    ...info (whatever the caller adds, e.g. the command line) }
  *
  *  metrics.jsonl   One JSON object per line, appended (buffered: flushed every flushMs and at each
@@ -22,8 +23,9 @@
  *                      average (β = smoothing); stepSize = ||w_t − w_(t−1)||; lr the rate it ran at.
  *                  epoch lines: { type: 'epoch', t, step, epoch, loss, error, valLoss?, valError?,
  *                                 stepSize, lossChange, lr, imagesPerSecond, seconds, bestEpoch?,
- *                                 patienceLeft? }  (epoch counts epochs done, 1 for the first;
- *                      step is the last step of the epoch.)
+ *                                 patienceLeft?, testLoss?, testError? }  (epoch counts epochs done,
+ *                      1 for the first; step is the last step of the epoch. testLoss and testError:
+ *                      the watched test set's mean cross-entropy and error, see testWatched below.)
  *                  norms lines: { type: 'norms', t, step, epoch, layers: string[], w: number[], g: number[] }
  *                      every normsEvery steps (and at step 1): per weighted layer ("3 Conv2d", or
  *                      for a named graph node its name: "stage1.block1.conv1 Conv2d"),
@@ -42,7 +44,7 @@
  *  snapshot.json   Rewritten atomically when the recorder starts, after each epoch and at the end:
  *                  { format, time (ISO), t, step, epoch, final, classes, classNames,
  *                    validation: null | {
- *                      total, evaluated, error (over the evaluated samples),
+ *                      total, evaluated, error and loss (mean cross-entropy) over the evaluated samples,
  *                      confusion: number[e][e] (confusion[true][predicted], evaluated samples),
  *                      points: { index[], label[], predicted[], p: number[][] }  (≤ samples points,
  *                              p the full soft-max output, 4 decimals: the simplex view),
@@ -56,6 +58,7 @@
  *                              flattened image as H×W×C images, at most 64),
  *                    earlyStopping: null | { monitor, patience, minDelta, best, bestEpoch,
  *                                            patienceLeft },
+ *                    testWatched: null | (as validation, on the test set),
  *                    schedule: config | null, optimizer: { kind, lr },
  *                    test?: { accuracy, loss, count, confusion: number[e][e] }  (saveResults) }
  *
@@ -67,6 +70,12 @@
  *
  * The recorder only reads the model (a validation pass without training mode draws no random
  * numbers), so recording does not change the run.
+ *
+ * A run without validation data but with a test set (RecorderOptions.test) shows the test set
+ * instead: the same views in snapshot.testWatched and its loss and error in each epoch line. The
+ * test set is held out and only watched: the recorder computes these for the dashboard, after the
+ * trainer's epoch event, and nothing flows back to the trainer (its early stopping, best weights and
+ * plateau schedules read validation data only).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -98,6 +107,11 @@ export interface RecorderOptions {
    * derives the same held-out set the trainer does (same fraction, same splitSeed).
    */
   train?: Dataset;
+  /**
+   * The test set, watched only: when there is no validation data, the views and per-epoch curves
+   * show it, labelled as the test set. Never read by the trainer. Ignored when there is validation data.
+   */
+  test?: Dataset;
   /** Validation points kept for the simplex view (default 300). */
   samples?: number;
   /** Validation samples evaluated each epoch for the confusion matrix (default 10,000). */
@@ -133,6 +147,8 @@ export class RunRecorder {
   readonly dir: string;
   readonly trainer: Trainer;
   readonly validation: Dataset | null;
+  /** The test set the views show when there is no validation data (watched only, see the format above). */
+  readonly testWatched: Dataset | null;
   private readonly opts: Required<Pick<RecorderOptions, 'samples' | 'confusionSamples' | 'misclassified' | 'flushMs' | 'smoothing' | 'normsEvery'>>;
   private readonly startTime: number;
   private buffer: string[] = [];
@@ -167,6 +183,7 @@ export class RunRecorder {
       validation = splitTrainValidation(options.train, split, new Rng(trainer.options.splitSeed ?? 0)).validation;
     }
     this.validation = validation;
+    this.testWatched = validation ? null : options.test ?? null;
 
     try {
       fs.mkdirSync(this.dir, { recursive: true });
@@ -189,7 +206,7 @@ export class RunRecorder {
     this.startTime = typeof previous?.startTime === 'number' ? previous.startTime : now;
 
     const model = trainer.model, es = trainer.earlyStopping;
-    const classNames = validation?.classNames ?? options.train?.classNames ?? null;
+    const classNames = validation?.classNames ?? options.train?.classNames ?? this.testWatched?.classNames ?? null;
     const run = {
       format: RUN_FORMAT,
       name: path.basename(this.dir),
@@ -207,6 +224,7 @@ export class RunRecorder {
       earlyStopping: es ? { monitor: es.monitor, patience: es.patience, minDelta: es.minDelta, restoreBestWeights: es.restoreBestWeights } : null,
       options: plainOptions(trainer.options as unknown as Record<string, unknown>),
       validation: validation ? { count: validation.count } : null,
+      testWatched: this.testWatched ? { count: this.testWatched.count } : null,
       ...(options.info ?? {}),
     };
     writeFileAtomic(runFile, JSON.stringify(run, null, 2));
@@ -334,13 +352,16 @@ export class RunRecorder {
     this.lastEpoch = e.epoch;
     const line: Record<string, unknown> = { type: 'epoch', t: this.t(), step: this.lastStep };
     for (const [k, v] of Object.entries(e)) if (k !== 'type') line[k] = typeof v === 'number' && k !== 'lr' ? sig(v) : v;
+    // The watched test set's views are computed once: its loss and error go into the line, the rest into the snapshot.
+    const test = this.testWatched ? this.validationViews(this.testWatched) : null;
+    if (test) Object.assign(line, { testLoss: test.loss, testError: sig(test.error) });
     this.buffer.push(JSON.stringify(line) + '\n');
     this.flush();
-    this.writeSnapshot(false);
+    this.writeSnapshot(false, test);
   }
 
   /** snapshot.json: the views that need the model (see the format above). */
-  private writeSnapshot(final: boolean): void {
+  private writeSnapshot(final: boolean, test: ReturnType<RunRecorder['validationViews']> | null = null): void {
     const trainer = this.trainer, model = trainer.model, es = trainer.earlyStopping;
     const snapshot = {
       format: RUN_FORMAT,
@@ -350,8 +371,9 @@ export class RunRecorder {
       epoch: this.lastEpoch,
       final,
       classes: sizeOf(model.outputShape),
-      classNames: this.validation?.classNames ?? null,
+      classNames: this.validation?.classNames ?? this.testWatched?.classNames ?? null,
       validation: this.validation ? this.validationViews(this.validation) : null,
+      testWatched: test ?? (this.testWatched ? this.validationViews(this.testWatched) : null),
       filters: this.filters(),
       earlyStopping: es
         ? { monitor: es.monitor, patience: es.patience, minDelta: es.minDelta, best: Number.isFinite(es.best) ? es.best : null,
@@ -372,7 +394,7 @@ export class RunRecorder {
     const points = { index: [] as number[], label: [] as number[], predicted: [] as number[], p: [] as number[][] };
     const wrong: Array<{ index: number; label: number; predicted: number; confidence: number; pTrue: number }> = [];
     const B = Math.max(1, Math.min(this.trainer.options.evalBatchSize ?? 256, evaluated));
-    let errors = 0;
+    let errors = 0, lossSum = 0;
     for (let start = 0; start < evaluated; start += B) {
       const n = Math.min(B, evaluated - start);
       const x = model.inputBuffer(B);
@@ -385,6 +407,7 @@ export class RunRecorder {
         const s = indices[start + i], label = ds.labels[s], predicted = classes[i];
         if (label < E) confusion[label][predicted]++;
         const row = p.subarray(i * E, (i + 1) * E);
+        lossSum -= Math.log(Math.max(label < E ? row[label] : 0, Number.MIN_VALUE));
         if (predicted !== label) {
           errors++;
           wrong.push({ index: s, label, predicted, confidence: sig(row[predicted], 4), pTrue: sig(label < E ? row[label] : 0, 4) });
@@ -399,7 +422,8 @@ export class RunRecorder {
     }
     wrong.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
     const misclassified = wrong.slice(0, this.opts.misclassified).map((m) => ({ ...m, image: imageOf(ds, m.index) }));
-    return { total: ds.count, evaluated, error: evaluated ? errors / evaluated : 0, confusion, points, misclassified };
+    const loss = evaluated ? sig(lossSum / evaluated) : 0;
+    return { total: ds.count, evaluated, error: evaluated ? errors / evaluated : 0, loss, confusion, points, misclassified };
   }
 
   /**

@@ -194,6 +194,21 @@ function line(label, stroke, extra = {}) {
   return { label, stroke, width: 1.5, value: (u, v) => num(v), points: { show: false }, ...extra };
 }
 
+/** How the dashboard labels the test set when a run without validation data shows it instead. */
+const TEST_WATCHED = 'test set: held out, watched only, never used for a decision';
+
+/** The held-out data the views show: the validation set, or in a run without one the watched test set. */
+function heldOut() {
+  const s = S.snapshot;
+  if (s?.validation) return { v: s.validation, name: 'validation' };
+  if (s?.testWatched) return { v: s.testWatched, name: 'test' };
+  return { v: null, name: S.run?.testWatched ? 'test' : 'validation' };
+}
+
+/** The label of the held-out curves: validation, or the watched test set. */
+const curveName = () => (S.run?.testWatched && !S.run?.validation ? 'test (watched only)' : 'validation');
+let curvesFor = 'validation';
+
 function makeLossChart() {
   makeChart('chart-loss', {
     xLabel: 'step',
@@ -202,7 +217,7 @@ function makeLossChart() {
       line('L_T per step', 'rgba(78,121,167,0.35)', { width: 1 }),
       line('smoothed', '#1d4ed8', { width: 2 }),
       line('L_T per epoch', '#f28e2b', { width: 2, spanGaps: true, points: { show: true, size: 6 } }),
-      line('validation loss', '#e15759', { width: 2, spanGaps: true, dash: [6, 4], points: { show: true, size: 6 } }),
+      line(`${curvesFor} loss`, '#e15759', { width: 2, spanGaps: true, dash: [6, 4], points: { show: true, size: 6 } }),
     ],
   });
 }
@@ -210,17 +225,21 @@ function makeLossChart() {
 function makeCharts() {
   makeLossChart();
   $('loss-log').addEventListener('change', makeLossChart);
-  makeChart('chart-error', {
-    xLabel: 'epoch', epochX: true, sync: false, yFormat: (v) => `${+(100 * v).toFixed(1)}%`,
-    series: [
-      line('training', '#f28e2b', { width: 2, value: (u, v) => pct(v), points: { show: true, size: 6 } }),
-      line('validation', '#e15759', { width: 2, value: (u, v) => pct(v), points: { show: true, size: 6 } }),
-    ],
-  });
+  makeErrorChart();
   makeChart('chart-lr', { xLabel: 'step', logY: true, series: [line('α', '#7c3aed', { width: 2 })] });
   makeChart('chart-step', { xLabel: 'step', series: [line('‖w_t − w_t−1‖', '#059669')] });
   makeChart('chart-ips', { xLabel: 'step', series: [line('images/s', '#6b7280')] });
   makeNormCharts();
+}
+
+function makeErrorChart() {
+  makeChart('chart-error', {
+    xLabel: 'epoch', epochX: true, sync: false, yFormat: (v) => `${+(100 * v).toFixed(1)}%`,
+    series: [
+      line('training', '#f28e2b', { width: 2, value: (u, v) => pct(v), points: { show: true, size: 6 } }),
+      line(curvesFor, '#e15759', { width: 2, value: (u, v) => pct(v), points: { show: true, size: 6 } }),
+    ],
+  });
 }
 
 // Per-layer norms: one series per weighted layer, rebuilt when the layers change.
@@ -235,15 +254,20 @@ function makeNormCharts() {
 
 function renderCharts() {
   const s = S.steps, ep = S.epochs;
+  if (curvesFor !== curveName()) {
+    curvesFor = curveName();
+    makeLossChart();
+    makeErrorChart();
+  }
   const stepTable = [s.step, s.loss, s.smooth];
-  const epochTable = [ep.map((e) => e.step), ep.map((e) => e.loss), ep.map((e) => e.valLoss ?? null)];
+  const epochTable = [ep.map((e) => e.step), ep.map((e) => e.loss), ep.map((e) => e.valLoss ?? e.testLoss ?? null)];
   const nulls = (xs) => xs.map(() => null);
   const loss = ep.length && s.step.length ? uPlot.join([stepTable, epochTable])
     : s.step.length ? [...stepTable, nulls(s.step), nulls(s.step)]
       : [epochTable[0], nulls(epochTable[0]), nulls(epochTable[0]), epochTable[1], epochTable[2]];
   charts['chart-loss'].setData(loss);
   $('chart-loss').dataset.points = String(s.step.length);
-  charts['chart-error'].setData([ep.map((e) => e.epoch), ep.map((e) => e.error), ep.map((e) => e.valError ?? null)]);
+  charts['chart-error'].setData([ep.map((e) => e.epoch), ep.map((e) => e.error), ep.map((e) => e.valError ?? e.testError ?? null)]);
   charts['chart-lr'].setData([s.step, s.lr]);
   charts['chart-step'].setData([s.step, s.size]);
   charts['chart-ips'].setData([s.step, s.ips]);
@@ -307,7 +331,9 @@ function renderHeader() {
   $('stat-epoch').textContent = last ? `${last.epoch + 1}${total ? ` / ${total}` : ''}` : lastEpoch ? String(lastEpoch.epoch) : '–';
   $('stat-lr').textContent = num(currentLr());
   $('stat-loss').textContent = num(last?.lossSmooth);
-  $('stat-val').textContent = lastEpoch?.valError !== undefined ? pct(lastEpoch.valError) : '–';
+  const heldOutError = lastEpoch?.valError ?? lastEpoch?.testError;
+  $('stat-val').textContent = heldOutError !== undefined ? pct(heldOutError) : '–';
+  $('stat-val-label').textContent = curveName() === 'validation' ? 'val. error' : 'test error (watched)';
   $('stat-ips').textContent = last ? Math.round(last.imagesPerSecond).toLocaleString('en-US') : '–';
 
   const opt = S.run?.optimizer;
@@ -421,7 +447,8 @@ function renderPickers(E) {
 }
 
 function renderSimplex() {
-  const svg = $('simplex'), v = S.snapshot?.validation;
+  const svg = $('simplex'), { v, name } = heldOut();
+  $('simplex-hint').textContent = `${name} points at their p`;
   const E = S.snapshot?.classes ?? S.run?.classes ?? 0;
   renderPickers(E);
   svg.replaceChildren();
@@ -465,7 +492,7 @@ function renderSimplex() {
       const p = toSvg(barycentricToPoint(q)), label = pts.label[i], miss = pts.predicted[i] !== label;
       const dot = el('svg:circle', { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: miss ? 5 : 3.2, fill: classColor(label),
         class: miss ? 'pt miss' : 'pt' });
-      dot.append(el('svg:title', { text: `validation #${pts.index[i]}: true ${className(label)}, predicted ${className(pts.predicted[i])}\n` +
+      dot.append(el('svg:title', { text: `${name} #${pts.index[i]}: true ${className(label)}, predicted ${className(pts.predicted[i])}\n` +
         `p = (${pts.p[i].map((x) => x.toFixed(3)).join(', ')})` }));
       svg.append(dot);
       shown++;
@@ -476,10 +503,10 @@ function renderSimplex() {
   svg.append(el('svg:text', { x: u.x + 7, y: u.y - 6, class: 'unit-label', text: '1/e' }));
 
   const base = E === 3
-    ? 'Each validation point sits at its p on the 2-simplex; the decision regions P₁, P₂, P₃ meet at the unit point 1/e.'
+    ? `Each ${name} point sits at its p on the 2-simplex; the decision regions P₁, P₂, P₃ meet at the unit point 1/e.`
     : `p is renormalised over the three chosen classes, q_i = p_i / (p_a + p_b + p_c), and only points whose true class is one of them are shown; “misclassified” still means arg max over all ${E} classes.`;
   note.textContent = !v ? 'No validation data was recorded for this run.'
-    : `${base} ${shown} points shown, ${wrong} misclassified (ringed).`;
+    : `${base} ${shown} points shown, ${wrong} misclassified (ringed).${name === 'test' ? ` The ${TEST_WATCHED}.` : ''}`;
   $('simplex-legend').replaceChildren(...classes.map((k) => el('span', { class: 'key' },
     el('i', { style: `background:${classColor(k)}` }), className(k))),
   el('span', { class: 'key' }, el('i', { class: 'ring' }), 'misclassified'));
@@ -490,10 +517,11 @@ function renderSimplex() {
 
 /** The confusion matrix shown: the validation set's (each epoch) or, once training ended, the test set's. */
 function shownConfusion() {
-  const v = S.snapshot?.validation, t = S.snapshot?.test;
-  $('confusion-pick').hidden = !(v && t);
+  // A watched test set is the same data as the final test evaluation: once that exists it replaces it.
+  const { v, name } = heldOut(), t = S.snapshot?.test;
+  $('confusion-pick').hidden = !(v && t && name === 'validation');
   if (!t) S.cmView = 'validation';
-  else if (!v) S.cmView = 'test';
+  else if (!v || name === 'test') S.cmView = 'test';
   $('btn-cm-validation').setAttribute('aria-pressed', String(S.cmView === 'validation'));
   $('btn-cm-test').setAttribute('aria-pressed', String(S.cmView === 'test'));
   return S.cmView === 'test' ? t ?? null : v ?? null;
@@ -526,11 +554,12 @@ function renderConfusion() {
   box.replaceChildren(table);
   if (S.cmView === 'test') {
     $('confusion-note').textContent = `${shown.count.toLocaleString('en-US')} test images after training: accuracy ${pct(shown.accuracy)}, ` +
-      `loss ${num(shown.loss)}${E > 12 ? ' (scroll for more classes)' : ''}.`;
+      `loss ${num(shown.loss)}${E > 12 ? ' (scroll for more classes)' : ''}.${heldOut().name === 'test' ? ` The ${TEST_WATCHED}.` : ''}`;
   } else {
+    const { name } = heldOut();
     const when = S.snapshot.final ? 'at the end of training' : S.snapshot.epoch ? `after epoch ${S.snapshot.epoch}` : 'before training';
-    $('confusion-note').textContent = `${shown.evaluated.toLocaleString('en-US')} of ${shown.total.toLocaleString('en-US')} validation images ` +
-      `${when}: zero-one error ${pct(shown.error)}${E > 12 ? ' (scroll for more classes)' : ''}.`;
+    $('confusion-note').textContent = `${shown.evaluated.toLocaleString('en-US')} of ${shown.total.toLocaleString('en-US')} ${name} images ` +
+      `${when}: zero-one error ${pct(shown.error)}${E > 12 ? ' (scroll for more classes)' : ''}.${name === 'test' ? ` The ${TEST_WATCHED}.` : ''}`;
   }
   renderPerClass(M);
 }
@@ -770,9 +799,11 @@ function renderFilters() {
 }
 
 function renderMisclassified() {
-  const v = S.snapshot?.validation, box = $('misclassified');
+  const { v, name } = heldOut(), box = $('misclassified');
+  $('misclassified-title').textContent = `Misclassified ${name} examples`;
+  $('misclassified-note').textContent = name === 'test' ? TEST_WATCHED : '';
   if (!v) return box.replaceChildren(el('p', { class: 'note', text: 'No validation data was recorded for this run.' }));
-  if (!v.misclassified.length) return box.replaceChildren(el('p', { class: 'note', text: 'No mistakes among the evaluated validation images.' }));
+  if (!v.misclassified.length) return box.replaceChildren(el('p', { class: 'note', text: `No mistakes among the evaluated ${name} images.` }));
   box.replaceChildren(...v.misclassified.map((m) => {
     const { width, height, channels, data } = m.image, bytes = Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0));
     const rgba = new Uint8ClampedArray(width * height * 4);
@@ -781,7 +812,7 @@ function renderMisclassified() {
       rgba[4 * i + 3] = 255;
     }
     const scale = Math.max(1, Math.floor(64 / Math.max(width, height)));
-    return el('figure', { class: 'miss', title: `validation #${m.index}: p(true) = ${num(m.pTrue, 3)}` },
+    return el('figure', { class: 'miss', title: `${name} #${m.index}: p(true) = ${num(m.pTrue, 3)}` },
       imageCanvas(width, height, rgba, scale),
       el('figcaption', {}, el('b', { style: `color:${classColor(m.label)}`, text: className(m.label) }), ' → ',
         el('b', { style: `color:${classColor(m.predicted)}`, text: className(m.predicted) }), el('br'), `${(100 * m.confidence).toFixed(m.confidence > 0.99 ? 1 : 0)}% sure`));
