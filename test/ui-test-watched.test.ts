@@ -4,7 +4,6 @@
  * `descent train --ui` without a validation split gets it; a plain run neither pays for it nor changes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { encodeIdx } from '../src/data/idx.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { type FitOptions, Trainer } from '../src/train/trainer.js';
 import { RunRecorder } from '../src/ui/run-recorder.js';
-import { CLI_MAIN, cliIn } from './cli-run.js';
+import { cliIn, spawnCli } from './cli-run.js';
 import { CHROMIUM, chromiumSkip, readJsonLines } from './helpers.js';
 import { noisy, patches, smallNet } from './synthetic.js';
 
@@ -98,7 +97,8 @@ function cliWork(): string {
     { type: 'Flatten' }, { type: 'Dense', outFeatures: 3 }, { type: 'Softmax' }] }));
   return work;
 }
-const TRAIN = ['train', '--model', 'tiny.json', '--data', 'idx:train-images.idx,train-labels.idx', '--test', 'idx:test-images.idx,test-labels.idx', '--engine', 'reference', '--epochs', '40',
+const TRAIN = ['train', '--model', 'tiny.json', '--data', 'idx:train-images.idx,train-labels.idx',
+  '--test', 'idx:test-images.idx,test-labels.idx', '--engine', 'reference', '--epochs', '40',
   '--batch-size', '8', '--validation-split', '0', '--no-early-stopping'];
 
 describe('descent train --ui without a validation split', { skip: chromiumSkip }, () => {
@@ -109,18 +109,9 @@ describe('descent train --ui without a validation split', { skip: chromiumSkip }
     assert.equal(JSON.parse(readFileSync(join(work, 'plain', 'run.json'), 'utf8')).testWatched, null, 'a plain run does not evaluate it');
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    const child = spawn(process.execPath, [CLI_MAIN, ...TRAIN, '--out', 'ui', '--ui'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const cli = spawnCli(work, [...TRAIN, '--out', 'ui', '--ui']);
     try {
-      const start = Date.now();
-      let url: string | undefined;
-      while (!(url = /dashboard: (http\S+)/.exec(stdout)?.[1])) {
-        assert.ok(Date.now() - start < 60_000 && child.exitCode === null, `no dashboard address: ${stdout}${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const url = await cli.dashboardUrl();
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -130,7 +121,7 @@ describe('descent train --ui without a validation split', { skip: chromiumSkip }
       await page.click('#btn-pause');
       await page.waitForFunction(() => document.querySelector('#status')!.textContent === 'paused');
       await page.click('#btn-pause');
-      assert.equal(await exited, 0, stderr);
+      assert.equal(await cli.exited, 0, cli.out.stderr);
       await page.waitForFunction(() => document.querySelector('#status')!.textContent === 'finished', null, { timeout: 10_000 });
       await page.waitForFunction(() => /test set: held out, watched only/.test(document.querySelector('#confusion-note')!.textContent!), null, { timeout: 10_000 });
 
@@ -146,7 +137,7 @@ describe('descent train --ui without a validation split', { skip: chromiumSkip }
       assert.doesNotMatch((await page.textContent('main'))!, /No validation data was recorded/);
       assert.deepEqual(errors, []);
     } finally {
-      child.kill();
+      cli.child.kill();
       await browser.close();
     }
     const epochs = readJsonLines(join(work, 'ui', 'metrics.jsonl')).filter((m) => m.type === 'epoch');

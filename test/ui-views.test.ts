@@ -8,7 +8,6 @@
  * Without Chromium the tests are skipped with a message, except under CI (CI set), where they must run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,11 +21,11 @@ import { evaluate } from '../src/train/evaluate.js';
 import { Trainer } from '../src/train/trainer.js';
 import { uiCommand } from '../src/ui/cli-ui.js';
 import { RunRecorder } from '../src/ui/run-recorder.js';
+import { spawnCli } from './cli-run.js';
 import { CHROMIUM, chromiumSkip } from './helpers.js';
 import { patches } from './synthetic.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const VIEWPORTS = [{ name: 'desktop', width: 1440, height: 900 }, { name: 'phone', width: 390, height: 844 }];
 
 type Line = Record<string, any>;
@@ -160,20 +159,12 @@ describe('dashboard views in a real browser', { skip: chromiumSkip }, () => {
       { type: 'Flatten' }, { type: 'Dense', outFeatures: 3 }, { type: 'Softmax' }] }));
     const idx = 'idx:images.idx.gz,labels.idx';
     // stdout is a pipe, not a terminal: the command ends after training, once the page has the end.
-    const child = spawn(process.execPath, [MAIN, 'train', '--model', 'tiny.json', '--data', idx, '--test', idx, '--engine', 'reference',
-      '--epochs', '50', '--no-early-stopping', '--batch-size', '8', '--validation-split', '0.0833', '--out', 'run', '--ui'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const cli = spawnCli(work, ['train', '--model', 'tiny.json', '--data', idx, '--test', idx, '--engine', 'reference',
+      '--epochs', '50', '--no-early-stopping', '--batch-size', '8', '--validation-split', '0.0833', '--out', 'run', '--ui']);
+    const { child, exited, out } = cli;
     const errors: string[] = [];
     try {
-      const start = Date.now();
-      let url: string | undefined;
-      while (!(url = /dashboard: (http\S+)/.exec(stdout)?.[1])) {
-        assert.ok(Date.now() - start < 60_000 && child.exitCode === null, `no dashboard address: ${stdout}${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const url = await cli.dashboardUrl();
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       watchErrors(page, errors);
       await page.goto(url);
@@ -182,8 +173,8 @@ describe('dashboard views in a real browser', { skip: chromiumSkip }, () => {
       await page.click('#btn-pause');
       await page.waitForFunction(() => document.querySelector('#status')!.textContent === 'paused');
       await page.click('#btn-pause');
-      assert.equal(await exited, 0, stderr);
-      assert.match(stdout, /test accuracy/);
+      assert.equal(await exited, 0, out.stderr);
+      assert.match(out.stdout, /test accuracy/);
 
       // The server is gone; what the page has, it received before the server went.
       const steps = readLines(join(work, 'run', 'metrics.jsonl')).filter((m) => m.type === 'step').length;
