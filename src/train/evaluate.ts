@@ -25,7 +25,7 @@ export interface Evaluation {
 export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
   const run = evaluation(net, data, batchSize);
   for (const { x, labels, n } of run.batches()) {
-    const risk = net.loss(x, { labels }, n, 'cross_entropy', false).risk;
+    const risk = net.risk(x, { labels }, n, 'cross_entropy');
     run.tally(risk, argmaxRows(net.activation(net.layers.length), n, run.E), n);
   }
   return run.result();
@@ -44,7 +44,7 @@ export async function evaluateAsync(net: Sequential, data: Dataset, batchSize = 
   return run.result();
 }
 
-/** The batches of an evaluation (in the network's input buffer) and the tally of their results. */
+/** The batches of an evaluation (in the network's inference input) and the tally of their results. */
 function evaluation(net: Sequential, data: Dataset, batchSize: number) {
   check(data.count > 0, 'cannot evaluate on 0 images: the accuracy of nothing is not 100%');
   const d = sizeOf(data.shape), E = sizeOf(net.outputShape);
@@ -57,7 +57,7 @@ function evaluation(net: Sequential, data: Dataset, batchSize: number) {
     *batches() {
       for (let start = 0; start < data.count; start += B) {
         const n = Math.min(B, data.count - start);
-        const x = net.inputBuffer(B);
+        const x = net.inferenceInput(B);
         x.set(data.x.subarray(start * d, (start + n) * d));
         labels.set(data.labels.subarray(start, start + n));
         yield { x, labels, n };
