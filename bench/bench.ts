@@ -27,7 +27,7 @@ import { probe, type Probe } from './probe.js';
 import { forwardFlops, NETWORKS } from './networks.js';
 import { tfjsPeer } from './tfjs-peer.js';
 import { PytorchPeer, pytorchVersion } from './pytorch-peer.js';
-import { loadMnist } from '../src/node/mnist.js';
+import { mnistPool } from './image-pool.js';
 import type { ConvAlgorithm } from '../src/engine/winograd.js';
 
 const BATCH = 64;
@@ -61,17 +61,8 @@ interface Row {
   inferVsPytorch?: number;
 }
 
-const mnist = loadMnist({ split: 'train' });
-const pool = { x: mnist.x.slice(0, POOL * 784), labels: mnist.labels.slice(0, POOL) };
-
-/** Fills input and labels with a batch of random digits from the pool. */
-function gather(rng: Rng, input: Float32Array | Float64Array, labels: Int32Array): void {
-  for (let i = 0; i < BATCH; i++) {
-    const j = rng.int(POOL);
-    input.set(pool.x.subarray(j * 784, (j + 1) * 784), i * 784);
-    labels[i] = pool.labels[j];
-  }
-}
+const pool = mnistPool(POOL);
+const gather = (rng: Rng, input: Float32Array | Float64Array, labels: Int32Array) => pool.gather(rng, input, labels, BATCH);
 
 async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow: boolean,
   options: { windows?: number; windowSeconds?: number } = {}): Promise<Row> {
