@@ -15,6 +15,7 @@
  * interleaved with the WebAssembly engine on all cores, and Descent/PyTorch ratios are the median
  * of the rounds' ratios. --conv=auto|direct|winograd|both picks the 3×3 convolution kernels of
  * the WebAssembly engine (both: a row for each, side by side).
+ * --engine webgpu runs the WebGPU benchmark instead (webgpu-bench.ts).
  */
 import { availableParallelism, cpus } from 'node:os';
 import { Rng } from '../src/core/rng.js';
@@ -32,6 +33,14 @@ import type { ConvAlgorithm } from '../src/engine/winograd.js';
 
 const BATCH = 64;
 const args = process.argv.slice(2);
+const engineFlag = args.findIndex((a) => a === '--engine' || a.startsWith('--engine='));
+if (engineFlag >= 0) {
+  // --engine webgpu: the GPU benchmark (webgpu-bench.ts) instead of the CPU engines'.
+  const kind = args[engineFlag].includes('=') ? args[engineFlag].slice(9) : args[engineFlag + 1];
+  if (kind !== 'webgpu') throw new Error(`--engine must be webgpu (without it: the CPU engines), got ${kind}`);
+  await (await import('./webgpu-bench.js')).webgpuBench(args);
+  process.exit(0); // Dawn's instance would keep the process alive
+}
 const out = args.find((a) => !a.startsWith('--')) ?? 'bench-results.json';
 /** --no-tfjs: Descent's rows only (a quick run; the ratios to TF.js are then left out). */
 const withTfjs = !args.includes('--no-tfjs');

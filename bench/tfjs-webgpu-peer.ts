@@ -10,51 +10,49 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/core/rng.js';
 import type { ImagePool } from './image-pool.js';
-import { timeSteps, type Timing } from './measure.js';
+import type { Contender } from './measure.js';
 import { model } from './tfjs-peer.js';
 import { resnet20 } from './tfjs-resnet20.js';
 
 export type GpuNetwork = 'NET-A' | 'NET-B' | 'ResNet-20';
 
-/** TF.js's WebGPU backend on `gpu` (Dawn's GPU object in Node); returns its adapter as "vendor architecture". */
-export async function startTfjsWebgpu(gpu: GPU): Promise<string> {
+/** TF.js's WebGPU backend on `gpu` (Dawn's GPU object in Node): its adapter ("vendor architecture") and TF.js's version. */
+export async function startTfjsWebgpu(gpu: GPU): Promise<{ adapter: string; version: string }> {
   const g = globalThis as { navigator?: { gpu?: GPU } };
   if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
   else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its webgpu backend');
   const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-  return [info?.vendor, info?.architecture].filter((s) => s).join(' ') || 'unnamed adapter';
+  return { adapter: [info?.vendor, info?.architecture].filter((s) => s).join(' ') || 'unnamed adapter', version: tf.version_core };
 }
 
-const tfjsNetwork = (name: GpuNetwork): tf.LayersModel => (name === 'ResNet-20' ? resnet20() : model(name));
-
-/** Training and inference images/s of `name` at `batch`, batches drawn from `pool` (startTfjsWebgpu first). */
-export async function measureTfjsWebgpu(name: GpuNetwork, pool: ImagePool, batch: number,
-  budget: Parameters<typeof timeSteps>[2]): Promise<{ train: Timing; infer: Timing }> {
-  const m = tfjsNetwork(name);
+/** `name` on TF.js's current backend (startTfjsWebgpu first), fed batches of `batch` images from `pool`. */
+export function tfjsContender(name: GpuNetwork, pool: ImagePool, batch: number): Contender {
+  const m = name === 'ResNet-20' ? resnet20() : model(name);
   const optimizer = tf.train.momentum(0.01, 0.9);
   const rng = new Rng(7), input = new Float32Array(batch * pool.shape.reduce((a, b) => a * b)), labels = new Int32Array(batch);
   const upload = () => {
     pool.gather(rng, input, labels, batch);
     return tf.tidy(() => ({ x: tf.tensor4d(input, [batch, ...pool.shape]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10) }));
   };
-  try {
-    const train = await timeSteps(async () => {
+  return {
+    async train() {
       const { x, y } = upload();
-      const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true);
-      await cost!.data();
-      tf.dispose([x, y, cost!]);
-    }, batch, budget);
-    const infer = await timeSteps(async () => {
+      // training: true, so that batch norm normalises with the batch's statistics, as Descent's does.
+      const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
+      await cost.data();
+      tf.dispose([x, y, cost]);
+    },
+    async infer() {
       const { x, y } = upload();
       const logits = m.predict(x) as tf.Tensor;
       await logits.data();
       tf.dispose([x, y, logits]);
-    }, batch, budget);
-    return { train, infer };
-  } finally {
-    optimizer.dispose();
-    m.dispose();
-  }
+    },
+    dispose() {
+      optimizer.dispose();
+      m.dispose();
+    },
+  };
 }
