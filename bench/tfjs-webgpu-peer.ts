@@ -6,6 +6,18 @@
  * given Dawn's `GPU` object there first, then imported.
  * A step follows the bench protocol (SGD momentum 0.9, a fresh batch uploaded each step) and ends
  * when its loss (training) or its logits (inference) are back on the host, as Descent's steps do.
+ *
+ * What works and what does not, found on Dawn/SwiftShader (webgpu 0.6.2, Node 20):
+ * - Works: NET-A, NET-B and ResNet-20 (batch norm in training mode) train and infer; the backend
+ *   takes Dawn's `GPU` as `navigator.gpu`, names the adapter from `adapter.info` ("google
+ *   swiftshader"), and is the CommonJS build that shares @tensorflow/tfjs's tfjs-core instance.
+ * - Does not: `dataSync()`/`arraySync()` (the synchronous read goes through OffscreenCanvas, which
+ *   Node lacks: "OffscreenCanvas is not defined"), so every read here is `await data()`; and the
+ *   backend registers only if `navigator.gpu` exists when it is imported (a static import, before
+ *   Dawn is loaded, leaves TF.js without it).
+ * - Its defaults stay as they are: tensors under 1,000 elements run on TF.js's CPU backend
+ *   (WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD), and it submits every 15 dispatches
+ *   (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE), as a TF.js user gets it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/core/rng.js';
