@@ -60,7 +60,7 @@ describe('the tarball', () => {
       /^(dist\/)?(test|bench|examples|scripts|assembly|\.ci)\//.test(p) || p.endsWith('.map') || p.endsWith('.tsbuildinfo') ||
       p === 'dist/wasm/probe.wasm' || (p.startsWith('src/') && !p.startsWith('src/ui/static/')));
     assert.deepEqual(unwanted, []);
-    assert.ok(packed.files.length < 320, `${packed.files.length} files`);
+    assert.ok(packed.files.length < 360, `${packed.files.length} files`); // 320 and the WebGPU engine's ~30 (shipped since it trains)
     assert.ok(packed.size < 400_000, `the tarball is ${packed.size} bytes`);
     assert.ok(packed.unpackedSize < 1_200_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });

@@ -47,7 +47,7 @@ window.result = webgpuSample(navigator.gpu).catch((e) => ({ error: String(e && e
 const TRAINING_ENTRY = `import { createEngine } from './dist/src/engine/browser.js';
 import { shortRun } from './dist/test/browser-training.js';
 window.result = (async () => {
-  const engine = await createEngine({ kind: 'webgpu' });
+  const engine = await createEngine({ kind: 'webgpu', gpuAdapter: 'swiftshader' });
   const run = await shortRun(engine.arena, engine.kernels);
   await engine.dispose();
   return { engine: engine.name, adapter: engine.adapter, ...run };

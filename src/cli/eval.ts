@@ -3,13 +3,14 @@ import { sizeOf } from '../core/shape.js';
 import { applyStandardization } from '../data/dataset.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
 import { loadModel } from '../node/model-io.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateAsync } from '../train/evaluate.js';
 import { loadSource } from './data-source.js';
 import { confusionTable, percent } from './format.js';
 import { checkDataFits, resizeOf, standardizationOf } from './model-data.js';
 
-export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind; threads?: number }): Promise<void> {
-  const engine = await createEngine(flags.engine, flags.threads);
+export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind;
+  gpuAdapter?: 'system' | 'swiftshader'; threads?: number }): Promise<void> {
+  const engine = await createEngine({ kind: flags.engine, threads: flags.threads, gpuAdapter: flags.gpuAdapter });
   try {
     const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels });
     // A folder of images is read the way the model saw its training images: its channels, its resize.
@@ -18,7 +19,7 @@ export async function evalCommand(modelPath: string, flags: { data: string; json
     checkDataFits(net, data, flags.data);
     const stats = standardizationOf(preprocessing, net, modelPath);
     if (stats) applyStandardization(data.x, stats);
-    const ev = evaluate(net, data);
+    const ev = await evaluateAsync(net, data);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ model: modelPath, data: flags.data, ...ev })}\n`);
       return;

@@ -292,13 +292,21 @@ export class Sequential {
     this.deviceAhead = false;
   }
 
+  /** Whether the host copies w and buffers are current (always on the CPU engines). */
+  get hostInSync(): boolean {
+    return !this.deviceAhead;
+  }
+
   /** Says that w or the buffers changed on the device (an optimizer step there), so the host copies are stale. */
   deviceChanged(): void {
     if (this.device) this.deviceAhead = true;
   }
 
-  /** On a device, sends the host copies of w and the buffers up. */
-  private upload(): void {
+  /**
+   * After w or the buffers were written in place (a model file's tensors), sends the host copies to
+   * the device; nothing to do on the CPU engines, whose w and buffers are the engine's arrays.
+   */
+  upload(): void {
     if (!this.device) return;
     this.device.write(this.wTensor, this.hostW as Float32Array);
     if (this.hostBuffers.length) this.device.write(this.bufferTensor, this.hostBuffers as Float32Array);

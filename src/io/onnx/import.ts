@@ -288,6 +288,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
       vector.set(data, s.offset);
     }
   }
+  net.upload();
   const result: OnnxImport = { net, inputLayout: imp.inputLayout };
   const preprocessing = preprocessingOf(g, imp);
   if (preprocessing !== undefined) result.preprocessing = preprocessing;
