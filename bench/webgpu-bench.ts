@@ -78,58 +78,74 @@ function pooled(t: Timing[]): Timing {
     windows: t.reduce((s, x) => s + x.windows, 0), steps: t.reduce((s, x) => s + x.steps, 0) };
 }
 
-export async function webgpuBench(args: string[]): Promise<void> {
-  const o = parse(args);
-  const rounds = o.quick ? 1 : 3;
-  const budget = o.quick ? { windows: 1, windowSeconds: 0, warmupSeconds: 0 }
-    : { windows: 3, windowSeconds: 1, warmupSeconds: 1, budgetSeconds: 60 };
-  const { engine, adapter } = await openEngine(o.adapter);
-  const { adapter: tfAdapter, version } = await startTfjsWebgpu(await nodeGpu({ swiftshader: adapter === 'swiftshader' }));
-  const descentAdapter = engine.adapter ?? '?';
-  console.log(`Descent WebGPU benchmark: batch ${o.batch}, SGD momentum 0.9, ${rounds} interleaved round(s); ` +
-    `Descent on ${descentAdapter}, TF.js ${version} webgpu on ${tfAdapter}` + (o.quick ? ' (--quick: the numbers mean nothing)' : ''));
-  if (!descentAdapter.startsWith(tfAdapter)) console.log(`warning: the two libraries got different adapters`);
-  if (adapter === 'swiftshader') console.log('SwiftShader runs on the CPU: images/s are not a GPU figure; the ratio compares the two libraries on one adapter');
-  const rows = [];
+type Budget = Parameters<typeof timeSteps>[2];
+
+interface Row {
+  network: GpuNetwork;
+  forwardFlopsPerImage: number;
+  trainVsTfjs: number;
+  inferVsTfjs: number;
+  descent: { train: Timing; infer: Timing };
+  tfjs: { train: Timing; infer: Timing };
+}
+
+/** One network, built once per side, measured in `rounds` rounds that alternate which side goes first. */
+async function measureNetwork(name: GpuNetwork, engine: Engine, o: Options, rounds: number, budget: Budget): Promise<Row> {
+  const pool = poolFor(name);
+  const net = descentNetwork(name, engine);
+  const sides: Record<'descent' | 'tfjs', { c: Contender; train: Timing[]; infer: Timing[] }> = {
+    descent: { c: descentContender(net, engine, pool, o.batch), train: [], infer: [] },
+    tfjs: { c: tfjsContender(name, pool, o.batch), train: [], infer: [] },
+  };
   try {
-    for (const name of o.networks) {
-      const pool = poolFor(name);
-      const net = descentNetwork(name, engine);
-      const sides: Record<'descent' | 'tfjs', { c: Contender; train: Timing[]; infer: Timing[] }> = {
-        descent: { c: descentContender(net, engine, pool, o.batch), train: [], infer: [] },
-        tfjs: { c: tfjsContender(name, pool, o.batch), train: [], infer: [] },
-      };
-      try {
-        for (let r = 0; r < rounds; r++) {
-          const order = r % 2 ? [sides.tfjs, sides.descent] : [sides.descent, sides.tfjs];
-          for (const s of order) {
-            s.train.push(await timeSteps(() => s.c.train(), o.batch, budget));
-            s.infer.push(await timeSteps(() => s.c.infer(), o.batch, budget));
-          }
-          console.log(`${name} round ${r + 1}: train Descent ${fmt(sides.descent.train[r].median)} / TF.js ${fmt(sides.tfjs.train[r].median)} img/s, ` +
-            `infer ${fmt(sides.descent.infer[r].median)} / ${fmt(sides.tfjs.infer[r].median)}`);
-        }
-      } finally {
-        sides.tfjs.c.dispose();
+    for (let r = 0; r < rounds; r++) {
+      for (const s of r % 2 ? [sides.tfjs, sides.descent] : [sides.descent, sides.tfjs]) {
+        s.train.push(await timeSteps(() => s.c.train(), o.batch, budget));
+        s.infer.push(await timeSteps(() => s.c.infer(), o.batch, budget));
       }
-      const ratio = (k: 'train' | 'infer') => median(sides.descent[k].map((d, i) => d.median / sides.tfjs[k][i].median));
-      const flops = forwardFlops(net);
-      rows.push({ network: name, forwardFlopsPerImage: flops, trainVsTfjs: ratio('train'), inferVsTfjs: ratio('infer'),
-        descent: { train: pooled(sides.descent.train), infer: pooled(sides.descent.infer) },
-        tfjs: { train: pooled(sides.tfjs.train), infer: pooled(sides.tfjs.infer) } });
+      console.log(`${name} round ${r + 1}: train Descent ${fmt(sides.descent.train[r].median)} / TF.js ${fmt(sides.tfjs.train[r].median)} img/s, ` +
+        `infer ${fmt(sides.descent.infer[r].median)} / ${fmt(sides.tfjs.infer[r].median)}`);
     }
   } finally {
-    await engine.dispose();
+    sides.tfjs.c.dispose();
   }
+  const ratio = (k: 'train' | 'infer') => median(sides.descent[k].map((d, i) => d.median / sides.tfjs[k][i].median));
+  return { network: name, forwardFlopsPerImage: forwardFlops(net), trainVsTfjs: ratio('train'), inferVsTfjs: ratio('infer'),
+    descent: { train: pooled(sides.descent.train), infer: pooled(sides.descent.infer) },
+    tfjs: { train: pooled(sides.tfjs.train), infer: pooled(sides.tfjs.infer) } };
+}
+
+function printTable(rows: Row[]): void {
+  const cell = (t: Timing) => `${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)})`;
   console.log(`\n| network | Descent train img/s (min–max) | TF.js train img/s | Descent/TF.js train | Descent infer img/s (min–max) | TF.js infer img/s | Descent/TF.js infer |`);
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    const cell = (t: Timing) => `${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)})`;
     console.log(`| ${r.network} | ${cell(r.descent.train)} | ${cell(r.tfjs.train)} | ${r.trainVsTfjs.toFixed(2)}× | ` +
       `${cell(r.descent.infer)} | ${cell(r.tfjs.infer)} | ${r.inferVsTfjs.toFixed(2)}× |`);
   }
-  console.log(`adapter: ${descentAdapter}${adapter === 'swiftshader' ? ' (SwiftShader: a CPU driver, so a ratio, not a GPU figure)' : ''}`);
+}
+
+export async function webgpuBench(args: string[]): Promise<void> {
+  const o = parse(args);
+  const rounds = o.quick ? 1 : 3;
+  const budget: Budget = o.quick ? { windows: 1, windowSeconds: 0, warmupSeconds: 0 }
+    : { windows: 3, windowSeconds: 1, warmupSeconds: 1, budgetSeconds: 60 };
+  const { engine, adapter } = await openEngine(o.adapter);
+  const { adapter: tfAdapter, version } = await startTfjsWebgpu(await nodeGpu({ swiftshader: adapter === 'swiftshader' }));
+  const descentAdapter = engine.adapter ?? '?', software = adapter === 'swiftshader';
+  console.log(`Descent WebGPU benchmark: batch ${o.batch}, SGD momentum 0.9, ${rounds} interleaved round(s); ` +
+    `Descent on ${descentAdapter}, TF.js ${version} webgpu on ${tfAdapter}` + (o.quick ? ' (--quick: the numbers mean nothing)' : ''));
+  if (!descentAdapter.startsWith(tfAdapter)) console.log('warning: the two libraries got different adapters');
+  if (software) console.log('SwiftShader runs on the CPU: images/s are not a GPU figure; the ratio compares the two libraries on one adapter');
+  const rows: Row[] = [];
+  try {
+    for (const name of o.networks) rows.push(await measureNetwork(name, engine, o, rounds, budget));
+  } finally {
+    await engine.dispose();
+  }
+  printTable(rows);
+  console.log(`adapter: ${descentAdapter}${software ? ' (SwiftShader: a CPU driver, so a ratio, not a GPU figure)' : ''}`);
   writeFileAtomic(o.out, JSON.stringify({ date: new Date().toISOString(), node: process.version, adapter: descentAdapter,
-    tfjsAdapter: tfAdapter, tfjs: version, software: adapter === 'swiftshader', batch: o.batch, rounds, quick: o.quick, rows }, null, 2));
+    tfjsAdapter: tfAdapter, tfjs: version, software, batch: o.batch, rounds, quick: o.quick, rows }, null, 2));
   console.log(`results written to ${o.out}`);
 }
