@@ -6,18 +6,15 @@
  */
 import { Rng } from '../src/core/rng.js';
 import type { Engine } from '../src/engine/engine.js';
-import { preset } from '../src/models/presets.js';
 import { Sequential } from '../src/network/sequential.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
 import type { ImagePool } from './image-pool.js';
 import type { Contender } from './measure.js';
-import { NETWORKS } from './networks.js';
-import type { GpuNetwork } from './tfjs-webgpu-peer.js';
+import { BENCH_NETWORKS, type BenchNetwork } from './networks.js';
 
 /** The network `name` on `engine` (its arena and kernels). */
-export function descentNetwork(name: GpuNetwork, engine: Engine): Sequential {
-  const config = name === 'ResNet-20' ? preset('resnet20') : { inputShape: [28, 28, 1], layers: NETWORKS[name] };
-  return Sequential.fromConfig(config, { seed: 1, arena: engine.arena, kernels: engine.kernels });
+export function descentNetwork(name: BenchNetwork, engine: Engine): Sequential {
+  return Sequential.fromConfig(BENCH_NETWORKS[name], { seed: 1, arena: engine.arena, kernels: engine.kernels });
 }
 
 export function descentContender(net: Sequential, engine: Engine, pool: ImagePool, batch: number): Contender {

@@ -25,8 +25,7 @@ import type { ImagePool } from './image-pool.js';
 import type { Contender } from './measure.js';
 import { model } from './tfjs-peer.js';
 import { resnet20 } from './tfjs-resnet20.js';
-
-export type GpuNetwork = 'NET-A' | 'NET-B' | 'ResNet-20';
+import type { BenchNetwork } from './networks.js';
 
 /** TF.js's WebGPU backend on `gpu` (Dawn's GPU object in Node): its adapter ("vendor architecture") and TF.js's version. */
 export async function startTfjsWebgpu(gpu: GPU): Promise<{ adapter: string; version: string }> {
@@ -40,13 +39,13 @@ export async function startTfjsWebgpu(gpu: GPU): Promise<{ adapter: string; vers
 }
 
 /** `name` on TF.js's current backend (startTfjsWebgpu first), fed batches of `batch` images from `pool`. */
-export function tfjsContender(name: GpuNetwork, pool: ImagePool, batch: number): Contender {
+export function tfjsContender(name: BenchNetwork, pool: ImagePool, batch: number): Contender {
   const m = name === 'ResNet-20' ? resnet20() : model(name);
   const optimizer = tf.train.momentum(0.01, 0.9);
-  const rng = new Rng(7), input = new Float32Array(batch * pool.shape.reduce((a, b) => a * b)), labels = new Int32Array(batch);
+  const rng = new Rng(7), input = new Float32Array(batch * pool.size), labels = new Int32Array(batch);
   const upload = () => {
     pool.gather(rng, input, labels, batch);
-    return tf.tidy(() => ({ x: tf.tensor4d(input, [batch, ...pool.shape]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10) }));
+    return tf.tidy(() => ({ x: tf.tensor(input, [batch, ...pool.shape]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10) }));
   };
   return {
     async train() {

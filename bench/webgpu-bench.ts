@@ -6,7 +6,7 @@
  * and a TF.js one (alternating which goes first); Descent/TF.js is the median of the rounds' ratios.
  *
  * Options: --gpu-adapter system|swiftshader (default: the system's GPU, else SwiftShader with a
- * line saying so; DESCENT_GPU_ADAPTER does the same), --network NET-A,NET-B,ResNet-20, --batch N,
+ * line saying so; DESCENT_GPU_ADAPTER does the same), --nets NET-A,NET-B,ResNet-20 (as the CPU benchmark), --batch N,
  * --quick (batch 8, one step per measurement: checks that everything runs; its numbers mean
  * nothing), and the path of the JSON results (default bench-webgpu-results.json).
  * On SwiftShader (a CPU Vulkan driver) the images/s are a CPU's, not a GPU's: only the ratio says
@@ -17,15 +17,14 @@ import type { Engine, EngineOptions } from '../src/engine/engine.js';
 import { nodeGpu } from '../src/engine/node-webgpu.js';
 import { writeFileAtomic } from '../src/node/files.js';
 import { descentContender, descentNetwork } from './descent-webgpu.js';
-import { mnistPool, noisePool, type ImagePool } from './image-pool.js';
+import { poolFor } from './image-pool.js';
 import { timeSteps, type Contender, type Timing } from './measure.js';
-import { forwardFlops } from './networks.js';
-import { startTfjsWebgpu, tfjsContender, type GpuNetwork } from './tfjs-webgpu-peer.js';
+import { type BenchNetwork, forwardFlops, selectNetworks } from './networks.js';
+import { startTfjsWebgpu, tfjsContender } from './tfjs-webgpu-peer.js';
 
-const ALL: GpuNetwork[] = ['NET-A', 'NET-B', 'ResNet-20'];
 type Adapter = NonNullable<EngineOptions['gpuAdapter']>;
 
-interface Options { adapter?: Adapter; networks: GpuNetwork[]; batch: number; quick: boolean; out: string }
+interface Options { adapter?: Adapter; networks: BenchNetwork[]; batch: number; quick: boolean; out: string }
 
 /** The value of `--name value` or `--name=value`. */
 function flag(args: string[], name: string): string | undefined {
@@ -39,13 +38,11 @@ function parse(args: string[]): Options {
   if (adapter !== undefined && adapter !== 'system' && adapter !== 'swiftshader') {
     throw new Error(`--gpu-adapter must be system or swiftshader, got ${adapter}`);
   }
-  const networks = (flag(args, '--network')?.split(',') ?? ALL) as GpuNetwork[];
-  const unknown = networks.filter((n) => !ALL.includes(n));
-  if (unknown.length) throw new Error(`--network: unknown ${unknown.join(', ')} (known: ${ALL.join(', ')})`);
+  const networks = selectNetworks(flag(args, '--nets'));
   const quick = args.includes('--quick');
   const batch = Number(flag(args, '--batch') ?? (quick ? 8 : 64));
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got ${flag(args, '--batch')}`);
-  const valued = new Set(['--gpu-adapter', '--network', '--batch', '--engine']);
+  const valued = new Set(['--gpu-adapter', '--nets', '--batch', '--engine']);
   const out = args.find((a, i) => !a.startsWith('--') && !valued.has(args[i - 1])) ?? 'bench-webgpu-results.json';
   return { adapter: adapter as Adapter | undefined, networks, batch, quick, out };
 }
@@ -61,14 +58,6 @@ async function openEngine(adapter: Adapter | undefined): Promise<{ engine: Engin
   }
 }
 
-const pools = new Map<string, ImagePool>();
-/** MNIST digits for NET-A and NET-B, noise for ResNet-20's 32×32×3. */
-function poolFor(name: GpuNetwork): ImagePool {
-  const key = name === 'ResNet-20' ? 'noise' : 'mnist';
-  if (!pools.has(key)) pools.set(key, key === 'noise' ? noisePool(640, [32, 32, 3], 10) : mnistPool(6400));
-  return pools.get(key)!;
-}
-
 const median = (a: number[]) => { const s = [...a].sort((p, q) => p - q), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
 
@@ -81,7 +70,7 @@ function pooled(t: Timing[]): Timing {
 type Budget = Parameters<typeof timeSteps>[2];
 
 interface Row {
-  network: GpuNetwork;
+  network: BenchNetwork;
   forwardFlopsPerImage: number;
   trainVsTfjs: number;
   inferVsTfjs: number;
@@ -90,7 +79,7 @@ interface Row {
 }
 
 /** One network, built once per side, measured in `rounds` rounds that alternate which side goes first. */
-async function measureNetwork(name: GpuNetwork, engine: Engine, o: Options, rounds: number, budget: Budget): Promise<Row> {
+async function measureNetwork(name: BenchNetwork, engine: Engine, o: Options, rounds: number, budget: Budget): Promise<Row> {
   const pool = poolFor(name);
   const net = descentNetwork(name, engine);
   const sides: Record<'descent' | 'tfjs', { c: Contender; train: Timing[]; infer: Timing[] }> = {

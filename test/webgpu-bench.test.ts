@@ -29,7 +29,7 @@ describe('npm run bench -- --engine webgpu', () => {
 
   it('--quick runs NET-A on both libraries on the same SwiftShader adapter and writes the ratio', { skip, timeout: 300_000 }, () => {
     const out = join(dir, 'results.json');
-    const r = bench('--quick', '--network', 'NET-A', '--gpu-adapter', 'swiftshader', out);
+    const r = bench('--quick', '--nets', 'NET-A', '--gpu-adapter', 'swiftshader', out);
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(readFileSync(out, 'utf8'));
     assert.match(results.adapter, /swiftshader/i);
@@ -48,7 +48,7 @@ describe('npm run bench -- --engine webgpu', () => {
 
   it('refuses an unknown engine, network or adapter, naming it', () => {
     const cases: [string[], RegExp][] = [
-      [['--network', 'NET-Z'], /--network: unknown NET-Z/],
+      [['--nets', 'NET-Z'], /--nets names none of NET-A, NET-B, ResNet-20: got "NET-Z"/],
       [['--gpu-adapter', 'cuda'], /--gpu-adapter must be system or swiftshader, got cuda/],
       [['--batch', '0'], /--batch must be a positive integer, got 0/],
     ];
