@@ -395,7 +395,7 @@ export class Sequential {
 
   /** x^(0) of an inference pass: `inputBuffer`, or with shareActivations the input's shared slot. */
   inferenceInput(batch: number): Floats {
-    if (!this.shareActivations || this.device) return this.inputBuffer(batch); // on a device: a host array, sent up by forward
+    if (!this.shareActivations || this.device) return this.inputBuffer(batch); // on a device: a host array
     this.reserveInference(batch);
     return this.inferenceXs[0];
   }
