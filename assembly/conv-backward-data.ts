@@ -5,6 +5,7 @@
 import { imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
+import { tileMask, tilePanel, tileSpill, tileStore } from './tile';
 
 // ---- backward-data with stride 1: scatter form ----------------------------------------------
 
@@ -128,45 +129,18 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
           const row = img + (<usize>(ih * rowLen) << 2);
           const wk = wb + <usize>kh * khBytes;
           for (let jb = 0; jb < JB; jb++) {
-            let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            let a = ap, bp = wk + <usize>jb * jbBytes;
-            const aEnd = ap + (<usize>O << 4);
-            while (a < aEnd) {
-              const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-              let v = v128.load32_splat(a);
-              c00 = f32x4.add(c00, f32x4.mul(v, b0));
-              c01 = f32x4.add(c01, f32x4.mul(v, b1));
-              v = v128.load32_splat(a, 4);
-              c10 = f32x4.add(c10, f32x4.mul(v, b0));
-              c11 = f32x4.add(c11, f32x4.mul(v, b1));
-              v = v128.load32_splat(a, 8);
-              c20 = f32x4.add(c20, f32x4.mul(v, b0));
-              c21 = f32x4.add(c21, f32x4.mul(v, b1));
-              v = v128.load32_splat(a, 12);
-              c30 = f32x4.add(c30, f32x4.mul(v, b0));
-              c31 = f32x4.add(c31, f32x4.mul(v, b1));
-              a += 16;
-              bp += 32;
-            }
+            tilePanel(ap, wk + <usize>jb * jbBytes, O, false);
             const col = jb * 8;
             if (inside) {
               if (col + 8 > L) {
                 // Lanes past L are 0·gy: zero unless gy holds an infinity or NaN; keep them out of gx.
                 const left = i32x4.splat(L - col);
                 const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
-                c00 = v128.and(c00, m0); c01 = v128.and(c01, m1); c10 = v128.and(c10, m0); c11 = v128.and(c11, m1);
-                c20 = v128.and(c20, m0); c21 = v128.and(c21, m1); c30 = v128.and(c30, m0); c31 = v128.and(c31, m1);
+                tileMask(m0, m1);
               }
-              const z = zCols + (<usize>col << 2);
-              v128.store(z, c00); v128.store(z, c01, 16);
-              v128.store(z + zRowBytes, c10); v128.store(z + zRowBytes, c11, 16);
-              v128.store(z + 2 * zRowBytes, c20); v128.store(z + 2 * zRowBytes, c21, 16);
-              v128.store(z + 3 * zRowBytes, c30); v128.store(z + 3 * zRowBytes, c31, 16);
+              tileStore(zCols + (<usize>col << 2), zRowBytes);
             } else {
-              v128.store(tmp, c00); v128.store(tmp, c01, 16);
-              v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-              v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-              v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+              tileSpill(tmp);
               const left = L - col, f = s0 + col;
               for (let r = 0; r < np; r++) scatterEdge(tmp, r, row, f + r * C, rowLen, left);
             }

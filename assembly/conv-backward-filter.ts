@@ -4,6 +4,7 @@
  */
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { KCP } from './conv-forward';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tilePanel, tileSpill } from './tile';
 
 // ---- backward-filter -----------------------------------------------------------------------
 
@@ -71,35 +72,14 @@ export function convFilterScratchBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
  */
 function filterTile(ap: usize, bp: usize, kc: i32, out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize,
   first: bool): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const aEnd = ap + (<usize>kc << 4);
-  while (ap < aEnd) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    ap += 16;
-    bp += 32;
-  }
+  tilePanel(ap, bp, kc, false);
   if (nvJ == 4 && nvO == 8) {
     // out[o, j..j+3] for each of the 8 channels: transposes of the tile's lanes.
-    filterStore4(out, ldw, c00, c10, c20, c30, first);
-    filterStore4(out + 4 * ldw, ldw, c01, c11, c21, c31, first);
+    filterStore4(out, ldw, acc00, acc10, acc20, acc30, first);
+    filterStore4(out + 4 * ldw, ldw, acc01, acc11, acc21, acc31, first);
     return;
   }
-  v128.store(tmp, c00); v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  tileSpill(tmp);
   // out[o, j]: channels are the lanes, columns the rows of the tile.
   for (let l = 0; l < nvO; l++) {
     const row = out + <usize>l * ldw;

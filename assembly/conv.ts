@@ -4,9 +4,9 @@
  * Forward (conv2dForward) is an implicit GEMM over tiles of 4 consecutive output pixels: for each
  * tile the input values its windows read are packed into a panel a[k][4] (k running over taps,
  * then channels; a window row that lies wholly inside the input is one run of KW·C values, so
- * its taps merge into one entry; positions in the padding are zeros, taps that only see padding
- * are skipped), and a 4-pixel × 8-channel register tile runs over the panel and the pre-packed
- * weights [⌈O/8⌉][KH·KW][C][8].
+ * its taps merge into one entry, and entries that follow on in the weights merge too; positions in
+ * the padding are zeros, taps that only see padding are skipped), and the 4-pixel × 8-channel
+ * register tile (tile.ts) runs over the panel and the pre-packed weights [⌈O/8⌉][KH·KW][C][8].
  * Backward-data with stride 1 (conv2dBackwardDataScatter) is a GEMM followed by col2im: for 4
  * consecutive gy pixels of a row and each window row kh, Z = gy·W[:, kh] is 4 × KW·C, computed
  * as 4×8 tiles over K = O, and each row of Z belongs to the run of the gx row that pixel's

@@ -27,6 +27,7 @@
  * 16 floats of work space for packing), 25 flip (packing for backward-data).
  */
 import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
+import { tileLoad, tileRows, tileStore } from './tile';
 
 /** Tiles per forward block. */
 const TB: i32 = 32;
@@ -174,41 +175,13 @@ export function winogradPack(params: usize): void {
 }
 
 /**
- * The 4×8 register tile: out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
+ * The 4×8 register tile (tile.ts): out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
  * a_r rows aStride apart, b packed [L][8]. With acc, the sums continue from what out holds.
  */
 function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  if (acc) {
-    c00 = v128.load(out); c01 = v128.load(out, 16);
-    c10 = v128.load(out + outStride); c11 = v128.load(out + outStride, 16);
-    c20 = v128.load(out + 2 * outStride); c21 = v128.load(out + 2 * outStride, 16);
-    c30 = v128.load(out + 3 * outStride); c31 = v128.load(out + 3 * outStride, 16);
-  }
-  let p0 = a, p1 = a + aStride, p2 = a + 2 * aStride, p3 = a + 3 * aStride;
-  const pEnd = p0 + (<usize>L << 2);
-  let bp = b;
-  while (p0 < pEnd) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(p0);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(p1);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(p2);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(p3);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    p0 += 4; p1 += 4; p2 += 4; p3 += 4;
-    bp += 32;
-  }
-  v128.store(out, c00); v128.store(out, c01, 16);
-  v128.store(out + outStride, c10); v128.store(out + outStride, c11, 16);
-  v128.store(out + 2 * outStride, c20); v128.store(out + 2 * outStride, c21, 16);
-  v128.store(out + 3 * outStride, c30); v128.store(out + 3 * outStride, c31, 16);
+  if (acc) tileLoad(out, outStride);
+  tileRows(a, a + aStride, a + 2 * aStride, a + 3 * aStride, b, L, acc);
+  tileStore(out, outStride);
 }
 
 /** Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked. */
