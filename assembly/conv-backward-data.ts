@@ -6,6 +6,7 @@ import { imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
 import { tileMask, tilePanel, tileSpill, tileStore } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-data with stride 1: scatter form ----------------------------------------------
 
@@ -16,8 +17,8 @@ export function convScatterPackedBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
 
 /** Packs w[O][KH][KW·C] into [KH][⌈KW·C/8⌉][O][8] (columns past KW·C are zeros). */
 export function convPackScatter(params: usize): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), KH = pi(params, 11), KW = pi(params, 12);
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
   const L = KW * C, JB = (L + 7) >> 3;
   let d = dst;
   for (let kh = 0; kh < KH; kh++) {
@@ -97,14 +98,15 @@ export function convScatterScratchBytes(C: i32, O: i32, KW: i32): i32 {
  * the same chain of float32 operations for any split. No tap in the padding is ever computed.
  */
 export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), wb = pp(params, 1), gx = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const PH = pi(params, 15), PW = pi(params, 16), DH = pi(params, 17);
+  const gy = pp(params, Conv.In), wb = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const PH = pi(params, Conv.PH), PW = pi(params, Conv.PW), DH = pi(params, Conv.DH);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
   const L = KW * C, JB = (L + 7) >> 3, rowLen = W * C;
-  const ap = pp(params, 19) + <usize>thread * pp(params, 20);
+  const ap = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const zero = ap + (<usize>O << 4), tmp = zero + (<usize>(O + 8) << 2);
   memory.fill(zero, 0, <usize>(O + 8) << 2);
   // Z buffer: 4 rows of zRow floats; only [3·C, 3·C + JB·8) of each row is ever written.
@@ -154,16 +156,17 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
 
 
 export function conv2dBackwardData(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), wq = pp(params, 1), gx = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
+  const gy = pp(params, Conv.In), wq = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const T = KH * KW;
   const rows = N * H;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   if (r0 >= r1) return;
-  const scratch = pp(params, 19) + <usize>thread * pp(params, 20);
+  const scratch = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const zb = zeroBytes(C, O);
   memory.fill(scratch, 0, zb);
   const zero = scratch, tmp = scratch + zb, ent = tmp + 128, cnt = ent + <usize>(G * T * 20);

@@ -5,6 +5,7 @@
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { KCP } from './conv-forward';
 import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tilePanel, tileSpill } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-filter -----------------------------------------------------------------------
 
@@ -99,17 +100,18 @@ function filterTile(ap: usize, bp: usize, kc: i32, out: usize, ldw: usize, nvJ: 
  * block packed by 8 channels. convFilterSum then adds the units to gw in order; gb is sumRows'.
  */
 export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
+  const x = pp(params, Conv.In), gy = pp(params, Conv.Packed), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const T = KH * KW, J = T * C, L = KW * C, RG = (L + 3) >> 2, GJ = KH * RG;
   const U = filterImageGroups(N, O, J), CS = filterSlices(U, GJ), NG = (N + U - 1) / U;
   const w0 = shareStart(U * CS, part, parts), w1 = shareStart(U * CS, part + 1, parts);
   if (w0 >= w1) return;
   const O8 = (O + 7) & ~7, OB = O8 >> 3;
-  const scratch = pp(params, 19) + <usize>thread * pp(params, 20);
+  const scratch = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const table = scratch, runs = table + <usize>(KCP * T * 4), apan = runs + <usize>(KCP * KH * 4);
   const bpan = apan + <usize>(GC * KCP * 16), zero = bpan + <usize>(KCP * O8 * 4), tmp = zero + (<usize>(L + 8) << 2);
   memory.fill(zero, 0, <usize>(L + 8) << 2);
@@ -234,8 +236,9 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
 
 /** gw[i] += Σ_u partials[u][i] over the O·J weights, units in order; threads split the weights. */
 export function convFilterSum(params: usize, part: i32, parts: i32): void {
-  const gw = pp(params, 3), partials = pp(params, 22);
-  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), KH = pi(params, 11), KW = pi(params, 12);
+  const gw = pp(params, Conv.Out), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), C = pi(params, Conv.C), O = pi(params, Conv.O), KH = pi(params, Conv.KH);
+  const KW = pi(params, Conv.KW);
   const J = KH * KW * C, M = O * J, U = filterImageGroups(N, O, J);
   const vecs = (M + 3) >> 2;
   const i0 = shareStart(vecs, part, parts) << 2, i1 = imin(M, shareStart(vecs, part + 1, parts) << 2);

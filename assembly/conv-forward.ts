@@ -5,6 +5,7 @@
 import { imax, imin, pi, pp, setReluOutput, shareStart, thread } from './common';
 import { pack4, STORE_BIAS, STORE_RELU, storeEdge, storeRow } from './gemm';
 import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileClear, tilePanel, tileRows } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles whose tap lists are built together and then reused for every channel block. */
 export const G: i32 = 8;
@@ -28,8 +29,8 @@ export function convPackedBytes(C: i32, O: i32, KH: i32, KW: i32, backwardData: 
 
 /** Packs w[O, T, C] into wp[⌈O/8⌉][T][C][8] (forward). */
 export function convPackForward(params: usize): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), T = pi(params, 11) * pi(params, 12);
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), T = pi(params, Conv.KH) * pi(params, Conv.KW);
   const OB = (O + 7) >> 3;
   let d = dst;
   for (let ob = 0; ob < OB; ob++) {
@@ -51,8 +52,8 @@ export function convPackForward(params: usize): void {
  * that backward-data with stride 1 is (see conv2dForward).
  */
 function packBackward(params: usize, flip: bool): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), T = pi(params, 11) * pi(params, 12);
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), T = pi(params, Conv.KH) * pi(params, Conv.KW);
   const CB = (C + 7) >> 3;
   let d = dst;
   for (let cb = 0; cb < CB; cb++) {
@@ -114,7 +115,8 @@ export function convTile(ent: usize, nEnt: i32, wPanel: usize, L: i32, y0: usize
 }
 
 /** Stores the tile's rows r at y_r (none where y_r is 0), by `mode`. */
-@inline function storeTileRows(y0: usize, y1: usize, y2: usize, y3: usize, nv: i32, mode: i32, bias: usize, tmp: usize): void {
+@inline function storeTileRows(y0: usize, y1: usize, y2: usize, y3: usize, nv: i32, mode: i32, bias: usize,
+  tmp: usize): void {
   storeConvRow(y0, acc00, acc01, nv, mode, bias, tmp);
   storeConvRow(y1, acc10, acc11, nv, mode, bias, tmp);
   storeConvRow(y2, acc20, acc21, nv, mode, bias, tmp);
@@ -177,19 +179,20 @@ function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, 
 
 /** y[N·OH·OW, O] = conv(x, w) (+ b), and ReLU(y) at param 23 when it is not 0; threads split the 4-pixel tiles. */
 export function conv2dForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), wpk = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
-  const reluOut = pp(params, 23), relu = reluOut != 0;
+  const x = pp(params, Conv.In), wpk = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
+  const reluOut = pp(params, Conv.Relu), relu = reluOut != 0;
   if (relu) setReluOutput(reluOut, y);
   const T = KH * KW, K = T * C, P = N * OH * OW;
   const tiles = (P + 3) >> 2;
   const t0 = shareStart(tiles, part, parts), t1 = shareStart(tiles, part + 1, parts);
   if (t0 >= t1) return;
   const G = groupTiles(K);
-  const packed = pp(params, 19) + <usize>thread * pp(params, 20);
+  const packed = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const zero = packed + (<usize>(G * K) << 4), zb = <usize>(KW * C + 8) << 2;
   const tmp = zero + zb, ent = tmp + 128, cnt = ent + <usize>(G * T * 8);
   memory.fill(zero, 0, zb);

@@ -34,11 +34,7 @@
  * work by whole tiles, rows, images or columns, so results are bitwise identical for any thread
  * count.
  *
- * Parameter block (words): 0 input (x, or gy for backward-data), 1 packed weights (forward,
- * backward-data) or gy (backward-filter), 2 bias or 0, 3 output (y, gx or gw),
- * 4 N, 5 H, 6 W, 7 C, 8 O, 9 OH, 10 OW, 11 KH, 12 KW, 13 SH, 14 SW, 15 PH, 16 PW, 17 DH, 18 DW,
- * 19 per-thread scratch base, 20 per-thread scratch bytes, 21 weights w[O, KH, KW, C] (packing),
- * 22 partial sums of backward-filter (per image group, or per image in conv2dFilterDirect).
+ * Parameter words: Conv in src/engine/kernel-params.ts.
  */
 export { conv2dForward, convForwardScratchBytes, convPackBackwardData, convPackFlipped, convPackForward, convPackedBytes, convScratchBytes } from './conv-forward';
 export { conv2dBackwardData, conv2dBackwardDataScatter, convPackScatter, convScatterPackedBytes, convScatterScratchBytes } from './conv-backward-data';

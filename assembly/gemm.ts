@@ -10,6 +10,7 @@
  */
 import { imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
 import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tilePanel, tileSpill } from './tile';
+import { Gemm } from '../src/engine/kernel-params';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -200,7 +201,7 @@ export function storeEdge(tmp: usize, c: usize, ldc: usize, mr: i32, nr: i32, mo
   }
 }
 
-/** The 4×8 register tile (tile.ts) over packed panels a[k][4], b[k][8], stored by `mode` (also timed alone by probe.ts). */
+/** The 4×8 register tile (tile.ts) over packed panels a[k][4], b[k][8], stored by `mode` (timed by probe.ts). */
 export function tile(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, mode: i32, bias: usize,
   tmp: usize): void {
   tilePanel(ap, bp, kc, false);
@@ -259,15 +260,14 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
 }
 
 /**
- * params: 0 a, 1 b, 2 c, 3 M, 4 N, 5 K, 6 flags (1 transA, 2 transB, 4 accumulate),
- * 7 bias (0: none; adds bias[j] to column j after the sum), 8 scratch, 9 scratch bytes per thread,
- * 10 relu output (0: none; else also writes ReLU(C) there, same layout).
+ * Parameter words: Gemm in src/engine/kernel-params.ts (bias: added to column j after the sum;
+ * relu: also writes ReLU(C) there).
  * Shares split C by whole 4-row or 8-column panels. Each share packs all of the operand it does not
  * split, so the split goes along N (each share repacking A, M·K values) when A is the smaller
  * operand and there are enough column panels, else along M.
  */
 export function gemm(params: usize, part: i32, parts: i32): void {
-  const M = pi(params, 3), N = pi(params, 4), K = pi(params, 5);
+  const M = pi(params, Gemm.M), N = pi(params, Gemm.N), K = pi(params, Gemm.K);
   let m0 = 0, m1 = M, n0 = 0, n1 = N;
   const mUnits = (M + MR - 1) / MR, nUnits = (N + NR - 1) / NR;
   const splitN = nUnits >= parts && (M <= N || mUnits < parts);
@@ -279,8 +279,8 @@ export function gemm(params: usize, part: i32, parts: i32): void {
     n1 = imin(N, shareStart(nUnits, part + 1, parts) * NR);
   }
   if (m0 >= m1 || n0 >= n1) return;
-  const c = pp(params, 2), relu = pp(params, 10);
+  const c = pp(params, Gemm.C), relu = pp(params, Gemm.Relu);
   if (relu != 0) setReluOutput(relu, c);
-  gemmRegion(pp(params, 0), pp(params, 1), c, M, N, K, pi(params, 6), pp(params, 7), relu != 0,
-    m0, m1, n0, n1, pp(params, 8) + <usize>thread * pp(params, 9));
+  gemmRegion(pp(params, Gemm.A), pp(params, Gemm.B), c, M, N, K, pi(params, Gemm.Flags), pp(params, Gemm.Bias), relu != 0,
+    m0, m1, n0, n1, pp(params, Gemm.Scratch) + <usize>thread * pp(params, Gemm.ScratchPer));
 }
