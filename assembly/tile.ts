@@ -5,7 +5,7 @@
  * own way.
  *
  * a comes in one of two layouts: a packed panel a[k][4] (the four rows interleaved, loaded with
- * immediate offsets) or four rows of their own (row r at a + d_r, stepping one float per k).
+ * immediate offsets from one pointer) or four rows of their own (four pointers).
  * The helpers are @inline, so the layout flag is a constant and -O3 keeps only its loads: the
  * loop is the one each kernel had written out by hand.
  *
@@ -14,40 +14,45 @@
  * the globals are read and written once per run, outside it. They are per instance, so per thread.
  */
 
-export let acc00: v128 = f32x4.splat(0);
-export let acc01: v128 = f32x4.splat(0);
-export let acc10: v128 = f32x4.splat(0);
-export let acc11: v128 = f32x4.splat(0);
-export let acc20: v128 = f32x4.splat(0);
-export let acc21: v128 = f32x4.splat(0);
-export let acc30: v128 = f32x4.splat(0);
-export let acc31: v128 = f32x4.splat(0);
+export let acc00: v128 = f32x4(0, 0, 0, 0);
+export let acc01: v128 = f32x4(0, 0, 0, 0);
+export let acc10: v128 = f32x4(0, 0, 0, 0);
+export let acc11: v128 = f32x4(0, 0, 0, 0);
+export let acc20: v128 = f32x4(0, 0, 0, 0);
+export let acc21: v128 = f32x4(0, 0, 0, 0);
+export let acc30: v128 = f32x4(0, 0, 0, 0);
+export let acc31: v128 = f32x4(0, 0, 0, 0);
 
 /**
- * The loop: with `panel`, row r of a is at a + 4r and a steps 16 bytes; else at a + d_r and a
- * steps 4 bytes. With `carry` the sums continue from acc00..acc31, else from zero.
+ * The loop: with `panel`, row r of a is at a0 + 4r and a0 steps 16 bytes (a1..a3 unused); else
+ * row r is at a_r, each stepping 4 bytes. With `carry` the sums continue from acc00..acc31, else
+ * from zero.
  */
-@inline function tileRun(panel: bool, a: usize, d1: usize, d2: usize, d3: usize, b: usize, n: i32, carry: bool): void {
+@inline function tileRun(panel: bool, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   if (carry) {
     c00 = acc00; c01 = acc01; c10 = acc10; c11 = acc11; c20 = acc20; c21 = acc21; c30 = acc30; c31 = acc31;
   }
-  const aEnd = a + (<usize>n << (panel ? 4 : 2));
-  while (a < aEnd) {
+  const aEnd = a0 + (<usize>n << (panel ? 4 : 2));
+  while (a0 < aEnd) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a);
+    let x = v128.load32_splat(a0);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = panel ? v128.load32_splat(a, 4) : v128.load32_splat(a + d1);
+    x = panel ? v128.load32_splat(a0, 4) : v128.load32_splat(a1);
     c10 = f32x4.add(c10, f32x4.mul(x, b0));
     c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = panel ? v128.load32_splat(a, 8) : v128.load32_splat(a + d2);
+    x = panel ? v128.load32_splat(a0, 8) : v128.load32_splat(a2);
     c20 = f32x4.add(c20, f32x4.mul(x, b0));
     c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = panel ? v128.load32_splat(a, 12) : v128.load32_splat(a + d3);
+    x = panel ? v128.load32_splat(a0, 12) : v128.load32_splat(a3);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    a += panel ? 16 : 4;
+    if (panel) {
+      a0 += 16;
+    } else {
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+    }
     b += 32;
   }
   acc00 = c00; acc01 = c01; acc10 = c10; acc11 = c11; acc20 = c20; acc21 = c21; acc30 = c30; acc31 = c31;
@@ -60,7 +65,7 @@ export let acc31: v128 = f32x4.splat(0);
 
 /** The tile over four rows of n floats each (row r at a_r). */
 @inline export function tileRows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
-  tileRun(false, a0, a1 - a0, a2 - a0, a3 - a0, b, n, carry);
+  tileRun(false, a0, a1, a2, a3, b, n, carry);
 }
 
 /** Zero sums (a tile with no runs). */
