@@ -31,10 +31,10 @@ export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evalu
   let lossSum = 0, wrong = 0;
   for (let start = 0; start < data.count; start += B) {
     const n = Math.min(B, data.count - start);
-    const x = net.inputBuffer(B);
+    const x = net.inferenceInput(B);
     x.set(data.x.subarray(start * d, (start + n) * d));
     labels.set(data.labels.subarray(start, start + n));
-    lossSum += net.loss(x, { labels }, n, 'cross_entropy', false).risk * n;
+    lossSum += net.risk(x, { labels }, n, 'cross_entropy') * n;
     const classes = argmaxRows(net.activation(net.layers.length), n, E);
     for (let i = 0; i < n; i++) {
       confusion[labels[i]][classes[i]]++;
