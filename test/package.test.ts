@@ -62,7 +62,8 @@ describe('the tarball', () => {
     assert.deepEqual(unwanted, []);
     assert.ok(packed.files.length < 320, `${packed.files.length} files`);
     assert.ok(packed.size < 410_000, `the tarball is ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 1_200_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
+    // 1.25 MB: main stood at ~1.19 MB; the one-tile engine's .wasm (raw and base64) and named parameter words add ~13 kB.
+    assert.ok(packed.unpackedSize < 1_250_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });
 });
 
