@@ -5,10 +5,10 @@
  * Threads split the elements in contiguous ranges of whole vectors.
  *
  * Kinds: 0 relu, 1 leaky_relu, 2 sigmoid, 3 tanh, 4 softplus.
- * Forward parameters: 0 x, 1 y, 2 n, 3 kind, 4 alpha (float32).
- * Backward parameters: 0 x, 1 y, 2 gy, 3 gx, 4 n, 5 kind, 6 alpha (float32).
+ * Parameter words: ActivationForward, ActivationBackward in src/engine/kernel-params.ts.
  */
 import { pf, pi, pp, shareStart } from './common';
+import { ActivationBackward, ActivationForward } from '../src/engine/kernel-params';
 
 const SOFTPLUS_THRESHOLD: f32 = 20;
 
@@ -19,7 +19,9 @@ const SOFTPLUS_THRESHOLD: f32 = 20;
 }
 
 export function activationForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), y = pp(params, 1), n = pi(params, 2), kind = pi(params, 3), alpha = pf(params, 4);
+  const x = pp(params, ActivationForward.X), y = pp(params, ActivationForward.Y);
+  const n = pi(params, ActivationForward.Count), kind = pi(params, ActivationForward.Kind);
+  const alpha = pf(params, ActivationForward.Alpha);
   const r = range(n, part, parts);
   const s = <i32>(r >> 32), e = <i32>(r & 0xffffffff);
   let i = s;
@@ -47,8 +49,10 @@ export function activationForward(params: usize, part: i32, parts: i32): void {
 }
 
 export function activationBackward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), y = pp(params, 1), gy = pp(params, 2), gx = pp(params, 3);
-  const n = pi(params, 4), kind = pi(params, 5), alpha = pf(params, 6);
+  const x = pp(params, ActivationBackward.X), y = pp(params, ActivationBackward.Y);
+  const gy = pp(params, ActivationBackward.Gy), gx = pp(params, ActivationBackward.Gx);
+  const n = pi(params, ActivationBackward.Count), kind = pi(params, ActivationBackward.Kind);
+  const alpha = pf(params, ActivationBackward.Alpha);
   const r = range(n, part, parts);
   const s = <i32>(r >> 32), e = <i32>(r & 0xffffffff);
   let i = s;

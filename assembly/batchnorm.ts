@@ -4,12 +4,10 @@
  * Pairs of channels go through f64x2 lanes; each pass streams the rows once. Threads split the
  * channels in groups of 8.
  *
- * Forward: 0 x, 1 gamma, 2 beta, 3 y, 4 R, 5 C, 6 training, 7 runningMean, 8 runningVar,
- * 9 saveMean, 10 saveInvStd, 11 scratch float64[4·C], 12-13 eps (f64), 14-15 momentum (f64).
- * Backward: 0 x, 1 gamma, 2 gy, 3 gx, 4 R, 5 C, 6 training, 7 ggamma, 8 gbeta, 9 saveMean,
- * 10 saveInvStd, 11 scratch float64[4·C].
+ * Parameter words: BatchNorm in src/engine/kernel-params.ts (scratch: float64[4·C]).
  */
-import { pi, pp, shareStart } from './common';
+import { pd, pi, pp, shareStart } from './common';
+import { BatchNorm } from '../src/engine/kernel-params';
 
 @inline function ld2(p: usize): v128 {
   return f64x2.promote_low_f32x4(v128.load64_zero(p));
@@ -59,11 +57,13 @@ function sumColumns(x: usize, R: i32, C: i32, c0: i32, c1: i32, acc: usize): voi
 }
 
 export function batchNormForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gamma = pp(params, 1), beta = pp(params, 2), y = pp(params, 3);
-  const R = pi(params, 4), C = pi(params, 5), training = pi(params, 6) != 0;
-  const runningMean = pp(params, 7), runningVar = pp(params, 8), saveMean = pp(params, 9), saveInvStd = pp(params, 10);
-  const scratch = pp(params, 11);
-  const eps = load<f64>(params + 48), momentum = load<f64>(params + 56);
+  const x = pp(params, BatchNorm.X), gamma = pp(params, BatchNorm.Gamma), beta = pp(params, BatchNorm.Beta);
+  const y = pp(params, BatchNorm.Y);
+  const R = pi(params, BatchNorm.R), C = pi(params, BatchNorm.C), training = pi(params, BatchNorm.Training) != 0;
+  const runningMean = pp(params, BatchNorm.RunningMean), runningVar = pp(params, BatchNorm.RunningVar);
+  const saveMean = pp(params, BatchNorm.SaveMean), saveInvStd = pp(params, BatchNorm.SaveInvStd);
+  const scratch = pp(params, BatchNorm.Scratch);
+  const eps = pd(params, BatchNorm.Eps), momentum = pd(params, BatchNorm.Momentum);
   const range = channels(C, part, parts);
   const c0 = <i32>(range >> 32), c1 = <i32>(range & 0xffffffff);
   if (c0 >= c1) return;
@@ -118,10 +118,12 @@ export function batchNormForward(params: usize, part: i32, parts: i32): void {
 }
 
 export function batchNormBackward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gamma = pp(params, 1), gy = pp(params, 2), gx = pp(params, 3);
-  const R = pi(params, 4), C = pi(params, 5), training = pi(params, 6) != 0;
-  const ggamma = pp(params, 7), gbeta = pp(params, 8), saveMean = pp(params, 9), saveInvStd = pp(params, 10);
-  const scratch = pp(params, 11);
+  const x = pp(params, BatchNorm.X), gamma = pp(params, BatchNorm.Gamma), gy = pp(params, BatchNorm.Gy);
+  const gx = pp(params, BatchNorm.Gx);
+  const R = pi(params, BatchNorm.R), C = pi(params, BatchNorm.C), training = pi(params, BatchNorm.Training) != 0;
+  const ggamma = pp(params, BatchNorm.GGamma), gbeta = pp(params, BatchNorm.GBeta);
+  const saveMean = pp(params, BatchNorm.SaveMean), saveInvStd = pp(params, BatchNorm.SaveInvStd);
+  const scratch = pp(params, BatchNorm.Scratch);
   const range = channels(C, part, parts);
   const c0 = <i32>(range >> 32), c1 = <i32>(range & 0xffffffff);
   if (c0 >= c1) return;

@@ -3,7 +3,8 @@
  *
  * Calling convention: every exported kernel is `name(params, part, parts)`. `params` points at
  * a block of 32-bit words that the JavaScript side wrote (pointers are byte addresses into this
- * memory, sizes are counts); `part` in [0, parts) says which share of the work this call does.
+ * memory, sizes are counts; each kernel's words are named in src/engine/kernel-params.ts); `part`
+ * in [0, parts) says which share of the work this call does.
  * A kernel splits its work into units whose arithmetic does not depend on `parts` (whole output
  * rows, pixels, channels or fixed-size blocks), so any split gives bitwise equal results. Shares
  * are claimed by whichever thread is free (a thread may run several, in any order), so per-thread
@@ -47,6 +48,11 @@ export let reluDelta: usize = 0;
 /** The i-th word as an address. */
 @inline export function pp(params: usize, i: i32): usize {
   return <usize>load<u32>(params + (<usize>i << 2));
+}
+
+/** The float64 at words i and i + 1. */
+@inline export function pd(params: usize, i: i32): f64 {
+  return load<f64>(params + (<usize>i << 2));
 }
 
 /** The i-th word as a float32. */

@@ -5,6 +5,8 @@
 import { imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
+import { tileMask, tilePanel, tileSpill, tileStore } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-data with stride 1: scatter form ----------------------------------------------
 
@@ -15,8 +17,8 @@ export function convScatterPackedBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
 
 /** Packs w[O][KH][KW·C] into [KH][⌈KW·C/8⌉][O][8] (columns past KW·C are zeros). */
 export function convPackScatter(params: usize): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), KH = pi(params, 11), KW = pi(params, 12);
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
   const L = KW * C, JB = (L + 7) >> 3;
   let d = dst;
   for (let kh = 0; kh < KH; kh++) {
@@ -96,14 +98,15 @@ export function convScatterScratchBytes(C: i32, O: i32, KW: i32): i32 {
  * the same chain of float32 operations for any split. No tap in the padding is ever computed.
  */
 export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), wb = pp(params, 1), gx = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const PH = pi(params, 15), PW = pi(params, 16), DH = pi(params, 17);
+  const gy = pp(params, Conv.In), wb = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const PH = pi(params, Conv.PH), PW = pi(params, Conv.PW), DH = pi(params, Conv.DH);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
   const L = KW * C, JB = (L + 7) >> 3, rowLen = W * C;
-  const ap = pp(params, 19) + <usize>thread * pp(params, 20);
+  const ap = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const zero = ap + (<usize>O << 4), tmp = zero + (<usize>(O + 8) << 2);
   memory.fill(zero, 0, <usize>(O + 8) << 2);
   // Z buffer: 4 rows of zRow floats; only [3·C, 3·C + JB·8) of each row is ever written.
@@ -128,45 +131,18 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
           const row = img + (<usize>(ih * rowLen) << 2);
           const wk = wb + <usize>kh * khBytes;
           for (let jb = 0; jb < JB; jb++) {
-            let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            let a = ap, bp = wk + <usize>jb * jbBytes;
-            const aEnd = ap + (<usize>O << 4);
-            while (a < aEnd) {
-              const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-              let v = v128.load32_splat(a);
-              c00 = f32x4.add(c00, f32x4.mul(v, b0));
-              c01 = f32x4.add(c01, f32x4.mul(v, b1));
-              v = v128.load32_splat(a, 4);
-              c10 = f32x4.add(c10, f32x4.mul(v, b0));
-              c11 = f32x4.add(c11, f32x4.mul(v, b1));
-              v = v128.load32_splat(a, 8);
-              c20 = f32x4.add(c20, f32x4.mul(v, b0));
-              c21 = f32x4.add(c21, f32x4.mul(v, b1));
-              v = v128.load32_splat(a, 12);
-              c30 = f32x4.add(c30, f32x4.mul(v, b0));
-              c31 = f32x4.add(c31, f32x4.mul(v, b1));
-              a += 16;
-              bp += 32;
-            }
+            tilePanel(ap, wk + <usize>jb * jbBytes, O, false);
             const col = jb * 8;
             if (inside) {
               if (col + 8 > L) {
                 // Lanes past L are 0·gy: zero unless gy holds an infinity or NaN; keep them out of gx.
                 const left = i32x4.splat(L - col);
                 const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
-                c00 = v128.and(c00, m0); c01 = v128.and(c01, m1); c10 = v128.and(c10, m0); c11 = v128.and(c11, m1);
-                c20 = v128.and(c20, m0); c21 = v128.and(c21, m1); c30 = v128.and(c30, m0); c31 = v128.and(c31, m1);
+                tileMask(m0, m1);
               }
-              const z = zCols + (<usize>col << 2);
-              v128.store(z, c00); v128.store(z, c01, 16);
-              v128.store(z + zRowBytes, c10); v128.store(z + zRowBytes, c11, 16);
-              v128.store(z + 2 * zRowBytes, c20); v128.store(z + 2 * zRowBytes, c21, 16);
-              v128.store(z + 3 * zRowBytes, c30); v128.store(z + 3 * zRowBytes, c31, 16);
+              tileStore(zCols + (<usize>col << 2), zRowBytes);
             } else {
-              v128.store(tmp, c00); v128.store(tmp, c01, 16);
-              v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-              v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-              v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+              tileSpill(tmp);
               const left = L - col, f = s0 + col;
               for (let r = 0; r < np; r++) scatterEdge(tmp, r, row, f + r * C, rowLen, left);
             }
@@ -180,16 +156,17 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
 
 
 export function conv2dBackwardData(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), wq = pp(params, 1), gx = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
+  const gy = pp(params, Conv.In), wq = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const T = KH * KW;
   const rows = N * H;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   if (r0 >= r1) return;
-  const scratch = pp(params, 19) + <usize>thread * pp(params, 20);
+  const scratch = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const zb = zeroBytes(C, O);
   memory.fill(scratch, 0, zb);
   const zero = scratch, tmp = scratch + zb, ent = tmp + 128, cnt = ent + <usize>(G * T * 20);

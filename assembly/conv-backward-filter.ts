@@ -4,6 +4,8 @@
  */
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { KCP } from './conv-forward';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tilePanel, tileSpill } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-filter -----------------------------------------------------------------------
 
@@ -71,35 +73,14 @@ export function convFilterScratchBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
  */
 function filterTile(ap: usize, bp: usize, kc: i32, out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize,
   first: bool): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const aEnd = ap + (<usize>kc << 4);
-  while (ap < aEnd) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    ap += 16;
-    bp += 32;
-  }
+  tilePanel(ap, bp, kc, false);
   if (nvJ == 4 && nvO == 8) {
     // out[o, j..j+3] for each of the 8 channels: transposes of the tile's lanes.
-    filterStore4(out, ldw, c00, c10, c20, c30, first);
-    filterStore4(out + 4 * ldw, ldw, c01, c11, c21, c31, first);
+    filterStore4(out, ldw, acc00, acc10, acc20, acc30, first);
+    filterStore4(out + 4 * ldw, ldw, acc01, acc11, acc21, acc31, first);
     return;
   }
-  v128.store(tmp, c00); v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+  tileSpill(tmp);
   // out[o, j]: channels are the lanes, columns the rows of the tile.
   for (let l = 0; l < nvO; l++) {
     const row = out + <usize>l * ldw;
@@ -119,17 +100,18 @@ function filterTile(ap: usize, bp: usize, kc: i32, out: usize, ldw: usize, nvJ: 
  * block packed by 8 channels. convFilterSum then adds the units to gw in order; gb is sumRows'.
  */
 export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
+  const x = pp(params, Conv.In), gy = pp(params, Conv.Packed), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const T = KH * KW, J = T * C, L = KW * C, RG = (L + 3) >> 2, GJ = KH * RG;
   const U = filterImageGroups(N, O, J), CS = filterSlices(U, GJ), NG = (N + U - 1) / U;
   const w0 = shareStart(U * CS, part, parts), w1 = shareStart(U * CS, part + 1, parts);
   if (w0 >= w1) return;
   const O8 = (O + 7) & ~7, OB = O8 >> 3;
-  const scratch = pp(params, 19) + <usize>thread * pp(params, 20);
+  const scratch = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const table = scratch, runs = table + <usize>(KCP * T * 4), apan = runs + <usize>(KCP * KH * 4);
   const bpan = apan + <usize>(GC * KCP * 16), zero = bpan + <usize>(KCP * O8 * 4), tmp = zero + (<usize>(L + 8) << 2);
   memory.fill(zero, 0, <usize>(L + 8) << 2);
@@ -254,8 +236,9 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
 
 /** gw[i] += Σ_u partials[u][i] over the O·J weights, units in order; threads split the weights. */
 export function convFilterSum(params: usize, part: i32, parts: i32): void {
-  const gw = pp(params, 3), partials = pp(params, 22);
-  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), KH = pi(params, 11), KW = pi(params, 12);
+  const gw = pp(params, Conv.Out), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), C = pi(params, Conv.C), O = pi(params, Conv.O), KH = pi(params, Conv.KH);
+  const KW = pi(params, Conv.KW);
   const J = KH * KW * C, M = O * J, U = filterImageGroups(N, O, J);
   const vecs = (M + 3) >> 2;
   const i0 = shareStart(vecs, part, parts) << 2, i1 = imin(M, shareStart(vecs, part + 1, parts) << 2);

@@ -3,11 +3,12 @@
  * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
  */
 import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
+import { Conv } from '../src/engine/kernel-params';
 
 /** Packs w[O, K = T·C] into wd[⌈O/4⌉][K][4] (conv2dForwardDirect). */
 export function convPackDirect(params: usize): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), K = pi(params, 11) * pi(params, 12) * C;
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), K = pi(params, Conv.KH) * pi(params, Conv.KW) * C;
   const OG = (O + 3) >> 2;
   let d = dst;
   for (let og = 0; og < OG; og++) {
@@ -80,8 +81,9 @@ function tapOffsets(offs: usize, KH: i32, KW: i32, C: i32, DH: i32, DW: i32, Hp:
 }
 
 export function convDirectScratchBytes(params: usize): i32 {
-  const C = pi(params, 7), OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), DH = pi(params, 17), DW = pi(params, 18);
+  const C = pi(params, Conv.C), OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH);
+  const KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   return C * paddedRows(OH, SH, KH, DH) * directWidth(OW, KW, DW) * 4 + KH * KW * C * 4 + 64;
 }
 
@@ -203,18 +205,19 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
  * channels.
  */
 export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), wd = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
+  const x = pp(params, Conv.In), wd = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
-  const reluOut = pp(params, 23);
+  const reluOut = pp(params, Conv.Relu);
   setReluOutput(reluOut != 0 ? reluOut : y, y);
   const K = KH * KW * C, OG = (O + 3) >> 2;
   const Hp = paddedRows(OH, SH, KH, DH), Wp = directWidth(OW, KW, DW);
-  const xp = pp(params, 19) + <usize>thread * pp(params, 20);
+  const xp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const offs = xp + (<usize>(C * Hp * Wp) << 2);
   tapOffsets(offs, KH, KW, C, DH, DW, Hp, Wp);
   const ldy = <usize>O << 2;
@@ -240,8 +243,9 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
 
 /** Per-thread scratch of conv2dFilterDirect (padded planes, tap offsets). */
 export function convFilterDirectScratchBytes(params: usize): i32 {
-  const C = pi(params, 7), OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), DH = pi(params, 17), DW = pi(params, 18);
+  const C = pi(params, Conv.C), OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH);
+  const KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   return C * paddedRows(OH, SH, KH, DH) * paddedRows(OW, SW, KW, DW) * 4 + KH * KW * C * 4 + 64;
 }
 
@@ -322,16 +326,17 @@ function filterDirect1(xp: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowSt
  * partials[n][K][O8] (O8 = ⌈O/8⌉·8; lanes past O hold garbage that convFilterReduce ignores).
  */
 export function conv2dFilterDirect(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
+  const x = pp(params, Conv.In), gy = pp(params, Conv.Packed), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
   const K = KH * KW * C, O8 = (O + 7) & ~7;
   const Hp = paddedRows(OH, SH, KH, DH), Wp = paddedRows(OW, SW, KW, DW);
-  const xp = pp(params, 19) + <usize>thread * pp(params, 20);
+  const xp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const offs = xp + (<usize>(C * Hp * Wp) << 2);
   tapOffsets(offs, KH, KW, C, DH, DW, Hp, Wp);
   const ldg = <usize>O << 2, ldo = <usize>O8 << 2;
@@ -358,8 +363,9 @@ export function conv2dFilterDirect(params: usize, part: i32, parts: i32): void {
 
 /** gw[o, k] += Σ_n partials[n][k][o], images in order (on the calling thread, after the run). */
 export function convFilterReduce(params: usize): void {
-  const gw = pp(params, 3), partials = pp(params, 22);
-  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), K = pi(params, 11) * pi(params, 12) * C;
+  const gw = pp(params, Conv.Out), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), C = pi(params, Conv.C), O = pi(params, Conv.O);
+  const K = pi(params, Conv.KH) * pi(params, Conv.KW) * C;
   const O8 = (O + 7) & ~7;
   const ldo = <usize>O8 << 2, step = <usize>K * ldo;
   for (let k = 0; k < K; k++) {

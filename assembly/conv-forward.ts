@@ -4,6 +4,8 @@
  */
 import { imax, imin, pi, pp, setReluOutput, shareStart, thread } from './common';
 import { pack4, STORE_BIAS, STORE_RELU, storeEdge, storeRow } from './gemm';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileClear, tilePanel, tileRows } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles whose tap lists are built together and then reused for every channel block. */
 export const G: i32 = 8;
@@ -27,8 +29,8 @@ export function convPackedBytes(C: i32, O: i32, KH: i32, KW: i32, backwardData: 
 
 /** Packs w[O, T, C] into wp[⌈O/8⌉][T][C][8] (forward). */
 export function convPackForward(params: usize): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), T = pi(params, 11) * pi(params, 12);
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), T = pi(params, Conv.KH) * pi(params, Conv.KW);
   const OB = (O + 7) >> 3;
   let d = dst;
   for (let ob = 0; ob < OB; ob++) {
@@ -50,8 +52,8 @@ export function convPackForward(params: usize): void {
  * that backward-data with stride 1 is (see conv2dForward).
  */
 function packBackward(params: usize, flip: bool): void {
-  const w = pp(params, 21), dst = pp(params, 1);
-  const C = pi(params, 7), O = pi(params, 8), T = pi(params, 11) * pi(params, 12);
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), T = pi(params, Conv.KH) * pi(params, Conv.KW);
   const CB = (C + 7) >> 3;
   let d = dst;
   for (let cb = 0; cb < CB; cb++) {
@@ -103,37 +105,22 @@ export function convPackFlipped(params: usize): void {
  */
 export function convTile(ent: usize, nEnt: i32, wPanel: usize, L: i32, y0: usize, y1: usize, y2: usize, y3: usize,
   nv: i32, bias: usize, tmp: usize): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const lBytes = <usize>L << 2;
+  if (nEnt == 0) tileClear();
   for (let e = 0; e < nEnt; e++) {
     const eb = ent + <usize>e * 20;
-    let wp = wPanel + <usize>load<u32>(eb);
-    let p0 = <usize>load<u32>(eb, 4), p1 = <usize>load<u32>(eb, 8);
-    let p2 = <usize>load<u32>(eb, 12), p3 = <usize>load<u32>(eb, 16);
-    const pEnd = p0 + lBytes;
-    while (p0 < pEnd) {
-      const b0 = v128.load(wp), b1 = v128.load(wp, 16);
-      let a = v128.load32_splat(p0);
-      c00 = f32x4.add(c00, f32x4.mul(a, b0));
-      c01 = f32x4.add(c01, f32x4.mul(a, b1));
-      a = v128.load32_splat(p1);
-      c10 = f32x4.add(c10, f32x4.mul(a, b0));
-      c11 = f32x4.add(c11, f32x4.mul(a, b1));
-      a = v128.load32_splat(p2);
-      c20 = f32x4.add(c20, f32x4.mul(a, b0));
-      c21 = f32x4.add(c21, f32x4.mul(a, b1));
-      a = v128.load32_splat(p3);
-      c30 = f32x4.add(c30, f32x4.mul(a, b0));
-      c31 = f32x4.add(c31, f32x4.mul(a, b1));
-      p0 += 4; p1 += 4; p2 += 4; p3 += 4;
-      wp += 32;
-    }
+    tileRows(<usize>load<u32>(eb, 4), <usize>load<u32>(eb, 8), <usize>load<u32>(eb, 12), <usize>load<u32>(eb, 16),
+      wPanel + <usize>load<u32>(eb), L, e > 0);
   }
-  const mode = bias != 0 ? STORE_BIAS : 0;
-  storeConvRow(y0, c00, c01, nv, mode, bias, tmp);
-  storeConvRow(y1, c10, c11, nv, mode, bias, tmp);
-  storeConvRow(y2, c20, c21, nv, mode, bias, tmp);
-  storeConvRow(y3, c30, c31, nv, mode, bias, tmp);
+  storeTileRows(y0, y1, y2, y3, nv, bias != 0 ? STORE_BIAS : 0, bias, tmp);
+}
+
+/** Stores the tile's rows r at y_r (none where y_r is 0), by `mode`. */
+@inline function storeTileRows(y0: usize, y1: usize, y2: usize, y3: usize, nv: i32, mode: i32, bias: usize,
+  tmp: usize): void {
+  storeConvRow(y0, acc00, acc01, nv, mode, bias, tmp);
+  storeConvRow(y1, acc10, acc11, nv, mode, bias, tmp);
+  storeConvRow(y2, acc20, acc21, nv, mode, bias, tmp);
+  storeConvRow(y3, acc30, acc31, nv, mode, bias, tmp);
 }
 
 @inline export function writeEntry(e: usize, wofs: usize, p0: usize, p1: usize, p2: usize, p3: usize): void {
@@ -156,9 +143,23 @@ export function convForwardScratchBytes(C: i32, KH: i32, KW: i32): i32 {
 }
 
 
-@inline function putEntry(e: usize, wofs: usize, L: i32): void {
+/**
+ * Appends the entry {wofs, L} to the ne entries at eBase and returns the new count. A run that
+ * continues the previous one in the weight panel extends it (the panel rows follow on anyway), so
+ * a window that lies inside the input is one run of the tile, with no hand-over between runs.
+ */
+@inline function addEntry(eBase: usize, ne: i32, wofs: usize, L: i32): i32 {
+  if (ne > 0) {
+    const last = eBase + (<usize>(ne - 1) << 3), lastL = load<i32>(last, 4);
+    if (<usize>load<u32>(last) + (<usize>lastL << 5) == wofs) {
+      store<i32>(last, lastL + L, 4);
+      return ne;
+    }
+  }
+  const e = eBase + (<usize>ne << 3);
   store<u32>(e, <u32>wofs);
-  store<u32>(e, <u32>L, 4);
+  store<i32>(e, L, 4);
+  return ne + 1;
 }
 
 /**
@@ -167,51 +168,31 @@ export function convForwardScratchBytes(C: i32, KH: i32, KW: i32): i32 {
  */
 function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, y1: usize, y2: usize, y3: usize,
   nv: i32, bias: usize, relu: bool, tmp: usize): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (nEnt == 0) tileClear();
   for (let e = 0; e < nEnt; e++) {
-    const eb = ent + (<usize>e << 3);
-    let bp = wPanel + <usize>load<u32>(eb);
-    const aEnd = ap + (<usize>load<u32>(eb, 4) << 4);
-    while (ap < aEnd) {
-      const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-      let a = v128.load32_splat(ap);
-      c00 = f32x4.add(c00, f32x4.mul(a, b0));
-      c01 = f32x4.add(c01, f32x4.mul(a, b1));
-      a = v128.load32_splat(ap, 4);
-      c10 = f32x4.add(c10, f32x4.mul(a, b0));
-      c11 = f32x4.add(c11, f32x4.mul(a, b1));
-      a = v128.load32_splat(ap, 8);
-      c20 = f32x4.add(c20, f32x4.mul(a, b0));
-      c21 = f32x4.add(c21, f32x4.mul(a, b1));
-      a = v128.load32_splat(ap, 12);
-      c30 = f32x4.add(c30, f32x4.mul(a, b0));
-      c31 = f32x4.add(c31, f32x4.mul(a, b1));
-      ap += 16;
-      bp += 32;
-    }
+    const eb = ent + (<usize>e << 3), L = load<i32>(eb, 4);
+    tilePanel(ap, wPanel + <usize>load<u32>(eb), L, e > 0);
+    ap += <usize>L << 4;
   }
-  const mode = (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0);
-  storeConvRow(y0, c00, c01, nv, mode, bias, tmp);
-  storeConvRow(y1, c10, c11, nv, mode, bias, tmp);
-  storeConvRow(y2, c20, c21, nv, mode, bias, tmp);
-  storeConvRow(y3, c30, c31, nv, mode, bias, tmp);
+  storeTileRows(y0, y1, y2, y3, nv, (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0), bias, tmp);
 }
 
 /** y[N·OH·OW, O] = conv(x, w) (+ b), and ReLU(y) at param 23 when it is not 0; threads split the 4-pixel tiles. */
 export function conv2dForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), wpk = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18);
-  const reluOut = pp(params, 23), relu = reluOut != 0;
+  const x = pp(params, Conv.In), wpk = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
+  const reluOut = pp(params, Conv.Relu), relu = reluOut != 0;
   if (relu) setReluOutput(reluOut, y);
   const T = KH * KW, K = T * C, P = N * OH * OW;
   const tiles = (P + 3) >> 2;
   const t0 = shareStart(tiles, part, parts), t1 = shareStart(tiles, part + 1, parts);
   if (t0 >= t1) return;
   const G = groupTiles(K);
-  const packed = pp(params, 19) + <usize>thread * pp(params, 20);
+  const packed = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const zero = packed + (<usize>(G * K) << 4), zb = <usize>(KW * C + 8) << 2;
   const tmp = zero + zb, ent = tmp + 128, cnt = ent + <usize>(G * T * 8);
   memory.fill(zero, 0, zb);
@@ -256,8 +237,7 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
           pack4(dst, L,
             r0 ? nb0 + <usize>(h0 * W + iw0) * pixBytes : zero, r1 ? nb1 + <usize>(h1 * W + iw1) * pixBytes : zero,
             r2 ? nb2 + <usize>(h2 * W + iw2) * pixBytes : zero, r3 ? nb3 + <usize>(h3 * W + iw3) * pixBytes : zero);
-          putEntry(eBase + (<usize>ne << 3), <usize>(kh * KW) * tapBytes, L);
-          ne++;
+          ne = addEntry(eBase, ne, <usize>(kh * KW) * tapBytes, L);
           dst += <usize>L << 4;
           continue;
         }
@@ -270,8 +250,7 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
           const p3 = r3 && <u32>w3 < <u32>W ? nb3 + <usize>(h3 * W + w3) * pixBytes : zero;
           if (p0 == zero && p1 == zero && p2 == zero && p3 == zero) continue;
           pack4(dst, C, p0, p1, p2, p3);
-          putEntry(eBase + (<usize>ne << 3), <usize>(kh * KW + kw) * tapBytes, C);
-          ne++;
+          ne = addEntry(eBase, ne, <usize>(kh * KW + kw) * tapBytes, C);
           dst += <usize>C << 4;
         }
       }

@@ -11,14 +11,10 @@
  * Every product is computed (no zero is skipped), so 0·∞ and 0·NaN give NaN, as in the reference
  * and the other kernels; a tap in the padding is never computed.
  *
- * Parameter block (words): 0 input (x, or gy for backward-data), 1 weights (forward,
- * backward-data) or gy (backward-filter), 2 bias or 0, 3 output (y, gx or gw),
- * 4 N, 5 H, 6 W, 7 C, 8 O, 9 OH, 10 OW, 11 KH, 12 KW, 13 SH, 14 SW, 15 PH, 16 PW, 17 DH, 18 DW,
- * 19 G, 20 fused ReLU output of the forward or 0; depthwise only: 21 the weights packed [KH·KW][O]
- * (forward, backward-data), 22 per-thread scratch base and 23 bytes per thread (backward-filter:
- * KH·KW vector accumulators).
+ * Parameter words: Conv (0-18) and Grouped in src/engine/kernel-params.ts.
  */
 import { pi, pp, relu1, relu4, shareStart, thread } from './common';
+import { Conv, Grouped } from '../src/engine/kernel-params';
 
 @inline function f32at(base: usize, i: i32): f32 {
   return load<f32>(base + (<usize>i << 2));
@@ -34,11 +30,13 @@ import { pi, pp, relu1, relu4, shareStart, thread } from './common';
 
 /** y = conv(x, w) (+ b), and ReLU(y) when word 20 is set; threads split the output rows (n, oh). */
 export function conv2dGroupedForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), w = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18), G = pi(params, 19), relu = pp(params, 20), wp = pp(params, 21);
+  const x = pp(params, Conv.In), w = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW), G = pi(params, Grouped.G), relu = pp(params, Grouped.Relu);
+  const wp = pp(params, Grouped.Packed);
   const Cg = C / G, Og = O / G, T = KH * KW;
   const depthwise = Cg == 1 && Og == 1 && wp != 0, O4 = depthwise ? O & ~3 : 0;
   const rows = N * OH;
@@ -91,11 +89,12 @@ export function conv2dGroupedForward(params: usize, part: i32, parts: i32): void
  * thread's rows only). Threads split the input rows (n, ih).
  */
 export function conv2dGroupedBackwardData(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), w = pp(params, 1), gx = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18), G = pi(params, 19), wp = pp(params, 21);
+  const gy = pp(params, Conv.In), w = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW), G = pi(params, Grouped.G), wp = pp(params, Grouped.Packed);
   const Cg = C / G, Og = O / G, T = KH * KW;
   const depthwise = Cg == 1 && Og == 1 && wp != 0, C4 = depthwise ? C & ~3 : 0;
   const rows = N * H;
@@ -139,18 +138,19 @@ export function conv2dGroupedBackwardData(params: usize, part: i32, parts: i32):
  * (n, oh, ow) in order. Threads split the output channels (4 at a time for depthwise).
  */
 export function conv2dGroupedBackwardFilter(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gy = pp(params, 1), gw = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), KH = pi(params, 11), KW = pi(params, 12);
-  const SH = pi(params, 13), SW = pi(params, 14), PH = pi(params, 15), PW = pi(params, 16);
-  const DH = pi(params, 17), DW = pi(params, 18), G = pi(params, 19);
+  const x = pp(params, Conv.In), gy = pp(params, Conv.Packed), gw = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const SH = pi(params, Conv.SH), SW = pi(params, Conv.SW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW), G = pi(params, Grouped.G);
   const Cg = C / G, Og = O / G, T = KH * KW;
   const depthwise = Cg == 1 && Og == 1;
   const units = depthwise ? (O + 3) >> 2 : O;
   const u0 = shareStart(units, part, parts), u1 = shareStart(units, part + 1, parts);
   for (let u = u0; u < u1; u++) {
     if (depthwise && u * 4 + 4 <= O) {
-      const acc = pp(params, 22) + <usize>thread * pp(params, 23);
+      const acc = pp(params, Grouped.Accumulators) + <usize>thread * pp(params, Grouped.AccumulatorsPer);
       filterDepthwise4(x, gy, gw, acc, u * 4, N, H, W, C, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW);
     }
     else {

@@ -4,9 +4,9 @@
  * Forward (conv2dForward) is an implicit GEMM over tiles of 4 consecutive output pixels: for each
  * tile the input values its windows read are packed into a panel a[k][4] (k running over taps,
  * then channels; a window row that lies wholly inside the input is one run of KW·C values, so
- * its taps merge into one entry; positions in the padding are zeros, taps that only see padding
- * are skipped), and a 4-pixel × 8-channel register tile runs over the panel and the pre-packed
- * weights [⌈O/8⌉][KH·KW][C][8].
+ * its taps merge into one entry, and entries that follow on in the weights merge too; positions in
+ * the padding are zeros, taps that only see padding are skipped), and the 4-pixel × 8-channel
+ * register tile (tile.ts) runs over the panel and the pre-packed weights [⌈O/8⌉][KH·KW][C][8].
  * Backward-data with stride 1 (conv2dBackwardDataScatter) is a GEMM followed by col2im: for 4
  * consecutive gy pixels of a row and each window row kh, Z = gy·W[:, kh] is 4 × KW·C, computed
  * as 4×8 tiles over K = O, and each row of Z belongs to the run of the gx row that pixel's
@@ -34,11 +34,7 @@
  * work by whole tiles, rows, images or columns, so results are bitwise identical for any thread
  * count.
  *
- * Parameter block (words): 0 input (x, or gy for backward-data), 1 packed weights (forward,
- * backward-data) or gy (backward-filter), 2 bias or 0, 3 output (y, gx or gw),
- * 4 N, 5 H, 6 W, 7 C, 8 O, 9 OH, 10 OW, 11 KH, 12 KW, 13 SH, 14 SW, 15 PH, 16 PW, 17 DH, 18 DW,
- * 19 per-thread scratch base, 20 per-thread scratch bytes, 21 weights w[O, KH, KW, C] (packing),
- * 22 partial sums of backward-filter (per image group, or per image in conv2dFilterDirect).
+ * Parameter words: Conv in src/engine/kernel-params.ts.
  */
 export { conv2dForward, convForwardScratchBytes, convPackBackwardData, convPackFlipped, convPackForward, convPackedBytes, convScratchBytes } from './conv-forward';
 export { conv2dBackwardData, conv2dBackwardDataScatter, convPackScatter, convScatterPackedBytes, convScatterScratchBytes } from './conv-backward-data';

@@ -1,18 +1,19 @@
 /**
  * Bias broadcast and its gradient (column sums), and inverted dropout.
  *
- * addBias: 0 y, 1 bias, 2 R, 3 C (threads split rows).
- * sumRows: 0 gy, 1 gb, 2 R, 3 C (threads split columns in groups of four; each column is summed
- * from its current value over rows in increasing order, whatever the split).
- * dropoutForward / dropoutBackward: 0 in, 1 out, 2 n, 3 seed (uint32), 4-5 scale (float64),
- * 6-7 threshold p·2³² (float64). Unit i is dropped when hash32(seed, i) < threshold, as in the
+ * Parameter words: BiasRows (addBias, sumRows) and Dropout in src/engine/kernel-params.ts.
+ * addBias: threads split rows. sumRows: threads split columns in groups of four; each column is
+ * summed from its current value over rows in increasing order, whatever the split.
+ * dropoutForward / dropoutBackward: unit i is dropped when hash32(seed, i) < threshold, as in the
  * reference, and kept units are scaled in float64 exactly like the reference.
  */
 import { hash32 } from './hash';
-import { pi, pp, shareStart } from './common';
+import { pd, pi, pp, shareStart } from './common';
+import { BiasRows, Dropout } from '../src/engine/kernel-params';
 
 export function addBias(params: usize, part: i32, parts: i32): void {
-  const y = pp(params, 0), b = pp(params, 1), R = pi(params, 2), C = pi(params, 3);
+  const y = pp(params, BiasRows.Rows), b = pp(params, BiasRows.Bias), R = pi(params, BiasRows.R);
+  const C = pi(params, BiasRows.C);
   const r0 = shareStart(R, part, parts), r1 = shareStart(R, part + 1, parts);
   const C4 = C & ~3;
   for (let r = r0; r < r1; r++) {
@@ -30,7 +31,8 @@ export function addBias(params: usize, part: i32, parts: i32): void {
 }
 
 export function sumRows(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), gb = pp(params, 1), R = pi(params, 2), C = pi(params, 3);
+  const gy = pp(params, BiasRows.Rows), gb = pp(params, BiasRows.Bias), R = pi(params, BiasRows.R);
+  const C = pi(params, BiasRows.C);
   const units = (C + 3) >> 2;
   let c0 = shareStart(units, part, parts) << 2, c1 = shareStart(units, part + 1, parts) << 2;
   if (c1 > C) c1 = C;
@@ -74,8 +76,9 @@ export function sumRows(params: usize, part: i32, parts: i32): void {
 }
 
 function dropout(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), y = pp(params, 1), n = pi(params, 2), seed = <u32>pi(params, 3);
-  const scale = load<f64>(params + 16), threshold = load<f64>(params + 24);
+  const x = pp(params, Dropout.In), y = pp(params, Dropout.Out), n = pi(params, Dropout.Count);
+  const seed = <u32>pi(params, Dropout.Seed);
+  const scale = pd(params, Dropout.Scale), threshold = pd(params, Dropout.Threshold);
   const s = shareStart(n, part, parts), e = shareStart(n, part + 1, parts);
   for (let i = s; i < e; i++) {
     const o = <usize>i << 2;

@@ -2,13 +2,15 @@
  * Matrix multiply C[M,N] (+)= op(A)·op(B) (+ bias), the dense layers' workhorse.
  *
  * GotoBLAS structure: B is packed in KC×NC blocks into 8-column panels, A in MC×KC blocks into
- * 4-row panels, and a 4×8 register tile (eight f32x4 accumulators) runs over each pair of panels.
+ * 4-row panels, and the 4×8 register tile of tile.ts (eight f32x4 accumulators) runs over each pair of panels.
  * Edge tiles use the same tile on zero-padded panels, so every element of C is computed by the
  * same sequence of float32 operations wherever it sits: its sum over k runs in blocks of KC in
  * increasing k, each block summed from zero and then added to C. Splitting C between threads
  * (by rows or by columns) therefore never changes a bit of the result.
  */
 import { imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tilePanel, tileSpill } from './tile';
+import { Gemm } from '../src/engine/kernel-params';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -199,38 +201,17 @@ export function storeEdge(tmp: usize, c: usize, ldc: usize, mr: i32, nr: i32, mo
   }
 }
 
-/** The 4×8 register tile over packed panels a[k][4], b[k][8] (also timed alone by probe.ts). */
+/** The 4×8 register tile (tile.ts) over packed panels a[k][4], b[k][8], stored by `mode` (timed by probe.ts). */
 export function tile(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, mode: i32, bias: usize,
   tmp: usize): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const aEnd = ap + (<usize>kc << 4);
-  while (ap < aEnd) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
-    a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    ap += 16;
-    bp += 32;
-  }
+  tilePanel(ap, bp, kc, false);
   if (mr == MR && nr == NR) {
-    storeRow(c, c00, c01, mode, bias);
-    storeRow(c + ldc, c10, c11, mode, bias);
-    storeRow(c + 2 * ldc, c20, c21, mode, bias);
-    storeRow(c + 3 * ldc, c30, c31, mode, bias);
+    storeRow(c, acc00, acc01, mode, bias);
+    storeRow(c + ldc, acc10, acc11, mode, bias);
+    storeRow(c + 2 * ldc, acc20, acc21, mode, bias);
+    storeRow(c + 3 * ldc, acc30, acc31, mode, bias);
   } else {
-    v128.store(tmp, c00); v128.store(tmp, c01, 16);
-    v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-    v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-    v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+    tileSpill(tmp);
     storeEdge(tmp, c, ldc, mr, nr, mode, bias);
   }
 }
@@ -279,15 +260,14 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
 }
 
 /**
- * params: 0 a, 1 b, 2 c, 3 M, 4 N, 5 K, 6 flags (1 transA, 2 transB, 4 accumulate),
- * 7 bias (0: none; adds bias[j] to column j after the sum), 8 scratch, 9 scratch bytes per thread,
- * 10 relu output (0: none; else also writes ReLU(C) there, same layout).
+ * Parameter words: Gemm in src/engine/kernel-params.ts (bias: added to column j after the sum;
+ * relu: also writes ReLU(C) there).
  * Shares split C by whole 4-row or 8-column panels. Each share packs all of the operand it does not
  * split, so the split goes along N (each share repacking A, M·K values) when A is the smaller
  * operand and there are enough column panels, else along M.
  */
 export function gemm(params: usize, part: i32, parts: i32): void {
-  const M = pi(params, 3), N = pi(params, 4), K = pi(params, 5);
+  const M = pi(params, Gemm.M), N = pi(params, Gemm.N), K = pi(params, Gemm.K);
   let m0 = 0, m1 = M, n0 = 0, n1 = N;
   const mUnits = (M + MR - 1) / MR, nUnits = (N + NR - 1) / NR;
   const splitN = nUnits >= parts && (M <= N || mUnits < parts);
@@ -299,8 +279,8 @@ export function gemm(params: usize, part: i32, parts: i32): void {
     n1 = imin(N, shareStart(nUnits, part + 1, parts) * NR);
   }
   if (m0 >= m1 || n0 >= n1) return;
-  const c = pp(params, 2), relu = pp(params, 10);
+  const c = pp(params, Gemm.C), relu = pp(params, Gemm.Relu);
   if (relu != 0) setReluOutput(relu, c);
-  gemmRegion(pp(params, 0), pp(params, 1), c, M, N, K, pi(params, 6), pp(params, 7), relu != 0,
-    m0, m1, n0, n1, pp(params, 8) + <usize>thread * pp(params, 9));
+  gemmRegion(pp(params, Gemm.A), pp(params, Gemm.B), c, M, N, K, pi(params, Gemm.Flags), pp(params, Gemm.Bias), relu != 0,
+    m0, m1, n0, n1, pp(params, Gemm.Scratch) + <usize>thread * pp(params, Gemm.ScratchPer));
 }

@@ -3,17 +3,18 @@
  * src/kernels/reference/join.ts. Each output element is one fixed expression (a sum over r in
  * increasing order for sumBroadcast), so every split of the work gives the same bits.
  *
- * addTensors: 0 a, 1 b, 2 y, 3 n (threads split blocks of 1024 elements).
- * addBroadcast: 0 x, 1 b, 2 y, 3 N, 4 R, 5 C (threads split the N·R rows).
- * sumBroadcast: 0 gy, 1 gb, 2 N, 3 R, 4 C (threads split samples).
- * copyBlock: 0 src, 1 dst, 2 R, 3 C, 4 srcStride, 5 srcOffset, 6 dstStride, 7 dstOffset (threads split rows).
+ * Parameter words: AddTensors, AddBroadcast, SumBroadcast, CopyBlock in src/engine/kernel-params.ts.
+ * Threads split: addTensors blocks of 1024 elements, addBroadcast the N·R rows, sumBroadcast
+ * samples, copyBlock rows.
  */
 import { pi, pp, shareStart } from './common';
+import { AddBroadcast, AddTensors, CopyBlock, SumBroadcast } from '../src/engine/kernel-params';
 
 const BLOCK = 1024;
 
 export function addTensors(params: usize, part: i32, parts: i32): void {
-  const a = pp(params, 0), b = pp(params, 1), y = pp(params, 2), n = pi(params, 3);
+  const a = pp(params, AddTensors.A), b = pp(params, AddTensors.B), y = pp(params, AddTensors.Y);
+  const n = pi(params, AddTensors.Count);
   const blocks = (n + BLOCK - 1) / BLOCK;
   const i0 = shareStart(blocks, part, parts) * BLOCK;
   let i1 = shareStart(blocks, part + 1, parts) * BLOCK;
@@ -30,8 +31,9 @@ export function addTensors(params: usize, part: i32, parts: i32): void {
 }
 
 export function addBroadcast(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), b = pp(params, 1), y = pp(params, 2), R = pi(params, 4), C = pi(params, 5);
-  const rows = pi(params, 3) * R;
+  const x = pp(params, AddBroadcast.X), b = pp(params, AddBroadcast.B), y = pp(params, AddBroadcast.Y);
+  const R = pi(params, AddBroadcast.R), C = pi(params, AddBroadcast.C);
+  const rows = pi(params, AddBroadcast.N) * R;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   for (let row = r0; row < r1; row++) {
     const o = <usize>row * <usize>C << 2, bo = b + (<usize>(row / R) * <usize>C << 2);
@@ -48,7 +50,8 @@ export function addBroadcast(params: usize, part: i32, parts: i32): void {
 }
 
 export function sumBroadcast(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), gb = pp(params, 1), N = pi(params, 2), R = pi(params, 3), C = pi(params, 4);
+  const gy = pp(params, SumBroadcast.Gy), gb = pp(params, SumBroadcast.Gb), N = pi(params, SumBroadcast.N);
+  const R = pi(params, SumBroadcast.R), C = pi(params, SumBroadcast.C);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   for (let n = n0; n < n1; n++) {
     const out = gb + (<usize>n * <usize>C << 2), base = gy + (<usize>n * <usize>R * <usize>C << 2);
@@ -61,8 +64,10 @@ export function sumBroadcast(params: usize, part: i32, parts: i32): void {
 }
 
 export function copyBlock(params: usize, part: i32, parts: i32): void {
-  const src = pp(params, 0), dst = pp(params, 1), R = pi(params, 2), C = pi(params, 3);
-  const ss = pi(params, 4), so = pi(params, 5), ds = pi(params, 6), dO = pi(params, 7);
+  const src = pp(params, CopyBlock.Src), dst = pp(params, CopyBlock.Dst), R = pi(params, CopyBlock.R);
+  const C = pi(params, CopyBlock.C);
+  const ss = pi(params, CopyBlock.SrcStride), so = pi(params, CopyBlock.SrcOffset);
+  const ds = pi(params, CopyBlock.DstStride), dO = pi(params, CopyBlock.DstOffset);
   const r0 = shareStart(R, part, parts), r1 = shareStart(R, part + 1, parts);
   for (let r = r0; r < r1; r++) {
     memory.copy(dst + (<usize>(r * ds + dO) << 2), src + (<usize>(r * ss + so) << 2), <usize>C << 2);

@@ -7,17 +7,10 @@
  * So an engine's update is bitwise the reference's, two parameters per f64x2. Each element reads
  * only its own w, g and state, so any split into shares gives bitwise equal results.
  *
- * sgdUpdate parameter words: 0 w, 1 g, 2 buf (0: none), 3 n, 4 flags (1 nesterov, 2 first step);
- * float64 at words 6, 8, 10, 12: lr, momentum, 1 - dampening, weightDecay.
- * adamUpdate parameter words: 0 w, 1 g, 2 m, 3 v, 4 vMax (0: none), 5 n; float64 at words 6, 8, ...,
- * 22: beta1, 1 - beta1, beta2, 1 - beta2, eps, l2, shrink, stepSize = lr/(1 - beta1^t),
- * sqrtBc2 = √(1 - beta2^t).
+ * Parameter words: Sgd and Adam in src/engine/kernel-params.ts.
  */
-import { pi, pp, shareStart } from './common';
-
-@inline function pd(params: usize, word: i32): f64 {
-  return load<f64>(params + (<usize>word << 2));
-}
+import { pd, pi, pp, shareStart } from './common';
+import { Adam, Sgd } from '../src/engine/kernel-params';
 
 /** Share `part` of n elements, in whole groups of four: [start, end). */
 @inline function share(n: i32, part: i32, parts: i32): i64 {
@@ -37,8 +30,10 @@ import { pi, pp, shareStart } from './common';
 }
 
 export function sgdUpdate(params: usize, part: i32, parts: i32): void {
-  const w = pp(params, 0), g = pp(params, 1), buf = pp(params, 2), n = pi(params, 3), flags = pi(params, 4);
-  const lr = pd(params, 6), mu = pd(params, 8), keep = pd(params, 10), wd = pd(params, 12);
+  const w = pp(params, Sgd.W), g = pp(params, Sgd.G), buf = pp(params, Sgd.Buf), n = pi(params, Sgd.Count);
+  const flags = pi(params, Sgd.Flags);
+  const lr = pd(params, Sgd.Lr), mu = pd(params, Sgd.Momentum), keep = pd(params, Sgd.Keep);
+  const wd = pd(params, Sgd.WeightDecay);
   const nesterov = (flags & 1) != 0, first = (flags & 2) != 0;
   const r = share(n, part, parts);
   const s = <i32>(r >> 32), e = <i32>(r & 0xffffffff);
@@ -69,10 +64,13 @@ export function sgdUpdate(params: usize, part: i32, parts: i32): void {
 }
 
 export function adamUpdate(params: usize, part: i32, parts: i32): void {
-  const w = pp(params, 0), g = pp(params, 1), m = pp(params, 2), v = pp(params, 3), vMax = pp(params, 4);
-  const n = pi(params, 5);
-  const b1 = pd(params, 6), c1 = pd(params, 8), b2 = pd(params, 10), c2 = pd(params, 12), eps = pd(params, 14);
-  const l2 = pd(params, 16), shrink = pd(params, 18), stepSize = pd(params, 20), sqrtBc2 = pd(params, 22);
+  const w = pp(params, Adam.W), g = pp(params, Adam.G), m = pp(params, Adam.M), v = pp(params, Adam.V);
+  const vMax = pp(params, Adam.VMax);
+  const n = pi(params, Adam.Count);
+  const b1 = pd(params, Adam.Beta1), c1 = pd(params, Adam.OneMinusBeta1), b2 = pd(params, Adam.Beta2);
+  const c2 = pd(params, Adam.OneMinusBeta2), eps = pd(params, Adam.Eps);
+  const l2 = pd(params, Adam.L2), shrink = pd(params, Adam.Shrink), stepSize = pd(params, Adam.StepSize);
+  const sqrtBc2 = pd(params, Adam.SqrtBc2);
   const r = share(n, part, parts);
   const s = <i32>(r >> 32), e = <i32>(r & 0xffffffff);
   const vb1 = f64x2.splat(b1), vc1 = f64x2.splat(c1), vb2 = f64x2.splat(b2), vc2 = f64x2.splat(c2);

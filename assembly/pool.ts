@@ -7,11 +7,11 @@
  * maximum, a strictly greater value replaces it, and with tieSeed ≥ 0 ties are broken by the
  * reference's reservoir rule on hash32(tieSeed, out·64 + ties).
  *
- * Parameter block: 0 in, 1 out, 2 argmax (int32) or unused, 3 N, 4 H, 5 W, 6 C, 7 OH, 8 OW,
- * 9 KH, 10 KW, 11 SH, 12 SW, 13 PH, 14 PW, 15 tieSeed (max) or scale as float32 (average).
+ * Parameter words: Pool in src/engine/kernel-params.ts.
  */
 import { hash32 } from './hash';
 import { pf, pi, pp, shareStart } from './common';
+import { Pool } from '../src/engine/kernel-params';
 
 /**
  * One output of max-pool, scalar, exactly the reference's loop (first valid tap, then strictly
@@ -168,11 +168,11 @@ function maxPool2x2(x: usize, y: usize, am: usize, H: i32, W: i32, C: i32, OH: i
 }
 
 export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), y = pp(params, 1), am = pp(params, 2);
-  const N = pi(params, 3), H = pi(params, 4), W = pi(params, 5), C = pi(params, 6);
-  const OH = pi(params, 7), OW = pi(params, 8), KH = pi(params, 9), KW = pi(params, 10);
-  const SH = pi(params, 11), SW = pi(params, 12), PH = pi(params, 13), PW = pi(params, 14);
-  const tieSeed = pi(params, 15);
+  const x = pp(params, Pool.In), y = pp(params, Pool.Out), am = pp(params, Pool.Argmax);
+  const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
+  const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
+  const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
+  const tieSeed = pi(params, Pool.TieSeed);
   const rows = N * OH;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   // The 2×2 path reads whole windows: not where bottom/right padding ('same' on odd sizes) cuts the last.
@@ -219,10 +219,10 @@ export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
  * (same values: 0 + gy[i] is gy[i]); a sample whose arg-max leaves its windows is scattered.
  */
 export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), gx = pp(params, 1), am = pp(params, 2);
-  const N = pi(params, 3), H = pi(params, 4), W = pi(params, 5), C = pi(params, 6);
-  const OH = pi(params, 7), OW = pi(params, 8), KH = pi(params, 9), KW = pi(params, 10);
-  const SH = pi(params, 11), SW = pi(params, 12), PH = pi(params, 13), PW = pi(params, 14);
+  const gy = pp(params, Pool.In), gx = pp(params, Pool.Out), am = pp(params, Pool.Argmax);
+  const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
+  const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
+  const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
   const inPer = H * W * C, outPer = OH * OW * C, total = N * inPer;
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
@@ -302,11 +302,11 @@ function gather2x2(gy: usize, gx: usize, am: usize, n: i32, H: i32, W: i32, C: i
 
 /** y = (Σ_window x)·scale, padding counting as zeros. */
 export function avgPool2dForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), y = pp(params, 1);
-  const N = pi(params, 3), H = pi(params, 4), W = pi(params, 5), C = pi(params, 6);
-  const OH = pi(params, 7), OW = pi(params, 8), KH = pi(params, 9), KW = pi(params, 10);
-  const SH = pi(params, 11), SW = pi(params, 12), PH = pi(params, 13), PW = pi(params, 14);
-  const scale = pf(params, 15), vscale = f32x4.splat(scale);
+  const x = pp(params, Pool.In), y = pp(params, Pool.Out);
+  const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
+  const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
+  const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
+  const scale = pf(params, Pool.Scale), vscale = f32x4.splat(scale);
   const rows = N * OH;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   const C4 = C & ~3;
@@ -342,11 +342,11 @@ export function avgPool2dForward(params: usize, part: i32, parts: i32): void {
 
 /** gx = 0, then every window adds gy·scale to the inputs it covers, sample by sample. */
 export function avgPool2dBackward(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, 0), gx = pp(params, 1);
-  const N = pi(params, 3), H = pi(params, 4), W = pi(params, 5), C = pi(params, 6);
-  const OH = pi(params, 7), OW = pi(params, 8), KH = pi(params, 9), KW = pi(params, 10);
-  const SH = pi(params, 11), SW = pi(params, 12), PH = pi(params, 13), PW = pi(params, 14);
-  const scale = pf(params, 15), vscale = f32x4.splat(scale);
+  const gy = pp(params, Pool.In), gx = pp(params, Pool.Out);
+  const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
+  const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
+  const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
+  const scale = pf(params, Pool.Scale), vscale = f32x4.splat(scale);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
   const inPer = H * W * C;

@@ -21,8 +21,9 @@ export function clockChain(iters: i32, seed: i32): i32 {
 }
 
 /**
- * The engine's own 4×8 f32x4 register tile (gemm.ts) over panels that stay in L1 (a[kc][4] at
- * base, b[kc][8] 16 KiB further, the 4×8 result 48 KiB further): 64 flops per k. `reps` tiles.
+ * The engine's own 4×8 f32x4 register tile (tile.ts, through gemm.ts's `tile`) over panels that
+ * stay in L1 (a[kc][4] at base, b[kc][8] 16 KiB further, the 4×8 result 48 KiB further): 64
+ * flops per k. `reps` tiles.
  */
 export function tilePeak(base: usize, kc: i32, reps: i32): void {
   const c = base + 49152, tmp = c + 128;

@@ -3,14 +3,14 @@
  * the reference (rows are short: one per sample). Threads split rows; the loss is reduced by
  * the caller from per-row values, in row order.
  *
- * softmaxForward: 0 x, 1 p, 2 N, 3 E. softmaxBackward: 0 p, 1 gy, 2 gx, 3 N, 4 E.
- * softmaxCrossEntropy: 0 z, 1 labels (int32) or 0, 2 target probabilities or 0, 3 p, 4 gz,
- * 5 N, 6 E, 7 per-row losses (float64[N]).
+ * Parameter words: SoftmaxForward, SoftmaxBackward, SoftmaxCrossEntropy in src/engine/kernel-params.ts.
  */
 import { pi, pp, shareStart } from './common';
+import { SoftmaxBackward, SoftmaxCrossEntropy, SoftmaxForward } from '../src/engine/kernel-params';
 
 export function softmaxForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), p = pp(params, 1), N = pi(params, 2), E = pi(params, 3);
+  const x = pp(params, SoftmaxForward.X), p = pp(params, SoftmaxForward.P), N = pi(params, SoftmaxForward.N);
+  const E = pi(params, SoftmaxForward.E);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   for (let n = n0; n < n1; n++) {
     const xo = x + (<usize>(n * E) << 2), po = p + (<usize>(n * E) << 2);
@@ -30,7 +30,8 @@ export function softmaxForward(params: usize, part: i32, parts: i32): void {
 }
 
 export function softmaxBackward(params: usize, part: i32, parts: i32): void {
-  const p = pp(params, 0), gy = pp(params, 1), gx = pp(params, 2), N = pi(params, 3), E = pi(params, 4);
+  const p = pp(params, SoftmaxBackward.P), gy = pp(params, SoftmaxBackward.Gy), gx = pp(params, SoftmaxBackward.Gx);
+  const N = pi(params, SoftmaxBackward.N), E = pi(params, SoftmaxBackward.E);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   for (let n = n0; n < n1; n++) {
     const o = <usize>(n * E) << 2;
@@ -47,8 +48,11 @@ export function softmaxBackward(params: usize, part: i32, parts: i32): void {
 }
 
 export function softmaxCrossEntropy(params: usize, part: i32, parts: i32): void {
-  const z = pp(params, 0), labels = pp(params, 1), q = pp(params, 2), p = pp(params, 3), gz = pp(params, 4);
-  const N = pi(params, 5), E = pi(params, 6), losses = pp(params, 7);
+  const z = pp(params, SoftmaxCrossEntropy.Z), labels = pp(params, SoftmaxCrossEntropy.Labels);
+  const q = pp(params, SoftmaxCrossEntropy.Probs), p = pp(params, SoftmaxCrossEntropy.P);
+  const gz = pp(params, SoftmaxCrossEntropy.Gz);
+  const N = pi(params, SoftmaxCrossEntropy.N), E = pi(params, SoftmaxCrossEntropy.E);
+  const losses = pp(params, SoftmaxCrossEntropy.Losses);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   const count = <f64>N;
   for (let n = n0; n < n1; n++) {

@@ -20,13 +20,11 @@
  * how blocks or groups are shared out), so results are bitwise the same for every thread count.
  * G is read from a table in memory (written by the JavaScript side), so a test can break it.
  *
- * Parameter words: 0 input (x or gy), 1 packed U (forward) or gy (filter), 2 bias or 0,
- * 3 output (y, gx or gw), 4 N, 5 H, 6 W, 7 C (input channels), 8 O (output channels), 9 OH,
- * 10 OW, 15 PH, 16 PW, 19 per-thread scratch base, 20 per-thread scratch bytes, 21 weights
- * w (packing), 22 partial sums (filter), 23 ReLU output or 0, 24 G table (4×3 floats, then
- * 16 floats of work space for packing), 25 flip (packing for backward-data).
+ * Parameter words: Conv in src/engine/kernel-params.ts (WinogradG, WinogradFlip its own).
  */
 import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
+import { tileLoad, tileRows, tileStore } from './tile';
+import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles per forward block. */
 const TB: i32 = 32;
@@ -82,8 +80,8 @@ export function winogradFilterPartialBytes(N: i32, OH: i32, OW: i32, C: i32, O: 
  * forward layer's weights seen by its backward-data).
  */
 export function winogradPack(params: usize): void {
-  const w = pp(params, 21), dst = pp(params, 1), gt = pp(params, 24), work = gt + 64;
-  const C = pi(params, 7), O = pi(params, 8), flip = pi(params, 25) != 0;
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed), gt = pp(params, Conv.WinogradG), work = gt + 64;
+  const C = pi(params, Conv.C), O = pi(params, Conv.O), flip = pi(params, Conv.WinogradFlip) != 0;
   const OB = (O + 7) >> 3;
   const xiStride = <usize>(OB * C * 8) << 2;
   for (let o = 0; o < OB * 8; o++) {
@@ -174,41 +172,13 @@ export function winogradPack(params: usize): void {
 }
 
 /**
- * The 4×8 register tile: out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
+ * The 4×8 register tile (tile.ts): out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
  * a_r rows aStride apart, b packed [L][8]. With acc, the sums continue from what out holds.
  */
 function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  if (acc) {
-    c00 = v128.load(out); c01 = v128.load(out, 16);
-    c10 = v128.load(out + outStride); c11 = v128.load(out + outStride, 16);
-    c20 = v128.load(out + 2 * outStride); c21 = v128.load(out + 2 * outStride, 16);
-    c30 = v128.load(out + 3 * outStride); c31 = v128.load(out + 3 * outStride, 16);
-  }
-  let p0 = a, p1 = a + aStride, p2 = a + 2 * aStride, p3 = a + 3 * aStride;
-  const pEnd = p0 + (<usize>L << 2);
-  let bp = b;
-  while (p0 < pEnd) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(p0);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(p1);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(p2);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(p3);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    p0 += 4; p1 += 4; p2 += 4; p3 += 4;
-    bp += 32;
-  }
-  v128.store(out, c00); v128.store(out, c01, 16);
-  v128.store(out + outStride, c10); v128.store(out + outStride, c11, 16);
-  v128.store(out + 2 * outStride, c20); v128.store(out + 2 * outStride, c21, 16);
-  v128.store(out + 3 * outStride, c30); v128.store(out + 3 * outStride, c31, 16);
+  if (acc) tileLoad(out, outStride);
+  tileRows(a, a + aStride, a + 2 * aStride, a + 3 * aStride, b, L, acc);
+  tileStore(out, outStride);
 }
 
 /** Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked. */
@@ -243,15 +213,16 @@ function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStrid
 
 /** y = conv(x, w) (+ b), ReLU(y) at word 23 when not 0; threads split blocks of TB tiles. */
 export function winogradForward(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), U = pp(params, 1), bias = pp(params, 2), y = pp(params, 3);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), PH = pi(params, 15), PW = pi(params, 16);
-  const reluOut = pp(params, 23), relu = reluOut != 0, reluDelta = reluOut - y;
+  const x = pp(params, Conv.In), U = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
+  const reluOut = pp(params, Conv.Relu), relu = reluOut != 0, reluDelta = reluOut - y;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, TI = TH * TW, T = N * TI;
   const blocks = (T + TB - 1) / TB;
   const b0 = shareStart(blocks, part, parts), b1 = shareStart(blocks, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
-  const V = pp(params, 19) + <usize>thread * pp(params, 20);
+  const V = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const M = V + (<usize>(16 * TB * C4) << 2);
   const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow;
   const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow;
@@ -339,14 +310,15 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
  * tiles in increasing order; threads split the groups. Word 1 is gy, word 22 the partial sums.
  */
 export function winogradFilter(params: usize, part: i32, parts: i32): void {
-  const x = pp(params, 0), gy = pp(params, 1), partials = pp(params, 22);
-  const N = pi(params, 4), H = pi(params, 5), W = pi(params, 6), C = pi(params, 7), O = pi(params, 8);
-  const OH = pi(params, 9), OW = pi(params, 10), PH = pi(params, 15), PW = pi(params, 16);
+  const x = pp(params, Conv.In), gy = pp(params, Conv.Packed), partials = pp(params, Conv.Partials);
+  const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
+  const O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, TI = TH * TW, T = N * TI;
   const groups = winogradFilterGroups(N, OH, OW, C, O);
   const g0 = shareStart(groups, part, parts), g1 = shareStart(groups, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
-  const Vt = pp(params, 19) + <usize>thread * pp(params, 20);
+  const Vt = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const Z = Vt + (<usize>(16 * C4 * SB) << 2);
   const vtRow = <usize>SB << 2, vtXi = <usize>C4 * vtRow;
   const zOb = <usize>SB << 5, zXi = <usize>OB * zOb;
@@ -384,12 +356,13 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
  * gw[o][kh][kw][c] += (Gᵀ m G)[kh][kw], m = Σ_g P[g][·][c][o] in group order; threads split c.
  */
 export function winogradFilterReduce(params: usize, part: i32, parts: i32): void {
-  const gw = pp(params, 3), partials = pp(params, 22), gt = pp(params, 24);
-  const N = pi(params, 4), C = pi(params, 7), O = pi(params, 8), OH = pi(params, 9), OW = pi(params, 10);
+  const gw = pp(params, Conv.Out), partials = pp(params, Conv.Partials), gt = pp(params, Conv.WinogradG);
+  const N = pi(params, Conv.N), C = pi(params, Conv.C), O = pi(params, Conv.O), OH = pi(params, Conv.OH);
+  const OW = pi(params, Conv.OW);
   const groups = winogradFilterGroups(N, OH, OW, C, O);
   const C4 = c4(C), O8 = op8(O);
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
-  const m = pp(params, 19) + <usize>thread * pp(params, 20);
+  const m = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const ca = shareStart(C, part, parts), cb = shareStart(C, part + 1, parts);
   for (let c = ca; c < cb; c++) {
     for (let o = 0; o < O; o += 4) {

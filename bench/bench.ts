@@ -9,7 +9,7 @@
  * into g, and the optimizer's update of w.
  * Before and after, a machine probe (probe.ts) says what this core gives WebAssembly at the time,
  * and the 512³ matrix multiply is timed; the targets of the fast-engine issue are checked at the end.
- * Every step gathers a batch of real MNIST digits from a pool of POOL training images (ResNet-20: of
+ * Every step gathers a batch of real MNIST digits from a pool of 6,400 training images (ResNet-20: of
  * generated CIFAR-format images, cifar-pool.ts; TensorFlow.js is left out of its row, too slow to time).
  * --nets=NET-A,resnet20 (or --nets resnet20) measures only those networks (names without case or dash).
  * When Debian's python3-torch is installed (bench/setup-pytorch.sh; --no-pytorch leaves it out),
@@ -17,6 +17,7 @@
  * interleaved with the WebAssembly engine on all cores, and Descent/PyTorch ratios are the median
  * of the rounds' ratios. --conv=auto|direct|winograd|both picks the 3×3 convolution kernels of
  * the WebAssembly engine (both: a row for each, side by side).
+ * --engine webgpu runs the WebGPU benchmark instead (webgpu-bench.ts).
  */
 import { availableParallelism, cpus } from 'node:os';
 import { Rng } from '../src/core/rng.js';
@@ -26,16 +27,22 @@ import { writeFileAtomic } from '../src/node/files.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
 import { bestOf, timeSteps, type Timing } from './measure.js';
 import { probe, type Probe } from './probe.js';
-import { BENCH_NETWORKS, type BenchNetwork, forwardFlops } from './networks.js';
-import { cifarPool } from './cifar-pool.js';
-import { sizeOf } from '../src/core/shape.js';
+import { BENCH_NETWORKS, type BenchNetwork, forwardFlops, selectNetworks } from './networks.js';
+import { poolFor } from './image-pool.js';
 import { tfjsPeer } from './tfjs-peer.js';
 import { PytorchPeer, pytorchVersion } from './pytorch-peer.js';
-import { loadMnist } from '../src/node/mnist.js';
 import type { ConvAlgorithm } from '../src/engine/winograd.js';
 
 const BATCH = 64;
 const args = process.argv.slice(2);
+const engineFlag = args.findIndex((a) => a === '--engine' || a.startsWith('--engine='));
+if (engineFlag >= 0) {
+  // --engine webgpu: the GPU benchmark (webgpu-bench.ts) instead of the CPU engines'.
+  const kind = args[engineFlag].includes('=') ? args[engineFlag].slice(9) : args[engineFlag + 1];
+  if (kind !== 'webgpu') throw new Error(`--engine must be webgpu (without it: the CPU engines), got ${kind}`);
+  await (await import('./webgpu-bench.js')).webgpuBench(args);
+  process.exit(0); // Dawn's instance would keep the process alive
+}
 const netsAt = args.indexOf('--nets');
 /** --nets=a,b or --nets a,b: the networks to measure (default all), matched without case or dashes. */
 const netsArg = args.find((a) => a.startsWith('--nets='))?.slice(7) ?? (netsAt >= 0 ? args[netsAt + 1] ?? '' : undefined);
@@ -50,11 +57,8 @@ const convArg = (args.find((a) => a.startsWith('--conv=')) ?? '--conv=auto').sli
 if (!['auto', 'direct', 'winograd', 'both'].includes(convArg)) throw new Error(`--conv must be auto, direct, winograd or both, got ${convArg}`);
 const convs: ConvAlgorithm[] = convArg === 'both' ? ['direct', 'winograd'] : [convArg as ConvAlgorithm];
 const torch = args.includes('--no-pytorch') ? null : pytorchVersion();
-const ROUNDS = 3, POOL = 6400;
-const simple = (name: string) => name.toLowerCase().replace(/[-_]/g, '');
-const networks = (Object.keys(BENCH_NETWORKS) as BenchNetwork[]).filter((n) => netsArg === undefined ||
-  netsArg.split(',').some((a) => simple(a) === simple(n)));
-if (networks.length === 0) throw new Error(`--nets names none of ${Object.keys(BENCH_NETWORKS).join(', ')}: got "${netsArg}"`);
+const ROUNDS = 3;
+const networks = selectNetworks(netsArg);
 
 interface Row {
   network: string;
@@ -72,32 +76,6 @@ interface Row {
   inferVsPytorch?: number;
 }
 
-interface Pool { x: Float32Array; labels: Int32Array; size: number }
-const pools = new Map<string, Pool>();
-/** The images a network's batches are gathered from: MNIST digits, or generated 32×32×3 images. */
-function poolFor(name: BenchNetwork): Pool {
-  const shape = BENCH_NETWORKS[name].inputShape, key = shape.join('x');
-  if (!pools.has(key)) {
-    if (key === '28x28x1') {
-      const mnist = loadMnist({ split: 'train' });
-      pools.set(key, { x: mnist.x.slice(0, POOL * 784), labels: mnist.labels.slice(0, POOL), size: 784 });
-    } else {
-      pools.set(key, { ...cifarPool(1024, 5), size: sizeOf(shape) });
-    }
-  }
-  return pools.get(key)!;
-}
-
-/** Fills input and labels with a batch of random images from the pool. */
-function gather(pool: Pool, rng: Rng, input: Float32Array | Float64Array, labels: Int32Array): void {
-  const count = pool.labels.length, size = pool.size;
-  for (let i = 0; i < BATCH; i++) {
-    const j = rng.int(count);
-    input.set(pool.x.subarray(j * size, (j + 1) * size), i * size);
-    labels[i] = pool.labels[j];
-  }
-}
-
 /** The reference engine's windows: short, and for ResNet-20 (seconds per step) a step or two. */
 const slowBudget = (name: BenchNetwork) => name === 'ResNet-20'
   ? { windows: 2, windowSeconds: 0.1, warmupSeconds: 0, budgetSeconds: 1 }
@@ -113,12 +91,12 @@ async function measureDescent(name: BenchNetwork, engine: Engine, slow: boolean,
   const input = net.inputBuffer(BATCH);
   const budget = slow && (name === 'ResNet-20' || !quick) ? slowBudget(name) : quick ? QUICK : options;
   const train = await timeSteps(() => {
-    gather(pool, rng, input, labels);
+    pool.gather(rng, input, labels, BATCH);
     net.gradient(input, { labels }, BATCH);
     optimizer.step(net.w, net.g);
   }, BATCH, budget);
   const infer = await timeSteps(() => {
-    gather(pool, rng, input, labels);
+    pool.gather(rng, input, labels, BATCH);
     net.forward(input, BATCH, false);
   }, BATCH, budget);
   const flops = forwardFlops(net);

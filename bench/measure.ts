@@ -53,3 +53,12 @@ export function bestOf(reps: number, body: () => void, threads = 1): { wallMs: n
   }
   return { wallMs, cpuMs };
 }
+
+/** One side of a side-by-side benchmark: a network built once, whose steps are timed in rounds. */
+export interface Contender {
+  /** One training step on a fresh batch, done when its loss is back on the host. */
+  train(): Promise<void>;
+  /** One inference step on a fresh batch, done when its outputs are back on the host. */
+  infer(): Promise<void>;
+  dispose(): void;
+}

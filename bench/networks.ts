@@ -30,6 +30,15 @@ export const BENCH_NETWORKS = {
 } satisfies Record<string, ArchitectureConfig>;
 export type BenchNetwork = keyof typeof BENCH_NETWORKS;
 
+/** The networks `--nets a,b` names (matched without case or dashes; all when undefined), or an error naming what it got. */
+export function selectNetworks(netsArg: string | undefined): BenchNetwork[] {
+  const simple = (name: string) => name.toLowerCase().replace(/[-_]/g, '');
+  const networks = (Object.keys(BENCH_NETWORKS) as BenchNetwork[]).filter((n) => netsArg === undefined ||
+    netsArg.split(',').some((a) => simple(a) === simple(n)));
+  if (networks.length === 0) throw new Error(`--nets names none of ${Object.keys(BENCH_NETWORKS).join(', ')}: got "${netsArg}"`);
+  return networks;
+}
+
 /**
  * Multiply-adds ×2 of the forward pass of one image (convolutions and dense layers). Training costs
  * three times that: the forward, the input gradient and the weight gradient (NET-A 2.50 M, NET-B 71.95 M,

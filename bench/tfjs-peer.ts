@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { timeSteps, type Timing } from './measure.js';
 
-function model(name: 'NET-A' | 'NET-B'): tf.Sequential {
+/** NET-A or NET-B as a TF.js model (logits: the loss applies the soft-max). */
+export function model(name: 'NET-A' | 'NET-B'): tf.Sequential {
   const m = tf.sequential();
   if (name === 'NET-A') {
     m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }));

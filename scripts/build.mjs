@@ -36,7 +36,9 @@ const MODULES = [
 ];
 
 async function buildWasm() {
-  const sources = Math.max(newest(at('assembly'), ['.ts']), mtime(fileURLToPath(import.meta.url)));
+  // The kernels' parameter words are declared in src/engine/kernel-params.ts, shared with the TypeScript.
+  const sources = Math.max(newest(at('assembly'), ['.ts']), mtime(at('src/engine/kernel-params.ts')),
+    mtime(fileURLToPath(import.meta.url)));
   const stale = MODULES.filter((m) => mtime(at(m.out)) < sources);
   if (stale.length === 0) return;
   const asc = (await import('assemblyscript/asc')).default;

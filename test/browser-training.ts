@@ -26,5 +26,6 @@ export async function shortRun(arena: Arena, kernels: Kernels): Promise<ShortRun
   const history = await fit(net, patches(96, 5, 4, 16), {
     epochs: 2, batchSize: 32, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 },
   });
+  await net.download(); // on a device (WebGPU) w is read back; nothing to do on the CPU engines
   return { stepLosses: history.stepLosses, weightBits: Array.from(new Uint32Array(Float32Array.from(net.getWeights()).buffer)) };
 }

@@ -207,6 +207,26 @@ describe('wasm engine: convolution', () => {
       assertClose(gb, gb0, TOL, 'bias gradient');
     });
   });
+
+  it('windows wholly in the padding (4-pixel tiles with no taps) give the bias alone', () => {
+    scoped(() => {
+      // Its own random numbers, so that the tests above keep theirs.
+      const local = new Rng(14);
+      const g = convGeometry(2, 5, 6, 6, 10, 3, 3, 1, 2, 4, 3);
+      const { N, H, W, C, O, OH, OW, KH, KW } = g;
+      const fill = (n: number): [Float32Array, Float32Array] => {
+        const a = engine.arena.floats(n);
+        for (let i = 0; i < n; i++) a[i] = local.normal();
+        return [a, Float32Array.from(a)];
+      };
+      const [x, x0] = fill(N * H * W * C), [w, w0] = fill(O * KH * KW * C), [b, b0] = fill(O);
+      const [y, y0] = fill(N * OH * OW * O);
+      engine.kernels.conv2dForward(x, w, b, y, g);
+      ref.conv2dForward(x0, w0, b0, y0, g);
+      assertClose(y, y0, TOL, `conv forward ${describeConv(g)}`);
+      assert.deepEqual(y.subarray(0, O), b0, 'the first pixel sees only padding');
+    });
+  });
 });
 
 function poolGeometry(N: number, H: number, W: number, C: number, KH: number, KW: number, SH: number, SW: number,

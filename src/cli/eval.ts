@@ -2,13 +2,14 @@
 import { sizeOf } from '../core/shape.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
 import { loadModel } from '../node/model-io.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateAsync } from '../train/evaluate.js';
 import { loadSource } from './data-source.js';
 import { confusionTable, percent } from './format.js';
 import { checkDataFits, modelInput, resizeOf } from './model-data.js';
 
-export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind; threads?: number }): Promise<void> {
-  const engine = await createEngine(flags.engine, flags.threads);
+export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind;
+  gpuAdapter?: 'system' | 'swiftshader'; threads?: number }): Promise<void> {
+  const engine = await createEngine({ kind: flags.engine, threads: flags.threads, gpuAdapter: flags.gpuAdapter });
   try {
     // Inference only: activations share memory where their lives do not overlap (same numbers).
     const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels, shareActivations: true });
@@ -17,7 +18,7 @@ export async function evalCommand(modelPath: string, flags: { data: string; json
       { color: net.inputShape[2] === 3 ? 'rgb' : 'grayscale', size: resizeOf(preprocessing) });
     checkDataFits(net, data, flags.data);
     modelInput(preprocessing, net, modelPath)(data.x);
-    const ev = evaluate(net, data);
+    const ev = await evaluateAsync(net, data);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ model: modelPath, data: flags.data, ...ev })}\n`);
       return;

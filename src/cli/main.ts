@@ -17,7 +17,11 @@ import { uiCommand } from '../ui/cli-ui.js';
 import { presetNames } from '../models/presets.js';
 import { DEFAULT_RECIPE, recipe, recipeNames } from '../train/recipes.js';
 
-const engineOption = () => new Option('--engine <engine>', 'compute engine').choices(['auto', 'wasm', 'reference']).default('auto');
+const engineOption = () => new Option('--engine <engine>', 'compute engine (auto: a real GPU through WebGPU if present, else wasm)')
+  .choices(['auto', 'wasm', 'webgpu', 'reference']).default('auto');
+const gpuAdapterOption = () => new Option('--gpu-adapter <adapter>',
+  'WebGPU adapter: system (the GPU driver) or swiftshader (the CPU Vulkan driver of Debian\'s chromium: slow, for tests)')
+  .choices(['system', 'swiftshader']);
 const threadsOption = () => new Option('--threads <n>', 'threads for the fast engine (default: all cores)').argParser(threadCount);
 
 // A reader that stops early (`descent eval … | head -c 1`) closes the pipe: that is not an error.
@@ -71,6 +75,7 @@ program.command('train')
   .option('--max-steps <n>', 'stop after this many steps', positiveInt)
   .option('--checkpoint-every <steps>', 'also checkpoint every so many steps (always: every epoch)', positiveInt)
   .addOption(engineOption())
+  .addOption(gpuAdapterOption())
   .addOption(threadsOption())
   .option('-o, --out <dir>', 'output directory (default: runs/<date-time>)')
   .option('--resume <checkpoint>', 'continue from a checkpoint, with the flags it was started with')
@@ -85,6 +90,7 @@ program.command('eval <model>')
   .description('accuracy, loss and confusion matrix of a saved model (.safetensors) on a dataset')
   .option('-d, --data <source>', 'mnist (its test split) | idx:<images>,<labels> | csv:<file> | folder:<dir> | cifar10:<dir> (test_batch.bin)', 'mnist')
   .addOption(engineOption())
+  .addOption(gpuAdapterOption())
   .addOption(threadsOption())
   .option('--json', 'print JSON')
   .action((model: string, flags) => evalCommand(model, { json: false, ...flags }));

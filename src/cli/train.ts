@@ -11,11 +11,11 @@ import type { AugmentOptions } from '../data/augment.js';
 import { applyStandardization, fitStandardization, type Standardization } from '../data/dataset.js';
 import type { ArchitectureConfig } from '../network/sequential.js';
 import { Sequential } from '../network/sequential.js';
-import { createEngine, type EngineKind } from '../node/engine.js';
+import { createEngine, describeEngine, type EngineKind } from '../node/engine.js';
 import { readFileMaybeGzip, writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateAsync } from '../train/evaluate.js';
 import { RunRecorder, type RunResults } from '../ui/run-recorder.js';
 import { startDashboard, type Dashboard } from '../ui/server.js';
 import { type FitOptions, Trainer } from '../train/trainer.js';
@@ -53,6 +53,7 @@ export interface TrainFlags {
   limit?: number;
   maxSteps?: number;
   engine: EngineKind;
+  gpuAdapter?: 'system' | 'swiftshader';
   threads?: number;
   out?: string;
   resume?: string;
@@ -129,13 +130,12 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   }
 
   architecture ??= loadArchitecture(flags.model, train.shape, train.classes);
-  const engine = await createEngine(flags.engine, flags.threads);
+  const engine = await createEngine({ kind: flags.engine, threads: flags.threads, gpuAdapter: flags.gpuAdapter });
   let dashboard: Dashboard | null = null, dashboardFinished = false;
   try {
     const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
     log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model} (recipe ${flags.recipe})`} on ${flags.data} ` +
-      `(${train.count.toLocaleString('en-US')} images ${train.shape.join('×')}, ${train.classes} classes), engine ${engine.name}` +
-      `${engine.threads > 1 ? ` on ${engine.threads} threads` : ''}, output ${out}`);
+      `(${train.count.toLocaleString('en-US')} images ${train.shape.join('×')}, ${train.classes} classes), engine ${describeEngine(engine)}, output ${out}`);
     if (!flags.json) log(net.summary());
 
     const validationSplit = flags.validationSplit > 0 ? flags.validationSplit : undefined;
@@ -177,6 +177,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     process.on('SIGINT', onSigint);
     const history = await trainer.fit(train);
     process.off('SIGINT', onSigint);
+    await recorder.settled(); // on a device, the last snapshot's predictions
 
     writeFileAtomic(join(out, 'history.json'), JSON.stringify(history));
     const modelPath = join(out, 'model.safetensors');
@@ -188,7 +189,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     const result: Record<string, unknown> = { out, model: modelPath, checkpoint: checkpointSaved, stopReason: history.stopReason,
       epochs: history.epochs.length, seconds: (performance.now() - started) / 1000 };
     if (test && history.stopReason !== 'user' && !diverged) {
-      const ev = evaluate(net, test);
+      const ev = await evaluateAsync(net, test);
       result.test = { accuracy: ev.accuracy, loss: ev.loss, count: ev.count, confusion: ev.confusion };
       if (!flags.json) {
         log(`\ntest accuracy ${percent(ev.accuracy)} (${Math.round(ev.accuracy * ev.count).toLocaleString('en-US')}/${ev.count.toLocaleString('en-US')}), ` +

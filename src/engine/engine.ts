@@ -13,19 +13,30 @@ import type { Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import type { WasmEngineOptions } from './wasm-engine.js';
 
-/** 'auto': the WebAssembly engine, or the reference kernels where it cannot start; 'wasm': it or an error. */
-export type EngineKind = 'auto' | 'wasm' | 'reference';
+/**
+ * 'auto': a real (not software) WebGPU adapter when one is present, else the WebAssembly engine, else
+ * the reference kernels; 'wasm', 'webgpu': that engine or an error naming what is missing.
+ */
+export type EngineKind = 'auto' | 'wasm' | 'reference' | 'webgpu';
 
 /** Options of `createEngine` (Node and browser). */
 export interface EngineOptions extends WasmEngineOptions {
   /** Which engine (default 'auto': the WebAssembly engine wherever it starts). */
   kind?: EngineKind;
+  /**
+   * WebGPU in Node: 'swiftshader' runs on SwiftShader, the CPU Vulkan driver of Debian's chromium (for
+   * tests: correct but slow; `auto` never picks it). Default: the system's driver. The environment
+   * variable DESCENT_GPU_ADAPTER=swiftshader does the same.
+   */
+  gpuAdapter?: 'system' | 'swiftshader';
 }
 
 /** An engine a network is built on (pass it as `engine` to Sequential, loadModel, ...). */
 export interface Engine {
-  /** 'wasm' (the WebAssembly SIMD engine) or 'reference' (the TypeScript kernels). */
-  readonly name: 'wasm' | 'reference';
+  /** 'wasm' (the WebAssembly SIMD engine), 'reference' (the TypeScript kernels) or 'webgpu'. */
+  readonly name: 'wasm' | 'reference' | 'webgpu';
+  /** The WebGPU adapter, as a person reads it (webgpu only). */
+  readonly adapter?: string;
   /** The kernels every layer calls. */
   readonly kernels: Kernels;
   /** Where w, g, the activations and the optimizer's state live. */

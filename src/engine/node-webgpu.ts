@@ -4,7 +4,7 @@
  * `swiftshader: true` (tests do) and the Vulkan loader is pointed at its ICD file. Every failure
  * is one line naming what is missing: the package, the Vulkan loader, a driver, an adapter.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { openDevice, WebGpuUnavailableError, type GpuDevice } from './webgpu/device.js';
 
 /** Where Debian's chromium (chromium-common) puts SwiftShader's Vulkan ICD. */
@@ -50,7 +50,36 @@ export function missingAdapterReason(icd = process.env.VK_ICD_FILENAMES): string
 
 /** Opens a WebGPU device in Node: the package, then the adapter, each failing with a clear reason. */
 export async function openNodeGpu(options: NodeGpuOptions = {}): Promise<GpuDevice> {
+  const missing = options.swiftshader ? null : missingBeforeDawn();
+  if (missing) throw new WebGpuUnavailableError(`WebGPU found no adapter: ${missing}`);
   return openDevice(await nodeGpu(options), () => missingAdapterReason());
+}
+
+/**
+ * What is surely missing, found without starting Dawn (which writes the Vulkan loader's complaints to
+ * stderr): a driver file that VK_ICD_FILENAMES names, or, on Linux with no driver chosen by the
+ * environment, any GPU device at all.
+ */
+function missingBeforeDawn(): string | null {
+  const icd = process.env.VK_ICD_FILENAMES;
+  if (icd) {
+    const absent = icd.split(':').filter((f) => !existsSync(f));
+    return absent.length ? `VK_ICD_FILENAMES names ${absent.join(', ')}, which does not exist` : null;
+  }
+  if (process.platform !== 'linux' || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return null;
+  return gpuDevicePresent() ? null : 'this machine has no GPU device (no /dev/dri/renderD* or /dev/nvidia0); ' +
+    `for SwiftShader, the CPU driver of Debian's chromium (for tests), ask for it: { swiftshader: true } (CLI: --gpu-adapter swiftshader)`;
+}
+
+/** Whether a GPU could be there, by its device files (Linux; elsewhere: yes). */
+export function gpuDevicePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
 }
 
 /** Dawn's `GPU` object (Node's `navigator.gpu`), kept alive for the process. */

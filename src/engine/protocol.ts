@@ -22,7 +22,7 @@
  *              step reach it without a wake-up.
  * FN and PARTS are written before CLAIM announces the call, and are rewritten only after all its
  * shares are DONE, so a thread that claimed a share read them for that call.
- * The call's parameter block (32-bit words, see assembly/common.ts) starts PARAMS_OFFSET bytes in.
+ * The call's parameter block (32-bit words, named in kernel-params.ts) starts PARAMS_OFFSET bytes in.
  */
 import './wasm-namespace.js'; // WebAssembly's names for programs without the DOM lib
 

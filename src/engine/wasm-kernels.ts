@@ -3,7 +3,7 @@
  *
  * Each method checks that its arrays are float32 (int32 for arg-max and labels) views into the
  * engine's memory and long enough for the geometry; if so it writes the parameter block (byte
- * addresses and sizes) and runs the kernel, split over the pool's threads when the call is big
+ * addresses and sizes, each word by its name in kernel-params.ts) and runs the kernel, split over the pool's threads when the call is big
  * enough to repay the hand-off (a few µs to a worker still spinning after the previous call,
  * 40-50 µs to one that sleeps): a call estimated under 2·minPartNs stays on the calling thread.
  * Otherwise (a Float64Array of the gradient proofs, an array from another heap)
@@ -16,6 +16,10 @@ import type { Floats } from '../core/floats.js';
 import type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeometry } from '../kernels/kernels.js';
 import { referenceKernels as ref } from '../kernels/reference/index.js';
 import type { KernelName } from './protocol.js';
+import {
+  ActivationBackward, ActivationForward, Adam, AddBroadcast, AddTensors, BatchNorm, BiasRows, Conv, CopyBlock, Dropout,
+  Gemm, Grouped, Pool, Sgd, SoftmaxBackward, SoftmaxCrossEntropy, SoftmaxForward, SumBroadcast,
+} from './kernel-params.js';
 import type { Runtime } from './runtime.js';
 import { type ConvAlgorithm, WinogradConv, winogradFits, winogradPays } from './winograd.js';
 
@@ -98,11 +102,6 @@ export class WasmKernels implements Kernels {
     return Math.max(1, Math.min(threads, units, byCost));
   }
 
-  private set(...words: number[]): void {
-    const u = this.rt.u32;
-    for (let i = 0; i < words.length; i++) u[i] = words[i];
-  }
-
   /**
    * Runs a kernel on `threads` threads. A split call is cut into up to SHARES_PER_THREAD shares
    * per thread, claimed by whichever thread is free, so a thread that is slowed down does less.
@@ -122,8 +121,10 @@ export class WasmKernels implements Kernels {
     const parts = this.parts(2 * M * N * K * NS_PER_FLOP, units);
     const per = this.rt.exports.gemmScratchBytes();
     const scratch = this.rt.scratch(per * parts);
-    this.set(a.byteOffset, b.byteOffset, c.byteOffset, M, N, K, flags, bias ? bias.byteOffset : 0, scratch, per,
-      relu ? relu.byteOffset : 0);
+    const u = this.rt.u32;
+    u[Gemm.A] = a.byteOffset; u[Gemm.B] = b.byteOffset; u[Gemm.C] = c.byteOffset;
+    u[Gemm.M] = M; u[Gemm.N] = N; u[Gemm.K] = K; u[Gemm.Flags] = flags; u[Gemm.Bias] = bias ? bias.byteOffset : 0;
+    u[Gemm.Scratch] = scratch; u[Gemm.ScratchPer] = per; u[Gemm.Relu] = relu ? relu.byteOffset : 0;
     // One share per thread: a share packs the whole operand it does not split.
     this.run('gemm', parts, 1);
   }
@@ -195,16 +196,22 @@ export class WasmKernels implements Kernels {
       per = align64(T * 16);
       accumulators = this.rt.scratch(per * this.rt.threads);
     }
-    this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
-      g.G!, relu, packed, accumulators, per);
+    this.setConv(a, b, bias, out, g, 0, 0, 0);
+    const u = this.rt.u32;
+    u[Grouped.G] = g.G!; u[Grouped.Relu] = relu; u[Grouped.Packed] = packed;
+    u[Grouped.Accumulators] = accumulators; u[Grouped.AccumulatorsPer] = per;
     this.run(name, parts);
   }
 
-  /** Words 0-23 of a convolution call (22: partial sums, set by backward-filter; 23: fused ReLU output or 0). */
+  /** The Conv words of a convolution call (Partials 0: backward-filter sets it; relu: fused ReLU output or 0). */
   private setConv(a: number, b: number, bias: number, out: number, g: Conv2dGeometry, scratch: number, per: number,
     w: number, relu = 0): void {
-    this.set(a, b, bias, out, g.N, g.H, g.W, g.C, g.O, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
-      scratch, per, w, 0, relu);
+    const u = this.rt.u32;
+    u[Conv.In] = a; u[Conv.Packed] = b; u[Conv.Bias] = bias; u[Conv.Out] = out;
+    u[Conv.N] = g.N; u[Conv.H] = g.H; u[Conv.W] = g.W; u[Conv.C] = g.C; u[Conv.O] = g.O; u[Conv.OH] = g.OH; u[Conv.OW] = g.OW;
+    u[Conv.KH] = g.KH; u[Conv.KW] = g.KW; u[Conv.SH] = g.SH; u[Conv.SW] = g.SW; u[Conv.PH] = g.PH; u[Conv.PW] = g.PW;
+    u[Conv.DH] = g.DH; u[Conv.DW] = g.DW;
+    u[Conv.Scratch] = scratch; u[Conv.ScratchPer] = per; u[Conv.Weights] = w; u[Conv.Partials] = 0; u[Conv.Relu] = relu;
   }
 
   /** Inputs with at most this many channels take the direct (pixel-vectorised) paths. */
@@ -238,7 +245,7 @@ export class WasmKernels implements Kernels {
       const packed = align64(ex.convDirectPackedBytes(C, O, KH, KW));
       const per = align64(ex.convDirectScratchBytes(this.rt.params));
       const scratch = this.rt.scratch(packed + per * parts);
-      u[1] = scratch; u[19] = scratch + packed; u[20] = per;
+      u[Conv.Packed] = scratch; u[Conv.Scratch] = scratch + packed; u[Conv.ScratchPer] = per;
       ex.convPackDirect(this.rt.params);
       this.run('conv2dForwardDirect', parts);
       return;
@@ -247,7 +254,7 @@ export class WasmKernels implements Kernels {
     const packed = align64(ex.convPackedBytes(C, O, KH, KW, 0));
     const per = align64(ex.convForwardScratchBytes(C, KH, KW));
     const scratch = this.rt.scratch(packed + per * parts);
-    u[1] = scratch; u[19] = scratch + packed; u[20] = per;
+    u[Conv.Packed] = scratch; u[Conv.Scratch] = scratch + packed; u[Conv.ScratchPer] = per;
     ex.convPackForward(this.rt.params);
     this.run('conv2dForward', parts);
   }
@@ -268,7 +275,7 @@ export class WasmKernels implements Kernels {
       this.winograd.forward(gy, w, null, gx, N, OH, OW, O, C, H, W, 2 - g.PH, 2 - g.PW, null, true);
       return;
     }
-    const ex = this.rt.exports, u = this.rt.u32, i = this.rt.i32;
+    const ex = this.rt.exports;
     const flops = 2 * N * OH * OW * O * KH * KW * C;
     if (g.SH === 1 && g.SW === 1 && (g.DW === 1 || KW === 1) && OH * OW * O > 0 && this.scatterBackwardData) {
       // Stride 1: Z = gy·W, 4 pixels × 8 columns at a time, added to the gx rows the windows cover.
@@ -290,10 +297,9 @@ export class WasmKernels implements Kernels {
       const scratch = this.rt.scratch(packed + per * parts);
       this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, 0, 0, w.byteOffset);
       ex.convPackFlipped(this.rt.params);
-      this.set(gy.byteOffset, scratch, 0, gx.byteOffset, N, OH, OW, O, C, H, W, KH, KW, 1, 1);
-      i[15] = (KH - 1) * g.DH - g.PH;
-      i[16] = (KW - 1) * g.DW - g.PW;
-      u[17] = g.DH; u[18] = g.DW; u[19] = scratch + packed; u[20] = per;
+      const flipped = { ...g, H: OH, W: OW, C: O, O: C, OH: H, OW: W, SH: 1, SW: 1,
+        PH: (KH - 1) * g.DH - g.PH, PW: (KW - 1) * g.DW - g.PW };
+      this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, flipped, scratch + packed, per, w.byteOffset);
       this.run('conv2dForward', parts);
       return;
     }
@@ -330,7 +336,7 @@ export class WasmKernels implements Kernels {
         const partials = align64(ex.convFilterPartialBytes(N, C, O, KH, KW));
         const per = align64(ex.convFilterDirectScratchBytes(this.rt.params));
         const scratch = this.rt.scratch(partials + per * parts);
-        u[19] = scratch + partials; u[20] = per; u[22] = scratch;
+        u[Conv.Scratch] = scratch + partials; u[Conv.ScratchPer] = per; u[Conv.Partials] = scratch;
         this.run('conv2dFilterDirect', parts);
         ex.convFilterReduce(this.rt.params);
       } else {
@@ -339,7 +345,7 @@ export class WasmKernels implements Kernels {
         const per = align64(ex.convFilterScratchBytes(C, O, KH, KW));
         const scratch = this.rt.scratch(sums + per * parts);
         this.setConv(x.byteOffset, gy.byteOffset, 0, gw.byteOffset, g, scratch + sums, per, 0);
-        u[22] = scratch;
+        u[Conv.Partials] = scratch;
         this.run('conv2dBackwardFilter', parts);
         // gw += the units' partial sums, in unit order.
         this.run('convFilterSum', this.parts(O * KH * KW * C * 16 * NS_PER_ELEMENT, Math.ceil(O * KH * KW * C / 64)));
@@ -351,7 +357,10 @@ export class WasmKernels implements Kernels {
   // ---- pooling --------------------------------------------------------------------------
 
   private setPool(a: number, b: number, argmax: number, g: Pool2dGeometry): void {
-    this.set(a, b, argmax, g.N, g.H, g.W, g.C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW);
+    const u = this.rt.u32;
+    u[Pool.In] = a; u[Pool.Out] = b; u[Pool.Argmax] = argmax;
+    u[Pool.N] = g.N; u[Pool.H] = g.H; u[Pool.W] = g.W; u[Pool.C] = g.C; u[Pool.OH] = g.OH; u[Pool.OW] = g.OW;
+    u[Pool.KH] = g.KH; u[Pool.KW] = g.KW; u[Pool.SH] = g.SH; u[Pool.SW] = g.SW; u[Pool.PH] = g.PH; u[Pool.PW] = g.PW;
   }
 
   private poolOk(g: Pool2dGeometry): boolean {
@@ -369,7 +378,7 @@ export class WasmKernels implements Kernels {
       return;
     }
     this.setPool(x.byteOffset, y.byteOffset, argmax.byteOffset, g);
-    this.rt.i32[15] = tieSeed < 0 ? -1 : tieSeed;
+    this.rt.i32[Pool.TieSeed] = tieSeed < 0 ? -1 : tieSeed;
     this.run('maxPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT * (tieSeed >= 0 ? 4 : 1), N * OH));
   }
 
@@ -392,7 +401,7 @@ export class WasmKernels implements Kernels {
       return;
     }
     this.setPool(x.byteOffset, y.byteOffset, 0, g);
-    this.rt.f32[15] = 1 / (KH * KW);
+    this.rt.f32[Pool.Scale] = 1 / (KH * KW);
     this.run('avgPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT / 4, N * OH));
   }
 
@@ -404,7 +413,7 @@ export class WasmKernels implements Kernels {
       return;
     }
     this.setPool(gy.byteOffset, gx.byteOffset, 0, g);
-    this.rt.f32[15] = 1 / (KH * KW);
+    this.rt.f32[Pool.Scale] = 1 / (KH * KW);
     this.run('avgPool2dBackward', this.parts(out * KH * KW * NS_PER_ELEMENT / 4, N));
   }
 
@@ -416,8 +425,9 @@ export class WasmKernels implements Kernels {
       ref.activationForward(kind, x, y, n, alpha);
       return;
     }
-    this.set(x.byteOffset, y.byteOffset, n, code);
-    this.rt.f32[4] = alpha;
+    const u = this.rt.u32;
+    u[ActivationForward.X] = x.byteOffset; u[ActivationForward.Y] = y.byteOffset;
+    u[ActivationForward.Count] = n; u[ActivationForward.Kind] = code; this.rt.f32[ActivationForward.Alpha] = alpha;
     this.run('activationForward', this.parts(n * (code < 2 ? NS_PER_ELEMENT : NS_PER_TRANSCENDENTAL), n >> 10));
   }
 
@@ -427,16 +437,19 @@ export class WasmKernels implements Kernels {
       ref.activationBackward(kind, x, y, gy, gx, n, alpha);
       return;
     }
-    this.set(x.byteOffset, y.byteOffset, gy.byteOffset, gx.byteOffset, n, code);
-    this.rt.f32[6] = alpha;
+    const u = this.rt.u32;
+    u[ActivationBackward.X] = x.byteOffset; u[ActivationBackward.Y] = y.byteOffset;
+    u[ActivationBackward.Gy] = gy.byteOffset; u[ActivationBackward.Gx] = gx.byteOffset;
+    u[ActivationBackward.Count] = n; u[ActivationBackward.Kind] = code; this.rt.f32[ActivationBackward.Alpha] = alpha;
     this.run('activationBackward', this.parts(n * (code === 4 ? NS_PER_TRANSCENDENTAL : NS_PER_ELEMENT), n >> 10));
   }
 
   private dropout(name: 'dropoutForward' | 'dropoutBackward', x: Float32Array, y: Float32Array, n: number, p: number,
     seed: number): void {
-    this.set(x.byteOffset, y.byteOffset, n, seed >>> 0);
-    this.rt.f64[2] = 1 / (1 - p);
-    this.rt.f64[3] = p * 4294967296;
+    const u = this.rt.u32, f64 = this.rt.f64;
+    u[Dropout.In] = x.byteOffset; u[Dropout.Out] = y.byteOffset; u[Dropout.Count] = n; u[Dropout.Seed] = seed >>> 0;
+    f64[Dropout.Scale / 2] = 1 / (1 - p);
+    f64[Dropout.Threshold / 2] = p * 4294967296;
     this.run(name, this.parts(n * NS_PER_ELEMENT * 2, n >> 10));
   }
 
@@ -454,13 +467,16 @@ export class WasmKernels implements Kernels {
 
   softmaxForward(x: Floats, p: Floats, N: number, E: number): void {
     if (!(this.f(x, N * E) && this.f(p, N * E))) return ref.softmaxForward(x, p, N, E);
-    this.set(x.byteOffset, p.byteOffset, N, E);
+    const u = this.rt.u32;
+    u[SoftmaxForward.X] = x.byteOffset; u[SoftmaxForward.P] = p.byteOffset; u[SoftmaxForward.N] = N; u[SoftmaxForward.E] = E;
     this.run('softmaxForward', this.parts(N * E * NS_PER_TRANSCENDENTAL, N));
   }
 
   softmaxBackward(p: Floats, gy: Floats, gx: Floats, N: number, E: number): void {
     if (!(this.f(p, N * E) && this.f(gy, N * E) && this.f(gx, N * E))) return ref.softmaxBackward(p, gy, gx, N, E);
-    this.set(p.byteOffset, gy.byteOffset, gx.byteOffset, N, E);
+    const u = this.rt.u32;
+    u[SoftmaxBackward.P] = p.byteOffset; u[SoftmaxBackward.Gy] = gy.byteOffset; u[SoftmaxBackward.Gx] = gx.byteOffset;
+    u[SoftmaxBackward.N] = N; u[SoftmaxBackward.E] = E;
     this.run('softmaxBackward', this.parts(N * E * NS_PER_ELEMENT, N));
   }
 
@@ -492,7 +508,10 @@ export class WasmKernels implements Kernels {
         probPtr = at;
       } else probPtr = probs.byteOffset;
     }
-    this.set(z.byteOffset, labelPtr, probPtr, p.byteOffset, gz.byteOffset, N, E, scratch);
+    const u = this.rt.u32;
+    u[SoftmaxCrossEntropy.Z] = z.byteOffset; u[SoftmaxCrossEntropy.Labels] = labelPtr; u[SoftmaxCrossEntropy.Probs] = probPtr;
+    u[SoftmaxCrossEntropy.P] = p.byteOffset; u[SoftmaxCrossEntropy.Gz] = gz.byteOffset;
+    u[SoftmaxCrossEntropy.N] = N; u[SoftmaxCrossEntropy.E] = E; u[SoftmaxCrossEntropy.Losses] = scratch;
     this.run('softmaxCrossEntropy', this.parts(N * E * NS_PER_TRANSCENDENTAL * 2, N));
     const losses = new Float64Array(buffer, scratch, N);
     let risk = 0;
@@ -512,10 +531,13 @@ export class WasmKernels implements Kernels {
       return;
     }
     const scratch = this.rt.scratch(32 * C + 64);
-    this.set(x.byteOffset, gamma.byteOffset, beta.byteOffset, y.byteOffset, R, C, training ? 1 : 0,
-      runningMean.byteOffset, runningVar.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, scratch);
-    this.rt.f64[6] = eps;
-    this.rt.f64[7] = momentum;
+    const u = this.rt.u32;
+    u[BatchNorm.X] = x.byteOffset; u[BatchNorm.Gamma] = gamma.byteOffset; u[BatchNorm.Beta] = beta.byteOffset;
+    u[BatchNorm.Y] = y.byteOffset; u[BatchNorm.R] = R; u[BatchNorm.C] = C; u[BatchNorm.Training] = training ? 1 : 0;
+    u[BatchNorm.RunningMean] = runningMean.byteOffset; u[BatchNorm.RunningVar] = runningVar.byteOffset;
+    u[BatchNorm.SaveMean] = saveMean.byteOffset; u[BatchNorm.SaveInvStd] = saveInvStd.byteOffset; u[BatchNorm.Scratch] = scratch;
+    this.rt.f64[BatchNorm.Eps / 2] = eps;
+    this.rt.f64[BatchNorm.Momentum / 2] = momentum;
     this.run('batchNormForward', this.parts(R * C * NS_PER_ELEMENT * 3, Math.ceil(C / 8)));
   }
 
@@ -527,8 +549,11 @@ export class WasmKernels implements Kernels {
       return;
     }
     const scratch = this.rt.scratch(32 * C + 64);
-    this.set(x.byteOffset, gamma.byteOffset, gy.byteOffset, gx.byteOffset, R, C, training ? 1 : 0,
-      ggamma.byteOffset, gbeta.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, scratch);
+    const u = this.rt.u32;
+    u[BatchNorm.X] = x.byteOffset; u[BatchNorm.Gamma] = gamma.byteOffset; u[BatchNorm.Gy] = gy.byteOffset;
+    u[BatchNorm.Gx] = gx.byteOffset; u[BatchNorm.R] = R; u[BatchNorm.C] = C; u[BatchNorm.Training] = training ? 1 : 0;
+    u[BatchNorm.GGamma] = ggamma.byteOffset; u[BatchNorm.GBeta] = gbeta.byteOffset;
+    u[BatchNorm.SaveMean] = saveMean.byteOffset; u[BatchNorm.SaveInvStd] = saveInvStd.byteOffset; u[BatchNorm.Scratch] = scratch;
     this.run('batchNormBackward', this.parts(R * C * NS_PER_ELEMENT * 3, Math.ceil(C / 8)));
   }
 
@@ -542,10 +567,11 @@ export class WasmKernels implements Kernels {
       return;
     }
     if (n === 0) return;
-    this.set(w.byteOffset, g.byteOffset, buf ? (buf as Float32Array).byteOffset : 0, n,
-      (nesterov ? 1 : 0) | (firstStep ? 2 : 0));
-    const f64 = this.rt.f64;
-    f64[3] = lr; f64[4] = momentum; f64[5] = 1 - dampening; f64[6] = weightDecay;
+    const u = this.rt.u32, f64 = this.rt.f64;
+    u[Sgd.W] = w.byteOffset; u[Sgd.G] = g.byteOffset; u[Sgd.Buf] = buf ? (buf as Float32Array).byteOffset : 0;
+    u[Sgd.Count] = n; u[Sgd.Flags] = (nesterov ? 1 : 0) | (firstStep ? 2 : 0);
+    f64[Sgd.Lr / 2] = lr; f64[Sgd.Momentum / 2] = momentum; f64[Sgd.Keep / 2] = 1 - dampening;
+    f64[Sgd.WeightDecay / 2] = weightDecay;
     this.run('sgdUpdate', this.parts(n * NS_PER_ELEMENT * (buf ? 4 : 3), n >> 10));
   }
 
@@ -558,16 +584,18 @@ export class WasmKernels implements Kernels {
       return;
     }
     if (n === 0) return;
-    this.set(w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, vMax ? (vMax as Float32Array).byteOffset : 0, n);
-    const f64 = this.rt.f64;
-    f64[3] = beta1; f64[4] = 1 - beta1; f64[5] = beta2; f64[6] = 1 - beta2; f64[7] = eps; f64[8] = l2;
-    f64[9] = shrink; f64[10] = lr / (1 - beta1 ** t); f64[11] = Math.sqrt(1 - beta2 ** t);
+    const u = this.rt.u32, f64 = this.rt.f64;
+    u[Adam.W] = w.byteOffset; u[Adam.G] = g.byteOffset; u[Adam.M] = m.byteOffset; u[Adam.V] = v.byteOffset;
+    u[Adam.VMax] = vMax ? (vMax as Float32Array).byteOffset : 0; u[Adam.Count] = n;
+    f64[Adam.Beta1 / 2] = beta1; f64[Adam.OneMinusBeta1 / 2] = 1 - beta1; f64[Adam.Beta2 / 2] = beta2;
+    f64[Adam.OneMinusBeta2 / 2] = 1 - beta2; f64[Adam.Eps / 2] = eps; f64[Adam.L2 / 2] = l2; f64[Adam.Shrink / 2] = shrink;
+    f64[Adam.StepSize / 2] = lr / (1 - beta1 ** t); f64[Adam.SqrtBc2 / 2] = Math.sqrt(1 - beta2 ** t);
     this.run('adamUpdate', this.parts(n * NS_PER_ELEMENT * 8, n >> 10));
   }
 
   addBias(y: Floats, bias: Floats, R: number, C: number): void {
     if (!(this.f(y, R * C) && this.f(bias, C))) return ref.addBias(y, bias, R, C);
-    this.set(y.byteOffset, bias.byteOffset, R, C);
+    this.setBiasRows(y.byteOffset, bias.byteOffset, R, C);
     this.run('addBias', this.parts(R * C * NS_PER_ELEMENT, R));
   }
 
@@ -576,8 +604,13 @@ export class WasmKernels implements Kernels {
     this.sumRowsFast(gy, gb, R, C);
   }
 
+  private setBiasRows(rows: number, bias: number, R: number, C: number): void {
+    const u = this.rt.u32;
+    u[BiasRows.Rows] = rows; u[BiasRows.Bias] = bias; u[BiasRows.R] = R; u[BiasRows.C] = C;
+  }
+
   private sumRowsFast(gy: Float32Array, gb: Float32Array, R: number, C: number): void {
-    this.set(gy.byteOffset, gb.byteOffset, R, C);
+    this.setBiasRows(gy.byteOffset, gb.byteOffset, R, C);
     this.run('sumRows', this.parts(R * C * NS_PER_ELEMENT, Math.ceil(C / 4)));
   }
 
@@ -586,21 +619,26 @@ export class WasmKernels implements Kernels {
   addTensors(a: Floats, b: Floats, y: Floats, n: number): void {
     if (!(this.f(a, n) && this.f(b, n) && this.f(y, n))) return ref.addTensors(a, b, y, n);
     if (n === 0) return;
-    this.set(a.byteOffset, b.byteOffset, y.byteOffset, n);
+    const u = this.rt.u32;
+    u[AddTensors.A] = a.byteOffset; u[AddTensors.B] = b.byteOffset; u[AddTensors.Y] = y.byteOffset; u[AddTensors.Count] = n;
     this.run('addTensors', this.parts(n * NS_PER_ELEMENT, Math.ceil(n / 1024)));
   }
 
   addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: number, C: number): void {
     if (!(this.f(x, N * R * C) && this.f(b, N * C) && this.f(y, N * R * C))) return ref.addBroadcast(x, b, y, N, R, C);
     if (N * R * C === 0) return;
-    this.set(x.byteOffset, b.byteOffset, y.byteOffset, N, R, C);
+    const u = this.rt.u32;
+    u[AddBroadcast.X] = x.byteOffset; u[AddBroadcast.B] = b.byteOffset; u[AddBroadcast.Y] = y.byteOffset;
+    u[AddBroadcast.N] = N; u[AddBroadcast.R] = R; u[AddBroadcast.C] = C;
     this.run('addBroadcast', this.parts(N * R * C * NS_PER_ELEMENT, N * R));
   }
 
   sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void {
     if (!(this.f(gy, N * R * C) && this.f(gb, N * C))) return ref.sumBroadcast(gy, gb, N, R, C);
     if (N * C === 0) return;
-    this.set(gy.byteOffset, gb.byteOffset, N, R, C);
+    const u = this.rt.u32;
+    u[SumBroadcast.Gy] = gy.byteOffset; u[SumBroadcast.Gb] = gb.byteOffset;
+    u[SumBroadcast.N] = N; u[SumBroadcast.R] = R; u[SumBroadcast.C] = C;
     this.run('sumBroadcast', this.parts(N * R * C * NS_PER_ELEMENT, N));
   }
 
@@ -611,7 +649,10 @@ export class WasmKernels implements Kernels {
     if (!(this.f(src, need(srcStride, srcOffset)) && this.f(dst, need(dstStride, dstOffset)))) {
       return ref.copyBlock(src, dst, R, C, srcStride, srcOffset, dstStride, dstOffset);
     }
-    this.set(src.byteOffset, dst.byteOffset, R, C, srcStride, srcOffset, dstStride, dstOffset);
+    const u = this.rt.u32;
+    u[CopyBlock.Src] = src.byteOffset; u[CopyBlock.Dst] = dst.byteOffset; u[CopyBlock.R] = R; u[CopyBlock.C] = C;
+    u[CopyBlock.SrcStride] = srcStride; u[CopyBlock.SrcOffset] = srcOffset;
+    u[CopyBlock.DstStride] = dstStride; u[CopyBlock.DstOffset] = dstOffset;
     this.run('copyBlock', this.parts(R * C * NS_PER_ELEMENT, R));
   }
 }

@@ -8,6 +8,7 @@
  * have entries up to 8 and multiply the error by ~10-100×; it is not built.
  */
 import type { Conv2dGeometry } from '../kernels/kernels.js';
+import { Conv } from './kernel-params.js';
 import type { KernelName } from './protocol.js';
 import type { Runtime } from './runtime.js';
 
@@ -57,14 +58,16 @@ export class WinogradConv {
     new Float32Array(this.host.rt.currentBuffer, at, 12).set(this.G);
   }
 
-  /** Words 0-25 of a Winograd call. */
+  /** The Conv words of a Winograd call (3×3, stride 1, no dilation). */
   private words(x: number, b: number, bias: number, out: number, N: number, H: number, W: number, C: number, O: number,
     OH: number, OW: number, PH: number, PW: number, scratch: number, per: number, w: number, partials: number,
     relu: number, table: number, flip: number): void {
     const u = this.host.rt.u32;
-    const v = [x, b, bias, out, N, H, W, C, O, OH, OW, 3, 3, 1, 1, PH, PW, 1, 1, scratch, per, w, partials, relu, table,
-      flip];
-    for (let i = 0; i < v.length; i++) u[i] = v[i];
+    u[Conv.In] = x; u[Conv.Packed] = b; u[Conv.Bias] = bias; u[Conv.Out] = out;
+    u[Conv.N] = N; u[Conv.H] = H; u[Conv.W] = W; u[Conv.C] = C; u[Conv.O] = O; u[Conv.OH] = OH; u[Conv.OW] = OW;
+    u[Conv.KH] = 3; u[Conv.KW] = 3; u[Conv.SH] = 1; u[Conv.SW] = 1; u[Conv.PH] = PH; u[Conv.PW] = PW;
+    u[Conv.DH] = 1; u[Conv.DW] = 1; u[Conv.Scratch] = scratch; u[Conv.ScratchPer] = per; u[Conv.Weights] = w;
+    u[Conv.Partials] = partials; u[Conv.Relu] = relu; u[Conv.WinogradG] = table; u[Conv.WinogradFlip] = flip;
   }
 
   /**

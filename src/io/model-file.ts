@@ -175,6 +175,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model file',
   };
   fill(net.paramSlots, net.w);
   fill(net.bufferSlots, net.buffers);
+  net.upload();
   const extra = [...tensors.keys()].filter((n) => !expected.has(n));
   if (extra.length > 0) {
     throw new DescentError(`${source}: tensor "${extra[0]}" belongs to no layer of the stored architecture`);

@@ -292,6 +292,7 @@ export function importPytorchStateDict(bytes: Uint8Array, architecture: Architec
       vector.set(data, slot.offset);
     }
   });
+  net.upload();
   return net;
 }
 

@@ -55,10 +55,37 @@ export type ActivationKind = 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'softp
 /** Class labels (one per sample) or target vectors on the simplex (E per sample). */
 export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 
+/**
+ * The tensors of an engine that keeps them off the JavaScript heap (WebGPU): every tensor its
+ * arena hands out is an opaque handle (typed `Floats` so that the CPU engines pay nothing, but
+ * never indexed), and this is the only way in and out of one. CPU engines have no `device`: their
+ * tensors are Float32Array/Float64Array views that the network and trainer read directly.
+ */
+export interface DeviceTensors {
+  /** The adapter, as a person reads it (e.g. "nvidia ampere (...)"). */
+  readonly adapter: string;
+  /** Where softmaxCrossEntropy writes the risk (one element); it returns NaN on such an engine. */
+  readonly loss: Floats;
+  /** Elements [offset, offset + length) of t, as a handle. */
+  view(t: Floats, offset: number, length: number): Floats;
+  /** Every element of t = value (after the work recorded so far). */
+  fill(t: Floats, value: number): void;
+  /** t[0 .. data.length) = data: the batch goes up (after the work recorded so far). */
+  write(t: Floats, data: Float32Array | Int32Array): void;
+  /** Submits the recorded work and brings t back once it is done. */
+  read(t: Floats): Promise<Float32Array>;
+  /** out[0] = Σ (a − b)² over n elements (Σ a² when b is null), in a fixed order. */
+  squaredDistance(a: Floats, b: Floats | null, n: number, out: Floats): void;
+  /** out[0] = 1 when x[0 .. n) holds a NaN or ±∞, else 0. */
+  nonFinite(x: Floats, n: number, out: Floats): void;
+}
+
 /** Every loop a layer needs: the reference TypeScript kernels and the WebAssembly engine implement it. */
 export interface Kernels {
-  /** The implementation's name ('reference', 'wasm'). */
+  /** The implementation's name ('reference', 'wasm', 'webgpu'). */
   readonly name: string;
+  /** Present on an engine whose tensors are not JavaScript arrays (see DeviceTensors). */
+  readonly device?: DeviceTensors;
   /**
    * Do denseForward and conv2dForward honour their `relu` output? Sequential fuses a following
    * ReLU only then, so a Kernels written before fusion existed still runs every layer.
@@ -139,6 +166,13 @@ export interface Kernels {
    */
   adamUpdate?(w: Floats, g: Floats, m: Floats, v: Floats, vMax: Floats | null, n: number, lr: number,
     beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void;
+
+  /** torch.optim.RMSprop over the whole vector (src/train/optimizers/rmsprop.ts); engines with a device have it. */
+  rmspropUpdate?(w: Floats, g: Floats, squareAvg: Floats, buf: Floats | null, gradAvg: Floats | null, n: number, lr: number,
+    alpha: number, eps: number, weightDecay: number, momentum: number): void;
+  /** torch.optim.Adagrad over the whole vector (src/train/optimizers/adagrad.ts), step t ≥ 1; engines with a device have it. */
+  adagradUpdate?(w: Floats, g: Floats, sum: Floats, n: number, lr: number, lrDecay: number, eps: number,
+    weightDecay: number, t: number): void;
 
   /** b[R,C] += bias broadcast over rows (the bias of dense and conv layers). */
   addBias(y: Floats, bias: Floats, R: number, C: number): void;

@@ -18,7 +18,7 @@ import type { Floats } from '../core/floats.js';
 import { MAX_PARAMETERS, MAX_SAMPLE_VALUES } from '../core/limits.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
-import type { Kernels } from '../kernels/kernels.js';
+import type { DeviceTensors, Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
 import { JoinLayer } from '../layers/join.js';
@@ -114,12 +114,39 @@ export class Sequential {
   kernels: Kernels;
   /** The seeded generator: initialisation, shuffling, dropout, tie-breaking. */
   readonly rng: Rng;
-  /** The notes' parameter vector w, and ∂L/∂w in the same order. */
-  readonly w: Floats;
-  /** ∂L/∂w, the twin of w (each layer's grads are views into it). */
-  readonly g: Floats;
-  /** Non-trainable state (batch-norm running statistics). */
-  readonly buffers: Floats;
+  /**
+   * The engine's device when its tensors are not JavaScript arrays (WebGPU; see DeviceTensors):
+   * then w, g, the buffers and the activations live there, and `w`/`buffers` below are host copies
+   * that `await download()` brings up to date. Undefined on the CPU engines.
+   */
+  readonly device: DeviceTensors | undefined;
+  /** w, g and the buffer vector as the engine's tensors (on CPU engines the very arrays w, g, buffers). */
+  readonly wTensor: Floats;
+  readonly gTensor: Floats;
+  readonly bufferTensor: Floats;
+  private readonly hostW: Floats;
+  private readonly hostBuffers: Floats;
+  /** On a device: w or the buffers changed there since the host copies were last brought up. */
+  private deviceAhead = false;
+  private hostInput: Float32Array | null = null;
+
+  /** The notes' parameter vector w (on a device: its host copy, valid after `await download()`). */
+  get w(): Floats {
+    this.checkHost('w');
+    return this.hostW;
+  }
+
+  /** ∂L/∂w, the twin of w (each layer's grads are views into it); on a device use `gTensor` with `device.read`. */
+  get g(): Floats {
+    if (this.device) throw new DescentError(`g lives on the ${this.kernels.name} engine's device: read gTensor with device.read`);
+    return this.gTensor;
+  }
+
+  /** Non-trainable state (batch-norm running statistics); on a device, a host copy as w. */
+  get buffers(): Floats {
+    this.checkHost('buffers');
+    return this.hostBuffers;
+  }
   /** Where each layer's parameters sit inside w. */
   readonly paramSlots: TensorSlot[] = [];
   /** Where each layer's buffers (running statistics) sit inside buffers. */
@@ -192,12 +219,17 @@ export class Sequential {
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
-    this.w = this.arena.floats(countOf(paramSpecs));
-    this.g = this.arena.floats(this.w.length);
-    this.buffers = this.arena.floats(countOf(bufferSpecs));
-    carve(layers, paramSpecs, this.w, this.paramSlots, (l, name, view) => (l.params[name] = view));
-    carve(layers, paramSpecs, this.g, [], (l, name, view) => (l.grads[name] = view));
-    carve(layers, bufferSpecs, this.buffers, this.bufferSlots, (l, name, view) => (l.buffers[name] = view));
+    this.device = this.kernels.device;
+    const wCount = countOf(paramSpecs), bufferCount = countOf(bufferSpecs);
+    this.wTensor = this.arena.floats(wCount);
+    this.gTensor = this.arena.floats(wCount);
+    this.bufferTensor = this.arena.floats(bufferCount);
+    this.hostW = this.device ? new Float32Array(wCount) : this.wTensor;
+    this.hostBuffers = this.device ? new Float32Array(bufferCount) : this.bufferTensor;
+    const view = (t: Floats, offset: number, length: number) => this.view(t, offset, length);
+    carve(layers, paramSpecs, this.wTensor, this.paramSlots, (l, name, v) => (l.params[name] = v), view);
+    carve(layers, paramSpecs, this.gTensor, [], (l, name, v) => (l.grads[name] = v), view);
+    carve(layers, bufferSpecs, this.bufferTensor, this.bufferSlots, (l, name, v) => (l.buffers[name] = v), view);
     this.initialize(options.init ?? DEFAULT_INIT);
   }
 
@@ -253,7 +285,50 @@ export class Sequential {
 
   /** The length of w. */
   get parameterCount(): number {
-    return this.w.length;
+    return this.wTensor.length;
+  }
+
+  /** Elements [offset, offset + length) of one of the engine's tensors. */
+  private view(t: Floats, offset: number, length: number): Floats {
+    return this.device ? this.device.view(t, offset, length) : t.subarray(offset, offset + length);
+  }
+
+  private checkHost(what: string): void {
+    if (this.deviceAhead) {
+      throw new DescentError(`${what} has changed on the ${this.kernels.name} engine's device since it was last read: ` +
+        'await net.download() first');
+    }
+  }
+
+  /**
+   * Brings the host copies of w and the buffers up to date with the device (WebGPU): call it before
+   * reading w, buffers or getWeights() after training there. Nothing to do on the CPU engines.
+   */
+  async download(): Promise<void> {
+    if (!this.device || !this.deviceAhead) return;
+    this.hostW.set(await this.device.read(this.wTensor));
+    if (this.hostBuffers.length) this.hostBuffers.set(await this.device.read(this.bufferTensor));
+    this.deviceAhead = false;
+  }
+
+  /** Whether the host copies w and buffers are current (always on the CPU engines). */
+  get hostInSync(): boolean {
+    return !this.deviceAhead;
+  }
+
+  /** Says that w or the buffers changed on the device (an optimizer step there), so the host copies are stale. */
+  deviceChanged(): void {
+    if (this.device) this.deviceAhead = true;
+  }
+
+  /**
+   * After w or the buffers were written in place (a model file's tensors), sends the host copies to
+   * the device; nothing to do on the CPU engines, whose w and buffers are the engine's arrays.
+   */
+  upload(): void {
+    if (!this.device) return;
+    this.device.write(this.wTensor, this.hostW as Float32Array);
+    if (this.hostBuffers.length) this.device.write(this.bufferTensor, this.hostBuffers as Float32Array);
   }
 
   /** Re-draw w from the network's generator (default: PyTorch's init; 'auto': He before ReLU, Glorot otherwise). */
@@ -263,12 +338,14 @@ export class Sequential {
       const spec = specs.find((s) => s.name === slot.name) as ParamSpec;
       const chosen = scheme === 'auto' ? (feedsRelu(this.layers, this.topology, slot.layer) ? 'he' : 'glorot') : scheme;
       const layerFan = specs.find((s) => s.fan)?.fan;
-      initTensor(this.w.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
+      initTensor(this.hostW.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
     }
     for (const slot of this.bufferSlots) {
       const spec = this.layers[slot.layer].bufferSpecs().find((s) => s.name === slot.name) as ParamSpec;
-      this.buffers.fill(spec.fill ?? 0, slot.offset, slot.offset + slot.length);
+      this.hostBuffers.fill(spec.fill ?? 0, slot.offset, slot.offset + slot.length);
     }
+    this.upload();
+    this.deviceAhead = false;
   }
 
   /** Make room for batches of up to `batch` samples. Allocates only when the capacity grows. */
@@ -281,7 +358,7 @@ export class Sequential {
     if (this.shareGradients) {
       const plan = planGradientSlots(inputs, consumers, this.sizes);
       const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
-      buffer = (b, size) => slots[plan.slotOf[b]].subarray(0, batch * size);
+      buffer = (b, size) => this.view(slots[plan.slotOf[b]], 0, batch * size);
     }
     this.gs = this.sizes.map((d, t) => buffer(t, d));
     let e = this.sizes.length;
@@ -295,7 +372,7 @@ export class Sequential {
     if (batch <= this.inferenceCapacity) return;
     const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes, this.fused));
     const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
-    this.inferenceXs = this.sizes.map((d, t) => slots[plan.slotOf[t]].subarray(0, batch * d));
+    this.inferenceXs = this.sizes.map((d, t) => this.view(slots[plan.slotOf[t]], 0, batch * d));
     this.allocateLayers(batch);
     this.inferenceCapacity = batch;
   }
@@ -310,12 +387,15 @@ export class Sequential {
   /** x^(0): write a batch here to avoid a copy (see `forward`). */
   inputBuffer(batch: number): Floats {
     this.reserve(batch);
-    return this.xs[0];
+    if (!this.device) return this.xs[0];
+    // On a device: a host array, sent up by forward.
+    if (!this.hostInput || this.hostInput.length < batch * this.sizes[0]) this.hostInput = new Float32Array(batch * this.sizes[0]);
+    return this.hostInput;
   }
 
   /** x^(0) of an inference pass: `inputBuffer`, or with shareActivations the input's shared slot. */
   inferenceInput(batch: number): Floats {
-    if (!this.shareActivations) return this.inputBuffer(batch);
+    if (!this.shareActivations || this.device) return this.inputBuffer(batch); // on a device: a host array
     this.reserveInference(batch);
     return this.inferenceXs[0];
   }
@@ -356,7 +436,11 @@ export class Sequential {
     else this.reserve(N);
     const xs = shared ? this.inferenceXs : this.xs;
     this.lastShared = shared;
-    if (input !== xs[0]) xs[0].set(input.subarray(0, N * this.sizes[0]));
+    if (this.device) {
+      const x = input.subarray(0, N * this.sizes[0]);
+      this.device.write(xs[0], x instanceof Float32Array ? x : Float32Array.from(x));
+      if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
+    } else if (input !== xs[0]) xs[0].set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
     const fuse = this.kernels.fusesRelu === true;
     for (let k = 0; k < this.layers.length; k++) {
@@ -424,11 +508,35 @@ export class Sequential {
    */
   gradient(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss,
     options: { inputGradient?: boolean; training?: boolean } = {}): number {
+    this.onHost('gradient', 'gradientAsync');
+    return this.recordGradient(input, target, N, loss, options);
+  }
+
+  /** As gradient, on every engine: on a device the risk is read back once the step is done. */
+  async gradientAsync(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss,
+    options: { inputGradient?: boolean; training?: boolean } = {}): Promise<number> {
+    const risk = this.recordGradient(input, target, N, loss, options);
+    return this.device ? (await this.device.read(this.device.loss))[0] : risk;
+  }
+
+  /**
+   * gradient's work, on every engine; on a device the risk stays there (device.loss) and NaN is
+   * returned. For the trainer, which reads the risk and the outputs together.
+   * @internal
+   */
+  recordGradient(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss,
+    options: { inputGradient?: boolean; training?: boolean } = {}): number {
     const training = options.training ?? true;
-    this.g.fill(0);
-    const { risk, from } = this.loss(input, target, N, loss, training);
+    if (this.device) this.device.fill(this.gTensor, 0);
+    else this.gTensor.fill(0);
+    const { risk, from } = this.recordLoss(input, target, N, loss, training);
     this.backwardFrom(from, N, training, options.inputGradient ?? false);
     return risk;
+  }
+
+  /** Refuses a synchronous read on a device, naming the call that works there. */
+  private onHost(call: string, instead: string): void {
+    if (this.device) throw new DescentError(`${call}() cannot wait for the ${this.kernels.name} engine's device: use await net.${instead}()`);
   }
 
   /**
@@ -436,6 +544,21 @@ export class Sequential {
    * recursion in the activation gradients and returns the layer from which it continues.
    */
   loss(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss, training = false): { risk: number; from: number } {
+    this.onHost('loss', 'lossAsync');
+    return this.recordLoss(input, target, N, loss, training);
+  }
+
+  /** The risk of a batch on every engine (as loss(...).risk). */
+  async lossAsync(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss, training = false): Promise<number> {
+    const { risk } = this.recordLoss(input, target, N, loss, training);
+    return this.device ? (await this.device.read(this.device.loss))[0] : risk;
+  }
+
+  /** loss's work on every engine; on a device the risk stays in device.loss and is NaN here. @internal */
+  recordLoss(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss, training = false): { risk: number; from: number } {
+    if (this.device && loss !== 'cross_entropy') {
+      throw new DescentError(`the ${loss} loss is not available on the ${this.kernels.name} engine: use cross_entropy`);
+    }
     this.run(input, N, training, false);
     return this.riskOf(this.xs, (t) => this.gs[t], target, N, loss);
   }
@@ -445,6 +568,7 @@ export class Sequential {
    * the number `loss(…, false).risk` gives, on the shared activations where shareActivations is on.
    */
   risk(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss): number {
+    this.onHost('risk', 'lossAsync');
     if (!this.shareActivations) return this.loss(input, target, N, loss, false).risk;
     this.run(input, N, false, true);
     const E = this.sizes[this.layers.length];
@@ -479,12 +603,33 @@ export class Sequential {
    * A network that does not end in Softmax has its outputs passed through one here.
    */
   predict(input: Floats, N: number): { p: Float32Array; classes: Int32Array } {
+    this.onHost('predict', 'predictAsync');
     const out = this.forward(input, N, false);
     const E = this.sizes[this.layers.length];
     const p = new Float32Array(N * E);
     if (this.endsInSoftmax) p.set(out.subarray(0, N * E));
     else this.kernels.softmaxForward(out, p, N, E);
     return { p, classes: argmaxRows(p, N, E) };
+  }
+
+  /** As predict, on every engine (on a device, the probabilities are read back). */
+  async predictAsync(input: Floats, N: number): Promise<{ p: Float32Array; classes: Int32Array }> {
+    if (!this.device) return this.predict(input, N);
+    const out = this.forward(input, N, false);
+    const E = this.sizes[this.layers.length];
+    let p = this.device.view(out, 0, N * E);
+    if (!this.endsInSoftmax) {
+      p = this.device.view(this.pScratch(N * E), 0, N * E);
+      this.kernels.softmaxForward(out, p, N, E);
+    }
+    const probs = await this.device.read(p);
+    return { p: probs, classes: argmaxRows(probs, N, E) };
+  }
+
+  /** The output x^(K) of the last forward pass for N samples, read back on every engine. */
+  async readOutput(N: number): Promise<Float32Array> {
+    const out = this.activation(this.layers.length), n = N * this.sizes[this.layers.length];
+    return this.device ? this.device.read(this.device.view(out, 0, n)) : Float32Array.from(out.subarray(0, n));
   }
 
   /** A copy of w. */
@@ -494,10 +639,16 @@ export class Sequential {
 
   /** Sets w from a copy (its length must match). */
   setWeights(values: ArrayLike<number>): void {
-    if (values.length !== this.w.length) {
-      throw new DescentError(`expected ${this.w.length} weights, got ${values.length}`);
+    if (values.length !== this.hostW.length) {
+      throw new DescentError(`expected ${this.hostW.length} weights, got ${values.length}`);
     }
-    this.w.set(values);
+    if (!this.device) {
+      this.hostW.set(values);
+      return;
+    }
+    const data = Float32Array.from(values);
+    if (!this.deviceAhead) this.hostW.set(data);
+    this.device.write(this.wTensor, data);
   }
 
   /** A copy of the buffer vector (running statistics). */
@@ -507,10 +658,16 @@ export class Sequential {
 
   /** Sets the buffer vector from a copy. */
   setBuffers(values: ArrayLike<number>): void {
-    if (values.length !== this.buffers.length) {
-      throw new DescentError(`expected ${this.buffers.length} buffer values, got ${values.length}`);
+    if (values.length !== this.hostBuffers.length) {
+      throw new DescentError(`expected ${this.hostBuffers.length} buffer values, got ${values.length}`);
     }
-    this.buffers.set(values);
+    if (!this.device) {
+      this.hostBuffers.set(values);
+      return;
+    }
+    const data = Float32Array.from(values);
+    if (!this.deviceAhead) this.hostBuffers.set(data);
+    if (data.length) this.device.write(this.bufferTensor, data);
   }
 
   /** The generator's state (for checkpoints). */
@@ -573,12 +730,13 @@ function countOf(specs: ParamSpec[][]): number {
 
 /** Carve consecutive views, layer by layer, out of one vector. */
 function carve(layers: Layer[], specs: ParamSpec[][], vector: Floats, slots: TensorSlot[],
-  bind: (layer: Layer, name: string, view: Floats) => void): void {
+  bind: (layer: Layer, name: string, view: Floats) => void,
+  view: (t: Floats, offset: number, length: number) => Floats): void {
   let offset = 0;
   specs.forEach((layerSpecs, k) => {
     for (const s of layerSpecs) {
       const length = sizeOf(s.shape);
-      bind(layers[k], s.name, vector.subarray(offset, offset + length));
+      bind(layers[k], s.name, view(vector, offset, length));
       slots.push({ layer: k, name: s.name, shape: s.shape, offset, length });
       offset += length;
     }

@@ -23,24 +23,56 @@ export interface Evaluation {
 
 /** Accuracy, mean cross-entropy and the confusion matrix of `net` on `data`, in batches of `batchSize`. */
 export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
+  const run = evaluation(net, data, batchSize);
+  for (const { x, labels, n } of run.batches()) {
+    const risk = net.risk(x, { labels }, n, 'cross_entropy');
+    run.tally(risk, argmaxRows(net.activation(net.layers.length), n, run.E), n);
+  }
+  return run.result();
+}
+
+/** As evaluate, on every engine: on a device (WebGPU) each batch's loss and outputs are read back. */
+export async function evaluateAsync(net: Sequential, data: Dataset, batchSize = 256): Promise<Evaluation> {
+  const device = net.device;
+  if (!device) return evaluate(net, data, batchSize);
+  const run = evaluation(net, data, batchSize);
+  for (const { x, labels, n } of run.batches()) {
+    net.recordLoss(x, { labels }, n, 'cross_entropy', false);
+    const [risk, out] = await Promise.all([device.read(device.loss), net.readOutput(n)]);
+    run.tally(risk[0], argmaxRows(out, n, run.E), n);
+  }
+  return run.result();
+}
+
+/** The batches of an evaluation (in the network's inference input) and the tally of their results. */
+function evaluation(net: Sequential, data: Dataset, batchSize: number) {
   check(data.count > 0, 'cannot evaluate on 0 images: the accuracy of nothing is not 100%');
   const d = sizeOf(data.shape), E = sizeOf(net.outputShape);
   const B = Math.max(1, Math.min(batchSize, data.count));
   const labels = new Int32Array(B);
   const confusion = Array.from({ length: E }, () => new Array<number>(E).fill(0));
   let lossSum = 0, wrong = 0;
-  for (let start = 0; start < data.count; start += B) {
-    const n = Math.min(B, data.count - start);
-    const x = net.inferenceInput(B);
-    x.set(data.x.subarray(start * d, (start + n) * d));
-    labels.set(data.labels.subarray(start, start + n));
-    lossSum += net.risk(x, { labels }, n, 'cross_entropy') * n;
-    const classes = argmaxRows(net.activation(net.layers.length), n, E);
-    for (let i = 0; i < n; i++) {
-      confusion[labels[i]][classes[i]]++;
-      if (classes[i] !== labels[i]) wrong++;
-    }
-  }
-  const error = data.count ? wrong / data.count : 0;
-  return { loss: data.count ? lossSum / data.count : 0, error, accuracy: 1 - error, count: data.count, confusion };
+  return {
+    E,
+    *batches() {
+      for (let start = 0; start < data.count; start += B) {
+        const n = Math.min(B, data.count - start);
+        const x = net.inferenceInput(B);
+        x.set(data.x.subarray(start * d, (start + n) * d));
+        labels.set(data.labels.subarray(start, start + n));
+        yield { x, labels, n };
+      }
+    },
+    tally(risk: number, classes: Int32Array, n: number): void {
+      lossSum += risk * n;
+      for (let i = 0; i < n; i++) {
+        confusion[labels[i]][classes[i]]++;
+        if (classes[i] !== labels[i]) wrong++;
+      }
+    },
+    result(): Evaluation {
+      const error = data.count ? wrong / data.count : 0;
+      return { loss: data.count ? lossSum / data.count : 0, error, accuracy: 1 - error, count: data.count, confusion };
+    },
+  };
 }

@@ -21,11 +21,11 @@ import { canonicalArchitecture } from '../network/canonical.js';
 import { argmaxRows, type Sequential } from '../network/sequential.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainerSnapshot } from './checkpoint.js';
 import { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './early-stopping.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, evaluateAsync } from './evaluate.js';
 import { FiniteGuard, nonFiniteMessage } from './finite-guard.js';
 import { Emitter, type EpochRecord, type LrSource, type StopReason, type TrainEvent } from './events.js';
 import { LearningRate } from './learning-rate.js';
-import { clipGradNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers/index.js';
+import { clipGradNorm, clipGradNormOnDevice, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers/index.js';
 import { createSchedule, type Schedule, type ScheduleConfig } from './schedules/index.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -150,6 +150,10 @@ export class Trainer extends Emitter {
   private previousEpochLoss = NaN;
   private readonly prevW: Floats;
   private gAccumulator: Floats | null = null;
+  /** On a device: [Σ(w − w_prev)², buffers non-finite], read once per step. */
+  private stepScalars: Floats | null = null;
+  /** Whether the running statistics were finite after the last device step. */
+  private buffersFinite = true;
   private readonly guard = new FiniteGuard();
 
   constructor(model: Sequential, options: FitOptions = {}) {
@@ -231,7 +235,22 @@ export class Trainer extends Emitter {
     this.record({ type: 'lr', step, epoch, from, to: this.rate.at(step, epoch), source });
   }
 
-  /** Encode everything needed to continue: a checkpoint (taken between steps). */
+  /**
+   * On an engine with a device (WebGPU), reads w, the buffers and the optimizer's state back, so
+   * that checkpoint(), model.w and model files see them; nothing to do on the CPU engines.
+   */
+  async download(): Promise<void> {
+    await this.model.download();
+    await this.optimizer.download();
+  }
+
+  /** checkpoint() on every engine (on a device, after download()). */
+  async checkpointAsync(): Promise<Uint8Array> {
+    await this.download();
+    return this.checkpoint();
+  }
+
+  /** Encode everything needed to continue: a checkpoint (taken between steps; on a device, after download()). */
   checkpoint(): Uint8Array {
     const p = this.position;
     const snapshot: TrainerSnapshot = {
@@ -286,11 +305,11 @@ export class Trainer extends Emitter {
   }
 
   /** Hands a checkpoint to onCheckpoint; returns why it could not be taken (a non-finite tensor), or null. */
-  private saveCheckpoint(reason: string): string | null {
+  private async saveCheckpoint(reason: string): Promise<string | null> {
     if (!this.options.onCheckpoint) return null;
     let bytes: Uint8Array;
     try {
-      bytes = this.checkpoint();
+      bytes = await this.checkpointAsync();
     } catch (e) {
       if (e instanceof NonFiniteError) return e.message;
       throw e;
@@ -341,6 +360,7 @@ export class Trainer extends Emitter {
         `this data has ${train.count}: resume with the same data and validation split`);
     }
     const p = this.position;
+    await this.download();
     const unfit = FiniteGuard.startProblem(net);
     if (unfit) throw new DescentError(unfit);
     this.guard.keep(net, p, p.step === 0 ? 'the start of training' : 'where this run resumed');
@@ -349,6 +369,7 @@ export class Trainer extends Emitter {
     while (p.epoch < epochs && !stop.reason) {
       if (p.stepInEpoch === 0 && p.seen === 0) {
         if (o.shuffle ?? true) net.rng.shuffle(p.order);
+        await net.download();
         this.epochStartWeights = net.getWeights();
         this.guard.keep(net, p, `the start of epoch ${p.epoch + 1}`);
         epochStarted = performance.now();
@@ -383,29 +404,27 @@ export class Trainer extends Emitter {
             labels[i] = train.labels[s];
           }
           if (o.augment) augmentBatch(x as Float32Array, n, train.shape, o.augment, net.rng);
-          const r = net.gradient(x, { labels }, n, loss);
-          argmaxRows(net.activation(net.layers.length), n, E, predicted);
+          const r = await this.microStep(x, labels, n, loss, predicted);
           for (let i = 0; i < n; i++) if (predicted[i] !== labels[i]) wrong++;
           risk += (r * n) / count;
-          if (this.gAccumulator) {
-            const acc = this.gAccumulator, g = net.g, share = n / count;
-            if (c === 0) acc.fill(0);
-            for (let j = 0; j < acc.length; j++) acc[j] += share * g[j];
-          }
+          if (this.gAccumulator) this.accumulate(this.gAccumulator, c === 0, n / count);
         }
-        if (this.gAccumulator) net.g.set(this.gAccumulator);
+        if (this.gAccumulator) this.copyAccumulated(this.gAccumulator);
 
         const lossProblem = this.guard.loss(risk, p);
         if (lossProblem) {
           end('non_finite', lossProblem);
           break;
         }
-        if (o.clipNorm !== undefined) clipGradNorm(net.g, o.clipNorm);
-        this.prevW.set(net.w);
-        this.optimizer.step(net.w, net.g);
-        let step2 = 0;
-        for (let j = 0; j < net.w.length; j++) step2 += (net.w[j] - this.prevW[j]) ** 2;
-        const weightProblem = this.guard.weights(net, step2, p);
+        if (o.clipNorm !== undefined) {
+          if (net.device) await clipGradNormOnDevice(net.kernels, net.gTensor, o.clipNorm);
+          else clipGradNorm(net.g, o.clipNorm);
+        }
+        const step2 = net.device ? await this.deviceUpdate() : this.hostUpdate();
+        // On a device the step's checks came back as two numbers: w and the buffers are read only when they failed.
+        const deviceOk = net.device && Number.isFinite(step2) && this.buffersFinite;
+        if (net.device && !deviceOk) await net.download();
+        const weightProblem = deviceOk ? null : this.guard.weights(net, step2, p);
         if (weightProblem) {
           end('non_finite', weightProblem);
           break;
@@ -426,7 +445,7 @@ export class Trainer extends Emitter {
           imagesPerSecond: epochImages / Math.max(1e-9, (now - epochStarted) / 1000),
         });
         const every = o.checkpointEvery?.steps;
-        const unsaved = every && p.step % every === 0 ? this.saveCheckpoint('steps') : null;
+        const unsaved = every && p.step % every === 0 ? await this.saveCheckpoint('steps') : null;
         if (unsaved) {
           end('non_finite', unsaved);
           break;
@@ -443,14 +462,15 @@ export class Trainer extends Emitter {
         }
       }
       if (stop.reason) break;
-      this.endEpoch(p, train.count, validation, epochStarted, epochImages, (r, m) => end(r, m));
+      await this.endEpoch(p, train.count, validation, epochStarted, epochImages, (r, m) => end(r, m));
       const everyEpochs = o.checkpointEvery?.epochs;
-      const unsaved = everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason ? this.saveCheckpoint('epoch') : null;
+      const unsaved = everyEpochs && p.epoch % everyEpochs === 0 && !stop.reason ? await this.saveCheckpoint('epoch') : null;
       if (unsaved) end('non_finite', unsaved);
       if (p.epoch >= epochs && !stop.reason) end('epochs', `finished ${epochs} epochs`);
     }
 
-    const unsaved = stop.reason === 'user' ? this.saveCheckpoint('stop') : null;
+    await this.download();
+    const unsaved = stop.reason === 'user' ? await this.saveCheckpoint('stop') : null;
     if (unsaved) end('non_finite', unsaved);
     const reason: StopReason = stop.reason ?? 'epochs';
     const es = this.earlyStopping;
@@ -469,16 +489,77 @@ export class Trainer extends Emitter {
     return this.history;
   }
 
+  /** One micro-batch's gradient (into g), its risk, and its predicted classes. */
+  private async microStep(x: Floats, labels: Int32Array, n: number, loss: LossKind,
+    predicted: Int32Array<ArrayBuffer>): Promise<number> {
+    const net = this.model, device = net.device, E = sizeOf(net.outputShape);
+    if (!device) {
+      const r = net.gradient(x, { labels }, n, loss);
+      argmaxRows(net.activation(net.layers.length), n, E, predicted);
+      return r;
+    }
+    net.recordGradient(x, { labels }, n, loss);
+    const [risk, out] = await Promise.all([device.read(device.loss), net.readOutput(n)]);
+    argmaxRows(out, n, E, predicted);
+    return risk[0];
+  }
+
+  /** acc (+)= share · g: a batch larger than the micro-batch is the weighted mean of its chunks' gradients. */
+  private accumulate(acc: Floats, first: boolean, share: number): void {
+    const net = this.model, device = net.device;
+    if (!device) {
+      const g = net.g;
+      if (first) acc.fill(0);
+      for (let j = 0; j < acc.length; j++) acc[j] += share * g[j];
+      return;
+    }
+    if (first) device.fill(acc, 0);
+    // acc − (−share)·g: SGD's update without momentum or decay is exactly this axpy.
+    net.kernels.sgdUpdate!(acc, net.gTensor, null, acc.length, -share, 0, 0, 0, false, true);
+  }
+
+  private copyAccumulated(acc: Floats): void {
+    const net = this.model, n = acc.length;
+    if (net.device) net.kernels.copyBlock(acc, net.gTensor, 1, n, n, 0, n, 0);
+    else net.g.set(acc);
+  }
+
+  /** The optimizer's step on host arrays; returns ||Δw||². */
+  private hostUpdate(): number {
+    const w = this.model.w, prev = this.prevW;
+    prev.set(w);
+    this.optimizer.step(w, this.model.g);
+    let step2 = 0;
+    for (let j = 0; j < w.length; j++) step2 += (w[j] - prev[j]) ** 2;
+    return step2;
+  }
+
+  /** The optimizer's step on the device; reads back ||Δw||² and whether the buffers stayed finite. */
+  private async deviceUpdate(): Promise<number> {
+    const net = this.model, device = net.device!, n = net.parameterCount, nb = net.bufferTensor.length;
+    const scalars = (this.stepScalars ??= net.arena.floats(2));
+    net.kernels.copyBlock(net.wTensor, this.prevW, 1, n, n, 0, n, 0);
+    this.optimizer.step(net.wTensor, net.gTensor);
+    net.deviceChanged();
+    device.squaredDistance(net.wTensor, this.prevW, n, device.view(scalars, 0, 1));
+    if (nb) device.nonFinite(net.bufferTensor, nb, device.view(scalars, 1, 1));
+    const [step2, bad] = await device.read(scalars);
+    this.buffersFinite = bad === 0;
+    return step2;
+  }
+
   private newEpoch(epoch: number, step: number, count: number): Position {
     return { epoch, step, stepInEpoch: 0, order: Int32Array.from({ length: count }, (_, i) => i), lossSum: 0, wrong: 0, seen: 0 };
   }
 
-  private endEpoch(p: Position, count: number, validation: Dataset | undefined, started: number, images: number,
-    end: (r: StopReason, m: string) => void): void {
+  private async endEpoch(p: Position, count: number, validation: Dataset | undefined, started: number, images: number,
+    end: (r: StopReason, m: string) => void): Promise<void> {
     const net = this.model;
+    await this.download();
     const trainLoss = p.lossSum / p.seen, trainError = p.wrong / p.seen;
     let stepSize = 0;
-    for (let j = 0; j < net.w.length; j++) stepSize += (net.w[j] - this.epochStartWeights[j]) ** 2;
+    const w = net.w, start = this.epochStartWeights;
+    for (let j = 0; j < w.length; j++) stepSize += (w[j] - start[j]) ** 2;
     stepSize = Math.sqrt(stepSize);
     const lossChange = Number.isNaN(this.previousEpochLoss) ? Infinity : Math.abs(trainLoss - this.previousEpochLoss);
     const seconds = (performance.now() - started) / 1000;
@@ -487,7 +568,8 @@ export class Trainer extends Emitter {
       imagesPerSecond: images / Math.max(1e-9, seconds), seconds,
     };
     if (this.options.validate || validation) {
-      const v = this.options.validate?.(net, rec.epoch) ?? evaluate(net, validation!, this.options.evalBatchSize);
+      const v = this.options.validate?.(net, rec.epoch) ??
+        (net.device ? await evaluateAsync(net, validation!, this.options.evalBatchSize) : evaluate(net, validation!, this.options.evalBatchSize));
       rec.valLoss = v.loss;
       rec.valError = v.error;
     }

@@ -25,7 +25,8 @@
  *                                 stepSize, lossChange, lr, imagesPerSecond, seconds, bestEpoch?,
  *                                 patienceLeft?, testLoss?, testError? }  (epoch counts epochs done,
  *                      1 for the first; step is the last step of the epoch. testLoss and testError:
- *                      the watched test set's mean cross-entropy and error, see testWatched below.)
+ *                      the watched test set's mean cross-entropy and error, see testWatched below;
+ *                      on a device such a line is written once the test predictions are back.)
  *                  norms lines: { type: 'norms', t, step, epoch, layers: string[], w: number[], g: number[] }
  *                      every normsEvery steps (and at step 1): per weighted layer ("3 Conv2d", or
  *                      for a named graph node its name: "stage1.block1.conv1 Conv2d"),
@@ -80,6 +81,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescentError } from '../core/errors.js';
+import type { Floats } from '../core/floats.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
 import { type Dataset, splitTrainValidation } from '../data/dataset.js';
@@ -162,6 +164,9 @@ export class RunRecorder {
   private closed = false;
   private warned = false;
   private pendingCheckpoint: { file: string; reason: string } | null = null;
+  /** On a device (WebGPU): the snapshots and norms still being read back, in order. */
+  private pending: Promise<void> = Promise.resolve();
+  private normScratch: Floats | null = null;
 
   constructor(dir: string, trainer: Trainer, options: RecorderOptions = {}) {
     this.dir = path.resolve(dir);
@@ -345,24 +350,65 @@ export class RunRecorder {
       batchSize: e.batchSize, stepInEpoch: e.stepInEpoch, stepsPerEpoch: e.stepsPerEpoch,
     }) + '\n');
     const every = this.opts.normsEvery;
-    if (every > 0 && (e.step % every === 0 || e.step === 1)) this.buffer.push(JSON.stringify({ type: 'norms', t: this.t(), step: e.step, epoch: e.epoch, ...layerNorms(this.trainer.model) }) + '\n');
+    if (every > 0 && (e.step % every === 0 || e.step === 1)) {
+      const line = (norms: ReturnType<typeof layerNorms>) =>
+        this.buffer.push(JSON.stringify({ type: 'norms', t: this.t(), step: e.step, epoch: e.epoch, ...norms }) + '\n');
+      if (this.trainer.model.device) this.later(this.deviceNorms().then(line));
+      else line(layerNorms(this.trainer.model));
+    }
+  }
+
+  /** Resolves once every snapshot and norms line still being read back from a device is written. */
+  settled(): Promise<void> {
+    return this.pending;
+  }
+
+  /** Work that waits for a device, run in order; a failure is said once and does not stop training. */
+  private later(work: Promise<unknown>): void {
+    this.pending = this.pending.then(() => work).then(() => {}, (e: Error) => {
+      if (!this.warned) process.stderr.write(`descent: the dashboard's view of the run failed: ${e.message}\n`);
+      this.warned = true;
+    });
+  }
+
+  /** layerNorms on a device: the sums are recorded now (after this step's work) and read back later. */
+  private deviceNorms(): Promise<ReturnType<typeof layerNorms>> {
+    const model = this.trainer.model, device = model.device!, slots = model.paramSlots;
+    if (!this.normScratch || this.normScratch.length < 2 * slots.length) this.normScratch = model.arena.floats(Math.max(2, 2 * slots.length));
+    const scratch = this.normScratch;
+    slots.forEach((slot, i) => {
+      device.squaredDistance(device.view(model.wTensor, slot.offset, slot.length), null, slot.length, device.view(scratch, 2 * i, 1));
+      device.squaredDistance(device.view(model.gTensor, slot.offset, slot.length), null, slot.length, device.view(scratch, 2 * i + 1, 1));
+    });
+    return device.read(scratch).then((sums) => layerNorms(model, (i) => [sums[2 * i], sums[2 * i + 1]]));
   }
 
   private onEpoch(e: EpochEvent): void {
     this.lastEpoch = e.epoch;
     const line: Record<string, unknown> = { type: 'epoch', t: this.t(), step: this.lastStep };
     for (const [k, v] of Object.entries(e)) if (k !== 'type') line[k] = typeof v === 'number' && k !== 'lr' ? sig(v) : v;
-    // The watched test set's views are computed once: its loss and error go into the line, the rest into the snapshot.
-    const test = this.testWatched ? this.validationViews(this.testWatched) : null;
-    if (test) Object.assign(line, { testLoss: test.loss, testError: sig(test.error) });
-    this.buffer.push(JSON.stringify(line) + '\n');
-    this.flush();
-    this.writeSnapshot(false, test);
+    const push = (extra: Record<string, unknown>) => {
+      this.buffer.push(JSON.stringify({ ...line, ...extra }) + '\n');
+      this.flush();
+    };
+    if (!this.testWatched) {
+      push({});
+      this.writeSnapshot(false);
+    } else {
+      // One evaluation of the watched test set gives the line its loss and error and the snapshot its views.
+      this.writeSnapshot(false, (v) => push({ testLoss: v.loss, testError: sig(v.error) }));
+    }
   }
 
-  /** snapshot.json: the views that need the model (see the format above). */
-  private writeSnapshot(final: boolean, test: ReturnType<RunRecorder['validationViews']> | null = null): void {
+  /** snapshot.json: the views that need the model (see the format above); on a device, once its predictions are back. */
+  private writeSnapshot(final: boolean, onViews?: (views: ReturnType<RunRecorder['validationViews']>) => void): void {
     const trainer = this.trainer, model = trainer.model, es = trainer.earlyStopping;
+    // The held-out views: the validation set's, or in a run without one the watched test set's.
+    const ds = this.validation ?? this.testWatched, key = this.validation ? 'validation' : 'testWatched';
+    const write = (views: ReturnType<RunRecorder['validationViews']> | null) => {
+      if (views) onViews?.(views);
+      writeFileAtomic(this.file('snapshot'), JSON.stringify({ ...snapshot, [key]: views }));
+    };
     const snapshot = {
       format: RUN_FORMAT,
       time: new Date().toISOString(),
@@ -372,8 +418,8 @@ export class RunRecorder {
       final,
       classes: sizeOf(model.outputShape),
       classNames: this.validation?.classNames ?? this.testWatched?.classNames ?? null,
-      validation: this.validation ? this.validationViews(this.validation) : null,
-      testWatched: test ?? (this.testWatched ? this.validationViews(this.testWatched) : null),
+      validation: null,
+      testWatched: null,
       filters: this.filters(),
       earlyStopping: es
         ? { monitor: es.monitor, patience: es.patience, minDelta: es.minDelta, best: Number.isFinite(es.best) ? es.best : null,
@@ -382,27 +428,44 @@ export class RunRecorder {
       schedule: trainer.schedule?.config() ?? null,
       optimizer: { kind: trainer.optimizer.config().kind, lr: trainer.lr },
     };
-    writeFileAtomic(this.file('snapshot'), JSON.stringify(snapshot));
+    if (!ds) write(null);
+    else if (!model.device) write(this.validationViews(ds, this.validationBatches(ds).map(({ x, n }) => model.predict(x, n))));
+    else {
+      // Each batch's forward pass is recorded at once (so it sees this moment's w), its probabilities read later.
+      const batches = this.validationBatches(ds).map(({ x, n }) => model.predictAsync(x, n));
+      this.later(Promise.all(batches).then((results) => write(this.validationViews(ds, results))));
+    }
   }
 
-  private validationViews(ds: Dataset) {
-    const model = this.trainer.model, E = sizeOf(model.outputShape), d = sizeOf(ds.shape);
+  /** The validation images the snapshot evaluates, batch by batch (copies: a device's forward passes run later). */
+  private validationBatches(ds: Dataset): { x: Float32Array; n: number }[] {
+    const { indices, evaluated, B } = this.validationPlan(ds), d = sizeOf(ds.shape), out = [];
+    for (let start = 0; start < evaluated; start += B) {
+      const n = Math.min(B, evaluated - start), x = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) x.set(ds.x.subarray(indices[start + i] * d, (indices[start + i] + 1) * d), i * d);
+      out.push({ x, n });
+    }
+    return out;
+  }
+
+  private validationPlan(ds: Dataset) {
     const evaluated = Math.min(ds.count, this.opts.confusionSamples);
-    const indices = spread(ds.count, evaluated);
+    const B = Math.max(1, Math.min(this.trainer.options.evalBatchSize ?? 256, evaluated));
+    return { evaluated, indices: spread(ds.count, evaluated), B };
+  }
+
+  /** The snapshot's validation views from the predictions of validationBatches. */
+  private validationViews(ds: Dataset, predictions: { p: Float32Array; classes: Int32Array }[]) {
+    const model = this.trainer.model, E = sizeOf(model.outputShape);
+    const { evaluated, indices, B } = this.validationPlan(ds);
     const keep = new Set(spread(evaluated, Math.min(evaluated, this.opts.samples)).map((i) => indices[i]));
     const confusion = Array.from({ length: E }, () => new Array<number>(E).fill(0));
     const points = { index: [] as number[], label: [] as number[], predicted: [] as number[], p: [] as number[][] };
     const wrong: Array<{ index: number; label: number; predicted: number; confidence: number; pTrue: number }> = [];
-    const B = Math.max(1, Math.min(this.trainer.options.evalBatchSize ?? 256, evaluated));
     let errors = 0, lossSum = 0;
     for (let start = 0; start < evaluated; start += B) {
       const n = Math.min(B, evaluated - start);
-      const x = model.inputBuffer(B);
-      for (let i = 0; i < n; i++) {
-        const s = indices[start + i];
-        x.set(ds.x.subarray(s * d, (s + 1) * d), i * d);
-      }
-      const { p, classes } = model.predict(x, n);
+      const { p, classes } = predictions[start / B];
       for (let i = 0; i < n; i++) {
         const s = indices[start + i], label = ds.labels[s], predicted = classes[i];
         if (label < E) confusion[label][predicted]++;
@@ -434,7 +497,9 @@ export class RunRecorder {
     const model = this.trainer.model;
     const slot = model.paramSlots.find((s) => s.name === 'weight');
     if (!slot) return null;
-    const layer = model.layers[slot.layer], weight = layer.params.weight;
+    // The host copy of w (on a device it is current at the epoch's end, where snapshots are taken).
+    if (!model.hostInSync) return null;
+    const layer = model.layers[slot.layer], weight = model.w.subarray(slot.offset, slot.offset + slot.length);
     const round = (w: ArrayLike<number>) => Array.from(w, (v) => sig(v, 6));
     if (slot.shape.length === 4) {
       const [count, height, width, channels] = slot.shape;
@@ -475,16 +540,22 @@ function layerLabel(model: Trainer['model'], k: number): string {
 }
 
 /** ||w^(k)|| and ||∂L/∂w^(k)|| of each layer that has parameters (its slots are views into w and g). */
-function layerNorms(model: Trainer['model']): { layers: string[]; w: number[]; g: number[] } {
+function layerNorms(model: Trainer['model'], slotSquares?: (i: number) => [number, number]): { layers: string[]; w: number[]; g: number[] } {
   const byLayer = new Map<number, { w: number; g: number }>();
-  for (const slot of model.paramSlots) {
+  model.paramSlots.forEach((slot, i) => {
     const acc = byLayer.get(slot.layer) ?? { w: 0, g: 0 };
-    for (let j = slot.offset; j < slot.offset + slot.length; j++) {
-      acc.w += model.w[j] * model.w[j];
-      acc.g += model.g[j] * model.g[j];
+    if (slotSquares) {
+      const [w2, g2] = slotSquares(i);
+      acc.w += w2;
+      acc.g += g2;
+    } else {
+      for (let j = slot.offset; j < slot.offset + slot.length; j++) {
+        acc.w += model.w[j] * model.w[j];
+        acc.g += model.g[j] * model.g[j];
+      }
     }
     byLayer.set(slot.layer, acc);
-  }
+  });
   const layers: string[] = [], w: number[] = [], g: number[] = [];
   for (const [k, acc] of [...byLayer].sort((a, b) => a[0] - b[0])) {
     layers.push(`${layerLabel(model, k)} ${model.layers[k].type}`);

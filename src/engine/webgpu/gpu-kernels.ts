@@ -15,6 +15,7 @@ import { ACTIVATION_BACKWARD, ACTIVATION_CODES, ACTIVATION_FORWARD, ADD_BIAS, DR
   SUM_ROWS } from './shaders/pointwise.js';
 import { AVG_POOL_BACKWARD, AVG_POOL_FORWARD, MAX_POOL_BACKWARD, MAX_POOL_FORWARD, POOL_KERNELS } from './shaders/pool.js';
 import { MEAN_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOFTMAX_FORWARD, SOFTMAX_KERNELS } from './shaders/softmax.js';
+import { ADD_BROADCAST, ADD_TENSORS, COPY_BLOCK, JOIN_KERNELS, SQUARED_DISTANCE, SUM_BROADCAST } from './shaders/join.js';
 import { paramBytes, type KernelSpec } from './shaders/spec.js';
 import type { GpuTensor } from './tensor.js';
 
@@ -22,7 +23,7 @@ type T = GpuTensor;
 
 /** Every kernel of the WebGPU engine. */
 export const ALL_KERNELS: readonly KernelSpec[] = [...GEMM_KERNELS, ...POINTWISE_KERNELS, ...POOL_KERNELS,
-  ...SOFTMAX_KERNELS, ...BATCH_NORM_KERNELS, ...OPTIMIZER_KERNELS];
+  ...SOFTMAX_KERNELS, ...BATCH_NORM_KERNELS, ...OPTIMIZER_KERNELS, ...JOIN_KERNELS];
 
 /** Class labels (int32 tensor, one per sample) or target vectors on the simplex (E per sample). */
 export type GpuClassTarget = { labels: T } | { probs: T };
@@ -172,6 +173,37 @@ export class GpuKernels {
   nonFinite(x: T, n: number, flag: T): void {
     need([[x, n, 'x'], [flag, 1, 'flag']], 'nonFinite');
     this.dispatch(NON_FINITE, [x, flag], { n }, 1, 1);
+  }
+
+  // ---- graph joins, copies, and the trainer's one reduction ----
+
+  addTensors(a: T, b: T, y: T, n: number): void {
+    need([[a, n, 'a'], [b, n, 'b'], [y, n, 'y']], 'addTensors');
+    this.flat(ADD_TENSORS, [a, b, y], n, { n });
+  }
+
+  addBroadcast(x: T, b: T, y: T, N: number, R: number, C: number): void {
+    const total = N * R * C;
+    need([[x, total, 'x'], [b, N * C, 'b'], [y, total, 'y']], 'addBroadcast');
+    this.flat(ADD_BROADCAST, [x, b, y], total, { total, R, C });
+  }
+
+  sumBroadcast(gy: T, gb: T, N: number, R: number, C: number): void {
+    need([[gy, N * R * C, 'gy'], [gb, N * C, 'gb']], 'sumBroadcast');
+    this.flat(SUM_BROADCAST, [gy, gb], N * C, { NC: N * C, R, C });
+  }
+
+  copyBlock(src: T, dst: T, R: number, C: number, srcStride: number, srcOffset: number, dstStride: number,
+    dstOffset: number): void {
+    if (R * C === 0) return;
+    need([[src, (R - 1) * srcStride + srcOffset + C, 'src'], [dst, (R - 1) * dstStride + dstOffset + C, 'dst']], 'copyBlock');
+    this.flat(COPY_BLOCK, [src, dst], R * C, { R, C, srcStride, srcOffset, dstStride, dstOffset });
+  }
+
+  /** out[0] = Σ (a − b)² over n elements, or Σ a² when b is null (a fixed order: the same bits every run). */
+  squaredDistance(a: T, b: T | null, n: number, out: T): void {
+    need([[a, n, 'a'], [b, n, 'b'], [out, 1, 'out']], 'squaredDistance');
+    this.dispatch(SQUARED_DISTANCE, [a, b, out], { n, hasB: b !== null }, 1, 1);
   }
 
   // ---- soft-max and the loss ----

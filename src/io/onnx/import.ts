@@ -407,6 +407,7 @@ function build(g: ParsedGraph, netOptions: Omit<OnnxImportOptions, 'source'>): O
       vector.set(data, s.offset);
     }
   }
+  net.upload();
   const result: OnnxImport = { net, inputLayout: imp.inputLayout };
   const preprocessing = preprocessingOf(g, imp);
   if (preprocessing !== undefined) result.preprocessing = preprocessing;

@@ -5,6 +5,7 @@
  */
 import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
+import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type AdagradConfig } from './optimizer.js';
 
 /** Adagrad (torch.optim.Adagrad). */
@@ -20,8 +21,8 @@ export class Adagrad extends BaseOptimizer {
   readonly eps: number;
   private readonly sum: Floats;
 
-  constructor(options: Omit<AdagradConfig, 'kind'>, paramCount: number, arena?: Arena) {
-    super(options.lr ?? 1e-2, paramCount, arena);
+  constructor(options: Omit<AdagradConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
+    super(options.lr ?? 1e-2, paramCount, arena, kernels);
     this.lrDecay = checkNumber(options.lrDecay ?? 0, 'Adagrad lrDecay', 0);
     this.weightDecay = checkNumber(options.weightDecay ?? 0, 'Adagrad weightDecay', 0);
     this.initialAccumulatorValue = checkNumber(options.initialAccumulatorValue ?? 0, 'Adagrad initialAccumulatorValue', 0);
@@ -31,6 +32,10 @@ export class Adagrad extends BaseOptimizer {
 
   protected update(w: Floats, g: Floats, t: number): void {
     const { sum, eps } = this, wd = this.weightDecay;
+    if (this.engine.adagradUpdate) {
+      this.engine.adagradUpdate(w, g, sum, w.length, this.lr, this.lrDecay, eps, wd, t);
+      return;
+    }
     const clr = this.lr / (1 + (t - 1) * this.lrDecay);
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] + wd * w[i];

@@ -35,8 +35,8 @@ export function createOptimizer(config: OptimizerConfig, paramCount: number, are
     case 'sgd': return new SGD(config, paramCount, arena, kernels);
     case 'adam': return new Adam(config, paramCount, arena, 'adam', kernels);
     case 'adamw': return new AdamW(config, paramCount, arena, kernels);
-    case 'rmsprop': return new RMSprop(config, paramCount, arena);
-    case 'adagrad': return new Adagrad(config, paramCount, arena);
+    case 'rmsprop': return new RMSprop(config, paramCount, arena, kernels);
+    case 'adagrad': return new Adagrad(config, paramCount, arena, kernels);
     default:
       throw new DescentError(`unknown optimizer kind ${JSON.stringify((config as { kind: unknown }).kind)}; ` +
         `expected sgd, adam, adamw, rmsprop or adagrad`);

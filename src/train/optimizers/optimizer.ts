@@ -6,9 +6,9 @@
  * State buffers (momentum, exp_avg, ...) come from the Arena once, at construction, never per step.
  */
 import { HeapArena, type Arena } from '../../core/arena.js';
-import { check } from '../../core/errors.js';
+import { check, DescentError } from '../../core/errors.js';
 import type { Floats } from '../../core/floats.js';
-import type { Kernels } from '../../kernels/kernels.js';
+import type { DeviceTensors, Kernels } from '../../kernels/kernels.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
 
 /** Stochastic gradient descent (torch.optim.SGD): w ← w − α (g + momentum buffer); the notes' eq. (6) with momentum 0. */
@@ -107,6 +107,8 @@ export interface Optimizer {
   state(): OptimizerState;
   /** Exact restore (buffers are copied into the arena's arrays); throws on a name or length mismatch. */
   loadState(s: OptimizerState): void;
+  /** On an engine with a device (WebGPU), reads the state back so that `state()` can copy it; else nothing. */
+  download(): Promise<void>;
 }
 
 /** The shared bookkeeping: lr validation, step counting, buffer allocation, state round trip. */
@@ -121,12 +123,17 @@ export abstract class BaseOptimizer implements Optimizer {
   protected readonly arena: Arena;
   /** The engine whose update kernels run the step (the reference loops where it has none). */
   protected readonly kernels: Required<Pick<Kernels, 'sgdUpdate' | 'adamUpdate'>>;
+  /** The engine itself: its device (WebGPU) and the updates only such an engine has (RMSprop, Adagrad). */
+  protected readonly engine: Kernels;
+  /** On a device: host copies of the state, as last read by `download()`, or null when a step has changed it since. */
+  #host: Record<string, Float32Array> | null = {};
 
   constructor(lr: number, paramCount: number, arena: Arena = new HeapArena('float32'), kernels: Kernels = referenceKernels) {
     check(Number.isInteger(paramCount) && paramCount >= 0, `paramCount must be a non-negative integer, got ${paramCount}`);
     this.lr = lr;
     this.paramCount = paramCount;
     this.arena = arena;
+    this.engine = kernels;
     this.kernels = {
       sgdUpdate: (kernels.sgdUpdate ?? referenceKernels.sgdUpdate!).bind(kernels),
       adamUpdate: (kernels.adamUpdate ?? referenceKernels.adamUpdate!).bind(kernels),
@@ -147,7 +154,9 @@ export abstract class BaseOptimizer implements Optimizer {
   /** Allocates a named state buffer once, from the arena (so its dtype follows the arena's). */
   protected buffer(name: string, fill = 0): Floats {
     const b = this.arena.floats(this.paramCount);
-    if (fill !== 0) b.fill(fill);
+    if (fill !== 0 && this.device) this.device.fill(b, fill);
+    else if (fill !== 0) b.fill(fill);
+    if (this.device && this.#host) this.#host[name] = new Float32Array(this.paramCount).fill(fill);
     this.buffers[name] = b;
     return b;
   }
@@ -156,7 +165,22 @@ export abstract class BaseOptimizer implements Optimizer {
     check(w.length === this.paramCount && g.length === this.paramCount,
       () => `${this.kind}: w (${w.length}) and g (${g.length}) must both have paramCount = ${this.paramCount} entries`);
     this.#t++;
+    if (this.device) this.#host = null;
     this.update(w, g, this.#t);
+  }
+
+  /** The engine's device, when its tensors are not JavaScript arrays (WebGPU). */
+  protected get device(): DeviceTensors | undefined {
+    return this.engine.device;
+  }
+
+  /** On a device, reads the state into host copies for `state()`; nothing to do on the CPU engines. */
+  async download(): Promise<void> {
+    const device = this.device;
+    if (!device || this.#host) return;
+    const host: Record<string, Float32Array> = {};
+    for (const [name, b] of Object.entries(this.buffers)) host[name] = await device.read(b);
+    this.#host = host;
   }
 
   /** The update rule proper; t is the 1-based number of this step (PyTorch's state['step']). */
@@ -165,7 +189,9 @@ export abstract class BaseOptimizer implements Optimizer {
 
   state(): OptimizerState {
     const buffers: Record<string, Floats> = {};
-    for (const [name, b] of Object.entries(this.buffers)) buffers[name] = b.slice();
+    const host = this.device ? this.#host : this.buffers;
+    if (!host) throw new DescentError(`the ${this.kind} state has changed on the device since it was last read: await optimizer.download() first`);
+    for (const [name, b] of Object.entries(host)) buffers[name] = b.slice();
     return { stepCount: this.#t, buffers };
   }
 
@@ -177,7 +203,12 @@ export abstract class BaseOptimizer implements Optimizer {
       check(s.buffers[name].length === this.paramCount,
         `${this.kind} state: buffer ${name} has ${s.buffers[name].length} entries, the optimizer has ${this.paramCount} parameters`);
     }
-    for (const name of want) this.buffers[name].set(s.buffers[name]);
+    for (const name of want) {
+      const device = this.device;
+      if (!device) this.buffers[name].set(s.buffers[name]);
+      else device.write(this.buffers[name], Float32Array.from(s.buffers[name]));
+    }
+    if (this.device) this.#host = Object.fromEntries(want.map((name) => [name, Float32Array.from(s.buffers[name])]));
     this.#t = s.stepCount;
   }
 }
@@ -203,5 +234,19 @@ export function clipGradNorm(g: Floats, maxNorm: number): number {
   if (Number.isFinite(norm) && coef < 1) {
     for (let i = 0; i < g.length; i++) g[i] *= coef;
   }
+  return norm;
+}
+
+/**
+ * clipGradNorm on an engine with a device: the norm is computed there and read back (one wait per
+ * step), and g is scaled there, as SGD's update g ← g − (1 − coef)·g.
+ */
+export async function clipGradNormOnDevice(kernels: Kernels, g: Floats, maxNorm: number): Promise<number> {
+  checkNumber(maxNorm, 'maxNorm', 0);
+  const device = kernels.device!;
+  device.squaredDistance(g, null, g.length, device.loss);
+  const norm = Math.sqrt((await device.read(device.loss))[0]);
+  const coef = maxNorm / (norm + 1e-6);
+  if (Number.isFinite(norm) && coef < 1) kernels.sgdUpdate!(g, g, null, g.length, 1 - coef, 0, 0, 0, false, true);
   return norm;
 }

@@ -5,6 +5,7 @@
  */
 import type { Arena } from '../../core/arena.js';
 import type { Floats } from '../../core/floats.js';
+import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type RmspropConfig } from './optimizer.js';
 
 /** RMSprop (torch.optim.RMSprop). */
@@ -24,8 +25,8 @@ export class RMSprop extends BaseOptimizer {
   private readonly buf: Floats | null;
   private readonly gradAvg: Floats | null;
 
-  constructor(options: Omit<RmspropConfig, 'kind'>, paramCount: number, arena?: Arena) {
-    super(options.lr ?? 1e-2, paramCount, arena);
+  constructor(options: Omit<RmspropConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
+    super(options.lr ?? 1e-2, paramCount, arena, kernels);
     this.alpha = checkNumber(options.alpha ?? 0.99, 'RMSprop alpha', 0);
     this.eps = checkNumber(options.eps ?? 1e-8, 'RMSprop eps', 0);
     this.weightDecay = checkNumber(options.weightDecay ?? 0, 'RMSprop weightDecay', 0);
@@ -38,6 +39,10 @@ export class RMSprop extends BaseOptimizer {
 
   protected update(w: Floats, g: Floats): void {
     const { alpha, eps, momentum, squareAvg, buf, gradAvg } = this, lr = this.lr, wd = this.weightDecay;
+    if (this.engine.rmspropUpdate) {
+      this.engine.rmspropUpdate(w, g, squareAvg, buf, gradAvg, w.length, lr, alpha, eps, wd, momentum);
+      return;
+    }
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] + wd * w[i];
       let s = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * gi * gi);

@@ -1,0 +1,105 @@
+/**
+ * The engine's one 4×8 register tile: acc[r][0..8] (+)= Σ_{k<n} a_r[k] · b[k][0..8] for rows
+ * r = 0..3, b packed [k][8] (two f32x4 per k), eight f32x4 accumulators. Every GEMM-shaped kernel
+ * (gemm, convolution forward and backward, Winograd) runs this loop; each stores the result its
+ * own way.
+ *
+ * a comes in one of two layouts: a packed panel a[k][4] (the four rows interleaved, loaded with
+ * immediate offsets from one pointer) or four rows of their own (four pointers).
+ * The helpers are @inline, so the layout flag is a constant and -O3 keeps only its loads: the
+ * loop is the one each kernel had written out by hand.
+ *
+ * An inlined function cannot return eight values, so the accumulators are handed out through the
+ * module globals acc00..acc31 (row r, lanes 0-3 and 4-7): the loop itself runs on locals, and
+ * the globals are read and written once per run, outside it. They are per instance, so per thread.
+ */
+
+export let acc00: v128 = f32x4(0, 0, 0, 0);
+export let acc01: v128 = f32x4(0, 0, 0, 0);
+export let acc10: v128 = f32x4(0, 0, 0, 0);
+export let acc11: v128 = f32x4(0, 0, 0, 0);
+export let acc20: v128 = f32x4(0, 0, 0, 0);
+export let acc21: v128 = f32x4(0, 0, 0, 0);
+export let acc30: v128 = f32x4(0, 0, 0, 0);
+export let acc31: v128 = f32x4(0, 0, 0, 0);
+
+/**
+ * The loop: with `panel`, row r of a is at a0 + 4r and a0 steps 16 bytes (a1..a3 unused); else
+ * row r is at a_r, each stepping 4 bytes. With `carry` the sums continue from acc00..acc31, else
+ * from zero.
+ */
+@inline function tileRun(panel: bool, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (carry) {
+    c00 = acc00; c01 = acc01; c10 = acc10; c11 = acc11; c20 = acc20; c21 = acc21; c30 = acc30; c31 = acc31;
+  }
+  const aEnd = a0 + (<usize>n << (panel ? 4 : 2));
+  while (a0 < aEnd) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a0);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = panel ? v128.load32_splat(a0, 4) : v128.load32_splat(a1);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = panel ? v128.load32_splat(a0, 8) : v128.load32_splat(a2);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = panel ? v128.load32_splat(a0, 12) : v128.load32_splat(a3);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    if (panel) {
+      a0 += 16;
+    } else {
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+    }
+    b += 32;
+  }
+  acc00 = c00; acc01 = c01; acc10 = c10; acc11 = c11; acc20 = c20; acc21 = c21; acc30 = c30; acc31 = c31;
+}
+
+/** The tile over a packed panel a[k][4], k < n. */
+@inline export function tilePanel(a: usize, b: usize, n: i32, carry: bool): void {
+  tileRun(true, a, 0, 0, 0, b, n, carry);
+}
+
+/** The tile over four rows of n floats each (row r at a_r). */
+@inline export function tileRows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
+  tileRun(false, a0, a1, a2, a3, b, n, carry);
+}
+
+/** Zero sums (a tile with no runs). */
+@inline export function tileClear(): void {
+  const z = f32x4.splat(0);
+  acc00 = z; acc01 = z; acc10 = z; acc11 = z; acc20 = z; acc21 = z; acc30 = z; acc31 = z;
+}
+
+/** Sets the accumulators to rows r of out (stride bytes apart), for a run that continues them. */
+@inline export function tileLoad(out: usize, stride: usize): void {
+  acc00 = v128.load(out); acc01 = v128.load(out, 16);
+  acc10 = v128.load(out + stride); acc11 = v128.load(out + stride, 16);
+  acc20 = v128.load(out + 2 * stride); acc21 = v128.load(out + 2 * stride, 16);
+  acc30 = v128.load(out + 3 * stride); acc31 = v128.load(out + 3 * stride, 16);
+}
+
+/** Stores the accumulators to rows r of out (stride bytes apart). */
+@inline export function tileStore(out: usize, stride: usize): void {
+  v128.store(out, acc00); v128.store(out, acc01, 16);
+  v128.store(out + stride, acc10); v128.store(out + stride, acc11, 16);
+  v128.store(out + 2 * stride, acc20); v128.store(out + 2 * stride, acc21, 16);
+  v128.store(out + 3 * stride, acc30); v128.store(out + 3 * stride, acc31, 16);
+}
+
+/** Keeps the lanes of each row where m0 (lanes 0-3) and m1 (lanes 4-7) are all ones, zeroes the rest. */
+@inline export function tileMask(m0: v128, m1: v128): void {
+  acc00 = v128.and(acc00, m0); acc01 = v128.and(acc01, m1); acc10 = v128.and(acc10, m0); acc11 = v128.and(acc11, m1);
+  acc20 = v128.and(acc20, m0); acc21 = v128.and(acc21, m1); acc30 = v128.and(acc30, m0); acc31 = v128.and(acc31, m1);
+}
+
+/** Spills the accumulators to tmp[4][8], for stores of part of the tile. */
+@inline export function tileSpill(tmp: usize): void {
+  v128.store(tmp, acc00); v128.store(tmp, acc01, 16);
+  v128.store(tmp, acc10, 32); v128.store(tmp, acc11, 48);
+  v128.store(tmp, acc20, 64); v128.store(tmp, acc21, 80);
+  v128.store(tmp, acc30, 96); v128.store(tmp, acc31, 112);
+}
