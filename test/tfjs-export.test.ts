@@ -11,6 +11,7 @@ import { exportTfjs, type TfjsExport } from '../src/io/tfjs.js';
 import type { Sequential } from '../src/network/sequential.js';
 import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
 import { assertWithin, maxAbsDiff, mnistPixels, unit } from './interchange-helpers.js';
+import { host } from './helpers.js';
 
 const N = 8;
 /** Max pooling with padding is exported for non-negative inputs (or where 'same' padding fits): after a ReLU, as usual. */
@@ -44,7 +45,7 @@ async function predict(files: TfjsExport, input: Float32Array, shape: number[]):
 function descentOutput(net: Sequential): Float32Array {
   const x = unit(pixels);
   applyStandardization(x, MNIST_PREPROCESSING);
-  return Float32Array.from(net.forward(x, N).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
+  return Float32Array.from(host(net.forward(x, N)).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
 }
 
 describe('TensorFlow.js export, run by @tensorflow/tfjs', () => {

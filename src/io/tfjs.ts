@@ -125,6 +125,7 @@ function preprocessingLayer(b: TopologyBuilder, t: InputTransform, inputShape: n
 
 function emitLayer(b: TopologyBuilder, net: Sequential, layer: Layer, k: number): void {
   const c = layer.config(), name = `layer${k}_${layer.type.toLowerCase()}`;
+  const { params, buffers } = net.hostTensors(k);
   const fail = (why: string): never => {
     throw new DescentError(`layer ${k} (${layer.type}) has no TensorFlow.js form: ${why}`);
   };
@@ -137,8 +138,8 @@ function emitLayer(b: TopologyBuilder, net: Sequential, layer: Layer, k: number)
       const subsample = (DH > 1 || DW > 1) && (SH > 1 || SW > 1);
       b.zeroPad(name, (layer as Conv2d).pads); // the built layer's: 'same' resolved, asymmetric kept
       const weights: Record<string, { shape: number[]; data: Float32Array }> = {
-        kernel: { shape: [KH, KW, C, O], data: kerasKernel(layer.params.weight, O, KH, KW, C) } };
-      if (layer.params.bias) weights.bias = { shape: [O], data: Float32Array.from(layer.params.bias) };
+        kernel: { shape: [KH, KW, C, O], data: kerasKernel(params.weight, O, KH, KW, C) } };
+      if (params.bias) weights.bias = { shape: [O], data: Float32Array.from(params.bias) };
       b.add('Conv2D', name, { filters: O, kernel_size: [KH, KW], strides: subsample ? [1, 1] : [SH, SW], padding: 'valid',
         data_format: 'channels_last', dilation_rate: [DH, DW], activation: 'linear', use_bias: c.bias }, weights);
       if (subsample) b.add('MaxPooling2D', `${name}_stride`, { pool_size: [1, 1], strides: [SH, SW], padding: 'valid', data_format: 'channels_last' });
@@ -172,16 +173,16 @@ function emitLayer(b: TopologyBuilder, net: Sequential, layer: Layer, k: number)
     case 'Dense': {
       const O = c.outFeatures as number, I = layer.inputShape[0];
       const weights: Record<string, { shape: number[]; data: Float32Array }> = {
-        kernel: { shape: [I, O], data: kerasKernel(layer.params.weight, O, 1, 1, I) } };
-      if (layer.params.bias) weights.bias = { shape: [O], data: Float32Array.from(layer.params.bias) };
+        kernel: { shape: [I, O], data: kerasKernel(params.weight, O, 1, 1, I) } };
+      if (params.bias) weights.bias = { shape: [O], data: Float32Array.from(params.bias) };
       return b.add('Dense', name, { units: O, activation: 'linear', use_bias: c.bias }, weights);
     }
     case 'BatchNorm2d':
     case 'BatchNorm1d': {
-      const C = layer.params.weight.length, v = (x: ArrayLike<number>) => ({ shape: [C], data: Float32Array.from(x) });
+      const C = params.weight.length, v = (x: ArrayLike<number>) => ({ shape: [C], data: Float32Array.from(x) });
       // Keras's momentum weighs the running statistic, Descent's the batch one.
       return b.add('BatchNormalization', name, { axis: -1, momentum: 1 - (c.momentum as number), epsilon: c.eps, center: true, scale: true },
-        { gamma: v(layer.params.weight), beta: v(layer.params.bias), moving_mean: v(layer.buffers.running_mean), moving_variance: v(layer.buffers.running_var) });
+        { gamma: v(params.weight), beta: v(params.bias), moving_mean: v(buffers.running_mean), moving_variance: v(buffers.running_var) });
     }
     case 'Dropout':
       return b.add('Dropout', name, { rate: c.p });

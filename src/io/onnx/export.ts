@@ -87,7 +87,7 @@ export function exportOnnx(net: Sequential, options: OnnxExportOptions = {}): Ui
     if (!emit) {
       throw new DescentError(`layer ${k} (${layer.type}) has no ONNX export (supported: ${Object.keys(emitters).join(', ')})`);
     }
-    x = emit(b, layer, `layers.${k}`, [x]);
+    x = emit(b, layer, `layers.${k}`, [x], net.hostTensors(k));
   });
   // An image output comes back in the input's layout.
   if (x.layout !== 'flat' && x.layout !== inputLayout) x = inputLayout === 'nchw' ? b.toNchw(x, 'output') : b.toNhwc(x, 'output');
