@@ -25,21 +25,21 @@ export function isDeviceTensor(t: Tensor | IntTensor): t is DeviceTensor {
   return !ArrayBuffer.isView(t);
 }
 
-/** t as the typed array it is on a CPU engine; a device handle is refused, naming the kernel that got it. */
-export function hostFloats(t: Tensor, kernel: string): Floats;
-export function hostFloats(t: Tensor | null | undefined, kernel: string): Floats | null;
-export function hostFloats(t: Tensor | null | undefined, kernel: string): Floats | null {
+/** t as the typed array it is on a CPU engine; a device handle is refused, naming `where` (the kernel or caller). */
+export function hostFloats(t: Tensor, where: string): Floats;
+export function hostFloats(t: Tensor | null | undefined, where: string): Floats | null;
+export function hostFloats(t: Tensor | null | undefined, where: string): Floats | null {
   if (t === null || t === undefined) return null;
-  if (isDeviceTensor(t)) throw deviceRefused(kernel);
+  if (isDeviceTensor(t)) throw deviceRefused(where);
   return t;
 }
 
 /** As hostFloats, for int32 tensors. */
-export function hostInts(t: IntTensor, kernel: string): Int32Array {
-  if (isDeviceTensor(t)) throw deviceRefused(kernel);
+export function hostInts(t: IntTensor, where: string): Int32Array {
+  if (isDeviceTensor(t)) throw deviceRefused(where);
   return t;
 }
 
-function deviceRefused(kernel: string): DescentError {
-  return new DescentError(`${kernel}: got a device tensor (another engine's), but this kernel runs on the CPU and needs a typed array`);
+function deviceRefused(where: string): DescentError {
+  return new DescentError(`${where}: got a device tensor (another engine's) where the CPU engines need a typed array`);
 }
