@@ -11,11 +11,10 @@ import type { Floats } from '../src/core/floats.js';
 import { channelsFirstToLast } from '../src/io/layout.js';
 import { exportPytorchStateDict, importPytorchStateDict } from '../src/io/pytorch.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../src/io/safetensors.js';
-import type { LayerConfig } from '../src/layers/layer.js';
-import { residualBlockConfig } from '../src/network/graph.js';
 import { Sequential } from '../src/network/sequential.js';
 import { SGD } from '../src/train/optimizers/index.js';
 import { assertClose, fixture, host } from './helpers.js';
+import { smallResNet } from './interchange-nets.js';
 
 interface T { shape: number[]; data: number[] }
 type Tensors = Record<string, Record<string, T>>;
@@ -26,16 +25,6 @@ interface Parity {
 
 const fx = fixture<Parity>('graph-parity.json');
 
-/** The same network as the script's, node for node. */
-export const smallResNet: LayerConfig[] = [
-  { name: 'stem.conv', type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 },
-  { name: 'stem.bn', type: 'BatchNorm2d' }, { name: 'stem.relu', type: 'ReLU' },
-  ...residualBlockConfig('b1', { input: 'stem.relu', outChannels: 4 }),
-  ...residualBlockConfig('b2', { input: 'b1.relu2', outChannels: 8, stride: 2 }),
-  { name: 'b1.pool', type: 'AvgPool2d', kernelSize: 2, inputs: ['b1.relu2'] },
-  { name: 'cat', type: 'Concat', inputs: ['b2.relu2', 'b1.pool'] },
-  { name: 'gap', type: 'GlobalAvgPool' }, { name: 'fc', type: 'Dense', outFeatures: 5 }, { name: 'softmax', type: 'Softmax' },
-];
 
 /** PyTorch's layout → Descent's: NCHW activations and [O, C, KH, KW] conv weights to channels-last. */
 function toLast(t: T): Float64Array {

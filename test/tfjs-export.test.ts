@@ -5,42 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
 import { applyStandardization } from '../src/data/dataset.js';
-import { exportTfjs, type TfjsExport } from '../src/io/tfjs.js';
+import { exportTfjs } from '../src/io/tfjs.js';
 import type { Sequential } from '../src/network/sequential.js';
 import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
 import { assertWithin, maxAbsDiff, mnistPixels, unit } from './interchange-helpers.js';
 import { host } from './helpers.js';
+import { predictTfjs } from './tfjs-run.js';
 
 const N = 8;
 /** Max pooling with padding is exported for non-negative inputs (or where 'same' padding fits): after a ReLU, as usual. */
 const TFJS_CASES = { ...ALL_CASES, MaxPool2d: [ALL_CASES.MaxPool2d[0], { type: 'ReLU' }, ALL_CASES.MaxPool2d[1]] };
 const pixels = mnistPixels(N);
-await tf.setBackend('cpu');
-
-/** Loads the exported files as a browser would fetch them: model.json's text and the weights' bytes. */
-async function load(files: TfjsExport): Promise<tf.LayersModel> {
-  const json = JSON.parse(JSON.stringify(files.modelJson));
-  const bytes = files.weights.slice();
-  const handler: tf.io.IOHandler = {
-    load: async () => ({
-      modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy,
-      weightSpecs: json.weightsManifest[0].weights, weightData: bytes.buffer, userDefinedMetadata: json.userDefinedMetadata,
-    }),
-  };
-  return tf.loadLayersModel(handler, { strict: true });
-}
-
-async function predict(files: TfjsExport, input: Float32Array, shape: number[]): Promise<Float32Array> {
-  const model = await load(files);
-  const x = tf.tensor(input, [N, ...shape]);
-  const y = model.predict(x) as tf.Tensor;
-  const data = (await y.data()) as Float32Array;
-  tf.dispose([x, y]);
-  model.dispose();
-  return data;
-}
 
 function descentOutput(net: Sequential): Float32Array {
   const x = unit(pixels);
@@ -53,13 +29,13 @@ describe('TensorFlow.js export, run by @tensorflow/tfjs', () => {
     it(`${name}: tfjs on raw pixels gives Descent's outputs within 1e-5`, async () => {
       const net = caseNet(layers);
       const files = exportTfjs(net, { preprocessing: MNIST_PREPROCESSING });
-      assertWithin(await predict(files, Float32Array.from(pixels), [28, 28, 1]), descentOutput(net), 1e-5, name);
+      assertWithin(await predictTfjs(files, Float32Array.from(pixels), [28, 28, 1]), descentOutput(net), 1e-5, name);
     });
   }
 
   it('the comparison can fail: another network\'s weights miss Descent\'s outputs', async () => {
     const files = exportTfjs(caseNet(ALL_CASES['LeNet-5'], 2), { preprocessing: MNIST_PREPROCESSING });
-    assert.ok(maxAbsDiff(await predict(files, Float32Array.from(pixels), [28, 28, 1]), descentOutput(caseNet(ALL_CASES['LeNet-5']))) > 1e-3);
+    assert.ok(maxAbsDiff(await predictTfjs(files, Float32Array.from(pixels), [28, 28, 1]), descentOutput(caseNet(ALL_CASES['LeNet-5']))) > 1e-3);
   });
 
   it('without the preprocessing layer it takes preprocessed input; the README says which', async () => {
@@ -67,7 +43,7 @@ describe('TensorFlow.js export, run by @tensorflow/tfjs', () => {
     const files = exportTfjs(net, { preprocessing: MNIST_PREPROCESSING, includePreprocessing: false });
     const x = unit(pixels);
     applyStandardization(x, MNIST_PREPROCESSING);
-    assertWithin(await predict(files, x, [28, 28, 1]), descentOutput(net), 1e-5, 'preprocessed input');
+    assertWithin(await predictTfjs(files, x, [28, 28, 1]), descentOutput(net), 1e-5, 'preprocessed input');
     assert.match(files.readme, /already preprocessed: apply x ↦ \(x · 0\.00392156862745098 − 0\.1307\) \/ 0\.3081/);
     assert.match(exportTfjs(net, { preprocessing: MNIST_PREPROCESSING }).readme, /raw values, as `descent predict` takes them/);
     assert.equal(files.modelJson.userDefinedMetadata.descent && (files.modelJson.userDefinedMetadata.descent as { preprocessingInModel: boolean }).preprocessingInModel, false);
@@ -79,7 +55,7 @@ describe('TensorFlow.js export, run by @tensorflow/tfjs', () => {
       [{ type: 'Conv2d', outChannels: 3, kernelSize: 4 }, { type: 'MaxPool2d', kernelSize: 3, stride: 2, padding: 1 }],
     ]) {
       const net = caseNet(layers);
-      assertWithin(await predict(exportTfjs(net, { preprocessing: MNIST_PREPROCESSING }), Float32Array.from(pixels), [28, 28, 1]),
+      assertWithin(await predictTfjs(exportTfjs(net, { preprocessing: MNIST_PREPROCESSING }), Float32Array.from(pixels), [28, 28, 1]),
         descentOutput(net), 1e-5, JSON.stringify(layers[layers.length - 1]));
     }
   });

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Dataset } from '../src/data/dataset.js';
 import { type Engine, referenceEngine } from '../src/engine/engine.js';
 import { type ArchitectureConfig, Sequential } from '../src/network/sequential.js';
+import { exportTfjs } from '../src/io/tfjs.js';
 import { createEngine } from '../src/node/engine.js';
 import { evaluate, evaluateAsync } from '../src/train/evaluate.js';
 import type { OptimizerConfig } from '../src/train/optimizers/index.js';
@@ -179,6 +180,7 @@ describe('training on the WebGPU engine (SwiftShader)', { skip }, () => {
     await n.download();
     assert.deepEqual(n.getWeights(), before);
     await assert.rejects(n.lossAsync(x, { values: new Float32Array(3) }, 1, 'quadratic'), /quadratic loss is not available on the webgpu engine/);
+    assert.throws(() => exportTfjs(n), /cannot export to TensorFlow\.js: the network is on the webgpu engine; save it and load it on a CPU engine/);
     const depthwise = net(gpu, 1, { inputShape: [4, 4, 2], layers: [{ type: 'DepthwiseConv2d', kernelSize: 3 }, { type: 'Flatten' },
       { type: 'Dense', outFeatures: 2 }, { type: 'Softmax' }] });
     await assert.rejects(depthwise.predictAsync(new Float32Array(32), 1), /grouped convolutions \(G = 2\) are not supported by the WebGPU kernels yet/);

@@ -1,12 +1,11 @@
 /** `descent eval <model>`: accuracy, loss and confusion matrix of a saved model on a dataset. */
 import { sizeOf } from '../core/shape.js';
-import { applyStandardization } from '../data/dataset.js';
 import { createEngine, type EngineKind } from '../node/engine.js';
 import { loadModel } from '../node/model-io.js';
 import { evaluateAsync } from '../train/evaluate.js';
 import { loadSource } from './data-source.js';
 import { confusionTable, percent } from './format.js';
-import { checkDataFits, resizeOf, standardizationOf } from './model-data.js';
+import { checkDataFits, modelInput, resizeOf } from './model-data.js';
 
 export async function evalCommand(modelPath: string, flags: { data: string; json: boolean; engine: EngineKind;
   gpuAdapter?: 'system' | 'swiftshader'; threads?: number }): Promise<void> {
@@ -17,8 +16,7 @@ export async function evalCommand(modelPath: string, flags: { data: string; json
     const data = loadSource(flags.data, 'test', sizeOf(net.outputShape),
       { color: net.inputShape[2] === 3 ? 'rgb' : 'grayscale', size: resizeOf(preprocessing) });
     checkDataFits(net, data, flags.data);
-    const stats = standardizationOf(preprocessing, net, modelPath);
-    if (stats) applyStandardization(data.x, stats);
+    modelInput(preprocessing, net, modelPath)(data.x);
     const ev = await evaluateAsync(net, data);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ model: modelPath, data: flags.data, ...ev })}\n`);

@@ -1,7 +1,7 @@
 /** Checks that a saved model and a dataset belong together, and the model's input preprocessing. */
 import { DescentError } from '../core/errors.js';
 import { sizeOf } from '../core/shape.js';
-import type { Dataset, Standardization } from '../data/dataset.js';
+import { applyStandardization, type Dataset, type Standardization } from '../data/dataset.js';
 import type { Sequential } from '../network/sequential.js';
 
 export function checkDataFits(net: Sequential, data: Dataset, source: string): void {
@@ -35,4 +35,23 @@ export function standardizationOf(preprocessing: unknown, net: Sequential, sourc
 export function resizeOf(preprocessing: unknown): [number, number] | undefined {
   const r = (preprocessing as { resize?: unknown } | undefined)?.resize;
   return Array.isArray(r) && r.length === 2 && r.every((d) => Number.isInteger(d) && d > 0) ? [r[0], r[1]] : undefined;
+}
+
+/**
+ * Bring images read as pixels/255 (every loader's [0, 1]) to what a saved model takes, in place.
+ * Its preprocessing (x·scale − mean)/std applies to raw 0-255 pixels, as in every export of it; a
+ * model that records none takes the raw pixels (import with --scale to change that).
+ */
+export function modelInput(preprocessing: unknown, net: Sequential, source: string): (x: Float32Array) => void {
+  const stats = standardizationOf(preprocessing, net, source);
+  const scale = (preprocessing as { scale?: unknown } | undefined)?.scale ?? 1;
+  if (!(typeof scale === 'number' && Number.isFinite(scale) && scale !== 0)) {
+    throw new DescentError(`${source}: preprocessing scale must be a finite non-zero number, got ${JSON.stringify(scale)?.slice(0, 60)}`);
+  }
+  // Descent's own models record 1/255: their [0, 1] input is used exactly as it was in training.
+  const factor = Math.abs(scale * 255 - 1) < 1e-12 ? 1 : scale * 255;
+  return (x) => {
+    if (factor !== 1) for (let i = 0; i < x.length; i++) x[i] *= factor;
+    if (stats) applyStandardization(x, stats);
+  };
 }

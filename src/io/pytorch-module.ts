@@ -2,20 +2,19 @@
  * PyTorch export that carries its preprocessing: the state_dict as safetensors (keys
  * `layers.<k>.<name>`, PyTorch layouts, see ./pytorch.ts) with the preprocessing, class names and
  * Descent architecture in its metadata, and a generated `model.py` defining the matching
- * nn.Module — the normalisation (x·scale − mean) / std first, then nn.Sequential `layers`, one
- * module per Descent layer — which loads the weights beside it, so that `python3 model.py`
- * evaluates the model as Descent does. model.py needs only torch (safetensors if installed).
+ * nn.Module — the normalisation (x·scale − mean) / std first, then `layers`, one module per
+ * Descent layer: an nn.Sequential for a chain, an nn.ModuleList with a `forward` that follows the
+ * graph for a graph network (./pytorch-graph-forward.ts) — which loads the weights beside it
+ * (strict), so that `python3 model.py` evaluates the model as Descent does. model.py needs only
+ * torch (safetensors if installed).
  */
-import { DescentError } from '../core/errors.js';
-import type { Conv2d } from '../layers/conv2d.js';
-import type { Layer } from '../layers/layer.js';
-import type { AvgPool2d, MaxPool2d } from '../layers/pool2d.js';
 import type { Sequential } from '../network/sequential.js';
-import { requireChain } from '../network/graph.js';
 import { checkFiniteNetwork } from './finite.js';
 import type { Preprocessing } from './model-file.js';
 import { inputTransform } from './preprocessing.js';
-import { exportPytorchStateDict } from './pytorch.js';
+import { exportPytorchStateDict, flattenedImages } from './pytorch.js';
+import { graphForward } from './pytorch-graph-forward.js';
+import { list, moduleOf, py } from './pytorch-layer-modules.js';
 
 export interface PytorchModelOptions {
   preprocessing?: Preprocessing;
@@ -33,72 +32,21 @@ export interface PytorchModel {
   modelPy: string;
 }
 
-/** Layers a flattened image passes through keeping its (c, h, w) feature order (as ./pytorch.ts). */
-const KEEPS_ORDER = new Set(['ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softplus', 'Softmax', 'Dropout', 'BatchNorm1d']);
-
-const py = (v: unknown): string => {
-  if (v === null || v === undefined) return 'None';
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new DescentError(`cannot write ${v} into model.py`);
-    return String(v);
-  }
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return `(${v.map(py).join(', ')}${v.length === 1 ? ',' : ''})`;
-  return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}: ${py(x)}`).join(', ')}}`;
-};
-const list = (v: readonly unknown[]) => `[${v.map(py).join(', ')}]`;
-
-/** PyTorch's padding (h, w) for the built layer's [top, bottom, left, right]; nn.Conv2d and the pools pad both sides alike. */
-function symmetricPads([t, b, l, r]: readonly number[], k: number, type: string): [number, number] {
-  if (t !== b || l !== r) {
-    throw new DescentError(`layer ${k} (${type}) pads [top ${t}, bottom ${b}, left ${l}, right ${r}]: nn.Conv2d and the pools ` +
-      'pad both sides alike (an nn.ZeroPad2d before them would change the state_dict keys)');
-  }
-  return [t, l];
+/** A chain: nn.Sequential, then (c, h, w) features reordered to Descent's (h, w, c) if the output is a flattened image. */
+function chainLayers(net: Sequential): { layers: string; forward: string } {
+  const modules = net.layers.map((l, k) => `            ${moduleOf(l, `layer ${k} (${l.type})`)},  # ${k}: ${l.type}`);
+  const image = flattenedImages(net)[net.layers.length];
+  if (image) modules.push(`            ChannelsLast(${image[2]}, ${image[0]}, ${image[1]}),  # Descent orders flattened features (h, w, c)`);
+  return { layers: `nn.Sequential(\n${modules.join('\n')}\n        )`, forward: '        return self.layers(self.preprocess(x))' };
 }
 
-function moduleOf(layer: Layer, k: number): string {
-  const c = layer.config();
-  switch (layer.type) {
-    case 'Conv2d': case 'DepthwiseConv2d': {
-      const conv = layer as Conv2d, padding = symmetricPads(conv.pads, k, layer.type);
-      if (conv.groups !== 1) return `nn.Conv2d(${layer.inputShape[2]}, ${py(conv.outChannels)}, ${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(padding)}, dilation=${py(c.dilation)}, groups=${py(conv.groups)}, bias=${py(c.bias)})`;
-      return `nn.Conv2d(${layer.inputShape[2]}, ${py(conv.outChannels)}, ${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(padding)}, dilation=${py(c.dilation)}, bias=${py(c.bias)})`;
-    }
-    case 'MaxPool2d': return `nn.MaxPool2d(${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(symmetricPads((layer as MaxPool2d).pads, k, layer.type))})`;
-    case 'AvgPool2d': return `nn.AvgPool2d(${py(c.kernelSize)}, stride=${py(c.stride)}, padding=${py(symmetricPads((layer as AvgPool2d).pads, k, layer.type))})`;
-    case 'GlobalAvgPool': return 'nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())';
-    case 'Flatten': return 'nn.Flatten()';
-    case 'Dense': return `nn.Linear(${layer.inputShape[0]}, ${py(c.outFeatures)}, bias=${py(c.bias)})`;
-    case 'BatchNorm2d': case 'BatchNorm1d':
-      return `nn.${layer.type}(${layer.params.weight.length}, eps=${py(c.eps)}, momentum=${py(c.momentum)})`;
-    case 'Dropout': return `nn.Dropout(${py(c.p)})`;
-    case 'ReLU': return 'nn.ReLU()';
-    case 'LeakyReLU': return `nn.LeakyReLU(${py(c.negativeSlope)})`;
-    case 'Sigmoid': return 'nn.Sigmoid()';
-    case 'Tanh': return 'nn.Tanh()';
-    case 'Softplus': return 'nn.Softplus()';
-    case 'Softmax': return 'nn.Softmax(dim=1)';
-    default: throw new DescentError(`layer ${k} (${layer.type}) has no PyTorch module`);
-  }
-}
-
-/**
- * [C, H, W] when the network's output is a flattened image still in PyTorch's (c, h, w) order
- * (no Linear after the Flatten reorders it): model.py then reorders it to Descent's (h, w, c).
- */
-function pendingImage(net: Sequential): number[] | null {
-  let image: number[] | null = null;
-  for (const layer of net.layers) {
-    if (layer.type === 'Flatten') image = layer.inputShape.length === 3 ? [layer.inputShape[2], layer.inputShape[0], layer.inputShape[1]] : null;
-    else if (!KEEPS_ORDER.has(layer.type)) image = null;
-  }
-  return image;
+/** A graph: nn.ModuleList, and forward written node by node. */
+function graphLayers(net: Sequential): { layers: string; forward: string } {
+  const { modules, forward } = graphForward(net);
+  return { layers: `nn.ModuleList([\n${modules}\n        ])`, forward };
 }
 
 export function exportPytorchModel(net: Sequential, options: PytorchModelOptions = {}): PytorchModel {
-  requireChain(net, 'the PyTorch module export (nn.Sequential)');
   checkFiniteNetwork(net, 'cannot export to PyTorch');
   const channels = net.inputShape[net.inputShape.length - 1];
   const transform = options.includePreprocessing === false ? null
@@ -106,22 +54,20 @@ export function exportPytorchModel(net: Sequential, options: PytorchModelOptions
   const metadata: Record<string, string> = { 'descent.architecture': JSON.stringify(net.config()) };
   if (options.preprocessing !== undefined) metadata.preprocessing = JSON.stringify(options.preprocessing);
   if (options.classNames !== undefined) metadata.classNames = JSON.stringify(options.classNames);
-  const stateDict = exportPytorchStateDict(net, { prefix: 'layers', metadata });
-  const modules = net.layers.map((l, k) => `            ${moduleOf(l, k)},  # ${k}: ${l.type}`);
-  const image = pendingImage(net);
-  if (image) modules.push(`            ChannelsLast(${image.join(', ')}),  # Descent orders flattened features (h, w, c)`);
+  // Module k is node k, in a chain's nn.Sequential and a graph's nn.ModuleList alike.
+  const stateDict = exportPytorchStateDict(net, { prefix: 'layers', metadata, indexOf: (k) => k });
   const modelPy = template({
-    description: `${net.layers.map((l) => l.type).join(' → ')}`,
+    description: net.isChain ? net.layers.map((l) => l.type).join(' → ') : `a graph of ${net.layers.length} nodes (see forward)`,
     preprocessing: transform ? py({ scale: transform.scale, mean: transform.mean, std: transform.std }) : 'None',
     classNames: options.classNames ? list(options.classNames) : 'None',
     inputShape: list(net.inputShape),
-    modules: modules.join('\n'),
+    ...(net.isChain ? chainLayers(net) : graphLayers(net)),
     weights: options.weightsFile ?? 'model.safetensors',
   });
   return { stateDict, modelPy };
 }
 
-function template(t: Record<'description' | 'preprocessing' | 'classNames' | 'inputShape' | 'modules' | 'weights', string>): string {
+function template(t: Record<'description' | 'preprocessing' | 'classNames' | 'inputShape' | 'layers' | 'forward' | 'weights', string>): string {
   return `#!/usr/bin/env python3
 """A network exported by Descent: ${t.description}.
 
@@ -165,27 +111,45 @@ class Preprocess(nn.Module):
         return (x * self.scale - self.mean) / self.std
 
 
-class ChannelsLast(nn.Module):
+def channels_last(x, c, h, w):
     """Features flattened in (c, h, w) order, reordered to Descent's (h, w, c)."""
+    return x.reshape(x.shape[0], c, h, w).permute(0, 2, 3, 1).flatten(1)
 
+
+class ChannelsLast(nn.Module):
     def __init__(self, c, h, w):
         super().__init__()
         self.chw = (c, h, w)
 
     def forward(self, x):
-        return x.reshape(x.shape[0], *self.chw).permute(0, 2, 3, 1).flatten(1)
+        return channels_last(x, *self.chw)
+
+
+class Add(nn.Module):
+    """Descent's Add: the inputs summed in order; an [N, C] input is added per channel to an image."""
+
+    def forward(self, *xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = torch.add(y, x.reshape(x.shape[0], -1, *[1] * (y.dim() - 2)) if x.dim() < y.dim() else x)
+        return y
+
+
+class Concat(nn.Module):
+    """Descent's Concat: the inputs joined along channels (dim 1), in order."""
+
+    def forward(self, *xs):
+        return torch.cat(xs, dim=1)
 
 
 class DescentModel(nn.Module):
     def __init__(self):
         super().__init__()
         self.preprocess = Preprocess(**PREPROCESSING, image=len(INPUT_SHAPE) == 3) if PREPROCESSING else nn.Identity()
-        self.layers = nn.Sequential(
-${t.modules}
-        )
+        self.layers = ${t.layers}
 
     def forward(self, x):
-        return self.layers(self.preprocess(x))
+${t.forward}
 
 
 def read_safetensors(path):
@@ -213,7 +177,7 @@ def read_safetensors(path):
 
 def load(path=WEIGHTS):
     model = DescentModel()
-    model.load_state_dict(read_safetensors(path))
+    model.load_state_dict(read_safetensors(path), strict=True)
     return model.eval()
 
 

@@ -75,22 +75,31 @@ interface Entry {
 }
 
 /** Layers that keep a flattened image's feature order (elementwise or per feature). */
-const KEEPS_ORDER = new Set(['ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softplus', 'Softmax', 'Dropout', 'BatchNorm1d']);
+const KEEPS_ORDER = new Set(['ReLU', 'LeakyReLU', 'Sigmoid', 'Tanh', 'Softplus', 'Softmax', 'Dropout', 'BatchNorm1d', 'Identity']);
 const FLOAT_DTYPES = new Set(['F32', 'F64', 'F16', 'BF16']);
 
-function entriesOf(net: Sequential): Entry[] {
-  const entries: Entry[] = [];
-  // imageOf[t]: the image whose flattened features tensor t holds, followed along the graph's edges.
+/**
+ * imageOf[t]: the image [H, W, C] whose flattened features tensor t holds (PyTorch has them in
+ * (c, h, w) order), followed along the graph's first inputs; null where t is not such a vector.
+ */
+export function flattenedImages(net: Sequential): (Shape | null)[] {
   const imageOf: (Shape | null)[] = [null];
   net.layers.forEach((layer, k) => {
     const image = imageOf[net.topology.inputs[k][0]];
+    if (layer.type === 'Flatten') imageOf.push(layer.inputShape.length === 3 ? layer.inputShape : image);
+    else imageOf.push(KEEPS_ORDER.has(layer.type) ? image : null);
+  });
+  return imageOf;
+}
+
+function entriesOf(net: Sequential): Entry[] {
+  const entries: Entry[] = [], imageOf = flattenedImages(net);
+  net.layers.forEach((layer, k) => {
     const slots = [
       ...net.paramSlots.filter((s) => s.layer === k).map((slot) => ({ slot, vector: net.w })),
       ...net.bufferSlots.filter((s) => s.layer === k).map((slot) => ({ slot, vector: net.buffers })),
     ];
-    if (slots.length > 0) entries.push({ layer: k, type: layer.type, slots, image });
-    if (layer.type === 'Flatten') imageOf.push(layer.inputShape.length === 3 ? layer.inputShape : image);
-    else imageOf.push(KEEPS_ORDER.has(layer.type) ? image : null);
+    if (slots.length > 0) entries.push({ layer: k, type: layer.type, slots, image: imageOf[net.topology.inputs[k][0]] });
   });
   return entries;
 }
