@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: training and inference throughput of NET-A and NET-B (MNIST-shaped input, batch
- * 64, SGD with momentum) on the reference engine, the WebAssembly engine on one thread and on all
+ * `npm run bench`: training and inference throughput of NET-A and NET-B (MNIST-shaped input) and
+ * ResNet-20 (32×32×3, the `resnet20` preset), batch 64, SGD with momentum, on the reference engine, the WebAssembly engine on one thread and on all
  * cores, and TensorFlow.js 4.22's CPU backend, side by side in one process. Reports images/s (median
  * of ≥ 5 windows after warm-up, with min and max), GFLOP/s, memory, and ratios to TensorFlow.js,
  * and writes the same as JSON (bench-results.json, or the path given as an argument; --no-tfjs
@@ -9,7 +9,9 @@
  * into g, and the optimizer's update of w.
  * Before and after, a machine probe (probe.ts) says what this core gives WebAssembly at the time,
  * and the 512³ matrix multiply is timed; the targets of the fast-engine issue are checked at the end.
- * Every step gathers a batch of real MNIST digits from a pool of POOL training images.
+ * Every step gathers a batch of real MNIST digits from a pool of POOL training images (ResNet-20: of
+ * generated CIFAR-format images, cifar-pool.ts; TensorFlow.js is left out of its row, too slow to time).
+ * --nets=NET-A,resnet20 (or --nets resnet20) measures only those networks (names without case or dash).
  * When Debian's python3-torch is installed (bench/setup-pytorch.sh; --no-pytorch leaves it out),
  * PyTorch runs the same protocol in a separate process (pytorch-peer.ts), in ROUNDS rounds
  * interleaved with the WebAssembly engine on all cores, and Descent/PyTorch ratios are the median
@@ -24,7 +26,9 @@ import { writeFileAtomic } from '../src/node/files.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
 import { bestOf, timeSteps, type Timing } from './measure.js';
 import { probe, type Probe } from './probe.js';
-import { forwardFlops, NETWORKS } from './networks.js';
+import { BENCH_NETWORKS, type BenchNetwork, forwardFlops } from './networks.js';
+import { cifarPool } from './cifar-pool.js';
+import { sizeOf } from '../src/core/shape.js';
 import { tfjsPeer } from './tfjs-peer.js';
 import { PytorchPeer, pytorchVersion } from './pytorch-peer.js';
 import { loadMnist } from '../src/node/mnist.js';
@@ -33,7 +37,10 @@ import { hostFloats } from '../src/core/tensor.js';
 
 const BATCH = 64;
 const args = process.argv.slice(2);
-const out = args.find((a) => !a.startsWith('--')) ?? 'bench-results.json';
+const netsAt = args.indexOf('--nets');
+/** --nets=a,b or --nets a,b: the networks to measure (default all), matched without case or dashes. */
+const netsArg = args.find((a) => a.startsWith('--nets='))?.slice(7) ?? (netsAt >= 0 ? args[netsAt + 1] ?? '' : undefined);
+const out = args.find((a, i) => !a.startsWith('--') && !(netsAt >= 0 && i === netsAt + 1)) ?? 'bench-results.json';
 /** --no-tfjs: Descent's rows only (a quick run; the ratios to TF.js are then left out). */
 const withTfjs = !args.includes('--no-tfjs');
 /** --quick: short windows everywhere, to check that the benchmark runs (its numbers mean little). */
@@ -45,6 +52,10 @@ if (!['auto', 'direct', 'winograd', 'both'].includes(convArg)) throw new Error(`
 const convs: ConvAlgorithm[] = convArg === 'both' ? ['direct', 'winograd'] : [convArg as ConvAlgorithm];
 const torch = args.includes('--no-pytorch') ? null : pytorchVersion();
 const ROUNDS = 3, POOL = 6400;
+const simple = (name: string) => name.toLowerCase().replace(/[-_]/g, '');
+const networks = (Object.keys(BENCH_NETWORKS) as BenchNetwork[]).filter((n) => netsArg === undefined ||
+  netsArg.split(',').some((a) => simple(a) === simple(n)));
+if (networks.length === 0) throw new Error(`--nets names none of ${Object.keys(BENCH_NETWORKS).join(', ')}: got "${netsArg}"`);
 
 interface Row {
   network: string;
@@ -62,33 +73,53 @@ interface Row {
   inferVsPytorch?: number;
 }
 
-const mnist = loadMnist({ split: 'train' });
-const pool = { x: mnist.x.slice(0, POOL * 784), labels: mnist.labels.slice(0, POOL) };
+interface Pool { x: Float32Array; labels: Int32Array; size: number }
+const pools = new Map<string, Pool>();
+/** The images a network's batches are gathered from: MNIST digits, or generated 32×32×3 images. */
+function poolFor(name: BenchNetwork): Pool {
+  const shape = BENCH_NETWORKS[name].inputShape, key = shape.join('x');
+  if (!pools.has(key)) {
+    if (key === '28x28x1') {
+      const mnist = loadMnist({ split: 'train' });
+      pools.set(key, { x: mnist.x.slice(0, POOL * 784), labels: mnist.labels.slice(0, POOL), size: 784 });
+    } else {
+      pools.set(key, { ...cifarPool(1024, 5), size: sizeOf(shape) });
+    }
+  }
+  return pools.get(key)!;
+}
 
-/** Fills input and labels with a batch of random digits from the pool. */
-function gather(rng: Rng, input: Float32Array | Float64Array, labels: Int32Array): void {
+/** Fills input and labels with a batch of random images from the pool. */
+function gather(pool: Pool, rng: Rng, input: Float32Array | Float64Array, labels: Int32Array): void {
+  const count = pool.labels.length, size = pool.size;
   for (let i = 0; i < BATCH; i++) {
-    const j = rng.int(POOL);
-    input.set(pool.x.subarray(j * 784, (j + 1) * 784), i * 784);
+    const j = rng.int(count);
+    input.set(pool.x.subarray(j * size, (j + 1) * size), i * size);
     labels[i] = pool.labels[j];
   }
 }
 
-async function measureDescent(name: keyof typeof NETWORKS, engine: Engine, slow: boolean,
+/** The reference engine's windows: short, and for ResNet-20 (seconds per step) a step or two. */
+const slowBudget = (name: BenchNetwork) => name === 'ResNet-20'
+  ? { windows: 2, windowSeconds: 0.1, warmupSeconds: 0, budgetSeconds: 1 }
+  : { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 };
+
+async function measureDescent(name: BenchNetwork, engine: Engine, slow: boolean,
   options: { windows?: number; windowSeconds?: number } = {}): Promise<Row> {
   const rss0 = process.memoryUsage().rss;
-  const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] }, { seed: 1, arena: engine.arena, kernels: engine.kernels });
+  const net = Sequential.fromConfig(BENCH_NETWORKS[name], { seed: 1, arena: engine.arena, kernels: engine.kernels });
+  const pool = poolFor(name);
   const optimizer = createOptimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9 }, net.parameterCount, engine.arena, engine.kernels);
   const rng = new Rng(7), labels = new Int32Array(BATCH);
   const input = net.inputBuffer(BATCH);
-  const budget = quick ? QUICK : slow ? { windowSeconds: 0.5, warmupSeconds: 0.1, budgetSeconds: 20 } : options;
+  const budget = slow && (name === 'ResNet-20' || !quick) ? slowBudget(name) : quick ? QUICK : options;
   const train = await timeSteps(() => {
-    gather(rng, input, labels);
+    gather(pool, rng, input, labels);
     net.gradient(input, { labels }, BATCH);
     optimizer.step(net.w, net.g);
   }, BATCH, budget);
   const infer = await timeSteps(() => {
-    gather(rng, input, labels);
+    gather(pool, rng, input, labels);
     net.forward(input, BATCH, false);
   }, BATCH, budget);
   const flops = forwardFlops(net);
@@ -133,8 +164,9 @@ const median = (a: number[]) => { const s = [...a].sort((p, q) => p - q), m = s.
  * then a PyTorch one (alternating which goes first): a PyTorch row (medians of the rounds) and,
  * on the Descent rows of `cores` threads, the median of the rounds' ratios.
  */
-async function pytorchRounds(name: keyof typeof NETWORKS): Promise<void> {
-  const peer = new PytorchPeer(pool.x, pool.labels);
+async function pytorchRounds(name: BenchNetwork): Promise<void> {
+  const pool = poolFor(name);
+  const peer = new PytorchPeer(pool.x, pool.labels, BENCH_NETWORKS[name].inputShape);
   try {
     for (const conv of convs) {
       const ours: Row[] = [], theirs: { train: Timing; infer: Timing }[] = [];
@@ -169,7 +201,7 @@ async function pytorchRounds(name: keyof typeof NETWORKS): Promise<void> {
     peer.dispose();
   }
 }
-console.log(`Descent benchmark: batch ${BATCH} of real MNIST digits, SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), ` +
+console.log(`Descent benchmark: ${networks.join(', ')}; batch ${BATCH} of real MNIST digits (ResNet-20: generated 32×32×3 images), SGD momentum 0.9, ${cores} cores (${cpus()[0]?.model ?? '?'}), ` +
   `Node ${process.version}, 3×3 convolutions: ${convArg}, PyTorch: ${torch ?? 'not installed (bash bench/setup-pytorch.sh)'}`);
 /** The WebAssembly engine with its 3×3 convolutions set to conv. */
 async function wasmEngine(threads: number, conv: ConvAlgorithm): Promise<Engine> {
@@ -187,7 +219,7 @@ const timeMatmul = async (when: string) => {
   return m;
 };
 const matmulStart = await timeMatmul('start');
-for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
+for (const name of networks) {
   const engines: [() => Promise<Engine>, ConvAlgorithm?][] = [
     [async () => referenceEngine()],
     ...convs.map((c): [() => Promise<Engine>, ConvAlgorithm] => [() => wasmEngine(1, c), c]),
@@ -206,7 +238,7 @@ for (const name of Object.keys(NETWORKS) as (keyof typeof NETWORKS)[]) {
     }
   }
   if (torch) await pytorchRounds(name);
-  if (!withTfjs) continue;
+  if (!withTfjs || name === 'ResNet-20') continue;
   const peer = await tfjsPeer(name, BATCH);
   // TF.js does the same arithmetic per image as Descent's network.
   const first = rows.find((r) => r.network === name)!;

@@ -1,6 +1,7 @@
-/** The benchmark's two networks (MNIST-shaped input, 10 classes) and their arithmetic per image. */
+/** The benchmark's networks (NET-A and NET-B on MNIST-shaped input, ResNet-20 on 32×32×3; 10 classes) and their arithmetic per image. */
 import type { LayerConfig } from '../src/layers/layer.js';
-import type { Sequential } from '../src/network/sequential.js';
+import { preset } from '../src/models/presets.js';
+import type { ArchitectureConfig, Sequential } from '../src/network/sequential.js';
 import { sizeOf } from '../src/core/shape.js';
 
 const relu: LayerConfig = { type: 'ReLU' };
@@ -21,9 +22,18 @@ export const NETWORKS: Record<'NET-A' | 'NET-B', LayerConfig[]> = {
   ],
 };
 
+/** Every network `npm run bench` measures, with its input shape; ResNet-20 is the preset (1×1-projection shortcuts). */
+export const BENCH_NETWORKS = {
+  'NET-A': { inputShape: [28, 28, 1], layers: NETWORKS['NET-A'] },
+  'NET-B': { inputShape: [28, 28, 1], layers: NETWORKS['NET-B'] },
+  'ResNet-20': preset('resnet20'),
+} satisfies Record<string, ArchitectureConfig>;
+export type BenchNetwork = keyof typeof BENCH_NETWORKS;
+
 /**
  * Multiply-adds ×2 of the forward pass of one image (convolutions and dense layers). Training costs
- * three times that: the forward, the input gradient and the weight gradient (NET-A 2.50 M, NET-B 71.95 M).
+ * three times that: the forward, the input gradient and the weight gradient (NET-A 2.50 M, NET-B 71.95 M,
+ * ResNet-20 244.9 M: batch norm, ReLU and the joins are left out of the count).
  */
 export function forwardFlops(net: Sequential): number {
   let flops = 0;

@@ -1,7 +1,8 @@
 /**
  * The native peer: bench/pytorch_peer.py run by Debian's python3-torch (/usr/bin/python3, or
- * DESCENT_PYTORCH_PYTHON) as a separate process, on a pool of real MNIST digits written to a
- * temporary file, so that both sides gather their batches from the same images.
+ * DESCENT_PYTORCH_PYTHON) as a separate process, on the benchmark's pool of images (MNIST digits, or
+ * ResNet-20's generated 32×32×3 images) written to a temporary file, so that both sides gather their
+ * batches from the same images.
  * `bash bench/setup-pytorch.sh` installs it; without it the benchmark leaves the row out.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,17 +26,17 @@ export class PytorchPeer {
   private readonly dir = mkdtempSync(path.join(tmpdir(), 'descent-bench-'));
   private readonly pool = path.join(this.dir, 'pool.bin');
 
-  /** Writes the image pool (count × 784 float32, then count int32 labels) for the peer. */
-  constructor(images: Float32Array, private readonly labels: Int32Array) {
+  /** Writes the image pool (count × H·W·C float32, channels-last, then count int32 labels) for the peer. */
+  constructor(images: Float32Array, private readonly labels: Int32Array, private readonly shape: number[] = [28, 28, 1]) {
     const bytes = Buffer.concat([Buffer.from(images.buffer, images.byteOffset, images.byteLength),
       Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength)]);
     writeFileSync(this.pool, bytes);
   }
 
   /** One measurement in a fresh process: training and inference windows. */
-  measure(network: 'NET-A' | 'NET-B', threads: number, windows = 5, windowSeconds = 1): { train: Timing; infer: Timing } {
+  measure(network: string, threads: number, windows = 5, windowSeconds = 1): { train: Timing; infer: Timing } {
     const out = execFileSync(PYTHON, [SCRIPT, network, String(threads), this.pool, String(this.labels.length),
-      String(windows), String(windowSeconds)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+      String(windows), String(windowSeconds), '1', this.shape.join('x')], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
     const result = JSON.parse(out.trim().split('\n').pop() as string) as { train: Timing; infer: Timing };
     return { train: result.train, infer: result.infer };
   }

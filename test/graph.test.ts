@@ -183,7 +183,7 @@ describe('graph networks: activation memory', () => {
     const { memoryPlan } = await import('../src/network/memory-plan.js');
     const { preset } = await import('../src/models/presets.js');
     const chain = memoryPlan(Sequential.fromConfig({ inputShape: [4], layers: [{ type: 'Dense', outFeatures: 6 }, { type: 'ReLU' }] }));
-    assert.deepEqual(chain, { activations: 16, gradients: 16, gradientPeak: 12, gradientSlots: 12 });
+    assert.deepEqual(chain, { activations: 16, gradients: 16, gradientPeak: 12, gradientSlots: 12, activationSlots: 16 });
     const resnet = memoryPlan(Sequential.fromConfig(preset('resnet20')));
     assert.equal(resnet.activations, 678_996);
     assert.equal(resnet.gradients, 875_604); // one buffer per tensor, plus one per edge into a fan-out

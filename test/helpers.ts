@@ -58,3 +58,19 @@ export function host(t: Tensor): Floats {
 export function hostI(t: IntTensor): Int32Array {
   return hostInts(t, 'test');
 }
+
+/** The JSON lines of a run file (metrics.jsonl, events.jsonl). */
+export function readJsonLines(file: string): Record<string, any>[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+/** Polls `f` until it returns a value that is not undefined/false. */
+export async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

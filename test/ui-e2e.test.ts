@@ -21,25 +21,12 @@ import { Trainer } from '../src/train/trainer.js';
 import { uiCommand } from '../src/ui/cli-ui.js';
 import { RunRecorder } from '../src/ui/run-recorder.js';
 import { startDashboard } from '../src/ui/server.js';
-import { CHROMIUM, chromiumSkip } from './helpers.js';
+import { CHROMIUM, chromiumSkip, readJsonLines, until } from './helpers.js';
 import { patches, smallNet } from './synthetic.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
-type Line = Record<string, any>;
-const readLines = (file: string): Line[] =>
-  readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Line);
-
-/** Polls `f` until it returns a value that is not undefined/false. */
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const readLines = readJsonLines;
 
 /** The patches task with extra pixel noise, so that some validation points stay uncertain or wrong. */
 function noisy(ds: Dataset, sigma: number, seed: number): Dataset {

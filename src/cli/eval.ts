@@ -11,7 +11,8 @@ export async function evalCommand(modelPath: string, flags: { data: string; json
   gpuAdapter?: 'system' | 'swiftshader'; threads?: number }): Promise<void> {
   const engine = await createEngine({ kind: flags.engine, threads: flags.threads, gpuAdapter: flags.gpuAdapter });
   try {
-    const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels });
+    // Inference only: activations share memory where their lives do not overlap (same numbers).
+    const { net, classNames, preprocessing } = loadModel(modelPath, { arena: engine.arena, kernels: engine.kernels, shareActivations: true });
     // A folder of images is read the way the model saw its training images: its channels, its resize.
     const data = loadSource(flags.data, 'test', sizeOf(net.outputShape),
       { color: net.inputShape[2] === 3 ? 'rgb' : 'grayscale', size: resizeOf(preprocessing) });

@@ -6,7 +6,7 @@ import { percent } from './format.js';
 import { modelInput, resizeOf } from './model-data.js';
 
 export function predictCommand(modelPath: string, images: string[], flags: { json: boolean }): void {
-  const { net, classNames, preprocessing } = loadModel(modelPath);
+  const { net, classNames, preprocessing } = loadModel(modelPath, { shareActivations: true });
   const prepare = modelInput(preprocessing, net, modelPath);
   const name = (c: number) => classNames?.[c] ?? String(c);
   for (const file of images) {

@@ -8,6 +8,10 @@
  * need only the peak of the live set over the reverse sweep. A chain gives every tensor its own
  * gradient buffer (every ∂L/∂x^(k) stays readable after a step, as it always was); a graph shares
  * them by default (planGradientSlots; SequentialOptions.shareGradients).
+ *
+ * An inference pass (no backward) needs an activation only from the node that writes it to the
+ * last node that reads it, so activations whose lives do not overlap can share memory too
+ * (planActivationSlots; SequentialOptions.shareActivations).
  */
 import type { Sequential } from './sequential.js';
 
@@ -20,6 +24,8 @@ export interface MemoryPlan {
   gradientPeak: number;
   /** What the shared slots of planGradientSlots hold in all (what a graph allocates by default). */
   gradientSlots: number;
+  /** What the shared slots of planActivationSlots hold in all (an inference pass with shareActivations). */
+  activationSlots: number;
 }
 
 export function memoryPlan(net: Sequential): MemoryPlan {
@@ -47,8 +53,17 @@ export function memoryPlan(net: Sequential): MemoryPlan {
     if (consumers[k + 1].length > 1) live -= size(k + 1) * consumers[k + 1].length;
   }
   const sizes = Array.from({ length: K + 1 }, (_, t) => size(t));
-  const gradientSlots = planGradientSlots(inputs, consumers, sizes).slotSizes.reduce((a, b) => a + b, 0);
-  return { activations, gradients, gradientPeak: peak, gradientSlots };
+  const total = (slots: BufferSlots) => slots.slotSizes.reduce((a, b) => a + b, 0);
+  const gradientSlots = total(planGradientSlots(inputs, consumers, sizes));
+  const activationSlots = total(planActivationSlots(inputs, consumers, sizes, fusedRelus(net)));
+  return { activations, gradients, gradientPeak: peak, gradientSlots, activationSlots };
+}
+
+/** Which nodes may write the ReLU after them in the same pass (Sequential's fusion rule; see its fuseRelu). */
+export function fusedRelus(net: Sequential): boolean[] {
+  const { layers, topology } = net;
+  return layers.map((l, k) => l.fusesRelu && layers[k + 1]?.type === 'ReLU' &&
+    topology.inputs[k + 1].length === 1 && topology.inputs[k + 1][0] === k + 1);
 }
 
 function sizeOf(shape: readonly number[]): number {
@@ -62,16 +77,18 @@ function sizeOf(shape: readonly number[]): number {
  * end (step K). A buffer lives from the step that writes it to the step that last reads it; two
  * buffers whose lives meet get different slots (greedy, by start of life, smallest free slot first).
  */
-export interface GradientSlots {
+export interface BufferSlots {
   /** slotOf[b]: the slot of buffer b. */
   slotOf: number[];
   /** Numbers per sample of each slot (the largest buffer it holds). */
   slotSizes: number[];
 }
+/** A buffer's life: from the step that writes it to the step that last reads it. */
+interface Life { start: number; end: number; size: number }
 
-export function planGradientSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[]): GradientSlots {
+export function planGradientSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[]): BufferSlots {
   const K = inputs.length, step = (node: number) => K - 1 - node;
-  const lives: { start: number; end: number; size: number }[] = [];
+  const lives: Life[] = [];
   for (let t = 0; t <= K; t++) {
     const end = t === 0 ? K : step(t - 1);
     const readers = consumers[t];
@@ -82,6 +99,29 @@ export function planGradientSlots(inputs: number[][], consumers: { node: number;
   inputs.forEach((ins, k) => ins.forEach((t) => {
     if (consumers[t].length > 1) lives.push({ start: step(k), end: t === 0 ? K : step(t - 1), size: sizes[t] });
   }));
+  return assignSlots(lives);
+}
+
+/**
+ * Activation buffers of an inference pass shared by tensors whose lives do not overlap. Buffer t is
+ * x^(t); node k runs at step k. x^(0) is written before step 0; x^(t) by node t − 1, or one step
+ * earlier when that node is a ReLU fused into the node before it (fused[t − 2]: both outputs are
+ * written in one pass). A tensor lives until the last node that reads it; the output, and what the
+ * last node reads (the logits under a final Softmax, which the risk reads again), to the end.
+ */
+export function planActivationSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[],
+  fused: boolean[]): BufferSlots {
+  const K = inputs.length;
+  const lives: Life[] = sizes.map((size, t) => {
+    const start = t === 0 ? -1 : t >= 2 && fused[t - 2] ? t - 2 : t - 1;
+    const end = t === K || inputs[K - 1].includes(t) ? K : Math.max(start, ...consumers[t].map((c) => c.node));
+    return { start, end, size };
+  });
+  return assignSlots(lives);
+}
+
+/** Greedy, by start of life: each buffer takes a free slot (closest in size) whose last life ended before it starts. */
+function assignSlots(lives: Life[]): BufferSlots {
   const order = lives.map((_, b) => b).sort((a, b) => lives[a].start - lives[b].start || a - b);
   const slotOf = new Array<number>(lives.length), slotSizes: number[] = [], slotEnd: number[] = [];
   for (const b of order) {

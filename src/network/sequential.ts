@@ -27,7 +27,7 @@ import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
-import { planGradientSlots } from './memory-plan.js';
+import { type BufferSlots, fusedRelus, planActivationSlots, planGradientSlots } from './memory-plan.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
 import { type GraphNode, INPUT, isChain, resolveTopology, type Topology } from './topology.js';
@@ -65,6 +65,14 @@ export interface SequentialOptions {
    * the input's and the output's gradients can be read after a backward pass.
    */
   shareGradients?: boolean;
+  /**
+   * Let the activations of an inference pass (`forward` without training, `predict`, `risk`,
+   * `inferenceInput`; what `evaluate` runs) share memory where their lives do not overlap
+   * (src/network/memory-plan.ts): ResNet-20 then needs 49,152 numbers per sample instead of 678,996. The same
+   * numbers come out; training passes keep every x^(k) as always, in their own memory. After a
+   * shared pass only the output x^(K) can be read with `activation`. Default false.
+   */
+  shareActivations?: boolean;
 }
 
 /**
@@ -155,6 +163,8 @@ export class Sequential {
   private gs: Tensor[] = [];
   private capacity = 0;
   private scratch: Tensor | null = null;
+  /** Where `risk` lets the loss kernel write a gradient no one reads (shareActivations). */
+  private riskGradient: Tensor | null = null;
   private readonly sizes: number[];
   /** fused[k]: layer k also computes layer k+1, a ReLU, in its forward pass. */
   private readonly fused: boolean[];
@@ -163,6 +173,16 @@ export class Sequential {
   /** edgeGs[k][slot]: where node k writes its gradient for an input that other nodes read too. */
   private edgeGs: (Tensor | null)[][] = [];
   private readonly shareGradients: boolean;
+  private readonly shareActivations: boolean;
+  /** x^(0..K) of an inference pass, in the shared slots of `activationSlots`, for `inferenceCapacity` samples. */
+  private inferenceXs: Tensor[] = [];
+  private inferenceCapacity = 0;
+  /** The plan of inference activation slots (made on first use). */
+  private activationSlots: BufferSlots | null = null;
+  /** The batch the layers' own buffers are allocated for. */
+  private layerCapacity = 0;
+  /** Whether the last forward pass ran on the shared inference slots. */
+  private lastShared = false;
 
   /** `layers` is a chain of layers, or graph nodes ({ name, layer, inputs }), in a topological order. */
   constructor(entries: Array<Layer | GraphNode>, options: SequentialOptions) {
@@ -199,11 +219,10 @@ export class Sequential {
     this.outputShape = shapes[shapes.length - 1];
     checkSize(layers, this.sizes);
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
-    const fuse = options.fuseRelu ?? true;
+    this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
     // the layer's own output is still written).
-    this.fused = layers.map((l, k) => fuse && l.fusesRelu && layers[k + 1]?.type === 'ReLU' &&
-      this.topology.inputs[k + 1].length === 1 && this.topology.inputs[k + 1][0] === k + 1);
+    this.fused = (options.fuseRelu ?? true) ? fusedRelus(this) : layers.map(() => false);
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
@@ -352,8 +371,25 @@ export class Sequential {
     this.gs = this.sizes.map((d, t) => buffer(t, d));
     let e = this.sizes.length;
     this.edgeGs = inputs.map((ins) => ins.map((t) => (consumers[t].length > 1 ? buffer(e++, this.sizes[t]) : null)));
-    for (const layer of this.layers) layer.allocate(batch, this.arena);
+    this.allocateLayers(batch);
     this.capacity = batch;
+  }
+
+  /** Room for inference passes of up to `batch` samples on the shared slots (shareActivations). */
+  private reserveInference(batch: number): void {
+    if (batch <= this.inferenceCapacity) return;
+    const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes, this.fused));
+    const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
+    this.inferenceXs = this.sizes.map((d, t) => this.view(slots[plan.slotOf[t]], 0, batch * d));
+    this.allocateLayers(batch);
+    this.inferenceCapacity = batch;
+  }
+
+  /** The layers' own buffers (pooling arg max, batch-norm statistics), for the larger of both passes. */
+  private allocateLayers(batch: number): void {
+    if (batch <= this.layerCapacity) return;
+    for (const layer of this.layers) layer.allocate(batch, this.arena);
+    this.layerCapacity = batch;
   }
 
   /** x^(0): write a batch here to avoid a copy (see `forward`). */
@@ -365,9 +401,21 @@ export class Sequential {
     return this.hostInput;
   }
 
+  /** x^(0) of an inference pass: `inputBuffer`, or with shareActivations the input's shared slot. */
+  inferenceInput(batch: number): Floats {
+    // On a device the input is a host array either way (forward sends it up).
+    if (!this.shareActivations || this.device) return this.inputBuffer(batch);
+    this.reserveInference(batch);
+    return hostFloats(this.inferenceXs[0], 'Sequential.inferenceInput');
+  }
+
   /** x^(k) for the last batch (k = 0 input, k = K output); valid until the next call. */
   activation(k: number): Tensor {
-    return this.xs[k];
+    if (!this.lastShared) return this.xs[k];
+    if (k !== this.layers.length) {
+      throw new DescentError(`x^(${k}) is not kept: the last pass was an inference pass on shared activations (only the output is)`);
+    }
+    return this.inferenceXs[k];
   }
 
   /** ∂L/∂x^(k) for the last backward pass. */
@@ -387,27 +435,35 @@ export class Sequential {
    * pass the network's own inputBuffer to skip the copy. Returns x^(K) (valid for N·d_K numbers).
    */
   forward(input: Floats, N: number, training = false): Tensor {
+    return this.run(input, N, training, !training && this.shareActivations);
+  }
+
+  /** The forward pass on every x^(k) (what a backward pass needs), or on the shared inference slots. */
+  private run(input: Floats, N: number, training: boolean, shared: boolean): Tensor {
     this.checkBatch(input, N);
-    this.reserve(N);
+    if (shared) this.reserveInference(N);
+    else this.reserve(N);
+    const xs = shared ? this.inferenceXs : this.xs;
+    this.lastShared = shared;
     if (this.device) {
       const x = input.subarray(0, N * this.sizes[0]);
-      this.device.write(this.xs[0], x instanceof Float32Array ? x : Float32Array.from(x));
+      this.device.write(xs[0], x instanceof Float32Array ? x : Float32Array.from(x));
       if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
-    } else if (input !== this.xs[0]) hostFloats(this.xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
+    } else if (input !== xs[0]) hostFloats(xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
     const fuse = this.kernels.fusesRelu === true;
     for (let k = 0; k < this.layers.length; k++) {
       const layer = this.layers[k], ins = this.topology.inputs[k];
       if (layer instanceof JoinLayer) {
-        layer.forwardJoin(ins.map((t) => this.xs[t]), this.xs[k + 1], N, ctx);
+        layer.forwardJoin(ins.map((t) => xs[t]), xs[k + 1], N, ctx);
       } else if (fuse && this.fused[k]) {
-        layer.forward(this.xs[ins[0]], this.xs[k + 1], N, ctx, this.xs[k + 2]);
+        layer.forward(xs[ins[0]], xs[k + 1], N, ctx, xs[k + 2]);
         k++; // layer k + 1, the ReLU, is done
       } else {
-        layer.forward(this.xs[ins[0]], this.xs[k + 1], N, ctx);
+        layer.forward(xs[ins[0]], xs[k + 1], N, ctx);
       }
     }
-    return this.xs[this.layers.length];
+    return xs[this.layers.length];
   }
 
   /**
@@ -512,19 +568,37 @@ export class Sequential {
     if (this.device && loss !== 'cross_entropy') {
       throw new DescentError(`the ${loss} loss is not available on the ${this.kernels.name} engine: use cross_entropy`);
     }
-    this.forward(input, N, training);
+    this.run(input, N, training, false);
+    return this.riskOf(this.xs, (t) => this.gs[t], target, N, loss);
+  }
+
+  /**
+   * The risk L of N samples in inference mode, without back-propagation (what `evaluate` needs):
+   * the number `loss(…, false).risk` gives, on the shared activations where shareActivations is on.
+   */
+  risk(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss): number {
+    this.onHost('risk', 'lossAsync');
+    if (!this.shareActivations) return this.loss(input, target, N, loss, false).risk;
+    this.run(input, N, false, true);
+    const E = this.sizes[this.layers.length];
+    if (!this.riskGradient || this.riskGradient.length < N * E) this.riskGradient = this.arena.floats(N * E);
+    return this.riskOf(this.inferenceXs, () => this.riskGradient as Tensor, target, N, loss).risk;
+  }
+
+  /** The risk on activations xs, its gradient on the logits (or output) written where `grad` says. */
+  private riskOf(xs: Tensor[], grad: (t: number) => Tensor, target: Target, N: number, loss: LossKind): { risk: number; from: number } {
     const K = this.layers.length, E = this.sizes[K];
     if (loss === 'cross_entropy') {
       if ('values' in target) throw new DescentError('cross-entropy needs class labels or target probabilities');
       if ('labels' in target) this.checkLabels(target.labels, N, E);
       const logits = this.endsInSoftmax ? K - 1 : K;
       // The fused kernel writes p; after a final Softmax that is x^(K) (unchanged), else scratch.
-      const p = this.endsInSoftmax ? this.xs[K] : this.pScratch(N * E);
-      const risk = this.kernels.softmaxCrossEntropy(this.xs[logits], target, p, this.gs[logits], N, E);
+      const p = this.endsInSoftmax ? xs[K] : this.pScratch(N * E);
+      const risk = this.kernels.softmaxCrossEntropy(xs[logits], target, p, grad(logits), N, E);
       return { risk, from: logits - 1 };
     }
     if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
-    return { risk: quadraticLoss(hostFloats(this.xs[K], 'quadraticLoss'), target.values, hostFloats(this.gs[K], 'quadraticLoss'), N, E), from: K - 1 };
+    return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), target.values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
   }
 
   /** p for cross-entropy on a network without a final Softmax; allocated once. */
@@ -563,7 +637,7 @@ export class Sequential {
 
   /** The output x^(K) of the last forward pass for N samples, read back on every engine. */
   async readOutput(N: number): Promise<Float32Array> {
-    const out = this.xs[this.layers.length], n = N * this.sizes[this.layers.length];
+    const out = this.activation(this.layers.length), n = N * this.sizes[this.layers.length];
     return this.device ? this.device.read(this.device.view(out, 0, n)) : Float32Array.from(hostFloats(out, 'Sequential.readOutput').subarray(0, n));
   }
 

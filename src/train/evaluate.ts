@@ -26,7 +26,7 @@ export interface Evaluation {
 export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
   const run = evaluation(net, data, batchSize);
   for (const { x, labels, n } of run.batches()) {
-    const risk = net.loss(x, { labels }, n, 'cross_entropy', false).risk;
+    const risk = net.risk(x, { labels }, n, 'cross_entropy');
     run.tally(risk, argmaxRows(hostFloats(net.activation(net.layers.length), 'evaluate'), n, run.E), n);
   }
   return run.result();
@@ -58,7 +58,7 @@ function evaluation(net: Sequential, data: Dataset, batchSize: number) {
     *batches() {
       for (let start = 0; start < data.count; start += B) {
         const n = Math.min(B, data.count - start);
-        const x = net.inputBuffer(B);
+        const x = net.inferenceInput(B);
         x.set(data.x.subarray(start * d, (start + n) * d));
         labels.set(data.labels.subarray(start, start + n));
         yield { x, labels, n };

@@ -25,7 +25,8 @@
  *                                 patienceLeft? }  (epoch counts epochs done, 1 for the first;
  *                      step is the last step of the epoch.)
  *                  norms lines: { type: 'norms', t, step, epoch, layers: string[], w: number[], g: number[] }
- *                      every normsEvery steps (and at step 1): per weighted layer ("3 Conv2d"),
+ *                      every normsEvery steps (and at step 1): per weighted layer ("3 Conv2d", or
+ *                      for a named graph node its name: "stage1.block1.conv1 Conv2d"),
  *                      ||w^(k)|| and ||∂L/∂w^(k)|| of the step's mini-batch (4 significant digits).
  *
  *  events.jsonl    The run's event log, one JSON object per line, appended at once:
@@ -500,6 +501,11 @@ function readJsonObject(file: string): Record<string, unknown> {
   }
 }
 
+/** A node's name where it was given one (a graph's nodes), else its number from 1, as in the summary. */
+function layerLabel(model: Trainer['model'], k: number): string {
+  return model.topology.namedExplicitly[k] ? model.topology.names[k] : String(k + 1);
+}
+
 /** ||w^(k)|| and ||∂L/∂w^(k)|| of each layer that has parameters (its slots are views into w and g). */
 function layerNorms(model: Trainer['model'], slotSquares?: (i: number) => [number, number]): { layers: string[]; w: number[]; g: number[] } {
   const byLayer = new Map<number, { w: number; g: number }>();
@@ -519,7 +525,7 @@ function layerNorms(model: Trainer['model'], slotSquares?: (i: number) => [numbe
   });
   const layers: string[] = [], w: number[] = [], g: number[] = [];
   for (const [k, acc] of [...byLayer].sort((a, b) => a[0] - b[0])) {
-    layers.push(`${k + 1} ${model.layers[k].type}`);
+    layers.push(`${layerLabel(model, k)} ${model.layers[k].type}`);
     w.push(sig(Math.sqrt(acc.w), 4));
     g.push(sig(Math.sqrt(acc.g), 4));
   }
