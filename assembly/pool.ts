@@ -175,7 +175,8 @@ export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
   const tieSeed = pi(params, 15);
   const rows = N * OH;
   const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
-  if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && C >= 4) {
+  // The 2×2 path reads whole windows: not where bottom/right padding ('same' on odd sizes) cuts the last.
+  if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
     maxPool2x2(x, y, am, H, W, C, OH, OW, r0, r1, tieSeed);
     return;
   }
@@ -225,7 +226,7 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
   const inPer = H * W * C, outPer = OH * OW * C, total = N * inPer;
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
-  const gather = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && C >= 4;
+  const gather = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && 2 * OH <= H && 2 * OW <= W && C >= 4;
   // First every sample is gathered or zeroed, then the samples that could not be gathered scatter.
   let scatter = false;
   for (let n = n0; n < n1; n++) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
+import { decodeModelProto, encodeModelProto } from '../src/io/onnx/proto.js';
 import { exportPytorchStateDict } from '../src/io/pytorch.js';
 import { loadModel, saveModel } from '../src/node/model-io.js';
 import * as tf from '@tensorflow/tfjs';
@@ -25,6 +26,23 @@ const descent = cliIn(dir);
 const bits = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 before(() => saveModel(model, caseNet(ALL_CASES['LeNet-5']), { classNames: names, preprocessing: MNIST_PREPROCESSING }));
+
+/** A ResNet-20 model file, a colour PNG, and a check against `descent predict`'s probabilities for it: made once. */
+let resnet: { graph: string; pixels: Uint8Array; predictedJson: string; near: (data: ArrayLike<number>, what: string) => void } | undefined;
+function resnetModel(): NonNullable<typeof resnet> {
+  if (resnet) return resnet;
+  const graph = join(dir, 'resnet20.safetensors');
+  saveModel(graph, caseNet(preset('resnet20').layers, 1, [32, 32, 3]), { classNames: names, preprocessing: COLOUR_PREPROCESSING });
+  const pixels = randomPixels(1, [32, 32, 3]), png = new PNG({ width: 32, height: 32 });
+  for (let i = 0; i < 32 * 32; i++) png.data.set([...pixels.subarray(3 * i, 3 * i + 3), 255], 4 * i);
+  writeFileSync(join(dir, 'colour.png'), PNG.sync.write(png));
+  const predictedJson = descent('predict', graph, 'colour.png', '--json').stdout;
+  const predicted = JSON.parse(predictedJson) as { top: { class: string; p: number }[] };
+  const near = (data: ArrayLike<number>, what: string) => {
+    for (const t of predicted.top) assert.ok(Math.abs(data[names.indexOf(t.class)] - t.p) <= 1e-5, `${what}, ${t.class}: ${data[names.indexOf(t.class)]} vs ${t.p}`);
+  };
+  return (resnet = { graph, pixels, predictedJson, near });
+}
 
 describe('descent export / descent import', () => {
   it('ONNX: export, then import gives the same model file contents; predict and ONNX Runtime agree on a PNG digit', async () => {
@@ -63,15 +81,7 @@ describe('descent export / descent import', () => {
   });
 
   it('a graph network (resnet20): --format tfjs and --format pytorch; tfjs on the files and model.py give `descent predict`\'s probabilities', async () => {
-    const graph = join(dir, 'resnet20.safetensors');
-    saveModel(graph, caseNet(preset('resnet20').layers, 1, [32, 32, 3]), { classNames: names, preprocessing: COLOUR_PREPROCESSING });
-    const pixels = randomPixels(1, [32, 32, 3]), png = new PNG({ width: 32, height: 32 });
-    for (let i = 0; i < 32 * 32; i++) png.data.set([...pixels.subarray(3 * i, 3 * i + 3), 255], 4 * i);
-    writeFileSync(join(dir, 'colour.png'), PNG.sync.write(png));
-    const predicted = JSON.parse(descent('predict', graph, 'colour.png', '--json').stdout) as { top: { class: string; p: number }[] };
-    const near = (data: ArrayLike<number>, what: string) => {
-      for (const t of predicted.top) assert.ok(Math.abs(data[names.indexOf(t.class)] - t.p) <= 1e-5, `${what}, ${t.class}: ${data[names.indexOf(t.class)]} vs ${t.p}`);
-    };
+    const { graph, pixels, near } = resnetModel();
 
     const t = descent('export', graph, '--format', 'tfjs', '--out', 'tfjs-graph');
     assert.equal(t.status, 0, t.stderr);
@@ -101,6 +111,36 @@ describe('descent export / descent import', () => {
     const r = descent('import', fixture, '--out', 'torch-lenet.safetensors', '--scale', String(1 / 255), '--mean', '0.1307', '--std', '0.3081');
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(loadModel(join(dir, 'torch-lenet.safetensors')).preprocessing, MNIST_PREPROCESSING);
+  });
+
+  it('a graph network (resnet20) through ONNX: import gives bitwise the same weights, nodes and predictions; ONNX Runtime gives `descent predict`\'s probabilities', async () => {
+    const { graph, pixels, predictedJson, near } = resnetModel();
+    const r = descent('export', graph, '--format', 'onnx', '--out', 'resnet20.onnx');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /wrote resnet20\.onnx \(onnx, input \[N, 32, 32, 3\]\)/);
+    near((await runOnnx(new Uint8Array(readFileSync(join(dir, 'resnet20.onnx'))), Float32Array.from(pixels), [1, 32, 32, 3])).data, 'ONNX Runtime');
+    const back = descent('import', 'resnet20.onnx', '--out', 'resnet20-back.safetensors', '--json');
+    assert.equal(back.status, 0, back.stderr);
+    assert.equal(JSON.parse(back.stdout).parameters, 272474);
+    const a = loadModel(graph), b = loadModel(join(dir, 'resnet20-back.safetensors'));
+    assert.deepEqual(bits(b.net.getWeights()), bits(a.net.getWeights()));
+    assert.deepEqual(bits(b.net.getBuffers()), bits(a.net.getBuffers()));
+    assert.deepEqual([b.net.topology.names, b.net.topology.inputs], [a.net.topology.names, a.net.topology.inputs]);
+    assert.deepEqual([b.classNames, b.preprocessing], [names, COLOUR_PREPROCESSING]);
+    assert.equal(descent('predict', 'resnet20-back.safetensors', 'colour.png', '--json').stdout, predictedJson);
+  });
+
+  it('a ResNet written by torch.onnx.export imports; a join it cannot map is one line naming the node', () => {
+    const fixture = fileURLToPath(new URL('../../test/fixtures/onnx/resnet_small.onnx', import.meta.url));
+    const r = descent('import', fixture, '--out', 'torch-resnet.safetensors', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).layers.filter((t: string) => t === 'Add' || t === 'Concat'), ['Add', 'Add', 'Concat']);
+    const model = decodeModelProto(new Uint8Array(readFileSync(fixture)), 'fixture');
+    model.graph!.node.find((n) => n.opType === 'Concat')!.attribute[0].i = 2n;
+    writeFileSync(join(dir, 'bad-concat.onnx'), encodeModelProto(model));
+    assertOneLineError(descent('import', 'bad-concat.onnx', '--out', 'bad.safetensors'),
+      /^descent: bad-concat\.onnx: node ".*" \(Concat\): axis=2 is not the channel axis of NCHW values \(1\)/);
+    assert.ok(!existsSync(join(dir, 'bad.safetensors')));
   });
 
   it('bad input: one line naming what was wrong', () => {

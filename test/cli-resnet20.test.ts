@@ -4,8 +4,8 @@
  * noisy image with a square of its own colour somewhere. Train two short epochs, then check that
  * it learned (held-out test_batch accuracy well above the 1/4 of chance), that the files are
  * written, that `eval` and `predict` agree with the trained network, and that `descent export` to
- * TensorFlow.js and PyTorch (state_dict + model.py) gives its probabilities (model.py where
- * python3-torch is installed) and the state_dict comes back through `descent import` unchanged.
+ * TensorFlow.js, ONNX and PyTorch (state_dict + model.py) gives its probabilities (model.py where
+ * python3-torch is installed) and the ONNX file and state_dict come back through `descent import` unchanged.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,7 +21,7 @@ import { loadCifar10 } from '../src/node/cifar10.js';
 import { loadModel } from '../src/node/model-io.js';
 import { standardizationOf } from '../src/cli/model-data.js';
 import { cliIn } from './cli-run.js';
-import { findTorchPython } from './interchange-helpers.js';
+import { findTorchPython, runOnnx } from './interchange-helpers.js';
 import { predictTfjs } from './tfjs-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'descent-resnet20-'));
@@ -142,13 +142,15 @@ describe('ResNet-20 through the descent command, on generated CIFAR-10 files', (
       near(JSON.parse(out).data, 'model.py');
     } else t.diagnostic(`model.py not run: ${findTorchPython().reason}`);
 
-    // ONNX export of graph networks is being built elsewhere; until it lands, it refuses a graph in
-    // one line. When it does, move it from REFUSED to a check of its file here.
-    const REFUSED = ['onnx'];
-    for (const format of REFUSED) {
-      const ex = descent('export', model, '--format', format, '--out', `exported-${format}`);
-      assert.notEqual(ex.status, 0, `${format} export of a graph now works: check its files here`);
-      assert.match(ex.stderr.trim(), /^descent: .*takes a chain of layers, and this is a graph network/);
-    }
+    // ONNX: a graph run by ONNX Runtime from the file written, and `descent import` of it evaluates as the trained model.
+    const ox = descent('export', model, '--format', 'onnx', '--out', 'resnet20.onnx');
+    assert.equal(ox.status, 0, ox.stderr);
+    near((await runOnnx(new Uint8Array(readFileSync(join(dir, 'resnet20.onnx'))), Float32Array.from(pixels), [1, 32, 32, 3])).data, 'onnx');
+    const oi = descent('import', 'resnet20.onnx', '--out', 'from-onnx.safetensors');
+    assert.equal(oi.status, 0, oi.stderr);
+    const fromOnnx = descent('eval', 'from-onnx.safetensors', '--data', `cifar10:${cifar}`, '--json');
+    assert.equal(fromOnnx.status, 0, fromOnnx.stderr);
+    const o = JSON.parse(fromOnnx.stdout);
+    assert.deepEqual([o.accuracy, o.loss, o.confusion], [evaluated.accuracy, evaluated.loss, evaluated.confusion]);
   });
 });

@@ -222,6 +222,8 @@ function poolCases(): Pool2dGeometry[] {
     poolGeometry(1, 9, 9, 13, 3, 2, 1, 3, 1, 1),
     poolGeometry(3, 5, 7, 8, 5, 7, 1, 1, 0, 0), // global pooling
     poolGeometry(1, 8, 8, 9, 4, 4, 3, 3, 2, 2),
+    // 2×2 stride 2 'same' on odd sizes: bottom/right padding only (it sets OH, OW; PH = PW = 0).
+    { ...poolGeometry(2, 5, 7, 6, 2, 2, 2, 2, 0, 0), OH: 3, OW: 4 },
   ];
   for (let k = 0; k < 8; k++) {
     const KH = int(1, 4), KW = int(1, 4);

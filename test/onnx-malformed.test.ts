@@ -16,9 +16,11 @@ import { importOnnx } from '../src/io/onnx/import.js';
 import { AttrType, DataType, decodeModelProto, encodeModelProto, type ModelProto } from '../src/io/onnx/proto.js';
 import { preset } from '../src/models/presets.js';
 import { Sequential } from '../src/network/sequential.js';
+import { host } from './helpers.js';
 
 const SOURCE = 'bad.onnx';
 const lenet = new Uint8Array(readFileSync(new URL('../../test/fixtures/onnx/lenet5.onnx', import.meta.url)));
+const resnet = new Uint8Array(readFileSync(new URL('../../test/fixtures/onnx/resnet_small.onnx', import.meta.url)));
 const own = exportOnnx(Sequential.fromConfig(preset('lenet5'), { seed: 2 }), { preprocessing: { scale: 1 / 255, mean: [0.1], std: [0.3] } });
 
 /** The one-line DescentError that importing `bytes` gives, matched against every pattern. */
@@ -115,16 +117,28 @@ describe('malformed ONNX files each get one clear error', () => {
     refused(mutated(lenet, (m) => (node(m, 'Relu').domain = 'com.microsoft')), /operator domain "com.microsoft" is not supported/);
     refused(mutated(lenet, (m) => node(m, 'Conv').attribute.push(create(AttributeProtoSchema, { name: 'foo', type: AttrType.INT, i: 1n }))),
       /node "\/0\/Conv" \(Conv\): attribute "foo" is not supported \(Conv supports kernel_shape, strides, pads, dilations, group, auto_pad\)/);
+    // A line break in a name from the file is escaped: still one line.
+    refused(mutated(lenet, (m) => node(m, 'Conv').attribute.push(create(AttributeProtoSchema, { name: 'p\nds', type: AttrType.INT, i: 1n }))),
+      /\(Conv\): attribute "p\\nds" is not supported/);
     refused(mutated(lenet, (m) => (node(m, 'Conv').attribute.find((x) => x.name === 'group')!.i = 2n)), /group=2 expects 2 input channels/);
-    refused(mutated(lenet, (m) => (node(m, 'Conv').attribute.find((x) => x.name === 'pads')!.ints = [1n, 2n, 2n, 2n])), /padding \[1, 2, 2, 2\] is not symmetric/);
+    refused(mutated(lenet, (m) => (node(m, 'Conv').attribute.find((x) => x.name === 'pads')!.ints = [1n, -2n, 2n, 2n])), /\(Conv\): padding \[1, -2, 2, 2\] is negative/);
+    refused(mutated(lenet, (m) => (node(m, 'MaxPool').attribute.find((x) => x.name === 'pads')!.ints = [1n, 2n, 2n, 2n])),
+      /\(MaxPool\): padding \[1, 2, 2, 2\] is not symmetric; Descent's pools pad both sides alike/);
     refused(mutated(lenet, (m) => (m.opsetImport[0].version = 5n)), /opset 5 is not supported/);
   });
 
-  it('structures a chain cannot hold: a branch, weights computed at run time, an unused output', () => {
+  it('structures Descent cannot hold: a dead branch, a join other than Add and Concat, weights computed at run time, an unused output', () => {
     refused(mutated(lenet, (m) => {
       const relu = node(m, 'Relu');
       m.graph!.node.push(create(NodeProtoSchema, { opType: 'Sigmoid', name: 'side', input: [relu.output[0]], output: ['side_out'] }));
-    }), /feeds 2 nodes .*graphs that branch are not supported yet/);
+    }), /node "side" \(Sigmoid\): the node is not on the way from the input to the output/);
+    refused(mutated(lenet, (m) => {
+      const relu = node(m, 'Relu'), pool = node(m, 'MaxPool');
+      m.graph!.node.splice(m.graph!.node.indexOf(pool), 0,
+        create(NodeProtoSchema, { opType: 'Mul', name: 'gate', input: [relu.output[0], relu.output[0] + '_sq'], output: ['gated'] }),
+        create(NodeProtoSchema, { opType: 'Sigmoid', name: 'sq', input: [relu.output[0]], output: [relu.output[0] + '_sq'] }));
+      pool.input[0] = 'gated';
+    }), /node "gate" \(Mul\): it reads 2 computed values .*only Add and Concat join branches/);
     refused(mutated(lenet, (m) => (node(m, 'Gemm').input[1] = node(m, 'Flatten').output[0])), /must be a constant \(an initializer\), not computed|reads the same value twice/);
     refused(mutated(lenet, (m) => (m.graph!.output[0].name = node(m, 'Relu').output[0])), /node "\/2\/MaxPool" \(MaxPool\): the node is not on the way from the input to the output/);
   });
@@ -138,11 +152,35 @@ describe('malformed ONNX files each get one clear error', () => {
     }), /Infinity/);
   });
 
+  it('graphs rewired at random (inputs pointed at other values, Add and Concat swapped): each imports and runs, or gets one DescentError line', () => {
+    const rng = new Rng(11);
+    let imported = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const bytes = mutated(resnet, (m) => {
+        const nodes = m.graph!.node, values = ['input', ...nodes.flatMap((n) => n.output)];
+        for (let k = 1 + rng.int(3); k > 0; k--) {
+          const n = nodes[rng.int(nodes.length)];
+          if (rng.uniform() < 0.2 && (n.opType === 'Add' || n.opType === 'Concat')) n.opType = n.opType === 'Add' ? 'Concat' : 'Add';
+          else if (n.input.length > 0) n.input[rng.int(n.input.length)] = values[rng.int(values.length)];
+        }
+      });
+      try {
+        const { net } = importOnnx(bytes, { source: SOURCE });
+        assert.ok(host(net.forward(new Float32Array(2 * 12 * 12 * 3), 2)).every(Number.isFinite));
+        imported++;
+      } catch (e) {
+        assert.ok(e instanceof DescentError, `trial ${trial}: ${(e as Error).name}: ${(e as Error).message}`);
+        assert.ok(!e.message.includes('\n') && e.message.startsWith(SOURCE), e.message);
+      }
+    }
+    assert.ok(imported > 0 && imported < 200, `${imported} of 200 imported`);
+  });
+
   it('random byte damage: every file either imports or gets one DescentError line', () => {
     const rng = new Rng(7);
     let imported = 0;
     for (let trial = 0; trial < 150; trial++) {
-      const base = trial % 2 ? lenet : own;
+      const base = [lenet, own, resnet][trial % 3];
       const bytes = Uint8Array.from(base);
       for (let k = 1 + rng.int(4); k > 0; k--) {
         // Damage the structure at the front more often than the float data at the back.

@@ -61,7 +61,7 @@ describe('the tarball', () => {
       p === 'dist/wasm/probe.wasm' || (p.startsWith('src/') && !p.startsWith('src/ui/static/')));
     assert.deepEqual(unwanted, []);
     assert.ok(packed.files.length < 360, `${packed.files.length} files`); // 320 and the WebGPU engine's ~30 (shipped since it trains)
-    assert.ok(packed.size < 480_000, `the tarball is ${packed.size} bytes`); // 400 kB and the WebGPU engine's ~35 kB
+    assert.ok(packed.size < 460_000, `the tarball is ${packed.size} bytes`); // 410 kB and the WebGPU engine's ~35 kB
     assert.ok(packed.unpackedSize < 1_400_000, `unpacked, the package is ${packed.unpackedSize} bytes`); // 1.2 MB and WebGPU's ~130 kB
   });
 });

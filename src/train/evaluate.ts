@@ -45,7 +45,7 @@ export async function evaluateAsync(net: Sequential, data: Dataset, batchSize = 
   return run.result();
 }
 
-/** The batches of an evaluation (in the network's input buffer) and the tally of their results. */
+/** The batches of an evaluation (in the network's inference input) and the tally of their results. */
 function evaluation(net: Sequential, data: Dataset, batchSize: number) {
   check(data.count > 0, 'cannot evaluate on 0 images: the accuracy of nothing is not 100%');
   const d = sizeOf(data.shape), E = sizeOf(net.outputShape);

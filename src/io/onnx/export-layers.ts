@@ -1,8 +1,8 @@
 /**
  * One ONNX emitter per Descent layer type: it appends the layer's nodes and initializers to the
- * graph and returns its output value. Emitters take a list of inputs so that layers with several
- * (the additions and concatenations of graph networks, when they arrive) register here the same
- * way; a new layer type (or option, such as Conv2d groups) is one entry below.
+ * graph and returns its output value. Emitters take a list of inputs: the layers with several (Add
+ * and Concat of graph networks, ./export-joins.ts) register here the same way; a new layer type (or
+ * option, such as Conv2d groups) is one entry below.
  *
  * Weights keep Descent's numbers bit for bit: convolution kernels are only transposed from
  * [O, KH, KW, C] to ONNX's [O, C, KH, KW], dense weights stay [O, I] (Gemm with transB = 1).
@@ -13,6 +13,7 @@ import type { Layer } from '../../layers/layer.js';
 import type { AvgPool2d, MaxPool2d } from '../../layers/pool2d.js';
 import type { HostTensors } from '../../network/sequential.js';
 import { channelsLastToFirst } from '../layout.js';
+import { joinEmitters } from './export-joins.js';
 import { type GraphBuilder, type Value } from './graph-builder.js';
 import { attrFloat, attrInt, attrInts } from './proto.js';
 
@@ -113,4 +114,5 @@ export const emitters: Record<string, Emitter> = {
   Tanh: pointwise('Tanh'),
   Softplus: pointwise('Softplus'),
   Softmax: softmax,
+  ...joinEmitters,
 };

@@ -9,8 +9,10 @@
  * Metadata (`descent.*` in metadata_props) records the preprocessing, class names and layout, so
  * that an import gives back the model file that was exported.
  *
- * Layers are emitted by ./export-layers.ts; a graph network would walk its nodes in topological
- * order calling the same emitters with each node's input values.
+ * Layers are emitted by ./export-layers.ts. A graph network's nodes are emitted in their
+ * (topological) list order, each reading the values of its inputs; ONNX names come from Descent's
+ * node names (`b1.conv1` gives node `b1.conv1.Conv`, weight `b1.conv1.weight`, value
+ * `b1.conv1.out`), a chain's from its layer numbers (`layers.3.Conv`).
  */
 import { create } from '@bufbuild/protobuf';
 import {
@@ -19,7 +21,6 @@ import {
 } from 'onnx-buf';
 import { DescentError } from '../../core/errors.js';
 import type { Sequential } from '../../network/sequential.js';
-import { requireChain } from '../../network/graph.js';
 import { checkFiniteNetwork } from '../finite.js';
 import type { Preprocessing } from '../model-file.js';
 import { inputTransform } from '../preprocessing.js';
@@ -71,24 +72,28 @@ function preprocess(b: GraphBuilder, x: Value, options: OnnxExportOptions): Valu
 
 /** The network as ONNX bytes. Throws naming a layer that has no ONNX form. */
 export function exportOnnx(net: Sequential, options: OnnxExportOptions = {}): Uint8Array {
-  requireChain(net, 'ONNX export');
   checkFiniteNetwork(net, 'cannot export to ONNX');
   const layout = options.inputLayout ?? 'nhwc';
   if (layout !== 'nhwc' && layout !== 'nchw') throw new DescentError(`inputLayout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
-  const b = new GraphBuilder();
+  const b = new GraphBuilder(['input']);
   const inputLayout: Layout = net.inputShape.length === 3 ? layout : 'flat';
   if (net.inputShape.length !== 3 && net.inputShape.length !== 1) {
     throw new DescentError(`cannot export an input of shape [${net.inputShape.join(', ')}]: ONNX export takes images [H, W, C] or vectors [F]`);
   }
   const input: Value = { name: 'input', shape: net.inputShape, layout: inputLayout };
-  let x = preprocess(b, input, options);
+  // values[t]: tensor x^(t) of the network (x^(0) the preprocessed input, x^(k+1) node k's output).
+  const values = [preprocess(b, input, options)];
+  const chain = net.isChain;
   net.layers.forEach((layer, k) => {
+    const name = net.topology.names[k];
     const emit = emitters[layer.type];
     if (!emit) {
-      throw new DescentError(`layer ${k} (${layer.type}) has no ONNX export (supported: ${Object.keys(emitters).join(', ')})`);
+      const what = chain ? `layer ${k}` : `node "${name}"`;
+      throw new DescentError(`${what} (${layer.type}) has no ONNX export (supported: ${Object.keys(emitters).join(', ')})`);
     }
-    x = emit(b, layer, `layers.${k}`, [x], net.hostTensors(k));
+    values.push(emit(b, layer, chain ? `layers.${k}` : name, net.topology.inputs[k].map((t) => values[t]), net.hostTensors(k)));
   });
+  let x = values[values.length - 1];
   // An image output comes back in the input's layout.
   if (x.layout !== 'flat' && x.layout !== inputLayout) x = inputLayout === 'nchw' ? b.toNchw(x, 'output') : b.toNhwc(x, 'output');
   const output = b.node('Identity', 'output', [x.name], [], 'output');

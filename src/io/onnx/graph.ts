@@ -89,8 +89,23 @@ function constantValue(node: NodeProto, where: string): TensorProto {
   fail(`${where}: a Constant needs a value`);
 }
 
-/** Nodes in an order where every value is computed before it is read; names a node of a cycle. */
+/** Whether every node reads only values defined before it (what ONNX asks of a graph's node list). */
+function inOrder(nodes: NodeProto[], ready: Set<string>): boolean {
+  const defined = new Set(ready);
+  for (const n of nodes) {
+    if (!n.input.every((i) => !i || defined.has(i))) return false;
+    for (const o of n.output) if (o) defined.add(o);
+  }
+  return true;
+}
+
+/**
+ * Nodes in an order where every value is computed before it is read; names a node of a cycle.
+ * A list already in such an order is kept as it is, so that a graph network's nodes (and its
+ * parameters in w) come back in the order Descent's export wrote them.
+ */
 function topologicalOrder(nodes: NodeProto[], ready: Set<string>, where: (n: NodeProto) => string): NodeProto[] {
+  if (inOrder(nodes, ready)) return nodes;
   const producer = new Map<string, NodeProto>();
   for (const n of nodes) for (const o of n.output) if (o) producer.set(o, n);
   const waiting = new Map<NodeProto, number>();

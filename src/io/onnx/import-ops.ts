@@ -9,6 +9,8 @@
  */
 import { DescentError } from '../../core/errors.js';
 import type { NodeProto } from 'onnx-buf';
+import type { Pair } from '../../layers/options.js';
+import { resolvePads, type Pads } from '../../layers/padding.js';
 import { channelsFirstToLast } from '../layout.js';
 import type { Importer } from './import.js';
 import { Attributes, shortestDecimal } from './proto.js';
@@ -29,26 +31,29 @@ function permuteRows(data: Float32Array, chw: readonly number[]): Float32Array {
   return out;
 }
 
+/** Descent's padding option: [PH, PW] where both sides agree, else [top, bottom, left, right]. */
+const paddingConfig = (p: Pads): [number, number] | Pads => (symmetric(p) ? [p[0], p[2]] : p);
+
 function spatial(imp: Importer, node: NodeProto, a: Attributes, name: string, fallback: number, length = 2): number[] {
   const v = a.ints(name, new Array<number>(length).fill(fallback))!;
   if (v.length !== length) throw new DescentError(`${imp.where(node)}: attribute "${name}" has ${v.length} values, expected ${length} (2-D)`);
   return v;
 }
 
-/** pads [top, left, bottom, right] as Descent's symmetric [PH, PW], plus a Pad node's before it. */
-function padding(imp: Importer, node: NodeProto, a: Attributes): [number, number] {
+/** pads [top, left, bottom, right] as Descent's [top, bottom, left, right], plus a Pad node's before it. */
+function padding(imp: Importer, node: NodeProto, a: Attributes): Pads {
   const autoPad = a.string('auto_pad', 'NOTSET');
   const [t, l, b, r] = autoPad === 'VALID' ? [0, 0, 0, 0] : spatial(imp, node, a, 'pads', 0, 4);
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') {
     throw new DescentError(`${imp.where(node)}: auto_pad ${autoPad} is not supported (NOTSET with explicit pads, or VALID)`);
   }
-  if (t !== b || l !== r || t < 0 || l < 0) {
-    throw new DescentError(`${imp.where(node)}: padding [${t}, ${l}, ${b}, ${r}] is not symmetric; Descent pads both sides alike`);
-  }
-  const [PH, PW] = imp.chain.pad ?? [0, 0];
+  if (t < 0 || l < 0 || b < 0 || r < 0) throw new DescentError(`${imp.where(node)}: padding [${t}, ${l}, ${b}, ${r}] is negative`);
+  const [pt, pb, pl, pr] = imp.chain.pad ?? [0, 0, 0, 0];
   imp.chain.pad = null;
-  return [t + PH, l + PW];
+  return [t + pt, b + pb, l + pl, r + pr];
 }
+
+const symmetric = ([t, b, l, r]: Pads) => t === b && l === r;
 
 /**
  * A zero Pad of height and width, as PyTorch writes before AveragePool (count_include_pad): it
@@ -63,12 +68,12 @@ const pad: Translator = (imp, node) => {
   const next = imp.next(node);
   const [n0, c0, t, l, n1, c1, b, r] = pads;
   const ok = mode === 'constant' && value === 0 && pads.length === 8 && n0 === 0 && c0 === 0 && n1 === 0 && c1 === 0 &&
-    t === b && l === r && t >= 0 && l >= 0 && imp.chain.pad === null && (next?.opType === 'Conv' || next?.opType === 'AveragePool');
+    t >= 0 && l >= 0 && b >= 0 && r >= 0 && imp.chain.pad === null && (next?.opType === 'Conv' || next?.opType === 'AveragePool');
   if (!ok) {
-    throw new DescentError(`${imp.where(node)}: only a symmetric zero padding of height and width right before a Conv or ` +
+    throw new DescentError(`${imp.where(node)}: only a zero padding of height and width right before a Conv or ` +
       `AveragePool is supported (mode ${mode}, value ${value}, pads [${pads.join(', ')}], followed by ${next?.opType ?? 'nothing'})`);
   }
-  imp.chain.pad = [t, l];
+  imp.chain.pad = [t, b, l, r];
   imp.advance(node);
 };
 
@@ -92,7 +97,7 @@ const conv: Translator = (imp, node) => {
   const tensors: Record<string, Float32Array> = { weight: channelsFirstToLast(w.data, O, CG, KH, KW) as Float32Array };
   if (bias) tensors.bias = bias.data;
   imp.add(node, { type: 'Conv2d', outChannels: O, kernelSize: [KH, KW], stride: spatial(imp, node, a, 'strides', 1),
-    padding: padding(imp, node, a), dilation: spatial(imp, node, a, 'dilations', 1), groups: group, bias: bias !== undefined }, tensors);
+    padding: paddingConfig(padding(imp, node, a)), dilation: spatial(imp, node, a, 'dilations', 1), groups: group, bias: bias !== undefined }, tensors);
 };
 
 const pool = (type: 'MaxPool2d' | 'AvgPool2d'): Translator => (imp, node) => {
@@ -102,7 +107,15 @@ const pool = (type: 'MaxPool2d' | 'AvgPool2d'): Translator => (imp, node) => {
   if (!a.has('kernel_shape')) throw new DescentError(`${imp.where(node)}: attribute "kernel_shape" is missing`);
   const kernel = spatial(imp, node, a, 'kernel_shape', 1), stride = spatial(imp, node, a, 'strides', 1);
   const ownPads = spatial(imp, node, a, 'pads', 0, 4).some((p) => p > 0);
-  const pad = padding(imp, node, a);
+  const pads = padding(imp, node, a);
+  const [H, W] = imp.chain.shape;
+  // Asymmetric padding: only MaxPool2d's 'same', where it is exactly what 'same' gives.
+  const same = type === 'MaxPool2d' && resolvePads('same', H, W, kernel as Pair, stride as Pair).join() === pads.join();
+  if (!symmetric(pads) && !same) {
+    const [t, b, l, r] = pads;
+    throw new DescentError(`${imp.where(node)}: padding [${t}, ${l}, ${b}, ${r}] is not symmetric; Descent's pools pad both sides alike ` +
+      "(or MaxPool2d's 'same')");
+  }
   if (type === 'MaxPool2d' && spatial(imp, node, a, 'dilations', 1).some((d) => d !== 1)) {
     throw new DescentError(`${imp.where(node)}: dilated max-pooling is not supported (dilations must be 1)`);
   }
@@ -110,14 +123,13 @@ const pool = (type: 'MaxPool2d' | 'AvgPool2d'): Translator => (imp, node) => {
     throw new DescentError(`${imp.where(node)}: count_include_pad=0 with padding is not supported (Descent averages over the padded window)`);
   }
   if (a.int('ceil_mode', 0) !== 0) {
-    const [H, W] = imp.chain.shape;
     // ceil_mode changes nothing when every window fits exactly.
-    if ((H + 2 * pad[0] - kernel[0]) % stride[0] !== 0 || (W + 2 * pad[1] - kernel[1]) % stride[1] !== 0) {
+    if ((H + pads[0] + pads[1] - kernel[0]) % stride[0] !== 0 || (W + pads[2] + pads[3] - kernel[1]) % stride[1] !== 0) {
       throw new DescentError(`${imp.where(node)}: ceil_mode=1 is not supported here (it would add a partial window; Descent uses floor)`);
     }
   }
   imp.noExtraOutputs(node);
-  const config = { type, kernelSize: kernel, stride, padding: pad };
+  const config = { type, kernelSize: kernel, stride, padding: symmetric(pads) ? [pads[0], pads[2]] : 'same' };
   imp.add(node, type === 'MaxPool2d' ? { ...config, tieBreak: 'random' } : config, {});
 };
 
@@ -154,9 +166,19 @@ const flatten: Translator = (imp, node) => {
   imp.flatten(node);
 };
 
+/** A vector [N, C] as [N, C, 1, 1] (or [N, 1, 1, C]): the per-channel input of an Add (see ./import-joins.ts). */
+function vectorAsImage(imp: Importer, node: NodeProto, target: number[]): boolean {
+  const C = imp.chain.shape[0], rest = target.slice(1).join();
+  if (imp.chain.layout !== 'flat' || target.length !== 4 || target[0] < -1 || (rest !== `${C},1,1` && rest !== `1,1,${C}`)) return false;
+  imp.advance(node, rest === `${C},1,1` ? 'nchw' : 'nhwc');
+  imp.chain.reshapedVector = true;
+  return true;
+}
+
 const reshape: Translator = (imp, node) => {
   new Attributes(node, imp.where(node), ['allowzero']);
   const target = imp.intConstant(node, 1, 'shape');
+  if (vectorAsImage(imp, node, target)) return;
   const F = imp.chain.shape.reduce((x, y) => x * y, 1);
   const ok = target.length === 2 && (target[1] === -1 || target[1] === F) && (target[0] >= -1);
   if (!ok) {
@@ -262,9 +284,11 @@ const dropout: Translator = (imp, node) => {
   imp.add(node, { type: 'Dropout', p }, {});
 };
 
+/** Identity: a Descent Identity layer (a named pass-through of a graph), except as the graph's last node. */
 const identity: Translator = (imp, node) => {
   new Attributes(node, imp.where(node), []);
-  imp.advance(node);
+  if (node.output[0] === imp.graph.output) imp.advance(node);
+  else imp.add(node, { type: 'Identity' }, {});
 };
 
 export const translators: Record<string, Translator> = {
