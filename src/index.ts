@@ -70,4 +70,7 @@ export * from './train/events.js';
 export { LearningRate, type LearningRateState } from './train/learning-rate.js';
 export * from './train/optimizers/index.js';
 export * from './train/schedules/index.js';
+export {
+  DEFAULT_RECIPE, type Recipe, recipe, recipeFitOptions, recipeNames, type RecipeSchedule, recipeScheduleConfig, recipeStepsPerEpoch,
+} from './train/recipes.js';
 export { fit, type FitOptions, type History, Trainer } from './train/trainer.js';

@@ -68,7 +68,8 @@ describe('descent refuses bad input with one line', () => {
 
   it('a bad --schedule, before any work', () => {
     for (const [value, pattern] of [['bogus', /--schedule: unknown schedule "bogus"/], ['step:abc', /--schedule step needs epochs/],
-      ['exponential:-1', /--schedule exponential needs a factor/]] as const) {
+      ['exponential:-1', /--schedule exponential needs a factor/], ['onecycle:1.5', /--schedule onecycle takes .*pct_start in \(0, 1\)/],
+      ['onecycle:0.3,25,1e4,2', /--schedule onecycle takes/], ['onecycle:0.3,0.5', /factors >= 1/]] as const) {
       const r = descent('train', ...quick, ...data(), '--schedule', value, '--out', join(dir, 'never'));
       assertOneLineError(r, pattern);
       assert.equal(r.stdout, '');
@@ -90,7 +91,7 @@ describe('descent refuses bad input with one line', () => {
   it('a device or an empty data set as data; too few images for the validation split', { skip: !existsSync('/dev/zero') && 'no /dev/zero' }, () => {
     assertOneLineError(descent('train', ...quick, ...data('/dev/zero', labels)), /cannot read \/dev\/zero: it is a device/);
     assertOneLineError(descent('train', ...quick, ...data(join(dir, 'empty-images.idx'), join(dir, 'empty-labels.idx'))), /holds no images/);
-    assertOneLineError(descent('train', ...quick, ...data(join(dir, 'two-images.idx'), join(dir, 'two-labels.idx'))),
+    assertOneLineError(descent('train', ...quick, '--recipe', 'thorough', ...data(join(dir, 'two-images.idx'), join(dir, 'two-labels.idx'))),
       /--validation-split 0\.083\d* of 2 images holds out none/);
   });
 });

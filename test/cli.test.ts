@@ -57,7 +57,8 @@ describe('descent CLI', () => {
     assert.equal(r.status, 0);
     assert.equal(r.stdout.trim(), JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
     const help = descent('train', '--help').stdout;
-    assert.match(help, /default: 1\/12/);
+    assert.match(help, /--recipe <name>.*fast \(LeNet-5/s);
+    assert.match(help, /default: "fast"/);
     assert.doesNotMatch(help, /\d\.\d{6,}/);
   });
 

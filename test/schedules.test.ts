@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DescentError } from '../src/core/errors.js';
-import { createSchedule, type Schedule, type ScheduleConfig, type ScheduleDecision } from '../src/train/schedules/index.js';
+import { createSchedule, type OneCycleConfig, type Schedule, type ScheduleConfig, type ScheduleDecision } from '../src/train/schedules/index.js';
 import { assertClose } from './helpers.js';
 
 /** Rates at the start of epochs 0..n-1 (epoch-based schedules ignore the step). */
@@ -49,6 +49,52 @@ describe('fixed schedules give the expected rate over time', () => {
     assertClose([4, 9, 14, 20].map(at), [1, 0.505, 0.01, 0.01], 1e-15, 'annealing');
     assertClose([at(6)], [0.01 + 0.99 * (1 + Math.cos(Math.PI * 0.2)) / 2], 1e-15, 'step 6');
     assert.equal(createSchedule({ kind: 'cosine', totalSteps: 10 }).rateAt(0, 0, 0.1), 0.1, 'no warm-up starts at the base rate');
+  });
+});
+
+describe('one-cycle (PyTorch OneCycleLR, cycle_momentum=False)', () => {
+  // The rates torch 1.13's OneCycleLR gives with max_lr 0.1 at steps 0..T-1 (printed by Debian's python3-torch).
+  const torchRates: [Omit<OneCycleConfig, 'kind'>, number[]][] = [
+    [{ totalSteps: 10 }, [0.0040000000000000036, 0.052000000000000005, 0.1, 0.09504846320134738, 0.0811745653949763,
+      0.06112620219362893, 0.03887419780637107, 0.0188258346050237, 0.004951936798652629, 4e-07]],
+    [{ totalSteps: 7, pctStart: 0.25, divFactor: 10, finalDivFactor: 100 }, [0.009999999999999995, 0.09944209976994517,
+      0.08666594099789983, 0.06116492065111791, 0.03180121583289857, 0.008779373222916066, 0.0001]],
+    [{ totalSteps: 12, annealStrategy: 'linear' }, [0.004, 0.04092307692307694, 0.07784615384615387, 0.09523811428571428,
+      0.0833334, 0.0714286857142857, 0.05952397142857143, 0.04761925714285714, 0.03571454285714286, 0.023809828571428576,
+      0.01190511428571428, 3.999999999976245e-07]],
+    [{ totalSteps: 11, threePhase: true }, [0.0040000000000000036, 0.04223411137347358, 0.09602614247226175, 0.07968065546151361,
+      0.019237449125504597, 0.003946095132185532, 0.003372546027409893, 0.002347461625698327, 0.0012081196838748941,
+      0.00032939147473640937, 4e-07]],
+    // Cycles too short for a warm-up step: PyTorch skips the warm-up.
+    [{ totalSteps: 2, pctStart: 0.25 }, [0.0750001, 4e-07]],
+    [{ totalSteps: 3 }, [0.09944154354509119, 0.046263710266697504, 4e-07]],
+    [{ totalSteps: 1 }, [4e-07]],
+  ];
+  for (const [options, expected] of torchRates) {
+    it(`matches OneCycleLR step by step: ${JSON.stringify(options)}`, () => {
+      const s = createSchedule({ kind: 'onecycle', ...options });
+      assertClose(expected.map((_, t) => s.rateAt(t, 0, 0.1)), expected, 1e-12, 'onecycle');
+    });
+  }
+
+  it('skips a warm-up that spans no step (where PyTorch divides by zero): 4 steps with pctStart 0.25 start at the peak', () => {
+    const s = createSchedule({ kind: 'onecycle', totalSteps: 4, pctStart: 0.25 });
+    const rates = [0, 1, 2, 3].map((t) => s.rateAt(t, 0, 0.1));
+    assert.ok(rates.every(Number.isFinite), String(rates));
+    assertClose(rates, [0.1, 0.1 * (0.75 + 0.25 / 25 / 1e4), 0.1 * (0.25 + 0.75 / 25 / 1e4), 4e-7], 1e-12, 'short cycle');
+  });
+
+  it('stays at its last rate past totalSteps, and fills in the defaults', () => {
+    const s = createSchedule({ kind: 'onecycle', totalSteps: 10 });
+    assertClose([s.rateAt(10, 3, 0.1), s.rateAt(1000, 9, 0.1)], [4e-7, 4e-7], 1e-18, 'after the cycle');
+    assert.deepEqual(s.config(), { kind: 'onecycle', totalSteps: 10, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4,
+      annealStrategy: 'cos', threePhase: false });
+  });
+
+  it('a different peak or shape gives different rates (the comparison can fail)', () => {
+    const [options, expected] = torchRates[0]!;
+    const off = createSchedule({ kind: 'onecycle', ...options, pctStart: 0.4 });
+    assert.throws(() => assertClose(expected.map((_, t) => off.rateAt(t, 0, 0.1)), expected, 1e-12, 'onecycle'));
   });
 });
 
@@ -152,6 +198,10 @@ describe('state round trip and validation', () => {
     [{ kind: 'exponential' }, /exponential gamma/],
     [{ kind: 'cosine', totalSteps: 5, warmupSteps: 5 }, /cosine totalSteps must be an integer >= 6/],
     [{ kind: 'cosine', totalSteps: 5, minLr: -1 }, /cosine minLr/],
+    [{ kind: 'onecycle', totalSteps: 0 }, /onecycle totalSteps must be an integer >= 1/],
+    [{ kind: 'onecycle', totalSteps: 10, pctStart: 1 }, /onecycle pctStart/],
+    [{ kind: 'onecycle', totalSteps: 10, divFactor: 0.5 }, /onecycle divFactor/],
+    [{ kind: 'onecycle', totalSteps: 10, annealStrategy: 'cosine' }, /onecycle annealStrategy/],
     [{ kind: 'plateau', factor: 1 }, /plateau factor must be a finite number in \[0, 1\)/],
     [{ kind: 'plateau', mode: 'down' }, /plateau mode must be 'min' or 'max'/],
     [{ kind: 'plateau', thresholdMode: 'pct' }, /plateau thresholdMode/],

@@ -161,7 +161,7 @@ describe('dashboard views in a real browser', { skip: chromiumSkip }, () => {
     const idx = 'idx:images.idx.gz,labels.idx';
     // stdout is a pipe, not a terminal: the command ends after training, once the page has the end.
     const child = spawn(process.execPath, [MAIN, 'train', '--model', 'tiny.json', '--data', idx, '--test', idx, '--engine', 'reference',
-      '--epochs', '50', '--no-early-stopping', '--batch-size', '8', '--out', 'run', '--ui'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--epochs', '50', '--no-early-stopping', '--batch-size', '8', '--validation-split', '0.0833', '--out', 'run', '--ui'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
@@ -188,7 +188,7 @@ describe('dashboard views in a real browser', { skip: chromiumSkip }, () => {
       // The server is gone; what the page has, it received before the server went.
       const steps = readLines(join(work, 'run', 'metrics.jsonl')).filter((m) => m.type === 'step').length;
       await page.waitForFunction((n) => Number((document.querySelector('#chart-loss') as HTMLElement).dataset.points) === n, steps, { timeout: 10_000 });
-      assert.equal(steps, 50 * 14);
+      assert.equal(steps, 50 * 14, '110 of the 120 images (10 held out for validation), batches of 8');
       assert.equal(await page.textContent('#status'), 'finished');
       assert.match((await page.textContent('[data-fact="test"]'))!, /accuracy \d+\.\d+%, loss .* on 120 images/);
       assert.equal(await page.isVisible('#confusion-pick'), true, 'the test confusion matrix can be shown');

@@ -15,6 +15,7 @@ import { summaryCommand } from './summary.js';
 import { trainCommand, type TrainFlags } from './train.js';
 import { uiCommand } from '../ui/cli-ui.js';
 import { presetNames } from '../models/presets.js';
+import { DEFAULT_RECIPE, recipe, recipeNames } from '../train/recipes.js';
 
 const engineOption = () => new Option('--engine <engine>', 'compute engine (auto: a real GPU through WebGPU if present, else wasm)')
   .choices(['auto', 'wasm', 'webgpu', 'reference']).default('auto');
@@ -47,24 +48,25 @@ const program = new Command('descent')
 
 program.command('train')
   .description('train a model (MNIST and LeNet-5 by default); checkpoints and the final model go to --out')
-  .option('-m, --model <model>', `preset (${presetNames.join(', ')}) or JSON spec file`, 'lenet5')
+  .addOption(new Option('-r, --recipe <name>', `a whole set-up: ${recipeNames.map((n) => `${n} (${recipe(n).description})`).join('; ')}. ` +
+    'Flags given beside it override its parts').choices(recipeNames).default(DEFAULT_RECIPE))
+  .option('-m, --model <model>', `preset (${presetNames.join(', ')}) or JSON spec file (default: the recipe's)`)
   .option('-d, --data <source>', 'mnist | idx:<images>,<labels> | csv:<file> | folder:<dir> | cifar10:<dir>', 'mnist')
   .option('--test <source>', 'test data (MNIST and a CIFAR-10 folder use their test images by default)')
   .option('--classes <n>', 'number of classes (default: the largest label + 1, every class below it present)', classCount)
   .addOption(new Option('--color <mode>', 'channels of folder: images').choices(['grayscale', 'rgb']).default('grayscale'))
   .option('--image-size <size>', 'resize folder: images to <n> or <height>x<width> (area averaging down, bilinear up)', imageSize)
-  .option('-e, --epochs <n>', 'epochs', positiveInt, 15)
-  .option('-b, --batch-size <n>', 'mini-batch size B (1 = online learning)', positiveInt, 64)
-  .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerKinds]).default('adam'))
-  .option('--lr <rate>', 'learning rate α (default: the optimizer\'s: adam 0.001, sgd 0.01)', positiveNumber)
+  .option('-e, --epochs <n>', 'epochs (default: the recipe\'s)', positiveInt)
+  .option('-b, --batch-size <n>', 'mini-batch size B (1 = online learning; default: the recipe\'s)', positiveInt)
+  .addOption(new Option('--optimizer <name>', 'optimizer (default: the recipe\'s; naming one drops the recipe\'s lr)').choices([...optimizerKinds]))
+  .option('--lr <rate>', 'learning rate α (default: the recipe\'s, or with --optimizer the optimizer\'s: adam 0.001, sgd 0.01)', positiveNumber)
   .option('--momentum <m>', 'momentum (sgd, rmsprop)', positiveNumber)
   .option('--weight-decay <λ>', 'weight decay', positiveNumber)
-  .option('--schedule <schedule>', 'constant | step:<epoch>,… (÷10 there) | exponential:<γ> | cosine[:<warm-up steps>] | plateau[:<patience>] | adam-then-sgd[:<lr>]', 'cosine')
-  .addOption(new Option('--validation-split <f>', 'fraction of the training data held out for validation (0: none)')
-    .argParser(fraction).default(1 / 12, '1/12, i.e. 5,000 of MNIST\'s 60,000'))
-  .option('--patience <n>', 'early stopping: epochs without a better validation error', nonNegativeInt, 5)
+  .option('--schedule <schedule>', 'constant | step:<epoch>,… (÷10 there) | exponential:<γ> | cosine[:<warm-up steps>] | onecycle[:<pct start>,<div>,<final div>] (peak --lr) | plateau[:<patience>] | adam-then-sgd[:<lr>] (default: the recipe\'s)')
+  .option('--validation-split <f>', 'fraction of the training data held out for validation and early stopping (0: none; default: the recipe\'s)', fraction)
+  .option('--patience <n>', 'early stopping: epochs without a better validation error (default: the recipe\'s)', nonNegativeInt)
   .option('--no-early-stopping', 'train all epochs (best weights are not restored)')
-  .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none)', nonNegativeInt, 2)
+  .option('--augment <pixels>', 'random shifts of up to this many pixels (0: none; default: the recipe\'s)', nonNegativeInt)
   .option('--crop <padding>', 'random crops: pad each image with this many zeros, crop back to its size (CIFAR: 4)', nonNegativeInt, 0)
   .option('--flip', 'random horizontal flips (half of the images)')
   .option('--no-normalize', 'skip mean/std normalisation of the inputs')

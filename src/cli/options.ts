@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MAX_CLASSES } from '../core/limits.js';
 import type { OptimizerConfig } from '../train/optimizers/index.js';
-import type { ScheduleConfig } from '../train/schedules/index.js';
+import type { OneCycleConfig, ScheduleConfig } from '../train/schedules/index.js';
 
 /**
  * A decimal number as people write it (12, 0.5, .5, 1e-3): no hex, octal or binary, no Infinity,
@@ -83,7 +83,8 @@ export function optimizerConfig(kind: string, lr: number | undefined, momentum: 
 
 /**
  * --schedule values: constant | step:<epoch>,<epoch>,... (÷10 at those epochs) | exponential:<gamma> |
- * cosine[:<warmup steps>] | plateau[:<patience>] | adam-then-sgd[:<sgd lr>].
+ * cosine[:<warmup steps>] | onecycle[:<pct_start>[,<div_factor>[,<final_div_factor>]]] (PyTorch's OneCycleLR, max_lr = --lr) |
+ * plateau[:<patience>] | adam-then-sgd[:<sgd lr>].
  */
 export function scheduleConfig(value: string, totalSteps: number): ScheduleConfig {
   const [kind, arg] = value.split(':');
@@ -97,10 +98,25 @@ export function scheduleConfig(value: string, totalSteps: number): ScheduleConfi
     case 'step': return { kind: 'multistep', milestones: (arg ?? '').split(',').map((s) => num(s, 'epochs like step:5,10')), gamma: 0.1 };
     case 'exponential': return { kind: 'exponential', gamma: num(arg, 'a factor like exponential:0.9') };
     case 'cosine': return { kind: 'cosine', totalSteps, warmupSteps: arg ? num(arg, 'warm-up steps like cosine:200') : 0 };
+    case 'onecycle': return oneCycleConfig(value, arg, totalSteps);
     case 'plateau': return { kind: 'plateau', patience: arg ? num(arg, 'a patience like plateau:2') : 2, mode: 'min' };
     case 'adam-then-sgd': return { kind: 'adam-then-sgd', patience: 1, sgdLr: arg ? num(arg, 'an SGD rate like adam-then-sgd:0.01') : 0.01 };
-    default: throw new InvalidArgumentError(`--schedule: unknown schedule "${value}" (use constant, step:<epochs>, exponential:<gamma>, cosine[:warmup], plateau[:patience], adam-then-sgd[:lr]).`);
+    default: throw new InvalidArgumentError(`--schedule: unknown schedule "${value}" (use constant, step:<epochs>, exponential:<gamma>, cosine[:warmup], onecycle[:pct_start,div,final_div], plateau[:patience], adam-then-sgd[:lr]).`);
   }
+}
+
+/** onecycle[:<pct_start>[,<div_factor>[,<final_div_factor>]]]: omitted values are OneCycleLR's defaults. */
+function oneCycleConfig(value: string, arg: string | undefined, totalSteps: number): OneCycleConfig {
+  const parts = arg === undefined ? [] : arg.split(',');
+  const [pctStart, divFactor, finalDivFactor] = parts.map((s) => (DECIMAL.test(s) ? Number(s) : NaN));
+  const bad = parts.length > 3 || !(pctStart === undefined || (pctStart > 0 && pctStart < 1))
+    || [divFactor, finalDivFactor].some((f) => f !== undefined && !(f >= 1 && Number.isFinite(f)));
+  if (bad) {
+    throw new InvalidArgumentError(`--schedule onecycle takes onecycle[:<pct_start>[,<div_factor>[,<final_div_factor>]]] with pct_start in (0, 1) ` +
+      `and factors >= 1 (like onecycle:0.3,25,10000), got "${value}".`);
+  }
+  return { kind: 'onecycle', totalSteps, ...(pctStart !== undefined ? { pctStart } : {}),
+    ...(divFactor !== undefined ? { divFactor } : {}), ...(finalDivFactor !== undefined ? { finalDivFactor } : {}) };
 }
 
 /** --image-size: <n> (n×n) or <height>x<width>. */

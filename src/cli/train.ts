@@ -24,9 +24,12 @@ import { confusionTable, percent } from './format.js';
 import { loadArchitecture } from './model-source.js';
 import { optimizerConfig, scheduleConfig } from './options.js';
 import { attachProgress } from './progress.js';
+import { applyRecipe } from './recipe-flags.js';
 import { checkValidationSplit, cleanBeside, reuseUnstartedRun, savedFlags } from './train-checks.js';
 
 export interface TrainFlags {
+  /** The recipe the other flags start from (src/cli/recipe-flags.ts). */
+  recipe: string;
   model: string;
   data: string;
   test?: string;
@@ -67,6 +70,10 @@ const RESUMED_FLAGS: (keyof TrainFlags)[] = ['data', 'epochs', 'batchSize', 'opt
 export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Promise<void> {
   const log = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
   const started = performance.now();
+  if (flags.resume && explicit.has('recipe')) {
+    throw new DescentError(`--resume continues with the flags the checkpoint was started with: drop --recipe ${flags.recipe}`);
+  }
+  applyRecipe(flags, explicit);
 
   // A resumed run continues with the flags it was started with, unless given again here.
   let checkpoint: Uint8Array | null = null;
@@ -127,7 +134,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   let dashboard: Dashboard | null = null, dashboardFinished = false;
   try {
     const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
-    log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model}`} on ${flags.data} ` +
+    log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model} (recipe ${flags.recipe})`} on ${flags.data} ` +
       `(${train.count.toLocaleString('en-US')} images ${train.shape.join('×')}, ${train.classes} classes), engine ${describeEngine(engine)}, output ${out}`);
     if (!flags.json) log(net.summary());
 

@@ -11,7 +11,7 @@
  * A schedule is the shape s(t) of the rate, never its home: it does not store α and knows nothing of a
  * person's commands. The one home is the trainer's LearningRate (src/train/learning-rate.ts), which
  * combines s(t) with the commands by the rule written there. Fixed shapes (constant, multistep, step,
- * exponential, cosine) are pure functions of (step, epoch, base rate) and keep no state; 'plateau' and
+ * exponential, cosine, onecycle) are pure functions of (step, epoch, base rate) and keep no state; 'plateau' and
  * 'adam-then-sgd' keep what the metric told them (their level, the phase) in state().
  */
 import { check } from '../../core/errors.js';
@@ -58,6 +58,23 @@ export interface CosineConfig {
   /** The rate at the end (default 0). */
   minLr?: number;
 }
+/** PyTorch's OneCycleLR (rate only): up from α₀/divFactor to α₀, then down to α₀/(divFactor·finalDivFactor). */
+export interface OneCycleConfig {
+  /** Selects the one-cycle schedule. */
+  kind: 'onecycle';
+  /** Steps of the whole cycle (usually epochs × steps per epoch). */
+  totalSteps: number;
+  /** The fraction of the steps spent rising (default 0.3). */
+  pctStart?: number;
+  /** The first rate is α₀/divFactor (default 25). */
+  divFactor?: number;
+  /** The last rate is α₀/(divFactor·finalDivFactor) (default 1e4). */
+  finalDivFactor?: number;
+  /** 'cos' (the default) or 'linear' phases. */
+  annealStrategy?: 'cos' | 'linear';
+  /** Three phases: up, back down to the first rate, then to the last (default false). */
+  threePhase?: boolean;
+}
 /** What counts as progress of the watched metric (ReduceLROnPlateau's names and defaults). */
 export interface PlateauOptions {
   /** 'min': lower is better (losses, errors; the default); 'max': higher is better. */
@@ -91,7 +108,7 @@ export interface AdamThenSgdConfig extends PlateauOptions {
 }
 
 /** A learning-rate schedule as JSON, as FitOptions, the CLI and checkpoints carry it. */
-export type ScheduleConfig = ConstantConfig | MultiStepConfig | StepConfig | ExponentialConfig | CosineConfig
+export type ScheduleConfig = ConstantConfig | MultiStepConfig | StepConfig | ExponentialConfig | CosineConfig | OneCycleConfig
   | PlateauConfig | AdamThenSgdConfig;
 /** The schedule names. */
 export type ScheduleKind = ScheduleConfig['kind'];

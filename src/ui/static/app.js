@@ -286,6 +286,7 @@ function describeSchedule(c) {
     case 'step': return `step: α × ${g} every ${c.stepSize} epochs`;
     case 'exponential': return `exponential: α × ${c.gamma} each epoch`;
     case 'cosine': return `cosine to ${num(c.minLr ?? 0)} over ${c.totalSteps} steps${c.warmupSteps ? `, ${c.warmupSteps} warm-up` : ''}`;
+    case 'onecycle': return `one-cycle over ${c.totalSteps} steps: up from α/${num(c.divFactor ?? 25)} to α in the first ${Math.round(100 * (c.pctStart ?? 0.3))}%, then down to α/${num((c.divFactor ?? 25) * (c.finalDivFactor ?? 1e4))}`;
     case 'plateau': return `reduce on plateau: α × ${c.factor ?? 0.1} after ${c.patience ?? 10} epochs without progress`;
     case 'adam-then-sgd': return `Adam, then SGD at α = ${num(c.sgdLr ?? 0.01)} once progress flattens`;
     default: return JSON.stringify(c);
