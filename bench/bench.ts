@@ -32,6 +32,7 @@ import { poolFor } from './image-pool.js';
 import { tfjsPeer } from './tfjs-peer.js';
 import { PytorchPeer, pytorchVersion } from './pytorch-peer.js';
 import type { ConvAlgorithm } from '../src/engine/winograd.js';
+import { hostFloats } from '../src/core/tensor.js';
 
 const BATCH = 64;
 const args = process.argv.slice(2);
@@ -121,7 +122,7 @@ async function matmul512(threads: number): Promise<number> {
   const engine = await createEngine('wasm', threads);
   try {
     const n = 512, rng = new Rng(3);
-    const [a, b, c] = [0, 1, 2].map(() => engine.arena.floats(n * n));
+    const [a, b, c] = [0, 1, 2].map(() => hostFloats(engine.arena.floats(n * n), 'bench'));
     for (let i = 0; i < n * n; i++) { a[i] = rng.uniform() - 0.5; b[i] = rng.uniform() - 0.5; }
     const run = () => engine.kernels.matmul(a, b, c, n, n, n, false, false, false);
     for (const end = performance.now() + 500; performance.now() < end;) run();

@@ -12,6 +12,7 @@ import { Sequential } from '../src/network/sequential.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
 import { NETWORKS } from './networks.js';
+import { hostFloats } from '../src/core/tensor.js';
 
 const steps = Number(process.argv[2] ?? 200), window = Number(process.argv[3] ?? 20), B = 64;
 const train = loadMnist({ split: 'train' }), test = loadMnist({ split: 'test' });
@@ -37,7 +38,7 @@ async function run(alg: ConvAlgorithm, orderSeed: number): Promise<{ losses: num
     const T = 2000;
     for (let s = 0; s < T; s += B) {
       const n = Math.min(B, T - s);
-      const p = net.forward(test.x.subarray(s * 784, (s + n) * 784), n, false);
+      const p = hostFloats(net.forward(test.x.subarray(s * 784, (s + n) * 784), n, false), 'bench');
       for (let i = 0; i < n; i++) {
         let best = 0;
         for (let c = 1; c < 10; c++) if (p[i * 10 + c] > p[i * 10 + best]) best = c;

@@ -6,6 +6,7 @@
 export { type Arena, HeapArena } from './core/arena.js';
 export { DescentError, ShapeError } from './core/errors.js';
 export { type DType, type Floats } from './core/floats.js';
+export { type DeviceTensor, hostFloats, hostInts, type IntTensor, isDeviceTensor, type Tensor as EngineTensor } from './core/tensor.js';
 export { hash32, Rng, type RngState } from './core/rng.js';
 export { fmt, type Shape, sizeOf } from './core/shape.js';
 export type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeometry } from './kernels/kernels.js';

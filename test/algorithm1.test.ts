@@ -15,7 +15,7 @@ import type { Conv2dGeometry, Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import type { LossKind, Target } from '../src/losses/loss.js';
 import { type ArchitectureConfig, Sequential } from '../src/network/sequential.js';
-import { assertClose, randomFloats, randomLabels } from './helpers.js';
+import { assertClose, randomFloats, randomLabels, host } from './helpers.js';
 
 const cnn: ArchitectureConfig = {
   inputShape: [6, 6, 1],
@@ -136,13 +136,13 @@ describe('Algorithm 1 (explicit Jacobians, sample by sample) against the batched
     const strictRelu = patched(referenceKernels, {
       activationBackward(kind, x, y, gy, gx, n, alpha) {
         referenceKernels.activationBackward(kind, x, y, gy, gx, n, alpha);
-        if (kind === 'relu') for (let i = 0; i < n; i++) if (x[i] === 0) gx[i] = 0; // '>' for '>='
+        if (kind === 'relu') for (let i = 0; i < n; i++) if (host(x)[i] === 0) host(gx)[i] = 0; // '>' for '>='
       },
     });
     const transposedDense = patched(referenceKernels, {
       denseBackward(x, w, gy, gx, gw, gb, N, I, O) {
         referenceKernels.denseBackward(x, w, gy, gx, gw, gb, N, I, O);
-        if (gx && N > 1) gx.copyWithin(0, I, 2 * I); // sample 1's input gradient given to sample 0
+        if (gx && N > 1) host(gx).copyWithin(0, I, 2 * I); // sample 1's input gradient given to sample 0
       },
     });
     const broken: [Kernels, Case][] = [[brokenFilter, cases[0]], [strictRelu, cases[3]], [transposedDense, cases[1]]];

@@ -18,7 +18,7 @@ import { DepthwiseConv2d } from '../src/layers/depthwise-conv2d.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { samePadding, windowOutputPadded } from '../src/layers/padding.js';
 import { Sequential } from '../src/network/sequential.js';
-import { assertClose, randomFloats, randomLabels } from './helpers.js';
+import { assertClose, randomFloats, randomLabels, host } from './helpers.js';
 import { THREADS, threadEngines } from './thread-engines.js';
 
 /** A geometry with padding [top, bottom, left, right] and G groups, output size as the layer derives it. */
@@ -105,10 +105,10 @@ describe('explicit Jacobians (eq. 5) of grouped, depthwise and asymmetrically pa
       const N = c.N ?? 1, d0 = N * c.shape.reduce((a, b) => a * b, 1);
       const { net, jx, jw } = explicitJacobians(c.config, c.shape, randomFloats(d0, 300 + i), N, { training: true });
       const g = randomFloats(jx.rows, 400 + i);
-      net.activationGradient(1).set(g);
+      host(net.activationGradient(1)).set(g);
       net.g.fill(0);
       net.backwardFrom(0, N, true, true);
-      assertClose(net.activationGradient(0).subarray(0, d0), rowTimes(g, jx), 1e-6, 'g·∂x/∂x^(k-1)', 1e-3);
+      assertClose(host(net.activationGradient(0)).subarray(0, d0), rowTimes(g, jx), 1e-6, 'g·∂x/∂x^(k-1)', 1e-3);
       assertClose(net.g, rowTimes(g, jw), 1e-6, 'g·∂x/∂w', 1e-3);
     });
   });
@@ -268,7 +268,7 @@ describe("MaxPool2d padding 'same'", () => {
         Sequential.fromConfig({ inputShape: [H, H + 2, 3], layers }, { seed: 1, arena: engines[1].arena, kernels: engines[1].kernels })];
       assert.deepEqual(nets[0].outputShape, [Math.ceil(H / S), Math.ceil((H + 2) / S), 3]);
       const x = Float32Array.from(randomFloats(2 * H * (H + 2) * 3, H * 10 + K).map((v) => -Math.abs(v)));
-      const ys = nets.map((net) => Float32Array.from(net.forward(x, 2, false).subarray(0, 2 * nets[0].outputShape.reduce((a, b) => a * b))));
+      const ys = nets.map((net) => Float32Array.from(host(net.forward(x, 2, false)).subarray(0, 2 * nets[0].outputShape.reduce((a, b) => a * b))));
       assert.deepEqual(ys[1], ys[0], `H=${H} K=${K} S=${S}`);
       assert.ok(ys[0].every((v) => v < 0), 'all-negative inputs: a padded zero never wins the maximum');
     }

@@ -12,6 +12,7 @@ import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import type { ActivationKind, Conv2dGeometry, Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { KERNEL_METHODS, assertSameIeee, checkNonFiniteAgreement } from './nonfinite-kernels.js';
+import { host } from './helpers.js';
 
 let engine: WasmEngine;
 
@@ -69,7 +70,7 @@ describe('non-finite numbers in every kernel', () => {
       ...ref,
       denseForward(x, w, b, y, N, I, O, relu) {
         ref.denseForward(x, w, b, y, N, I, O, relu);
-        if (relu) nanToZero(relu, N * O);
+        if (relu) nanToZero(host(relu), N * O);
       },
     };
     assert.throws(() => checkNonFiniteAgreement({ kernels: brokenDense, ...heap() }), /denseForward fused ReLU: element \d+ is 0, the reference gives NaN/);
@@ -77,7 +78,7 @@ describe('non-finite numbers in every kernel', () => {
       ...ref,
       conv2dForward(x, w, b, y, g: Conv2dGeometry, relu) {
         ref.conv2dForward(x, w, b, y, g, relu);
-        if (relu) nanToZero(relu, g.N * g.OH * g.OW * g.O);
+        if (relu) nanToZero(host(relu), g.N * g.OH * g.OW * g.O);
       },
     };
     assert.throws(() => checkNonFiniteAgreement({ kernels: brokenConv, ...heap() }), /conv2dForward fused ReLU: element \d+ is 0, the reference gives NaN/);
@@ -86,7 +87,8 @@ describe('non-finite numbers in every kernel', () => {
   it('a kernel that skips zero factors (so 0·∞ is lost) or drops an infinity fails the check', () => {
     const skipsZeros: Kernels = {
       ...ref,
-      matmul(a, b, c, M, N, K, transA, transB, accumulate) {
+      matmul(at, bt, ct, M, N, K, transA, transB, accumulate) {
+        const a = host(at), b = host(bt), c = host(ct);
         if (!accumulate) c.fill(0, 0, M * N);
         for (let i = 0; i < M; i++) {
           for (let k = 0; k < K; k++) {
@@ -102,7 +104,8 @@ describe('non-finite numbers in every kernel', () => {
       ...ref,
       addBias(y, bias, R, C) {
         ref.addBias(y, bias, R, C);
-        for (let i = 0; i < R * C; i++) if (Math.abs(y[i]) === Infinity) y[i] = Math.sign(y[i]) * 3.4e38;
+        const h = host(y);
+        for (let i = 0; i < R * C; i++) if (Math.abs(h[i]) === Infinity) h[i] = Math.sign(h[i]) * 3.4e38;
       },
     };
     assert.throws(() => checkNonFiniteAgreement({ kernels: clamps, ...heap() }), /addBias: element \d+ is -?3\.\d+e\+38, the reference gives -?Infinity/);

@@ -13,7 +13,7 @@ import { exportPytorchStateDict, importPytorchStateDict } from '../src/io/pytorc
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import { Sequential } from '../src/network/sequential.js';
 import { SGD } from '../src/train/optimizers/index.js';
-import { assertClose, fixture } from './helpers.js';
+import { assertClose, fixture, host } from './helpers.js';
 import { smallResNet } from './interchange-nets.js';
 
 interface T { shape: number[]; data: number[] }
@@ -48,7 +48,7 @@ function each(net: Sequential, tensors: Tensors, f: (view: Floats, t: T, what: s
     for (const [name, t] of Object.entries(byName)) {
       const view = net.layers[k][kind][name];
       assert.ok(view, `node "${node}" has no ${kind} "${name}"`);
-      f(view, t, `${node}.${name}`);
+      f(host(view), t, `${node}.${name}`);
       count++;
     }
   }
@@ -61,7 +61,7 @@ function run(arena: Arena, tol: number): void {
   const x = toLast(fx.x), labels = Int32Array.from(fx.labels);
   const risk = net.gradient(x, { labels }, N);
   const K = net.layers.length;
-  assertClose(net.activation(K - 1).subarray(0, N * 5), fx.logits.data, tol, 'logits', 1e-3);
+  assertClose(host(net.activation(K - 1)).subarray(0, N * 5), fx.logits.data, tol, 'logits', 1e-3);
   assertClose([risk], [fx.loss], tol, 'loss');
   each(net, fx.grads, (view, t, what) => assertClose(Array.from(view), toLast(t), tol, `∂L/∂${what}`, 1e-3), 'grads');
   const sgd = new SGD({ lr: 0.1, momentum: 0.9 }, net.parameterCount, arena); // momentum in the precision of w
@@ -88,7 +88,7 @@ describe('PyTorch parity of a small ResNet with a concatenation (graph network)'
     const net = Sequential.fromConfig({ inputShape: [6, 6, 3], layers: wrong }, { arena: new HeapArena('float64') });
     each(net, fx.params, (view, t) => view.set(toLast(t)));
     net.forward(toLast(fx.x), fx.labels.length, true);
-    assert.throws(() => assertClose(net.activation(net.layers.length - 1).subarray(0, 20), fx.logits.data, 1e-5, 'logits', 1e-3));
+    assert.throws(() => assertClose(host(net.activation(net.layers.length - 1)).subarray(0, 20), fx.logits.data, 1e-5, 'logits', 1e-3));
   });
 
   it('a PyTorch state_dict of the same modules (node names as module paths) imports by name and exports back', () => {
@@ -105,7 +105,7 @@ describe('PyTorch parity of a small ResNet with a concatenation (graph network)'
     const net = importPytorchStateDict(encodeSafetensors(tensors), { inputShape: [6, 6, 3], layers: smallResNet },
       { arena: new HeapArena('float64') });
     net.forward(toLast(fx.x), fx.labels.length, true);
-    assertClose(net.activation(net.layers.length - 1).subarray(0, 20), fx.logits.data, 1e-5, 'logits after import', 1e-3);
+    assertClose(host(net.activation(net.layers.length - 1)).subarray(0, 20), fx.logits.data, 1e-5, 'logits after import', 1e-3);
     const back = decodeSafetensors(exportPytorchStateDict(net)).tensors;
     assert.deepEqual([...back.keys()].sort(), [...tensors.keys()].sort());
     const w = back.get('b2.shortcut.conv.weight')!;

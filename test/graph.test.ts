@@ -21,7 +21,7 @@ import type { LayerConfig } from '../src/layers/layer.js';
 import { ReLU } from '../src/layers/activation.js';
 import { Graph, residualBlock } from '../src/network/graph.js';
 import { Sequential } from '../src/network/sequential.js';
-import { assertClose, randomFloats, randomLabels } from './helpers.js';
+import { assertClose, randomFloats, randomLabels, host } from './helpers.js';
 
 /** Fan-out (x, a and b are each read twice), Add with a per-channel broadcast, Concat, Identity. */
 const branchy: LayerConfig[] = [
@@ -58,7 +58,7 @@ describe('graph networks: building and shapes', () => {
     const again = Sequential.fromConfig(JSON.parse(JSON.stringify(config)), { arena: new HeapArena('float64'), seed: 3 });
     assert.deepEqual(again.config(), config);
     const x = randomFloats(2 * 32, 1);
-    assert.deepEqual(Array.from(again.forward(x, 2)), Array.from(net.forward(x, 2)));
+    assert.deepEqual(Array.from(host(again.forward(x, 2))), Array.from(host(net.forward(x, 2))));
     // A chain's config has no names or inputs at all: model files of plain stacks are unchanged.
     const chain = float64Graph([{ type: 'Dense', outFeatures: 2 }, { type: 'ReLU' }], [3]).config();
     assert.deepEqual(chain.layers, [{ type: 'Dense', outFeatures: 2, bias: true }, { type: 'ReLU' }]);
@@ -83,7 +83,7 @@ describe('graph networks: building and shapes', () => {
       { name: 'avg', type: 'GlobalAvgPool' }, { name: 'sum', type: 'Add', inputs: ['input', 'avg'] },
     ], [2, 2, 2]);
     const x = Float64Array.from([1, 10, 2, 20, 3, 30, 4, 40]);
-    assert.deepEqual(Array.from(net.forward(x, 1)), [3.5, 35, 4.5, 45, 5.5, 55, 6.5, 65]);
+    assert.deepEqual(Array.from(host(net.forward(x, 1))), [3.5, 35, 4.5, 45, 5.5, 55, 6.5, 65]);
   });
 
   const refused: [string, LayerConfig[], RegExp][] = [
@@ -199,12 +199,12 @@ describe('graph networks: activation memory', () => {
     const r2 = own.gradient(x, { labels }, 3, 'cross_entropy', { inputGradient: true });
     assert.equal(r1, r2);
     assert.deepEqual(new Uint32Array(Float32Array.from(shared.g).buffer), new Uint32Array(Float32Array.from(own.g).buffer));
-    assert.deepEqual(Array.from(shared.activationGradient(0).subarray(0, 96)), Array.from(own.activationGradient(0).subarray(0, 96)));
+    assert.deepEqual(Array.from(host(shared.activationGradient(0)).subarray(0, 96)), Array.from(host(own.activationGradient(0)).subarray(0, 96)));
     const { memoryPlan } = await import('../src/network/memory-plan.js');
     const plan = memoryPlan(shared);
     assert.ok(plan.gradientSlots < plan.gradients, `buffers really shared: ${JSON.stringify(plan)}`);
     assert.throws(() => shared.activationGradient(3), /not kept: this network shares gradient buffers/);
-    assert.notDeepEqual(Array.from(own.activationGradient(3).subarray(0, 8)), new Array(8).fill(0));
+    assert.notDeepEqual(Array.from(host(own.activationGradient(3)).subarray(0, 8)), new Array(8).fill(0));
   });
 });
 

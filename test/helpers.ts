@@ -5,6 +5,8 @@ import { Rng } from '../src/core/rng.js';
 import { maxScaledError } from '../src/check/compare.js';
 import type { Conv2dGeometry } from '../src/kernels/kernels.js';
 import { windowOutput } from '../src/layers/options.js';
+import type { Floats } from '../src/core/floats.js';
+import { hostFloats, hostInts, type IntTensor, type Tensor } from '../src/core/tensor.js';
 
 export function randomFloats(n: number, seed: number, kind: 'normal' | 'uniform' = 'normal'): Float64Array {
   const rng = new Rng(seed);
@@ -46,6 +48,16 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumSkip: string | false = !existsSync(CHROMIUM) && !process.env.CI
   ? `Chromium is not installed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); under CI this test runs and fails instead`
   : false;
+
+/** A CPU engine's tensor as its typed array (tests read numbers; a device handle is refused). */
+export function host(t: Tensor): Floats {
+  return hostFloats(t, 'test');
+}
+
+/** As host, for int32 tensors (max-pool arg-max). */
+export function hostI(t: IntTensor): Int32Array {
+  return hostInts(t, 'test');
+}
 
 /** The JSON lines of a run file (metrics.jsonl, events.jsonl). */
 export function readJsonLines(file: string): Record<string, any>[] {

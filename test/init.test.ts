@@ -10,6 +10,7 @@ import { applyStandardization, fitStandardization } from '../src/data/dataset.js
 import { preset } from '../src/models/presets.js';
 import { Sequential } from '../src/network/sequential.js';
 import { loadMnist } from '../src/node/mnist.js';
+import { host } from './helpers.js';
 
 const N = 128;
 let x: Float32Array, labels: Int32Array;
@@ -50,7 +51,7 @@ describe('default initialisation', () => {
     const net = Sequential.fromConfig(preset('lenet5'), { seed: 4 });
     for (const [k, fanIn] of [[0, 25], [3, 150], [7, 400], [9, 120], [11, 84]]) {
       const bound = 1 / Math.sqrt(fanIn);
-      const { weight, bias } = net.layers[k].params;
+      const [weight, bias] = [host(net.layers[k].params.weight), host(net.layers[k].params.bias)];
       for (const t of [weight, bias]) {
         assert.ok(t.every((v) => Math.abs(v) <= bound), `layer ${k}: a value beyond ±${bound}`);
         assert.ok(t.some((v) => v !== 0), `layer ${k}: all zero`);
@@ -63,7 +64,7 @@ describe('default initialisation', () => {
 
   it("'glorot' is Keras's default: U(±√(6/(fan_in + fan_out))) and zero biases", () => {
     const net = Sequential.fromConfig(preset('lenet5'), { seed: 4, init: 'glorot' });
-    const { weight, bias } = net.layers[7].params; // Dense 400 → 120
+    const [weight, bias] = [host(net.layers[7].params.weight), host(net.layers[7].params.bias)]; // Dense 400 → 120
     const limit = Math.sqrt(6 / 520);
     assert.ok(weight.every((v) => Math.abs(v) <= limit) && weight.some((v) => Math.abs(v) > 0.9 * limit));
     assert.ok(bias.every((v) => v === 0));

@@ -9,6 +9,7 @@ import { preset } from '../src/models/presets.js';
 import { residualBlockConfig } from '../src/network/graph.js';
 import { Sequential, type ArchitectureConfig } from '../src/network/sequential.js';
 import { Rng } from '../src/core/rng.js';
+import { host } from './helpers.js';
 
 const conv = (outChannels = 3, extra: Partial<LayerConfig> = {}): LayerConfig => ({ type: 'Conv2d', outChannels, kernelSize: 3, ...extra });
 const flat = (...layers: LayerConfig[]): LayerConfig[] => [{ type: 'Flatten' }, ...layers];
@@ -54,11 +55,13 @@ export function caseNet(layers: LayerConfig[], seed = 1, inputShape = [28, 28, 1
   const rng = new Rng(seed + 100);
   net.layers.forEach((layer) => {
     if (!layer.type.startsWith('BatchNorm')) return;
-    for (let i = 0; i < layer.params.weight.length; i++) {
-      layer.params.weight[i] = 0.5 + rng.uniform();
-      layer.params.bias[i] = 0.1 * rng.normal();
-      layer.buffers.running_mean[i] = 0.3 * rng.normal();
-      layer.buffers.running_var[i] = 0.5 + rng.uniform();
+    const [weight, bias] = [host(layer.params.weight), host(layer.params.bias)];
+    const [mean, variance] = [host(layer.buffers.running_mean), host(layer.buffers.running_var)];
+    for (let i = 0; i < weight.length; i++) {
+      weight[i] = 0.5 + rng.uniform();
+      bias[i] = 0.1 * rng.normal();
+      mean[i] = 0.3 * rng.normal();
+      variance[i] = 0.5 + rng.uniform();
     }
   });
   return net;

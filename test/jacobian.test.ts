@@ -18,7 +18,7 @@ import { referenceKernels } from '../src/kernels/reference/index.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { layerFromConfig } from '../src/layers/registry.js';
 import { Sequential } from '../src/network/sequential.js';
-import { randomFloats } from './helpers.js';
+import { randomFloats, host, hostI } from './helpers.js';
 
 type Values = 'normal' | 'kinks' | 'ties' | 'saturated';
 
@@ -173,7 +173,8 @@ function strictAtZero(base: Kernels): Kernels {
   return patched(base, {
     activationBackward(kind, x, y, gy, gx, n, alpha) {
       base.activationBackward(kind, x, y, gy, gx, n, alpha);
-      if (kind === 'relu' || kind === 'leaky_relu') for (let i = 0; i < n; i++) if (x[i] === 0) gx[i] = kind === 'relu' ? 0 : alpha * gy[i];
+      const [xh, gxh, gyh] = [host(x), host(gx), host(gy)];
+      if (kind === 'relu' || kind === 'leaky_relu') for (let i = 0; i < n; i++) if (xh[i] === 0) gxh[i] = kind === 'relu' ? 0 : alpha * gyh[i];
     },
   });
 }
@@ -183,12 +184,12 @@ function everyTiedMaximum(base: Kernels): Kernels {
   let input: Floats | null = null;
   return patched(base, {
     maxPool2dForward(x, y, argmax, g, tieSeed) {
-      input = x;
+      input = host(x);
       base.maxPool2dForward(x, y, argmax, g, tieSeed);
     },
-    maxPool2dBackward(gy, argmax, gx, g: Pool2dGeometry) {
-      base.maxPool2dBackward(gy, argmax, gx, g);
-      const x = input as Floats;
+    maxPool2dBackward(gyt, argmaxt, gxt, g: Pool2dGeometry) {
+      base.maxPool2dBackward(gyt, argmaxt, gxt, g);
+      const x = input as Floats, gy = host(gyt), gx = host(gxt), argmax = hostI(argmaxt);
       for (let o = 0; o < g.N * g.OH * g.OW * g.C; o++) {
         const c = o % g.C, n = Math.floor(o / (g.OH * g.OW * g.C)), p = Math.floor(o / g.C) % (g.OH * g.OW);
         const oh = Math.floor(p / g.OW), ow = p % g.OW;
@@ -264,7 +265,7 @@ describe('the Appendix formulas, entry by entry', () => {
   it('Dense: ∂x_i/∂W_qj = δ_iq x̃_j and ∂x_i/∂x_j = W_ij', () => {
     const x = randomFloats(4, 1);
     const { net, jx, jw } = explicitJacobians({ type: 'Dense', outFeatures: 3 }, [4], x, 1);
-    const W = net.layers[0].params.weight;
+    const W = host(net.layers[0].params.weight);
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 4; j++) {
         assert.ok(Math.abs(jx.data[i * 4 + j] - W[i * 4 + j]) < 1e-8);

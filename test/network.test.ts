@@ -11,7 +11,7 @@ import { BatchNorm2d } from '../src/layers/batch-norm.js';
 import { Sequential } from '../src/network/sequential.js';
 import { hash32 } from '../src/core/rng.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
-import { randomFloats, randomLabels } from './helpers.js';
+import { randomFloats, randomLabels, host } from './helpers.js';
 
 function lenet(seed = 1): Sequential {
   return new Sequential([
@@ -28,11 +28,11 @@ describe('Sequential', () => {
     assert.equal(net.g.length, net.w.length);
     for (const layer of net.layers) {
       for (const [name, view] of Object.entries(layer.params)) {
-        assert.equal(view.buffer, net.w.buffer, `${layer.type}.${name} is a view of w`);
-        assert.equal(layer.grads[name].buffer, net.g.buffer);
+        assert.equal(host(view).buffer, net.w.buffer, `${layer.type}.${name} is a view of w`);
+        assert.equal(host(layer.grads[name]).buffer, net.g.buffer);
       }
     }
-    net.layers[0].params.weight[0] = 42;
+    host(net.layers[0].params.weight)[0] = 42;
     assert.equal(net.w[0], 42);
     assert.equal(net.buffers.length, 32); // batch-norm running mean and variance
   });
@@ -63,7 +63,7 @@ describe('Sequential', () => {
     assert.notDeepEqual(lenet(5).getWeights(), lenet(6).getWeights());
     const net = lenet(5);
     net.initialize('auto');
-    const w = net.layers[8].params.weight; // Dense(400 → 120) feeding a ReLU: std sqrt(2/400)
+    const w = host(net.layers[8].params.weight); // Dense(400 → 120) feeding a ReLU: std sqrt(2/400)
     const std = Math.sqrt(Array.from(w).reduce((s, v) => s + v * v, 0) / w.length);
     assert.ok(Math.abs(std - Math.sqrt(2 / 400)) < 0.005, `std ${std}`);
   });

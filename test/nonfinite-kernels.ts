@@ -10,7 +10,7 @@ import { Rng } from '../src/core/rng.js';
 import type { ActivationKind, Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { windowOutput } from '../src/layers/options.js';
-import { convGeometry } from './helpers.js';
+import { convGeometry, hostI } from './helpers.js';
 
 /** An engine under test: its kernels and the arena its arrays must come from. */
 export interface Side {
@@ -204,7 +204,7 @@ class Checker {
         this.scoped(() => {
           const what = `pool ${JSON.stringify(g)} tieSeed ${tieSeed}, non-finite ${hot}`;
           const [x, x0] = this.pair(nx, hot === 'x', 5), [y, y0] = this.zeros(ny);
-          const am = this.side.arena.ints(ny), am0 = new Int32Array(ny);
+          const am = hostI(this.side.arena.ints(ny)), am0 = new Int32Array(ny);
           this.k.maxPool2dForward(x, y, am, g, tieSeed);
           ref.maxPool2dForward(x0, y0, am0, g, tieSeed);
           assertSameIeee(y, y0, 0, `${what}: maxPool2dForward y`);
@@ -309,7 +309,7 @@ class Checker {
           ref.softmaxBackward(p0, gy0, gx0, N, E);
           assertSameIeee(gx, gx0, 1e-5, `${what}: softmaxBackward`);
           const labels = Int32Array.from({ length: N }, () => this.rng.int(E));
-          const inArena = this.side.arena.ints(N);
+          const inArena = hostI(this.side.arena.ints(N));
           inArena.set(labels);
           const [gz, gz0] = this.zeros(n);
           const risk = this.k.softmaxCrossEntropy(z, { labels: inArena }, p, gz, N, E);
@@ -420,7 +420,7 @@ function poisonedChannels(w: Float32Array, C: number): Set<number> {
 
 /** The reference's arg-max, copied into the engine's memory (both backward passes route alike). */
 function am0Copy(side: Side, am0: Int32Array): Int32Array {
-  const a = side.arena.ints(am0.length);
+  const a = hostI(side.arena.ints(am0.length));
   a.set(am0);
   return a;
 }

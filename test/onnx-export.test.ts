@@ -13,7 +13,7 @@ import { importOnnx } from '../src/io/onnx/import.js';
 import type { Sequential } from '../src/network/sequential.js';
 import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
 import { assertWithin, maxAbsDiff, mnistPixels, runOnnx, unit } from './interchange-helpers.js';
-import { randomFloats } from './helpers.js';
+import { randomFloats, host } from './helpers.js';
 
 const N = 8;
 const pixels = mnistPixels(N);
@@ -24,7 +24,7 @@ function descentOutput(net: Sequential): Float32Array {
   const x = unit(pixels);
   applyStandardization(x, MNIST_PREPROCESSING);
   const size = net.outputShape.reduce((a, b) => a * b, 1);
-  return Float32Array.from(net.forward(x, N).subarray(0, N * size));
+  return Float32Array.from(host(net.forward(x, N)).subarray(0, N * size));
 }
 
 const bytesOf = (a: Float32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -71,7 +71,7 @@ describe('ONNX export, run by ONNX Runtime', () => {
     const M = 3, xRaw = Float32Array.from(randomFloats(M * 9 * 7 * 3, 5, 'uniform'), (v) => 255 * v);
     const x = Float32Array.from(xRaw, (v) => v * 0.5);
     applyStandardization(x, preprocessing);
-    const want = net.forward(x, M).subarray(0, M * 10);
+    const want = host(net.forward(x, M)).subarray(0, M * 10);
     const nhwc = await runOnnx(exportOnnx(net, { preprocessing }), xRaw, [M, 9, 7, 3]);
     assertWithin(nhwc.data, want, 1e-5, 'NHWC input');
     const nchwInput = new Float32Array(xRaw.length);

@@ -20,7 +20,7 @@ import { importOnnx } from '../src/io/onnx/import.js';
 import { decodeModelProto, encodeModelProto, type ModelProto } from '../src/io/onnx/proto.js';
 import { channelsFirstToLast } from '../src/io/layout.js';
 import { Sequential, type ArchitectureConfig } from '../src/network/sequential.js';
-import { fixture, randomFloats } from './helpers.js';
+import { fixture, host, randomFloats } from './helpers.js';
 import { assertWithin, maxAbsDiff, runOnnx } from './interchange-helpers.js';
 import { ONNX_GRAPH_CASES } from './interchange-graphs.js';
 import { caseNet, COLOUR_PREPROCESSING, GRAPH_CASES as SHARED_CASES, GRAPH_INPUT } from './interchange-nets.js';
@@ -32,7 +32,7 @@ after(() => engine.dispose());
 const engines = () => [{ name: 'reference', options: {} }, { name: 'WebAssembly', options: { arena: engine.arena, kernels: engine.kernels } }];
 
 const bits = (a: ArrayLike<number>) => new Uint32Array(Float32Array.from(a).buffer);
-const outputOf = (net: Sequential, x: Float32Array, n = N) => Float32Array.from(net.forward(x, n).subarray(0, n * sizeOf(net.outputShape)));
+const outputOf = (net: Sequential, x: Float32Array, n = N) => Float32Array.from(host(net.forward(x, n)).subarray(0, n * sizeOf(net.outputShape)));
 
 /** The case's network on each engine, with the same numbers (batch-norm statistics drawn away from 0 and 1). */
 function casesNets(arch: ArchitectureConfig): Sequential[] {

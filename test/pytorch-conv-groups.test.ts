@@ -15,7 +15,7 @@ import { exportPytorchStateDict, importPytorchStateDict } from '../src/io/pytorc
 import { decodeSafetensors } from '../src/io/safetensors.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { Sequential } from '../src/network/sequential.js';
-import { assertClose, fixture } from './helpers.js';
+import { assertClose, fixture, host } from './helpers.js';
 
 interface T { shape: number[]; data: number[] }
 interface Case {
@@ -44,17 +44,17 @@ for (const kind of ['reference', 'wasm'] as const) {
         const net = Sequential.fromConfig({ inputShape: [H, W, C], layers: [c.descent] },
           kind === 'wasm' ? { arena: engine.arena, kernels: engine.kernels } : {});
         const layer = net.layers[0];
-        layer.params.weight.set(toLast(c.weight));
-        if (c.bias) layer.params.bias.set(c.bias.data);
+        host(layer.params.weight).set(toLast(c.weight));
+        if (c.bias) host(layer.params.bias).set(c.bias.data);
         assert.deepEqual(net.outputShape, [c.y.shape[2], c.y.shape[3], c.y.shape[1]], 'output shape');
-        const y = net.forward(toLast(c.x), N, true);
+        const y = host(net.forward(toLast(c.x), N, true));
         assertClose(y.subarray(0, N * net.outputShape.reduce((a, b) => a * b)), toLast(c.y), TOL, 'forward');
-        net.activationGradient(1).set(toLast(c.g));
+        host(net.activationGradient(1)).set(toLast(c.g));
         net.g.fill(0);
         net.backwardFrom(0, N, true, true);
-        assertClose(net.activationGradient(0).subarray(0, c.x.data.length), toLast(c.dx), TOL, 'input gradient');
-        assertClose(layer.grads.weight, toLast(c.dweight), TOL, 'weight gradient');
-        if (c.dbias) assertClose(layer.grads.bias, c.dbias.data, TOL, 'bias gradient');
+        assertClose(host(net.activationGradient(0)).subarray(0, c.x.data.length), toLast(c.dx), TOL, 'input gradient');
+        assertClose(host(layer.grads.weight), toLast(c.dweight), TOL, 'weight gradient');
+        if (c.dbias) assertClose(host(layer.grads.bias), c.dbias.data, TOL, 'bias gradient');
       });
     }
   });

@@ -17,6 +17,7 @@ import { decodeSafetensors } from '../src/io/safetensors.js';
 import type { Sequential } from '../src/network/sequential.js';
 import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
 import { assertWithin, findTorchPython, maxAbsDiff, mnistPixels, unit } from './interchange-helpers.js';
+import { host } from './helpers.js';
 
 const N = 8;
 const pixels = mnistPixels(N);
@@ -26,7 +27,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function descentOutput(net: Sequential): Float32Array {
   const x = unit(pixels);
   applyStandardization(x, MNIST_PREPROCESSING);
-  return Float32Array.from(net.forward(x, N).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
+  return Float32Array.from(host(net.forward(x, N)).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
 }
 
 /** Writes model.py, model.safetensors and in.json (raw pixels, channels-last) into a new folder. */

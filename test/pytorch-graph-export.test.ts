@@ -28,6 +28,7 @@ import { Sequential } from '../src/network/sequential.js';
 import { assertWithin, findTorchPython, maxAbsDiff, unit } from './interchange-helpers.js';
 import { caseNet, COLOUR_PREPROCESSING, GRAPH_CASES, GRAPH_INPUT, randomPixels } from './interchange-nets.js';
 import { GOLDEN_CASES, GOLDEN_DIR } from './pytorch-graph-fixtures.js';
+import { host } from './helpers.js';
 
 const N = 3;
 const dir = mkdtempSync(join(tmpdir(), 'descent-pytorch-graph-'));
@@ -42,7 +43,7 @@ function descentOutput(net: Sequential, pixels: ArrayLike<number>): Float32Array
   const x = unit(Uint8Array.from(pixels));
   applyStandardization(x, COLOUR_PREPROCESSING);
   const n = x.length / net.inputShape.reduce((a, b) => a * b, 1);
-  return Float32Array.from(net.forward(x, n).subarray(0, n * net.outputShape.reduce((a, b) => a * b, 1)));
+  return Float32Array.from(host(net.forward(x, n)).subarray(0, n * net.outputShape.reduce((a, b) => a * b, 1)));
 }
 
 /** The network with `net`'s weights and statistics on the WebAssembly engine. */

@@ -8,7 +8,7 @@ import { channelsFirstToLast } from '../src/io/layout.js';
 import { exportPytorchStateDict, importPytorchStateDict } from '../src/io/pytorch.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from '../src/io/safetensors.js';
 import type { ArchitectureConfig } from '../src/network/sequential.js';
-import { assertClose, fixture, randomFloats } from './helpers.js';
+import { assertClose, fixture, randomFloats, host } from './helpers.js';
 
 interface T { shape: number[]; data: number[] }
 interface LayerCase { name: string; x: T; y: T; params: Record<string, T> }
@@ -77,7 +77,7 @@ function withHalfFloats(tensors: Record<string, TensorInput>, half: 'F16' | 'BF1
 describe('PyTorch import', () => {
   it('a single Conv2d (key 0.weight) reproduces PyTorch\'s output', () => {
     const net = importPytorchStateDict(encodeSafetensors(convDict()), convArchitecture);
-    const y = net.forward(nhwc(conv.x), 2);
+    const y = host(net.forward(nhwc(conv.x), 2));
     assertClose(y, nhwc(conv.y), TOL, 'conv forward');
   });
 
@@ -101,7 +101,7 @@ describe('PyTorch import', () => {
       layers: [...convArchitecture.layers, { type: 'BatchNorm2d' }, { type: 'ReLU' }, { type: 'Flatten' }, { type: 'Dense', outFeatures: 5 }],
     };
     const net = importPytorchStateDict(encodeSafetensors(dict), architecture);
-    assertClose(net.forward(nhwc(conv.x), 2), expected, TOL, 'network forward');
+    assertClose(host(net.forward(nhwc(conv.x), 2)), expected, TOL, 'network forward');
     const same = importPytorchStateDict(encodeSafetensors(dict), architecture, { moduleOrder: ['features', 'classifier'] });
     assert.deepEqual(bits(same.w), bits(net.w));
     assert.throws(() => importPytorchStateDict(encodeSafetensors(dict), architecture, { moduleOrder: ['classifier', 'features'] }),
@@ -144,11 +144,11 @@ describe('PyTorch import', () => {
     };
     const net = importPytorchStateDict(encodeSafetensors(dict), architecture);
     const input = channelsFirstToLast(x, N, 3, 3, 3) as Float32Array;
-    assertClose(net.forward(input, N), expected, TOL, 'forward');
+    assertClose(host(net.forward(input, N)), expected, TOL, 'forward');
     // The permutation matters: the unpermuted Linear weights give other outputs.
     const raw = Float32Array.from(net.w);
     net.w.set(Float32Array.from(W), net.paramSlots.find((s) => s.layer === 4 && s.name === 'weight')!.offset);
-    assert.ok(net.forward(input, N).some((y, i) => Math.abs(y - expected[i]) > 1e-3));
+    assert.ok(host(net.forward(input, N)).some((y, i) => Math.abs(y - expected[i]) > 1e-3));
     net.w.set(raw);
     const again = importPytorchStateDict(exportPytorchStateDict(net), architecture);
     assert.deepEqual(bits(again.w), bits(net.w));

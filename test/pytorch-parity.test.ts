@@ -10,7 +10,7 @@ import type { LayerConfig } from '../src/layers/layer.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import { quadraticLoss } from '../src/losses/quadratic.js';
 import { Sequential } from '../src/network/sequential.js';
-import { assertClose, fixture } from './helpers.js';
+import { assertClose, fixture, host } from './helpers.js';
 
 interface T { shape: number[]; data: number[] }
 interface LayerCase {
@@ -71,9 +71,9 @@ describe('PyTorch parity of every layer (forward, input gradient, parameter grad
       const net = Sequential.fromConfig({ inputShape: sampleShape(c), layers: [config] });
       const layer = net.layers[0];
       const convert = (t: T) => (elementwise.has(c.name) ? Float32Array.from(t.data) : toLast(t));
-      for (const [name, t] of Object.entries(c.params)) layer.params[name].set(convert(t));
+      for (const [name, t] of Object.entries(c.params)) host(layer.params[name]).set(convert(t));
       const N = c.x.shape[0];
-      const y = net.forward(convert(c.x), N, true);
+      const y = host(net.forward(convert(c.x), N, true));
       let expectedY = convert(c.y);
       if (c.name === 'flatten') {
         // PyTorch flattens (c, h, w); Descent keeps channels-last (h, w, c).
@@ -85,14 +85,14 @@ describe('PyTorch parity of every layer (forward, input gradient, parameter grad
       let gy = convert(c.g);
       if (c.name === 'flatten') gy = channelsFirstToLast(c.g.data, ...(c.x.shape as [number, number, number, number])) as Float32Array;
       if (c.name === 'global_avgpool') gy = Float32Array.from(c.g.data);
-      net.activationGradient(1).set(gy);
+      host(net.activationGradient(1)).set(gy);
       net.g.fill(0);
       net.backwardFrom(0, N, true, true);
       const dx = convert(c.dx);
-      assertClose(net.activationGradient(0).subarray(0, dx.length), dx, TOL, 'input gradient');
-      for (const [name, t] of Object.entries(c.grads)) assertClose(layer.grads[name], convert(t), TOL, `gradient of ${name}`);
-      if (c.running_mean_after) assertClose(layer.buffers.running_mean, c.running_mean_after.data, TOL, 'running mean');
-      if (c.running_var_after) assertClose(layer.buffers.running_var, c.running_var_after.data, TOL, 'running variance');
+      assertClose(host(net.activationGradient(0)).subarray(0, dx.length), dx, TOL, 'input gradient');
+      for (const [name, t] of Object.entries(c.grads)) assertClose(host(layer.grads[name]), convert(t), TOL, `gradient of ${name}`);
+      if (c.running_mean_after) assertClose(host(layer.buffers.running_mean), c.running_mean_after.data, TOL, 'running mean');
+      if (c.running_var_after) assertClose(host(layer.buffers.running_var), c.running_var_after.data, TOL, 'running variance');
     });
   }
 });

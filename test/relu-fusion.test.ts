@@ -17,7 +17,7 @@ import type { Kernels } from '../src/kernels/kernels.js';
 import { referenceKernels } from '../src/kernels/reference/index.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { Sequential } from '../src/network/sequential.js';
-import { squareConv } from './helpers.js';
+import { squareConv, host } from './helpers.js';
 
 let engines: WasmEngine[] = [];
 before(async () => {
@@ -124,7 +124,7 @@ describe('Sequential with and without ReLU fusion', () => {
     const net = Sequential.fromConfig({ inputShape: [12, 12, 1], layers }, { seed: 3, kernels: plain });
     const reference = Sequential.fromConfig({ inputShape: [12, 12, 1], layers }, { seed: 3, fuseRelu: false });
     const x = Float32Array.from({ length: 2 * 144 }, (_, i) => Math.sin(i));
-    assert.deepEqual(Array.from(net.forward(x, 2)), Array.from(reference.forward(x, 2)));
+    assert.deepEqual(Array.from(host(net.forward(x, 2))), Array.from(host(reference.forward(x, 2))));
     const relu = layers.findIndex((l) => l.type === 'ReLU');
     assert.ok((net.activation(relu + 1) as Float32Array).some((v) => v > 0), 'the ReLU output was written');
   });

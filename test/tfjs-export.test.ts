@@ -10,6 +10,7 @@ import { exportTfjs } from '../src/io/tfjs.js';
 import type { Sequential } from '../src/network/sequential.js';
 import { ALL_CASES, caseNet, MNIST_PREPROCESSING } from './interchange-nets.js';
 import { assertWithin, maxAbsDiff, mnistPixels, unit } from './interchange-helpers.js';
+import { host } from './helpers.js';
 import { predictTfjs } from './tfjs-run.js';
 
 const N = 8;
@@ -20,7 +21,7 @@ const pixels = mnistPixels(N);
 function descentOutput(net: Sequential): Float32Array {
   const x = unit(pixels);
   applyStandardization(x, MNIST_PREPROCESSING);
-  return Float32Array.from(net.forward(x, N).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
+  return Float32Array.from(host(net.forward(x, N)).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
 }
 
 describe('TensorFlow.js export, run by @tensorflow/tfjs', () => {

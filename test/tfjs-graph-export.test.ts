@@ -18,6 +18,7 @@ import { Sequential } from '../src/network/sequential.js';
 import { assertWithin, maxAbsDiff, unit } from './interchange-helpers.js';
 import { caseNet, COLOUR_PREPROCESSING, GRAPH_CASES, GRAPH_INPUT, randomPixels } from './interchange-nets.js';
 import { predictTfjs } from './tfjs-run.js';
+import { host } from './helpers.js';
 
 const N = 3;
 let engine: WasmEngine;
@@ -36,7 +37,7 @@ function bothEngines(layers: LayerConfig[], inputShape: number[]): Sequential[] 
 function descentOutput(net: Sequential, pixels: Uint8Array): Float32Array {
   const x = unit(pixels);
   applyStandardization(x, COLOUR_PREPROCESSING);
-  return Float32Array.from(net.forward(x, N).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
+  return Float32Array.from(host(net.forward(x, N)).subarray(0, N * net.outputShape.reduce((a, b) => a * b, 1)));
 }
 
 const layerNamed = (files: TfjsExport, name: string) => files.modelJson.modelTopology.config.layers.find((l) => l.name === name)!;

@@ -15,6 +15,7 @@ import type { WarningEvent } from '../src/train/events.js';
 import { Trainer, type FitOptions } from '../src/train/trainer.js';
 import { patches, smallCnn } from './synthetic.js';
 import type { Arena } from '../src/core/arena.js';
+import { host } from './helpers.js';
 
 let wasm: WasmEngine;
 
@@ -50,15 +51,15 @@ function nanHidingKernels(base: Kernels): Kernels {
   const overrides: Partial<Kernels> = {
     activationForward(kind, x, y, n, alpha) {
       base.activationForward(kind, x, y, n, alpha);
-      if (kind === 'relu') hide(y, n);
+      if (kind === 'relu') hide(host(y), n);
     },
     conv2dForward(x, w, b, y, g, relu) {
       base.conv2dForward(x, w, b, y, g, relu);
-      if (relu) hide(relu, g.N * g.OH * g.OW * g.O);
+      if (relu) hide(host(relu), g.N * g.OH * g.OW * g.O);
     },
     denseForward(x, w, b, y, N, I, O, relu) {
       base.denseForward(x, w, b, y, N, I, O, relu);
-      if (relu) hide(relu, N * O);
+      if (relu) hide(host(relu), N * O);
     },
   };
   // A Proxy, since the engine's kernels are a class whose methods a spread would not copy.

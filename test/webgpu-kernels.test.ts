@@ -163,7 +163,7 @@ describe('webgpu: matrix products and dense layers', { skip }, () => {
               ref.matmul(a, b, c, M, N, K, transA, transB, accumulate);
               const what = `matmul ${M}×${N}×${K} tA=${transA} tB=${transB} acc=${accumulate}`;
               await check(gc, c, what);
-              const after = await k.read({ buffer: tail.buffer, offset: gc.offset + gc.length, length: 1 });
+              const after = await k.read({ device: true, buffer: tail.buffer, offset: gc.offset + gc.length, length: 1 });
               assert.equal(after[0], SENTINEL, `${what}: wrote past c`);
             });
           }

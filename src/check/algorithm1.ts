@@ -19,6 +19,7 @@ import type { LossKind } from '../losses/loss.js';
 import { JoinLayer } from '../layers/join.js';
 import { explicitJacobians, firstOfTies, rowTimes } from './jacobian.js';
 import { joinJacobians } from './join-jacobian.js';
+import { hostFloats } from '../core/tensor.js';
 
 export type SampleTarget = { labels: Int32Array } | { values: Floats };
 
@@ -32,7 +33,7 @@ export function algorithm1(net: Sequential, inputs: Floats, target: SampleTarget
   const gradient = new Float64Array(net.w.length);
   for (let n = 1; n <= N; n++) {
     net.forward(inputs.slice((n - 1) * d[0], n * d[0]), 1, false);           // x^(0..K) for this sample
-    const x = Array.from({ length: K + 1 }, (_, k) => Float64Array.from(net.activation(k).subarray(0, d[k])));
+    const x = Array.from({ length: K + 1 }, (_, k) => Float64Array.from(hostFloats(net.activation(k), 'algorithm1').subarray(0, d[k])));
     // g[t] = ∂ℓ_n/∂x^(t). In a chain layer k reads x^(k-1); in a graph it reads the tensors
     // net.topology.inputs[k-1], and where x^(t) feeds several layers, g[t] is the sum of what they send.
     const g: Float64Array[] = [];

@@ -9,6 +9,7 @@ import { sizeOf } from '../core/shape.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import type { Sequential } from '../network/sequential.js';
 import { relativeError } from './compare.js';
+import { hostFloats } from '../core/tensor.js';
 
 /** What gradientCheck found: the relative errors of ∂L/∂w and ∂L/∂x. */
 export interface GradientCheckResult {
@@ -47,7 +48,7 @@ export function gradientCheck(net: Sequential, input: Floats, target: Target, N:
   net.rng.setState(start);
   net.gradient(x, target, N, loss, { inputGradient: true, training });
   const analyticW = Float64Array.from(net.g);
-  const analyticX = Float64Array.from(net.activationGradient(0).subarray(0, x.length));
+  const analyticX = Float64Array.from(hostFloats(net.activationGradient(0), 'gradcheck').subarray(0, x.length));
   const risk = (): number => {
     net.rng.setState(start);
     return net.loss(x, target, N, loss, training).risk;

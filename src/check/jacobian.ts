@@ -21,6 +21,7 @@ import { sizeOf } from '../core/shape.js';
 import type { LayerConfig } from '../layers/layer.js';
 import { layerFromConfig } from '../layers/registry.js';
 import { Sequential } from '../network/sequential.js';
+import { hostFloats } from '../core/tensor.js';
 
 /** A dense row-major matrix. */
 export interface Matrix {
@@ -72,7 +73,7 @@ export function explicitJacobians(config: LayerConfig, inputShape: Shape, x: Arr
   const outputs = N * sizeOf(net.outputShape);
   const run = (input: Float64Array): Float64Array => {
     net.rng.setState(start);
-    return Float64Array.from(net.forward(input, N, training).subarray(0, outputs));
+    return Float64Array.from(hostFloats(net.forward(input, N, training), 'jacobian').subarray(0, outputs));
   };
   const xi = Float64Array.from(x);
   const base = run(xi);
@@ -127,13 +128,13 @@ export function backwardJacobians(net: Sequential, N: number, training: boolean)
   const rows = N * sizeOf(net.outputShape), inputs = N * sizeOf(net.inputShape), params = net.w.length;
   const jx: Matrix = { rows, cols: inputs, data: new Float64Array(rows * inputs) };
   const jw: Matrix = { rows, cols: params, data: new Float64Array(rows * params) };
-  const g = net.activationGradient(1);
+  const g = hostFloats(net.activationGradient(1), 'jacobian');
   for (let i = 0; i < rows; i++) {
     g.fill(0, 0, rows);
     g[i] = 1;
     net.g.fill(0);
     net.backwardFrom(0, N, training, true);
-    jx.data.set(net.activationGradient(0).subarray(0, inputs), i * inputs);
+    jx.data.set(hostFloats(net.activationGradient(0), 'jacobian').subarray(0, inputs), i * inputs);
     jw.data.set(net.g, i * params);
   }
   return { jx, jw };

@@ -9,6 +9,7 @@ import type { Floats } from '../core/floats.js';
 import { sizeOf } from '../core/shape.js';
 import type { Sequential } from '../network/sequential.js';
 import type { Matrix } from './jacobian.js';
+import { hostFloats } from '../core/tensor.js';
 
 export interface NetworkJacobians {
   /** By finite differences: ∂x^(K)/∂x^(0) and ∂x^(K)/∂w (rows: outputs). */
@@ -28,7 +29,7 @@ export function networkJacobians(net: Sequential, x: Float64Array, N: number,
   const input = Float64Array.from(x.subarray(0, inputs));
   const run = (): Float64Array => {
     net.rng.setState(start);
-    return Float64Array.from(net.forward(input, N, training).subarray(0, outputs));
+    return Float64Array.from(hostFloats(net.forward(input, N, training), 'jacobian').subarray(0, outputs));
   };
   const probe = (v: Floats, cols: number): Matrix => {
     const m = matrix(outputs, cols);
@@ -47,12 +48,12 @@ export function networkJacobians(net: Sequential, x: Float64Array, N: number,
   const bx = matrix(outputs, inputs), bw = matrix(outputs, net.w.length);
   for (let i = 0; i < outputs; i++) {
     run(); // forward at x: the state each backward reads (masks, batch statistics)
-    const g = net.activationGradient(K);
+    const g = hostFloats(net.activationGradient(K), 'jacobian');
     g.fill(0);
     g[i] = 1;
     net.g.fill(0);
     net.backwardFrom(K - 1, N, training, true);
-    bx.data.set(net.activationGradient(0).subarray(0, inputs), i * inputs);
+    bx.data.set(hostFloats(net.activationGradient(0), 'jacobian').subarray(0, inputs), i * inputs);
     bw.data.set(net.g, i * net.w.length);
   }
   net.rng.setState(start);

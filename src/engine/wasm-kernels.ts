@@ -12,7 +12,7 @@
  * The split never changes the arithmetic of any output (see assembly/): results are bitwise the
  * same for every thread count.
  */
-import type { Floats } from '../core/floats.js';
+import { hostInts, type IntTensor, type Tensor } from '../core/tensor.js';
 import type { ActivationKind, ClassTarget, Conv2dGeometry, Kernels, Pool2dGeometry } from '../kernels/kernels.js';
 import { referenceKernels as ref } from '../kernels/reference/index.js';
 import type { KernelName } from './protocol.js';
@@ -82,11 +82,11 @@ export class WasmKernels implements Kernels {
   }
 
   /** A float32 view into the engine's memory with at least n elements. */
-  private f(a: Floats | null | undefined, n: number): a is Float32Array {
+  private f(a: Tensor | null | undefined, n: number): a is Float32Array {
     return a instanceof Float32Array && a.length >= n && this.rt.owns(a.buffer);
   }
 
-  private ints(a: Int32Array, n: number): boolean {
+  private ints(a: IntTensor, n: number): boolean {
     return a instanceof Int32Array && a.length >= n && this.rt.owns(a.buffer);
   }
 
@@ -129,7 +129,7 @@ export class WasmKernels implements Kernels {
     this.run('gemm', parts, 1);
   }
 
-  matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
+  matmul(a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void {
     if (!(this.f(a, M * K) && this.f(b, K * N) && this.f(c, M * N))) {
       ref.matmul(a, b, c, M, N, K, transA, transB, accumulate);
@@ -138,8 +138,8 @@ export class WasmKernels implements Kernels {
     this.gemm(a, b, c, M, N, K, (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0) | (accumulate ? ACCUMULATE : 0), null);
   }
 
-  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number,
-    relu: Floats | null = null): void {
+  denseForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, N: number, I: number, O: number,
+    relu: Tensor | null = null): void {
     if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(y, N * O) && (b === null || this.f(b, O)) &&
       (relu === null || this.f(relu, N * O)))) {
       ref.denseForward(x, w, b, y, N, I, O, relu);
@@ -148,7 +148,7 @@ export class WasmKernels implements Kernels {
     this.gemm(x, w, y, N, O, I, TRANS_B, b as Float32Array | null, relu as Float32Array | null);
   }
 
-  denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
+  denseBackward(x: Tensor, w: Tensor, gy: Tensor, gx: Tensor | null, gw: Tensor, gb: Tensor | null,
     N: number, I: number, O: number): void {
     if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(gy, N * O) && this.f(gw, O * I) &&
       (gx === null || this.f(gx, N * I)) && (gb === null || this.f(gb, O)))) {
@@ -217,7 +217,7 @@ export class WasmKernels implements Kernels {
   /** Inputs with at most this many channels take the direct (pixel-vectorised) paths. */
   private static readonly DIRECT_C = 4;
 
-  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry, relu: Floats | null = null): void {
+  conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu: Tensor | null = null): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, WasmKernels.convWeights(g)) && this.f(y, N * OH * OW * O) &&
       (b === null || this.f(b, O)) && (relu === null || this.f(relu, N * OH * OW * O)))) {
@@ -259,7 +259,7 @@ export class WasmKernels implements Kernels {
     this.run('conv2dForward', parts);
   }
 
-  conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void {
+  conv2dBackwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(gy, N * OH * OW * O) && this.f(w, WasmKernels.convWeights(g)) && this.f(gx, N * H * W * C))) {
       ref.conv2dBackwardData(gy, w, gx, g);
@@ -312,7 +312,7 @@ export class WasmKernels implements Kernels {
     this.run('conv2dBackwardData', parts);
   }
 
-  conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void {
+  conv2dBackwardFilter(x: Tensor, gy: Tensor, gw: Tensor, gb: Tensor | null, g: Conv2dGeometry): void {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(gy, N * OH * OW * O) && this.f(gw, WasmKernels.convWeights(g)) &&
       (gb === null || this.f(gb, O)))) {
@@ -369,7 +369,7 @@ export class WasmKernels implements Kernels {
       [N, H, W, C, OH, OW, KH, KW].every((v) => v >= 0) && SH >= 1 && SW >= 1;
   }
 
-  maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Pool2dGeometry, tieSeed: number): void {
+  maxPool2dForward(x: Tensor, y: Tensor, argmax: IntTensor, g: Pool2dGeometry, tieSeed: number): void {
     const { N, H, W, C, OH, OW, KH, KW } = g;
     const out = N * OH * OW * C;
     if (!(this.poolOk(g) && this.f(x, N * H * W * C) && this.f(y, out) && this.ints(argmax, out) &&
@@ -377,23 +377,23 @@ export class WasmKernels implements Kernels {
       ref.maxPool2dForward(x, y, argmax, g, tieSeed);
       return;
     }
-    this.setPool(x.byteOffset, y.byteOffset, argmax.byteOffset, g);
+    this.setPool(x.byteOffset, y.byteOffset, hostInts(argmax, 'maxPool2dForward').byteOffset, g);
     this.rt.i32[Pool.TieSeed] = tieSeed < 0 ? -1 : tieSeed;
     this.run('maxPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT * (tieSeed >= 0 ? 4 : 1), N * OH));
   }
 
-  maxPool2dBackward(gy: Floats, argmax: Int32Array, gx: Floats, g: Pool2dGeometry): void {
+  maxPool2dBackward(gy: Tensor, argmax: IntTensor, gx: Tensor, g: Pool2dGeometry): void {
     const { N, H, W, C, OH, OW } = g;
     const out = N * OH * OW * C;
     if (!(this.poolOk(g) && this.f(gy, out) && this.ints(argmax, out) && this.f(gx, N * H * W * C))) {
       ref.maxPool2dBackward(gy, argmax, gx, g);
       return;
     }
-    this.setPool(gy.byteOffset, gx.byteOffset, argmax.byteOffset, g);
+    this.setPool(gy.byteOffset, gx.byteOffset, hostInts(argmax, 'maxPool2dBackward').byteOffset, g);
     this.run('maxPool2dBackward', this.parts((out + N * H * W * C) * NS_PER_ELEMENT, N));
   }
 
-  avgPool2dForward(x: Floats, y: Floats, g: Pool2dGeometry): void {
+  avgPool2dForward(x: Tensor, y: Tensor, g: Pool2dGeometry): void {
     const { N, H, W, C, OH, OW, KH, KW } = g;
     const out = N * OH * OW * C;
     if (!(this.poolOk(g) && this.f(x, N * H * W * C) && this.f(y, out))) {
@@ -405,7 +405,7 @@ export class WasmKernels implements Kernels {
     this.run('avgPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT / 4, N * OH));
   }
 
-  avgPool2dBackward(gy: Floats, gx: Floats, g: Pool2dGeometry): void {
+  avgPool2dBackward(gy: Tensor, gx: Tensor, g: Pool2dGeometry): void {
     const { N, H, W, C, OH, OW, KH, KW } = g;
     const out = N * OH * OW * C;
     if (!(this.poolOk(g) && this.f(gy, out) && this.f(gx, N * H * W * C))) {
@@ -419,7 +419,7 @@ export class WasmKernels implements Kernels {
 
   // ---- point-wise -----------------------------------------------------------------------
 
-  activationForward(kind: ActivationKind, x: Floats, y: Floats, n: number, alpha: number): void {
+  activationForward(kind: ActivationKind, x: Tensor, y: Tensor, n: number, alpha: number): void {
     const code = ACTIVATION_CODES[kind];
     if (code === undefined || !(this.f(x, n) && this.f(y, n))) {
       ref.activationForward(kind, x, y, n, alpha);
@@ -431,7 +431,7 @@ export class WasmKernels implements Kernels {
     this.run('activationForward', this.parts(n * (code < 2 ? NS_PER_ELEMENT : NS_PER_TRANSCENDENTAL), n >> 10));
   }
 
-  activationBackward(kind: ActivationKind, x: Floats, y: Floats, gy: Floats, gx: Floats, n: number, alpha: number): void {
+  activationBackward(kind: ActivationKind, x: Tensor, y: Tensor, gy: Tensor, gx: Tensor, n: number, alpha: number): void {
     const code = ACTIVATION_CODES[kind];
     if (code === undefined || !(this.f(x, n) && this.f(y, n) && this.f(gy, n) && this.f(gx, n))) {
       ref.activationBackward(kind, x, y, gy, gx, n, alpha);
@@ -453,26 +453,26 @@ export class WasmKernels implements Kernels {
     this.run(name, this.parts(n * NS_PER_ELEMENT * 2, n >> 10));
   }
 
-  dropoutForward(x: Floats, y: Floats, n: number, p: number, seed: number): void {
+  dropoutForward(x: Tensor, y: Tensor, n: number, p: number, seed: number): void {
     if (!(this.f(x, n) && this.f(y, n))) return ref.dropoutForward(x, y, n, p, seed);
     this.dropout('dropoutForward', x, y, n, p, seed);
   }
 
-  dropoutBackward(gy: Floats, gx: Floats, n: number, p: number, seed: number): void {
+  dropoutBackward(gy: Tensor, gx: Tensor, n: number, p: number, seed: number): void {
     if (!(this.f(gy, n) && this.f(gx, n))) return ref.dropoutBackward(gy, gx, n, p, seed);
     this.dropout('dropoutBackward', gy, gx, n, p, seed);
   }
 
   // ---- soft-max -------------------------------------------------------------------------
 
-  softmaxForward(x: Floats, p: Floats, N: number, E: number): void {
+  softmaxForward(x: Tensor, p: Tensor, N: number, E: number): void {
     if (!(this.f(x, N * E) && this.f(p, N * E))) return ref.softmaxForward(x, p, N, E);
     const u = this.rt.u32;
     u[SoftmaxForward.X] = x.byteOffset; u[SoftmaxForward.P] = p.byteOffset; u[SoftmaxForward.N] = N; u[SoftmaxForward.E] = E;
     this.run('softmaxForward', this.parts(N * E * NS_PER_TRANSCENDENTAL, N));
   }
 
-  softmaxBackward(p: Floats, gy: Floats, gx: Floats, N: number, E: number): void {
+  softmaxBackward(p: Tensor, gy: Tensor, gx: Tensor, N: number, E: number): void {
     if (!(this.f(p, N * E) && this.f(gy, N * E) && this.f(gx, N * E))) return ref.softmaxBackward(p, gy, gx, N, E);
     const u = this.rt.u32;
     u[SoftmaxBackward.P] = p.byteOffset; u[SoftmaxBackward.Gy] = gy.byteOffset; u[SoftmaxBackward.Gx] = gx.byteOffset;
@@ -480,7 +480,7 @@ export class WasmKernels implements Kernels {
     this.run('softmaxBackward', this.parts(N * E * NS_PER_ELEMENT, N));
   }
 
-  softmaxCrossEntropy(z: Floats, target: ClassTarget, p: Floats, gz: Floats, N: number, E: number): number {
+  softmaxCrossEntropy(z: Tensor, target: ClassTarget, p: Tensor, gz: Tensor, N: number, E: number): number {
     const labels = 'labels' in target ? target.labels : null;
     const probs = 'probs' in target ? target.probs : null;
     const ok = this.f(z, N * E) && this.f(p, N * E) && this.f(gz, N * E) &&
@@ -521,9 +521,9 @@ export class WasmKernels implements Kernels {
 
   // ---- batch norm, bias -----------------------------------------------------------------
 
-  batchNormForward(x: Floats, gamma: Floats, beta: Floats, y: Floats, R: number, C: number,
+  batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, R: number, C: number,
     training: boolean, eps: number, momentum: number,
-    runningMean: Floats, runningVar: Floats, saveMean: Floats, saveInvStd: Floats): void {
+    runningMean: Tensor, runningVar: Tensor, saveMean: Tensor, saveInvStd: Tensor): void {
     if (!(this.f(x, R * C) && this.f(y, R * C) && this.f(gamma, C) && this.f(beta, C) && this.f(runningMean, C) &&
       this.f(runningVar, C) && this.f(saveMean, C) && this.f(saveInvStd, C))) {
       ref.batchNormForward(x, gamma, beta, y, R, C, training, eps, momentum, runningMean, runningVar, saveMean,
@@ -541,8 +541,8 @@ export class WasmKernels implements Kernels {
     this.run('batchNormForward', this.parts(R * C * NS_PER_ELEMENT * 3, Math.ceil(C / 8)));
   }
 
-  batchNormBackward(x: Floats, gamma: Floats, gy: Floats, gx: Floats, ggamma: Floats, gbeta: Floats,
-    R: number, C: number, training: boolean, saveMean: Floats, saveInvStd: Floats): void {
+  batchNormBackward(x: Tensor, gamma: Tensor, gy: Tensor, gx: Tensor, ggamma: Tensor, gbeta: Tensor,
+    R: number, C: number, training: boolean, saveMean: Tensor, saveInvStd: Tensor): void {
     if (!(this.f(x, R * C) && this.f(gy, R * C) && this.f(gx, R * C) && this.f(gamma, C) && this.f(ggamma, C) &&
       this.f(gbeta, C) && this.f(saveMean, C) && this.f(saveInvStd, C))) {
       ref.batchNormBackward(x, gamma, gy, gx, ggamma, gbeta, R, C, training, saveMean, saveInvStd);
@@ -560,7 +560,7 @@ export class WasmKernels implements Kernels {
   // ---- optimizer updates ----------------------------------------------------------------
 
   /** One SGD step over the whole vector: bitwise the reference loop's (float64 inside, float32 stored). */
-  sgdUpdate(w: Floats, g: Floats, buf: Floats | null, n: number, lr: number, momentum: number, dampening: number,
+  sgdUpdate(w: Tensor, g: Tensor, buf: Tensor | null, n: number, lr: number, momentum: number, dampening: number,
     weightDecay: number, nesterov: boolean, firstStep: boolean): void {
     if (!(Number.isInteger(n) && n >= 0 && this.f(w, n) && this.f(g, n) && (buf === null || this.f(buf, n)))) {
       ref.sgdUpdate!(w, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
@@ -576,7 +576,7 @@ export class WasmKernels implements Kernels {
   }
 
   /** One Adam/AdamW step over the whole vector: bitwise the reference loop's. */
-  adamUpdate(w: Floats, g: Floats, m: Floats, v: Floats, vMax: Floats | null, n: number, lr: number,
+  adamUpdate(w: Tensor, g: Tensor, m: Tensor, v: Tensor, vMax: Tensor | null, n: number, lr: number,
     beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void {
     if (!(Number.isInteger(n) && n >= 0 && this.f(w, n) && this.f(g, n) && this.f(m, n) && this.f(v, n) &&
       (vMax === null || this.f(vMax, n)))) {
@@ -593,13 +593,13 @@ export class WasmKernels implements Kernels {
     this.run('adamUpdate', this.parts(n * NS_PER_ELEMENT * 8, n >> 10));
   }
 
-  addBias(y: Floats, bias: Floats, R: number, C: number): void {
+  addBias(y: Tensor, bias: Tensor, R: number, C: number): void {
     if (!(this.f(y, R * C) && this.f(bias, C))) return ref.addBias(y, bias, R, C);
     this.setBiasRows(y.byteOffset, bias.byteOffset, R, C);
     this.run('addBias', this.parts(R * C * NS_PER_ELEMENT, R));
   }
 
-  sumRows(gy: Floats, gb: Floats, R: number, C: number): void {
+  sumRows(gy: Tensor, gb: Tensor, R: number, C: number): void {
     if (!(this.f(gy, R * C) && this.f(gb, C))) return ref.sumRows(gy, gb, R, C);
     this.sumRowsFast(gy, gb, R, C);
   }
@@ -616,7 +616,7 @@ export class WasmKernels implements Kernels {
 
   // ---- graph joins (Add, Concat, Identity) and the fan-out gradient sum ---------------------
 
-  addTensors(a: Floats, b: Floats, y: Floats, n: number): void {
+  addTensors(a: Tensor, b: Tensor, y: Tensor, n: number): void {
     if (!(this.f(a, n) && this.f(b, n) && this.f(y, n))) return ref.addTensors(a, b, y, n);
     if (n === 0) return;
     const u = this.rt.u32;
@@ -624,7 +624,7 @@ export class WasmKernels implements Kernels {
     this.run('addTensors', this.parts(n * NS_PER_ELEMENT, Math.ceil(n / 1024)));
   }
 
-  addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: number, C: number): void {
+  addBroadcast(x: Tensor, b: Tensor, y: Tensor, N: number, R: number, C: number): void {
     if (!(this.f(x, N * R * C) && this.f(b, N * C) && this.f(y, N * R * C))) return ref.addBroadcast(x, b, y, N, R, C);
     if (N * R * C === 0) return;
     const u = this.rt.u32;
@@ -633,7 +633,7 @@ export class WasmKernels implements Kernels {
     this.run('addBroadcast', this.parts(N * R * C * NS_PER_ELEMENT, N * R));
   }
 
-  sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void {
+  sumBroadcast(gy: Tensor, gb: Tensor, N: number, R: number, C: number): void {
     if (!(this.f(gy, N * R * C) && this.f(gb, N * C))) return ref.sumBroadcast(gy, gb, N, R, C);
     if (N * C === 0) return;
     const u = this.rt.u32;
@@ -642,7 +642,7 @@ export class WasmKernels implements Kernels {
     this.run('sumBroadcast', this.parts(N * R * C * NS_PER_ELEMENT, N));
   }
 
-  copyBlock(src: Floats, dst: Floats, R: number, C: number,
+  copyBlock(src: Tensor, dst: Tensor, R: number, C: number,
     srcStride: number, srcOffset: number, dstStride: number, dstOffset: number): void {
     const need = (stride: number, offset: number) => (R - 1) * stride + offset + C;
     if (R === 0 || C === 0) return;

@@ -11,7 +11,7 @@ import { DescentError } from '../core/errors.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import type { Layer } from '../layers/layer.js';
 import type { AvgPool2d, MaxPool2d } from '../layers/pool2d.js';
-import type { Sequential } from '../network/sequential.js';
+import type { HostTensors, Sequential } from '../network/sequential.js';
 import type { TopologyBuilder, Weights } from './tfjs-builder.js';
 
 const pair = (v: unknown) => v as [number, number];
@@ -45,7 +45,8 @@ export function nodeLabel(net: Sequential, k: number): string {
 }
 
 /** A convolution: Conv2D, or DepthwiseConv2D where groups = input channels; ZeroPadding2D before it for explicit padding. */
-function convolution(b: TopologyBuilder, layer: Layer, name: string, input: string, fail: (why: string) => never): string {
+function convolution(b: TopologyBuilder, layer: Layer, { params }: HostTensors, name: string, input: string,
+  fail: (why: string) => never): string {
   const conv = layer as Conv2d, c = layer.config();
   const [KH, KW] = pair(conv.kernelSize), [SH, SW] = pair(conv.stride), [DH, DW] = pair(conv.dilation);
   const O = conv.outChannels, C = layer.inputShape[2], G = conv.groups;
@@ -55,17 +56,17 @@ function convolution(b: TopologyBuilder, layer: Layer, name: string, input: stri
   // TensorFlow.js cannot dilate and stride at once: dilate, then keep every S-th output.
   const subsample = (DH > 1 || DW > 1) && (SH > 1 || SW > 1);
   const padded = b.zeroPad(name, conv.pads, input); // the built layer's: 'same' resolved, asymmetric kept
-  const bias: Weights = layer.params.bias ? { bias: { shape: [O], data: Float32Array.from(layer.params.bias) } } : {};
+  const bias: Weights = params.bias ? { bias: { shape: [O], data: Float32Array.from(params.bias) } } : {};
   const common = { kernel_size: [KH, KW], strides: subsample ? [1, 1] : [SH, SW], padding: 'valid', data_format: 'channels_last',
     dilation_rate: [DH, DW], activation: 'linear', use_bias: c.bias };
   let out: string;
   if (depthwise) {
     // Output channel c·m + j is input channel c's j-th filter: [O, KH, KW, 1] → [KH, KW, O] is Keras's [KH, KW, C, m].
     out = b.add('DepthwiseConv2D', name, { ...common, depth_multiplier: O / C },
-      { depthwise_kernel: { shape: [KH, KW, C, O / C], data: kerasKernel(layer.params.weight, O, KH, KW, 1) }, ...bias }, [padded]);
+      { depthwise_kernel: { shape: [KH, KW, C, O / C], data: kerasKernel(params.weight, O, KH, KW, 1) }, ...bias }, [padded]);
   } else {
     out = b.add('Conv2D', name, { ...common, filters: O },
-      { kernel: { shape: [KH, KW, C, O], data: kerasKernel(layer.params.weight, O, KH, KW, C) }, ...bias }, [padded]);
+      { kernel: { shape: [KH, KW, C, O], data: kerasKernel(params.weight, O, KH, KW, C) }, ...bias }, [padded]);
   }
   if (!subsample) return out;
   return b.add('MaxPooling2D', `${name}_stride`, { pool_size: [1, 1], strides: [SH, SW], padding: 'valid', data_format: 'channels_last' }, {}, [out]);
@@ -95,14 +96,15 @@ function pooling(b: TopologyBuilder, net: Sequential, k: number, name: string, i
  * order), and returns the name of the layer holding its output.
  */
 export function emitLayer(b: TopologyBuilder, net: Sequential, k: number, name: string, inputs: string[]): string {
-  const layer = net.layers[k], c = layer.config(), input = inputs[0];
+  const layer = net.layers[k], c = layer.config(), input = inputs[0], host = net.hostTensors(k);
+  const { params, buffers } = host;
   const fail = (why: string): never => {
     throw new DescentError(`${nodeLabel(net, k)} has no TensorFlow.js form: ${why}`);
   };
   const single = (className: string, config: Record<string, unknown>, weights: Weights = {}) => b.add(className, name, config, weights, [input]);
   switch (layer.type) {
     case 'Conv2d': case 'DepthwiseConv2d':
-      return convolution(b, layer, name, input, fail);
+      return convolution(b, layer, host, name, input, fail);
     case 'MaxPool2d': case 'AvgPool2d':
       return pooling(b, net, k, name, input, fail);
     case 'GlobalAvgPool':
@@ -112,15 +114,15 @@ export function emitLayer(b: TopologyBuilder, net: Sequential, k: number, name: 
       return layer.inputShape.length > 1 ? single('Flatten', { data_format: 'channels_last' }) : input;
     case 'Dense': {
       const O = c.outFeatures as number, I = layer.inputShape[0];
-      const weights: Weights = { kernel: { shape: [I, O], data: kerasKernel(layer.params.weight, O, 1, 1, I) } };
-      if (layer.params.bias) weights.bias = { shape: [O], data: Float32Array.from(layer.params.bias) };
+      const weights: Weights = { kernel: { shape: [I, O], data: kerasKernel(params.weight, O, 1, 1, I) } };
+      if (params.bias) weights.bias = { shape: [O], data: Float32Array.from(params.bias) };
       return single('Dense', { units: O, activation: 'linear', use_bias: c.bias }, weights);
     }
     case 'BatchNorm2d': case 'BatchNorm1d': {
-      const C = layer.params.weight.length, v = (x: ArrayLike<number>) => ({ shape: [C], data: Float32Array.from(x) });
+      const C = params.weight.length, v = (x: ArrayLike<number>) => ({ shape: [C], data: Float32Array.from(x) });
       // Keras's momentum weighs the running statistic, Descent's the batch one.
       return single('BatchNormalization', { axis: -1, momentum: 1 - (c.momentum as number), epsilon: c.eps, center: true, scale: true },
-        { gamma: v(layer.params.weight), beta: v(layer.params.bias), moving_mean: v(layer.buffers.running_mean), moving_variance: v(layer.buffers.running_var) });
+        { gamma: v(params.weight), beta: v(params.bias), moving_mean: v(buffers.running_mean), moving_variance: v(buffers.running_var) });
     }
     case 'Add':
       // Keras's Add sums in input order and broadcasts a [C] input over an image as Descent does.

@@ -24,6 +24,7 @@
  * paths differ there. Apart from a dropped unit, a NaN never turns into a number.
  */
 import type { Floats } from '../core/floats.js';
+import type { IntTensor, Tensor } from '../core/tensor.js';
 
 /** A convolution's sizes, in the dimension letters of this module (N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW). */
 export interface Conv2dGeometry {
@@ -57,27 +58,27 @@ export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 
 /**
  * The tensors of an engine that keeps them off the JavaScript heap (WebGPU): every tensor its
- * arena hands out is an opaque handle (typed `Floats` so that the CPU engines pay nothing, but
- * never indexed), and this is the only way in and out of one. CPU engines have no `device`: their
- * tensors are Float32Array/Float64Array views that the network and trainer read directly.
+ * arena hands out is an opaque `DeviceTensor` (src/core/tensor.ts), and this is the only way in and
+ * out of one. CPU engines have no `device`: their tensors are Float32Array/Float64Array, which the
+ * network and trainer narrow once (`hostFloats`) where they read numbers.
  */
 export interface DeviceTensors {
   /** The adapter, as a person reads it (e.g. "nvidia ampere (...)"). */
   readonly adapter: string;
   /** Where softmaxCrossEntropy writes the risk (one element); it returns NaN on such an engine. */
-  readonly loss: Floats;
+  readonly loss: Tensor;
   /** Elements [offset, offset + length) of t, as a handle. */
-  view(t: Floats, offset: number, length: number): Floats;
+  view(t: Tensor, offset: number, length: number): Tensor;
   /** Every element of t = value (after the work recorded so far). */
-  fill(t: Floats, value: number): void;
+  fill(t: Tensor, value: number): void;
   /** t[0 .. data.length) = data: the batch goes up (after the work recorded so far). */
-  write(t: Floats, data: Float32Array | Int32Array): void;
+  write(t: Tensor, data: Float32Array | Int32Array): void;
   /** Submits the recorded work and brings t back once it is done. */
-  read(t: Floats): Promise<Float32Array>;
+  read(t: Tensor): Promise<Float32Array>;
   /** out[0] = Σ (a − b)² over n elements (Σ a² when b is null), in a fixed order. */
-  squaredDistance(a: Floats, b: Floats | null, n: number, out: Floats): void;
+  squaredDistance(a: Tensor, b: Tensor | null, n: number, out: Tensor): void;
   /** out[0] = 1 when x[0 .. n) holds a NaN or ±∞, else 0. */
-  nonFinite(x: Floats, n: number, out: Floats): void;
+  nonFinite(x: Tensor, n: number, out: Tensor): void;
 }
 
 /** Every loop a layer needs: the reference TypeScript kernels and the WebAssembly engine implement it. */
@@ -93,63 +94,63 @@ export interface Kernels {
   readonly fusesRelu?: boolean;
 
   /** C[M,N] (+)= op(A)·op(B), op(A) = A[M,K] or A[K,M]ᵀ, op(B) = B[K,N] or B[N,K]ᵀ; row-major. */
-  matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number,
+  matmul(a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
 
   /**
    * y[N,O] = x[N,I]·Wᵀ + b. With `relu`, also relu = ReLU(y): a Dense followed by a ReLU layer
    * in one pass (y, the Dense layer's output x^(k), is still written, since ReLU's backward reads it).
    */
-  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number,
-    relu?: Floats | null): void;
+  denseForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, N: number, I: number, O: number,
+    relu?: Tensor | null): void;
   /** gx[N,I] = gy·W (if gx); gw[O,I] += gyᵀ·x; gb[O] += Σ_n gy. */
-  denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
+  denseBackward(x: Tensor, w: Tensor, gy: Tensor, gx: Tensor | null, gw: Tensor, gb: Tensor | null,
     N: number, I: number, O: number): void;
 
   /** y = conv(x, w) + b; with `relu`, also relu = ReLU(y) in the same pass (as denseForward). */
-  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry, relu?: Floats | null): void;
-  conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void;
-  conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void;
+  conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu?: Tensor | null): void;
+  conv2dBackwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry): void;
+  conv2dBackwardFilter(x: Tensor, gy: Tensor, gw: Tensor, gb: Tensor | null, g: Conv2dGeometry): void;
 
   /**
    * Max-pool; argmax[i] records the input index that gave output i. Ties go to one of the tied
    * maxima chosen by hash32(tieSeed, ·) when tieSeed >= 0, to the first when tieSeed < 0.
    */
-  maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Pool2dGeometry, tieSeed: number): void;
+  maxPool2dForward(x: Tensor, y: Tensor, argmax: IntTensor, g: Pool2dGeometry, tieSeed: number): void;
   /** Routes gy to the recorded arg-max inputs; each arg-max lies in its own output's window (same sample). */
-  maxPool2dBackward(gy: Floats, argmax: Int32Array, gx: Floats, g: Pool2dGeometry): void;
+  maxPool2dBackward(gy: Tensor, argmax: IntTensor, gx: Tensor, g: Pool2dGeometry): void;
   /** Average pool; padded positions count in the divisor (PyTorch's count_include_pad=True). */
-  avgPool2dForward(x: Floats, y: Floats, g: Pool2dGeometry): void;
-  avgPool2dBackward(gy: Floats, gx: Floats, g: Pool2dGeometry): void;
+  avgPool2dForward(x: Tensor, y: Tensor, g: Pool2dGeometry): void;
+  avgPool2dBackward(gy: Tensor, gx: Tensor, g: Pool2dGeometry): void;
 
-  activationForward(kind: ActivationKind, x: Floats, y: Floats, n: number, alpha: number): void;
+  activationForward(kind: ActivationKind, x: Tensor, y: Tensor, n: number, alpha: number): void;
   /** gx = gy ⊙ f'(x); y = f(x) is given too, since some derivatives read it. */
-  activationBackward(kind: ActivationKind, x: Floats, y: Floats, gy: Floats, gx: Floats, n: number, alpha: number): void;
+  activationBackward(kind: ActivationKind, x: Tensor, y: Tensor, gy: Tensor, gx: Tensor, n: number, alpha: number): void;
 
   /** y = x ⊙ mask / (1 - p) with mask[i] = hash32(seed, i) >= p·2³². */
-  dropoutForward(x: Floats, y: Floats, n: number, p: number, seed: number): void;
-  dropoutBackward(gy: Floats, gx: Floats, n: number, p: number, seed: number): void;
+  dropoutForward(x: Tensor, y: Tensor, n: number, p: number, seed: number): void;
+  dropoutBackward(gy: Tensor, gx: Tensor, n: number, p: number, seed: number): void;
 
   /** Soft-max over the last axis of x[N,E]. */
-  softmaxForward(x: Floats, p: Floats, N: number, E: number): void;
+  softmaxForward(x: Tensor, p: Tensor, N: number, E: number): void;
   /** gx = gy·∂p/∂x, with ∂p_i/∂x_j = p_i(δ_ij - p_j). */
-  softmaxBackward(p: Floats, gy: Floats, gx: Floats, N: number, E: number): void;
+  softmaxBackward(p: Tensor, gy: Tensor, gx: Tensor, N: number, E: number): void;
   /**
    * Fused, stable soft-max + cross-entropy on logits z[N,E]: writes p, writes gz = (p - q)/N,
    * returns the risk (1/N) Σ_n -Σ_c q_c log p_c.
    */
-  softmaxCrossEntropy(z: Floats, target: ClassTarget, p: Floats, gz: Floats, N: number, E: number): number;
+  softmaxCrossEntropy(z: Tensor, target: ClassTarget, p: Tensor, gz: Tensor, N: number, E: number): number;
 
   /**
    * Batch normalisation over x[R, C] (R = N·H·W). Training: batch statistics, saves mean and
    * 1/σ per channel in saveMean/saveInvStd and updates the running statistics (unbiased variance,
    * as PyTorch). Evaluation: uses the running statistics.
    */
-  batchNormForward(x: Floats, gamma: Floats, beta: Floats, y: Floats, R: number, C: number,
+  batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, R: number, C: number,
     training: boolean, eps: number, momentum: number,
-    runningMean: Floats, runningVar: Floats, saveMean: Floats, saveInvStd: Floats): void;
-  batchNormBackward(x: Floats, gamma: Floats, gy: Floats, gx: Floats, ggamma: Floats, gbeta: Floats,
-    R: number, C: number, training: boolean, saveMean: Floats, saveInvStd: Floats): void;
+    runningMean: Tensor, runningVar: Tensor, saveMean: Tensor, saveInvStd: Tensor): void;
+  batchNormBackward(x: Tensor, gamma: Tensor, gy: Tensor, gx: Tensor, ggamma: Tensor, gbeta: Tensor,
+    R: number, C: number, training: boolean, saveMean: Tensor, saveInvStd: Tensor): void;
 
   // Optimizer updates: an engine may leave these out, and the reference loops run instead.
   /**
@@ -157,36 +158,36 @@ export interface Kernels {
    * d = g + λw; with momentum μ the buffer b = d on the first step, else μb + (1 − τ)d;
    * d = d + μb (Nesterov) or b; w ← w − α d.
    */
-  sgdUpdate?(w: Floats, g: Floats, buf: Floats | null, n: number, lr: number, momentum: number, dampening: number,
+  sgdUpdate?(w: Tensor, g: Tensor, buf: Tensor | null, n: number, lr: number, momentum: number, dampening: number,
     weightDecay: number, nesterov: boolean, firstStep: boolean): void;
   /**
    * One Adam step over the whole vector (torch.optim.Adam/AdamW), step t ≥ 1: g ← g + l2·w;
    * m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g² (amsgrad: v̂ = max(v̂, v) replaces v);
    * w ← w·shrink − (α/(1 − β₁ᵗ)) m / (√v/√(1 − β₂ᵗ) + ε). Adam: shrink = 1; AdamW: l2 = 0, shrink = 1 − αλ.
    */
-  adamUpdate?(w: Floats, g: Floats, m: Floats, v: Floats, vMax: Floats | null, n: number, lr: number,
+  adamUpdate?(w: Tensor, g: Tensor, m: Tensor, v: Tensor, vMax: Tensor | null, n: number, lr: number,
     beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void;
 
   /** torch.optim.RMSprop over the whole vector (src/train/optimizers/rmsprop.ts); engines with a device have it. */
-  rmspropUpdate?(w: Floats, g: Floats, squareAvg: Floats, buf: Floats | null, gradAvg: Floats | null, n: number, lr: number,
+  rmspropUpdate?(w: Tensor, g: Tensor, squareAvg: Tensor, buf: Tensor | null, gradAvg: Tensor | null, n: number, lr: number,
     alpha: number, eps: number, weightDecay: number, momentum: number): void;
   /** torch.optim.Adagrad over the whole vector (src/train/optimizers/adagrad.ts), step t ≥ 1; engines with a device have it. */
-  adagradUpdate?(w: Floats, g: Floats, sum: Floats, n: number, lr: number, lrDecay: number, eps: number,
+  adagradUpdate?(w: Tensor, g: Tensor, sum: Tensor, n: number, lr: number, lrDecay: number, eps: number,
     weightDecay: number, t: number): void;
 
   /** b[R,C] += bias broadcast over rows (the bias of dense and conv layers). */
-  addBias(y: Floats, bias: Floats, R: number, C: number): void;
+  addBias(y: Tensor, bias: Tensor, R: number, C: number): void;
   /** gb[C] += Σ_r gy[r, c]. */
-  sumRows(gy: Floats, gb: Floats, R: number, C: number): void;
+  sumRows(gy: Tensor, gb: Tensor, R: number, C: number): void;
 
   // Graph joins (Add, Concat, Identity) and the fan-out gradient sum; see reference/join.ts.
   /** y[i] = a[i] + b[i] for i < n (y may be a or b). */
-  addTensors(a: Floats, b: Floats, y: Floats, n: number): void;
+  addTensors(a: Tensor, b: Tensor, y: Tensor, n: number): void;
   /** y[n, r, c] = x[n, r, c] + b[n, c] (y may be x). */
-  addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: number, C: number): void;
+  addBroadcast(x: Tensor, b: Tensor, y: Tensor, N: number, R: number, C: number): void;
   /** gb[n, c] = Σ_r gy[n, r, c], summed over r in increasing order; written, not accumulated. */
-  sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void;
+  sumBroadcast(gy: Tensor, gb: Tensor, N: number, R: number, C: number): void;
   /** dst[r·dstStride + dstOffset + c] = src[r·srcStride + srcOffset + c], r < R, c < C. */
-  copyBlock(src: Floats, dst: Floats, R: number, C: number,
+  copyBlock(src: Tensor, dst: Tensor, R: number, C: number,
     srcStride: number, srcOffset: number, dstStride: number, dstOffset: number): void;
 }

@@ -3,7 +3,7 @@
  * ReLU: df/da = 1 for a >= 0 and 0 otherwise, exactly as the notes define it.
  * Softplus log(1 + e^a) is the notes' "rounded cusp": a differentiable ReLU.
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import type { ActivationKind } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
@@ -19,11 +19,11 @@ abstract class Activation extends Layer {
     return input;
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     ctx.kernels.activationForward(this.kind, x, y, N * sizeOf(this.inputShape), this.alpha);
   }
 
-  backward(x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     if (gx) ctx.kernels.activationBackward(this.kind, x, y, gy, gx, N * sizeOf(this.inputShape), this.alpha);
   }
 

@@ -5,7 +5,7 @@
  * input has that shape, or is one value per channel ([C] or [1, 1, C]) added at every position of
  * its sample, whose gradient is then g summed over the positions.
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import type { LayerConfig, RunContext } from './layer.js';
 import { JoinLayer, shapesOf } from './join.js';
@@ -29,7 +29,7 @@ export class Add extends JoinLayer {
     return !sameShape(this.inputShapes[i], this.outputShape);
   }
 
-  forwardJoin(xs: Floats[], y: Floats, N: number, ctx: RunContext): void {
+  forwardJoin(xs: Tensor[], y: Tensor, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.outputShape), C = this.outputShape[this.outputShape.length - 1], R = n / (N * C);
     for (let i = 1; i < xs.length; i++) {
       const a = i === 1 ? xs[0] : y; // ((x_1 + x_2) + x_3) + …: one fixed order
@@ -38,7 +38,7 @@ export class Add extends JoinLayer {
     }
   }
 
-  backwardJoin(_xs: Floats[], _y: Floats, gy: Floats, gxs: (Floats | null)[], N: number, ctx: RunContext): void {
+  backwardJoin(_xs: Tensor[], _y: Tensor, gy: Tensor, gxs: (Tensor | null)[], N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.outputShape), C = this.outputShape[this.outputShape.length - 1], R = n / (N * C);
     gxs.forEach((gx, i) => {
       if (!gx) return;

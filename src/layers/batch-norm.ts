@@ -5,7 +5,7 @@
  * γ and β are trainable and live in w; the running mean and variance are buffers, saved with the model.
  */
 import type { Arena } from '../core/arena.js';
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
@@ -23,10 +23,10 @@ abstract class BatchNorm extends Layer {
   readonly eps: number;
   /** Weight of the current batch in the running statistics. */
   readonly momentum: number;
-  private saveMean!: Floats;
-  private saveInvStd!: Floats;
+  private saveMean!: Tensor;
+  private saveInvStd!: Tensor;
   /** Where the first layer's unused input gradient goes: the kernel computes it with the rest. */
-  private unusedGx!: Floats;
+  private unusedGx!: Tensor;
 
   constructor(options: BatchNormOptions, private readonly rank: number, type: string) {
     super();
@@ -60,13 +60,13 @@ abstract class BatchNorm extends Layer {
     this.unusedGx = arena.floats(batch * sizeOf(this.inputShape));
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const C = this.channels, R = (N * sizeOf(this.inputShape)) / C;
     ctx.kernels.batchNormForward(x, this.params.weight, this.params.bias, y, R, C, ctx.training, this.eps,
       this.momentum, this.buffers.running_mean, this.buffers.running_var, this.saveMean, this.saveInvStd);
   }
 
-  backward(x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     const C = this.channels, R = (N * sizeOf(this.inputShape)) / C;
     ctx.kernels.batchNormBackward(x, this.params.weight, gy, gx ?? this.unusedGx, this.grads.weight,
       this.grads.bias, R, C, ctx.training, this.saveMean, this.saveInvStd);

@@ -3,7 +3,7 @@
  * [..., Σ C_i], input i's channels at offset Σ_{j<i} C_j. The Jacobian selects: each input receives
  * its block of channels of g.
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import type { LayerConfig, RunContext } from './layer.js';
 import { JoinLayer, shapesOf } from './join.js';
@@ -33,12 +33,12 @@ export class Concat extends JoinLayer {
     return { R: (N * sizeOf(this.outputShape)) / total, total, parts };
   }
 
-  forwardJoin(xs: Floats[], y: Floats, N: number, ctx: RunContext): void {
+  forwardJoin(xs: Tensor[], y: Tensor, N: number, ctx: RunContext): void {
     const { R, total, parts } = this.blocks(N);
     parts.forEach(({ C, offset }, i) => ctx.kernels.copyBlock(xs[i], y, R, C, C, 0, total, offset));
   }
 
-  backwardJoin(_xs: Floats[], _y: Floats, gy: Floats, gxs: (Floats | null)[], N: number, ctx: RunContext): void {
+  backwardJoin(_xs: Tensor[], _y: Tensor, gy: Tensor, gxs: (Tensor | null)[], N: number, ctx: RunContext): void {
     const { R, total, parts } = this.blocks(N);
     parts.forEach(({ C, offset }, i) => {
       const gx = gxs[i];

@@ -10,7 +10,7 @@
  * channels of its group, o / (O/G). G = C is a depthwise convolution (see DepthwiseConv2d).
  * Padding: see padding.ts ('same', 'valid', a number, [h, w] or [top, bottom, left, right]).
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, type Shape } from '../core/shape.js';
 import type { Conv2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
@@ -105,11 +105,11 @@ export class Conv2d extends Layer {
 
   override readonly fusesRelu = true;
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext, relu: Floats | null = null): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext, relu: Tensor | null = null): void {
     ctx.kernels.conv2dForward(x, this.params.weight, this.params.bias ?? null, y, this.geometryFor(N), relu);
   }
 
-  backward(x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     const g = this.geometryFor(N);
     ctx.kernels.conv2dBackwardFilter(x, gy, this.grads.weight, this.grads.bias ?? null, g);
     if (gx) ctx.kernels.conv2dBackwardData(gy, this.params.weight, gx, g);

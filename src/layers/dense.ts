@@ -3,7 +3,7 @@
  * Local Jacobians: ∂a_i/∂W_qj = δ_iq x̃_j (so g·∂a/∂W is the outer product gᵀx̃) and
  * ∂a_i/∂x_j = W_ij (so g·∂a/∂x = g W).
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { boolean, positiveInt } from './options.js';
@@ -46,12 +46,12 @@ export class Dense extends Layer {
 
   override readonly fusesRelu = true;
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext, relu: Floats | null = null): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext, relu: Tensor | null = null): void {
     ctx.kernels.denseForward(x, this.params.weight, this.params.bias ?? null, y, N, this.inputShape[0], this.outFeatures,
       relu);
   }
 
-  backward(x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     ctx.kernels.denseBackward(x, this.params.weight, gy, gx, this.grads.weight, this.grads.bias ?? null,
       N, this.inputShape[0], this.outFeatures);
   }

@@ -3,7 +3,7 @@
  * 1/(1-p); in evaluation it is the identity. The mask comes from the network's seeded generator
  * (one draw per step), so runs with one seed are identical.
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 import { numberIn } from './options.js';
@@ -25,7 +25,7 @@ export class Dropout extends Layer {
     return input;
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
     if (!ctx.training || this.p === 0) {
       ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
@@ -35,7 +35,7 @@ export class Dropout extends Layer {
     ctx.kernels.dropoutForward(x, y, n, this.p, this.seed);
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     if (!gx) return;
     const n = N * sizeOf(this.inputShape);
     if (!ctx.training || this.p === 0) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);

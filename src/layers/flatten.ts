@@ -3,7 +3,7 @@
  * shape changes. Note the order is channels-last (h, w, c), not PyTorch's (c, h, w): importers
  * permute the columns of the dense layer that follows.
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
@@ -15,12 +15,12 @@ export class Flatten extends Layer {
     return [sizeOf(input)];
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
     ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
     if (gx) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);
   }

@@ -1,5 +1,5 @@
 /** Global average pooling: [H, W, C] → [C], the mean of each channel (PyTorch AdaptiveAvgPool2d(1) + flatten). */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, type Shape } from '../core/shape.js';
 import type { Pool2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
@@ -17,12 +17,12 @@ export class GlobalAvgPool extends Layer {
     return [C];
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     this.geometry.N = N;
     ctx.kernels.avgPool2dForward(x, y, this.geometry);
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     this.geometry.N = N;
     if (gx) ctx.kernels.avgPool2dBackward(gy, gx, this.geometry);
   }

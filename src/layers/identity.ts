@@ -1,5 +1,5 @@
 /** Identity: y = x, Jacobian I. A named pass-through in a graph (e.g. the shortcut of a residual block). */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
@@ -10,12 +10,12 @@ export class Identity extends Layer {
     return input;
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
     ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
     if (gx) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);
   }

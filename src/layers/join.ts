@@ -3,7 +3,7 @@
  * life cycle as Layer, with a list of inputs. `backward` receives g = ∂ℓ/∂y and writes, for each
  * input i, g·∂y/∂x_i into gxs[i] (null where nobody needs it). A join has no parameters.
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type RunContext } from './layer.js';
 
@@ -26,14 +26,14 @@ export abstract class JoinLayer extends Layer {
     return this.buildJoin([input]);
   }
 
-  abstract forwardJoin(xs: Floats[], y: Floats, N: number, ctx: RunContext): void;
-  abstract backwardJoin(xs: Floats[], y: Floats, gy: Floats, gxs: (Floats | null)[], N: number, ctx: RunContext): void;
+  abstract forwardJoin(xs: Tensor[], y: Tensor, N: number, ctx: RunContext): void;
+  abstract backwardJoin(xs: Tensor[], y: Tensor, gy: Tensor, gxs: (Tensor | null)[], N: number, ctx: RunContext): void;
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     this.forwardJoin([x], y, N, ctx);
   }
 
-  backward(x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     this.backwardJoin([x], y, gy, [gx], N, ctx);
   }
 }

@@ -8,7 +8,7 @@
  * `allocate`s per-batch scratch through the arena. `forward`/`backward` never allocate.
  */
 import type { Arena } from '../core/arena.js';
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
 import { type Shape } from '../core/shape.js';
 import type { Kernels } from '../kernels/kernels.js';
@@ -51,11 +51,11 @@ export abstract class Layer {
   /** The output shape of one sample, set by build. */
   outputShape: Shape = [];
   /** Trainable tensors, in their order inside w; filled by the network. */
-  params: Record<string, Floats> = {};
+  params: Record<string, Tensor> = {};
   /** Gradients of the trainable tensors, views into the network's g. */
-  grads: Record<string, Floats> = {};
+  grads: Record<string, Tensor> = {};
   /** Non-trainable tensors (running statistics), saved with the model but not optimised. */
-  buffers: Record<string, Floats> = {};
+  buffers: Record<string, Tensor> = {};
 
   /** Check the input shape and settle the output shape; throw a plain Error saying what is wrong. */
   build(inputShape: Shape): Shape {
@@ -87,10 +87,10 @@ export abstract class Layer {
   readonly fusesRelu: boolean = false;
 
   /** y = f(x); `relu`, only for layers that fuse it, receives ReLU(y) as well. */
-  abstract forward(x: Floats, y: Floats, N: number, ctx: RunContext, relu?: Floats | null): void;
+  abstract forward(x: Tensor, y: Tensor, N: number, ctx: RunContext, relu?: Tensor | null): void;
 
   /** gx is null for the first layer, whose input gradient nobody needs. */
-  abstract backward(x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void;
+  abstract backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void;
 
   /** The constructor options, as JSON. */
   abstract config(): LayerConfig;

@@ -5,7 +5,7 @@
  * Default: 'random' while training, as the notes say; evaluation needs no gradient and takes the first.
  */
 import type { Arena } from '../core/arena.js';
-import type { Floats } from '../core/floats.js';
+import type { IntTensor, Tensor } from '../core/tensor.js';
 import { fmt, type Shape } from '../core/shape.js';
 import type { Pool2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
@@ -89,7 +89,7 @@ export class MaxPool2d extends Pool2d {
   readonly type = 'MaxPool2d';
   /** How ties among a window's maxima are broken ('random', seeded, by default). */
   readonly tieBreak: TieBreak;
-  private argmax: Int32Array = new Int32Array(0);
+  private argmax: IntTensor = new Int32Array(0);
 
   constructor(options: Pool2dOptions & { tieBreak?: TieBreak }) {
     super(options, 'MaxPool2d', true);
@@ -104,12 +104,12 @@ export class MaxPool2d extends Pool2d {
     this.argmax = arena.ints(batch * OH * OW * C);
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const tieSeed = ctx.training && this.tieBreak === 'random' ? ctx.rng.nextU32() >>> 1 : -1;
     ctx.kernels.maxPool2dForward(x, y, this.argmax, this.geometryFor(N), tieSeed);
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     if (gx) ctx.kernels.maxPool2dBackward(gy, this.argmax, gx, this.geometryFor(N));
   }
 
@@ -126,11 +126,11 @@ export class AvgPool2d extends Pool2d {
     super(options, 'AvgPool2d');
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     ctx.kernels.avgPool2dForward(x, y, this.geometryFor(N));
   }
 
-  backward(_x: Floats, _y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     if (gx) ctx.kernels.avgPool2dBackward(gy, gx, this.geometryFor(N));
   }
 

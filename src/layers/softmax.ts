@@ -3,7 +3,7 @@
  * Its own Jacobian is ∂p_i/∂x_j = p_i (δ_ij - p_j). Followed by cross-entropy, the network skips
  * it in backward and uses the fused, stable gradient p - q instead (same numbers, fewer steps).
  */
-import type { Floats } from '../core/floats.js';
+import type { Tensor } from '../core/tensor.js';
 import { fmt, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
@@ -16,11 +16,11 @@ export class Softmax extends Layer {
     return input;
   }
 
-  forward(x: Floats, y: Floats, N: number, ctx: RunContext): void {
+  forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     ctx.kernels.softmaxForward(x, y, N, this.inputShape[0]);
   }
 
-  backward(_x: Floats, y: Floats, gy: Floats, gx: Floats | null, N: number, ctx: RunContext): void {
+  backward(_x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     if (gx) ctx.kernels.softmaxBackward(y, gy, gx, N, this.inputShape[0]);
   }
 

@@ -15,6 +15,7 @@
 import { type Arena, HeapArena } from '../core/arena.js';
 import { DescentError, ShapeError } from '../core/errors.js';
 import type { Floats } from '../core/floats.js';
+import { hostFloats, type Tensor } from '../core/tensor.js';
 import { MAX_PARAMETERS, MAX_SAMPLE_VALUES } from '../core/limits.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { fmt, sizeOf, type Shape } from '../core/shape.js';
@@ -86,6 +87,12 @@ export interface ArchitectureConfig {
   layers: LayerConfig[];
 }
 
+/** One layer's named tensors as host numbers (see Sequential.hostTensors). */
+export interface HostTensors {
+  params: Record<string, Floats>;
+  buffers: Record<string, Floats>;
+}
+
 /** Where one named tensor sits inside w (or inside the buffer vector). */
 export interface TensorSlot {
   /** Index of the layer. */
@@ -121,9 +128,9 @@ export class Sequential {
    */
   readonly device: DeviceTensors | undefined;
   /** w, g and the buffer vector as the engine's tensors (on CPU engines the very arrays w, g, buffers). */
-  readonly wTensor: Floats;
-  readonly gTensor: Floats;
-  readonly bufferTensor: Floats;
+  readonly wTensor: Tensor;
+  readonly gTensor: Tensor;
+  readonly bufferTensor: Tensor;
   private readonly hostW: Floats;
   private readonly hostBuffers: Floats;
   /** On a device: w or the buffers changed there since the host copies were last brought up. */
@@ -139,7 +146,7 @@ export class Sequential {
   /** ∂L/∂w, the twin of w (each layer's grads are views into it); on a device use `gTensor` with `device.read`. */
   get g(): Floats {
     if (this.device) throw new DescentError(`g lives on the ${this.kernels.name} engine's device: read gTensor with device.read`);
-    return this.gTensor;
+    return hostFloats(this.gTensor, 'Sequential.g');
   }
 
   /** Non-trainable state (batch-norm running statistics); on a device, a host copy as w. */
@@ -152,23 +159,23 @@ export class Sequential {
   /** Where each layer's buffers (running statistics) sit inside buffers. */
   readonly bufferSlots: TensorSlot[] = [];
   /** x^(0..K) and g^(0..K) = ∂L/∂x^(k), each for `capacity` samples. */
-  private xs: Floats[] = [];
-  private gs: Floats[] = [];
+  private xs: Tensor[] = [];
+  private gs: Tensor[] = [];
   private capacity = 0;
-  private scratch: Floats | null = null;
+  private scratch: Tensor | null = null;
   /** Where `risk` lets the loss kernel write a gradient no one reads (shareActivations). */
-  private riskGradient: Floats | null = null;
+  private riskGradient: Tensor | null = null;
   private readonly sizes: number[];
   /** fused[k]: layer k also computes layer k+1, a ReLU, in its forward pass. */
   private readonly fused: boolean[];
   /** Who reads what: inputs[k] are the tensors node k reads (x^(0) the input, x^(j+1) node j's output). */
   readonly topology: Topology;
   /** edgeGs[k][slot]: where node k writes its gradient for an input that other nodes read too. */
-  private edgeGs: (Floats | null)[][] = [];
+  private edgeGs: (Tensor | null)[][] = [];
   private readonly shareGradients: boolean;
   private readonly shareActivations: boolean;
   /** x^(0..K) of an inference pass, in the shared slots of `activationSlots`, for `inferenceCapacity` samples. */
-  private inferenceXs: Floats[] = [];
+  private inferenceXs: Tensor[] = [];
   private inferenceCapacity = 0;
   /** The plan of inference activation slots (made on first use). */
   private activationSlots: BufferSlots | null = null;
@@ -224,9 +231,10 @@ export class Sequential {
     this.wTensor = this.arena.floats(wCount);
     this.gTensor = this.arena.floats(wCount);
     this.bufferTensor = this.arena.floats(bufferCount);
-    this.hostW = this.device ? new Float32Array(wCount) : this.wTensor;
-    this.hostBuffers = this.device ? new Float32Array(bufferCount) : this.bufferTensor;
-    const view = (t: Floats, offset: number, length: number) => this.view(t, offset, length);
+    // On a CPU engine w and the buffers are the engine's own arrays; on a device, host copies.
+    this.hostW = this.device ? new Float32Array(wCount) : hostFloats(this.wTensor, 'Sequential.w');
+    this.hostBuffers = this.device ? new Float32Array(bufferCount) : hostFloats(this.bufferTensor, 'Sequential.buffers');
+    const view = (t: Tensor, offset: number, length: number) => this.view(t, offset, length);
     carve(layers, paramSpecs, this.wTensor, this.paramSlots, (l, name, v) => (l.params[name] = v), view);
     carve(layers, paramSpecs, this.gTensor, [], (l, name, v) => (l.grads[name] = v), view);
     carve(layers, bufferSpecs, this.bufferTensor, this.bufferSlots, (l, name, v) => (l.buffers[name] = v), view);
@@ -289,8 +297,8 @@ export class Sequential {
   }
 
   /** Elements [offset, offset + length) of one of the engine's tensors. */
-  private view(t: Floats, offset: number, length: number): Floats {
-    return this.device ? this.device.view(t, offset, length) : t.subarray(offset, offset + length);
+  private view(t: Tensor, offset: number, length: number): Tensor {
+    return this.device ? this.device.view(t, offset, length) : hostFloats(t, 'Sequential.view').subarray(offset, offset + length);
   }
 
   private checkHost(what: string): void {
@@ -354,7 +362,7 @@ export class Sequential {
     this.xs = this.sizes.map((d) => this.arena.floats(batch * d));
     // An input read by several nodes gets one gradient buffer per reading edge (summed in gatherGradient).
     const { inputs, consumers } = this.topology;
-    let buffer: (b: number, size: number) => Floats = (_b, size) => this.arena.floats(batch * size);
+    let buffer: (b: number, size: number) => Tensor = (_b, size) => this.arena.floats(batch * size);
     if (this.shareGradients) {
       const plan = planGradientSlots(inputs, consumers, this.sizes);
       const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
@@ -387,7 +395,7 @@ export class Sequential {
   /** x^(0): write a batch here to avoid a copy (see `forward`). */
   inputBuffer(batch: number): Floats {
     this.reserve(batch);
-    if (!this.device) return this.xs[0];
+    if (!this.device) return hostFloats(this.xs[0], 'Sequential.inputBuffer');
     // On a device: a host array, sent up by forward.
     if (!this.hostInput || this.hostInput.length < batch * this.sizes[0]) this.hostInput = new Float32Array(batch * this.sizes[0]);
     return this.hostInput;
@@ -395,13 +403,14 @@ export class Sequential {
 
   /** x^(0) of an inference pass: `inputBuffer`, or with shareActivations the input's shared slot. */
   inferenceInput(batch: number): Floats {
-    if (!this.shareActivations || this.device) return this.inputBuffer(batch); // on a device: a host array
+    // On a device the input is a host array either way (forward sends it up).
+    if (!this.shareActivations || this.device) return this.inputBuffer(batch);
     this.reserveInference(batch);
-    return this.inferenceXs[0];
+    return hostFloats(this.inferenceXs[0], 'Sequential.inferenceInput');
   }
 
   /** x^(k) for the last batch (k = 0 input, k = K output); valid until the next call. */
-  activation(k: number): Floats {
+  activation(k: number): Tensor {
     if (!this.lastShared) return this.xs[k];
     if (k !== this.layers.length) {
       throw new DescentError(`x^(${k}) is not kept: the last pass was an inference pass on shared activations (only the output is)`);
@@ -410,7 +419,7 @@ export class Sequential {
   }
 
   /** ∂L/∂x^(k) for the last backward pass. */
-  activationGradient(k: number): Floats {
+  activationGradient(k: number): Tensor {
     if (this.shareGradients && k !== 0 && k !== this.layers.length) {
       throw new DescentError(`∂L/∂x^(${k}) is not kept: this network shares gradient buffers (shareGradients: false keeps all)`);
     }
@@ -425,12 +434,12 @@ export class Sequential {
    * Forward pass (Algorithm 1, first loop): computes and keeps every x^(k). `input` holds N samples;
    * pass the network's own inputBuffer to skip the copy. Returns x^(K) (valid for N·d_K numbers).
    */
-  forward(input: Floats, N: number, training = false): Floats {
+  forward(input: Floats, N: number, training = false): Tensor {
     return this.run(input, N, training, !training && this.shareActivations);
   }
 
   /** The forward pass on every x^(k) (what a backward pass needs), or on the shared inference slots. */
-  private run(input: Floats, N: number, training: boolean, shared: boolean): Floats {
+  private run(input: Floats, N: number, training: boolean, shared: boolean): Tensor {
     this.checkBatch(input, N);
     if (shared) this.reserveInference(N);
     else this.reserve(N);
@@ -440,7 +449,7 @@ export class Sequential {
       const x = input.subarray(0, N * this.sizes[0]);
       this.device.write(xs[0], x instanceof Float32Array ? x : Float32Array.from(x));
       if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
-    } else if (input !== xs[0]) xs[0].set(input.subarray(0, N * this.sizes[0]));
+    } else if (input !== xs[0]) hostFloats(xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
     const fuse = this.kernels.fusesRelu === true;
     for (let k = 0; k < this.layers.length; k++) {
@@ -486,7 +495,7 @@ export class Sequential {
   private gatherGradient(t: number, N: number): void {
     const edges = this.topology.consumers[t];
     if (edges.length < 2) return;
-    const n = N * this.sizes[t], sent = edges.map(({ node, slot }) => this.edgeGs[node][slot] as Floats);
+    const n = N * this.sizes[t], sent = edges.map(({ node, slot }) => this.edgeGs[node][slot] as Tensor);
     this.kernels.addTensors(sent[0], sent[1], this.gs[t], n);
     for (let i = 2; i < sent.length; i++) this.kernels.addTensors(this.gs[t], sent[i], this.gs[t], n);
   }
@@ -528,7 +537,7 @@ export class Sequential {
     options: { inputGradient?: boolean; training?: boolean } = {}): number {
     const training = options.training ?? true;
     if (this.device) this.device.fill(this.gTensor, 0);
-    else this.gTensor.fill(0);
+    else hostFloats(this.gTensor, 'Sequential.gradient').fill(0);
     const { risk, from } = this.recordLoss(input, target, N, loss, training);
     this.backwardFrom(from, N, training, options.inputGradient ?? false);
     return risk;
@@ -573,11 +582,11 @@ export class Sequential {
     this.run(input, N, false, true);
     const E = this.sizes[this.layers.length];
     if (!this.riskGradient || this.riskGradient.length < N * E) this.riskGradient = this.arena.floats(N * E);
-    return this.riskOf(this.inferenceXs, () => this.riskGradient as Floats, target, N, loss).risk;
+    return this.riskOf(this.inferenceXs, () => this.riskGradient as Tensor, target, N, loss).risk;
   }
 
   /** The risk on activations xs, its gradient on the logits (or output) written where `grad` says. */
-  private riskOf(xs: Floats[], grad: (t: number) => Floats, target: Target, N: number, loss: LossKind): { risk: number; from: number } {
+  private riskOf(xs: Tensor[], grad: (t: number) => Tensor, target: Target, N: number, loss: LossKind): { risk: number; from: number } {
     const K = this.layers.length, E = this.sizes[K];
     if (loss === 'cross_entropy') {
       if ('values' in target) throw new DescentError('cross-entropy needs class labels or target probabilities');
@@ -589,11 +598,11 @@ export class Sequential {
       return { risk, from: logits - 1 };
     }
     if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
-    return { risk: quadraticLoss(xs[K], target.values, grad(K), N, E), from: K - 1 };
+    return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), target.values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
   }
 
   /** p for cross-entropy on a network without a final Softmax; allocated once. */
-  private pScratch(n: number): Floats {
+  private pScratch(n: number): Tensor {
     if (!this.scratch || this.scratch.length < n) this.scratch = this.arena.floats(n);
     return this.scratch;
   }
@@ -607,7 +616,7 @@ export class Sequential {
     const out = this.forward(input, N, false);
     const E = this.sizes[this.layers.length];
     const p = new Float32Array(N * E);
-    if (this.endsInSoftmax) p.set(out.subarray(0, N * E));
+    if (this.endsInSoftmax) p.set(hostFloats(out, 'Sequential.predict').subarray(0, N * E));
     else this.kernels.softmaxForward(out, p, N, E);
     return { p, classes: argmaxRows(p, N, E) };
   }
@@ -629,7 +638,18 @@ export class Sequential {
   /** The output x^(K) of the last forward pass for N samples, read back on every engine. */
   async readOutput(N: number): Promise<Float32Array> {
     const out = this.activation(this.layers.length), n = N * this.sizes[this.layers.length];
-    return this.device ? this.device.read(this.device.view(out, 0, n)) : Float32Array.from(out.subarray(0, n));
+    return this.device ? this.device.read(this.device.view(out, 0, n)) : Float32Array.from(hostFloats(out, 'Sequential.readOutput').subarray(0, n));
+  }
+
+  /**
+   * Layer k's parameters and buffers by name, as views of the host arrays w and buffers (what
+   * exporters read: a layer's own params are the engine's tensors; on a device, `await download()` first).
+   */
+  hostTensors(k: number): HostTensors {
+    const w = this.w, buffers = this.buffers;
+    const pick = (slots: TensorSlot[], host: Floats) => Object.fromEntries(slots.filter((s) => s.layer === k)
+      .map((s) => [s.name, host.subarray(s.offset, s.offset + s.length)]));
+    return { params: pick(this.paramSlots, w), buffers: pick(this.bufferSlots, buffers) };
   }
 
   /** A copy of w. */
@@ -729,9 +749,9 @@ function countOf(specs: ParamSpec[][]): number {
 }
 
 /** Carve consecutive views, layer by layer, out of one vector. */
-function carve(layers: Layer[], specs: ParamSpec[][], vector: Floats, slots: TensorSlot[],
-  bind: (layer: Layer, name: string, view: Floats) => void,
-  view: (t: Floats, offset: number, length: number) => Floats): void {
+function carve(layers: Layer[], specs: ParamSpec[][], vector: Tensor, slots: TensorSlot[],
+  bind: (layer: Layer, name: string, view: Tensor) => void,
+  view: (t: Tensor, offset: number, length: number) => Tensor): void {
   let offset = 0;
   specs.forEach((layerSpecs, k) => {
     for (const s of layerSpecs) {

@@ -6,6 +6,7 @@ import { check } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { sizeOf } from '../core/shape.js';
 import { argmaxRows, type Sequential } from '../network/sequential.js';
+import { hostFloats } from '../core/tensor.js';
 
 /** What `evaluate` measures on a dataset. */
 export interface Evaluation {
@@ -26,7 +27,7 @@ export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evalu
   const run = evaluation(net, data, batchSize);
   for (const { x, labels, n } of run.batches()) {
     const risk = net.risk(x, { labels }, n, 'cross_entropy');
-    run.tally(risk, argmaxRows(net.activation(net.layers.length), n, run.E), n);
+    run.tally(risk, argmaxRows(hostFloats(net.activation(net.layers.length), 'evaluate'), n, run.E), n);
   }
   return run.result();
 }

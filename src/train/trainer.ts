@@ -12,6 +12,7 @@
 import { DescentError, check } from '../core/errors.js';
 import { NonFiniteError } from '../core/finite.js';
 import type { Floats } from '../core/floats.js';
+import { hostFloats, type Tensor } from '../core/tensor.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
 import { augmentBatch, type AugmentOptions } from '../data/augment.js';
@@ -148,10 +149,10 @@ export class Trainer extends Emitter {
   private isPaused = false;
   private epochStartWeights: Float32Array;
   private previousEpochLoss = NaN;
-  private readonly prevW: Floats;
-  private gAccumulator: Floats | null = null;
+  private readonly prevW: Tensor;
+  private gAccumulator: Tensor | null = null;
   /** On a device: [Σ(w − w_prev)², buffers non-finite], read once per step. */
-  private stepScalars: Floats | null = null;
+  private stepScalars: Tensor | null = null;
   /** Whether the running statistics were finite after the last device step. */
   private buffersFinite = true;
   private readonly guard = new FiniteGuard();
@@ -495,7 +496,7 @@ export class Trainer extends Emitter {
     const net = this.model, device = net.device, E = sizeOf(net.outputShape);
     if (!device) {
       const r = net.gradient(x, { labels }, n, loss);
-      argmaxRows(net.activation(net.layers.length), n, E, predicted);
+      argmaxRows(hostFloats(net.activation(net.layers.length), 'trainer'), n, E, predicted);
       return r;
     }
     net.recordGradient(x, { labels }, n, loss);
@@ -505,12 +506,12 @@ export class Trainer extends Emitter {
   }
 
   /** acc (+)= share · g: a batch larger than the micro-batch is the weighted mean of its chunks' gradients. */
-  private accumulate(acc: Floats, first: boolean, share: number): void {
+  private accumulate(acc: Tensor, first: boolean, share: number): void {
     const net = this.model, device = net.device;
     if (!device) {
-      const g = net.g;
-      if (first) acc.fill(0);
-      for (let j = 0; j < acc.length; j++) acc[j] += share * g[j];
+      const g = net.g, a = hostFloats(acc, 'trainer');
+      if (first) a.fill(0);
+      for (let j = 0; j < a.length; j++) a[j] += share * g[j];
       return;
     }
     if (first) device.fill(acc, 0);
@@ -518,15 +519,15 @@ export class Trainer extends Emitter {
     net.kernels.sgdUpdate!(acc, net.gTensor, null, acc.length, -share, 0, 0, 0, false, true);
   }
 
-  private copyAccumulated(acc: Floats): void {
+  private copyAccumulated(acc: Tensor): void {
     const net = this.model, n = acc.length;
     if (net.device) net.kernels.copyBlock(acc, net.gTensor, 1, n, n, 0, n, 0);
-    else net.g.set(acc);
+    else net.g.set(hostFloats(acc, 'trainer'));
   }
 
   /** The optimizer's step on host arrays; returns ||Δw||². */
   private hostUpdate(): number {
-    const w = this.model.w, prev = this.prevW;
+    const w = this.model.w, prev = hostFloats(this.prevW, 'trainer');
     prev.set(w);
     this.optimizer.step(w, this.model.g);
     let step2 = 0;

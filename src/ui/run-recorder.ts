@@ -81,13 +81,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescentError } from '../core/errors.js';
-import type { Floats } from '../core/floats.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
 import { type Dataset, splitTrainValidation } from '../data/dataset.js';
 import { writeFileAtomic } from '../node/files.js';
 import type { EpochEvent, StepEvent, TrainEvent } from '../train/events.js';
 import type { Trainer } from '../train/trainer.js';
+import type { Tensor } from '../core/tensor.js';
 
 export const RUN_FORMAT = 'descent-run/1';
 
@@ -166,7 +166,7 @@ export class RunRecorder {
   private pendingCheckpoint: { file: string; reason: string } | null = null;
   /** On a device (WebGPU): the snapshots and norms still being read back, in order. */
   private pending: Promise<void> = Promise.resolve();
-  private normScratch: Floats | null = null;
+  private normScratch: Tensor | null = null;
 
   constructor(dir: string, trainer: Trainer, options: RecorderOptions = {}) {
     this.dir = path.resolve(dir);

@@ -1,23 +1,21 @@
 /// <reference types="@webgpu/types" />
 /**
  * The WebGPU engine: `GpuKernels` behind the `Kernels` interface, and an arena of GPU buffers.
- * Every tensor the arena hands out is a `GpuTensor` typed as `Floats` (see DeviceTensors in
+ * Every tensor the arena hands out is a `GpuTensor` typed as `Tensor` (see DeviceTensors in
  * src/kernels/kernels.ts): layers only pass it on to kernels; the network and trainer move data
  * through `kernels.device` (write the batch, read the loss, fill, view, the step's reductions).
  */
 import type { Arena } from '../../core/arena.js';
-import type { Floats } from '../../core/floats.js';
+import type { IntTensor, Tensor } from '../../core/tensor.js';
 import type { ActivationKind, ClassTarget, Conv2dGeometry, DeviceTensors, Kernels, Pool2dGeometry } from '../../kernels/kernels.js';
 import type { Engine } from '../engine.js';
 import type { AdapterDescription, GpuDevice } from './device.js';
 import { GpuKernels } from './gpu-kernels.js';
-import { subTensor, type GpuTensor } from './tensor.js';
+import { gpuTensor, subTensor, type GpuTensor, view } from './tensor.js';
 
-/** A handle as the CPU-typed interface carries it, and back. */
-const gpu = (t: Floats): GpuTensor => t as unknown as GpuTensor;
-const opt = (t: Floats | null | undefined): GpuTensor | null => (t ? gpu(t) : null);
-const handle = (t: GpuTensor): Floats => t as unknown as Floats;
-const gpu_ = gpu; // for the constructor, whose parameter `gpu` shadows it
+/** A tensor of the kernel interface as this engine's handle (narrowed once per call; see tensor.ts). */
+const gpu = gpuTensor;
+const opt = (t: Tensor | null | undefined): GpuTensor | null => (t ? gpuTensor(t) : null);
 
 /** GPU buffers, one per request (so no two views of a network's tensors share a writable binding by accident). */
 export class GpuArena implements Arena {
@@ -25,19 +23,19 @@ export class GpuArena implements Arena {
   private readonly made: GPUBuffer[] = [];
   constructor(private readonly device: GPUDevice) {}
 
-  floats(length: number): Floats {
-    return handle(this.tensor(length, 'float tensor'));
+  floats(length: number): GpuTensor {
+    return this.tensor(length, 'float tensor');
   }
 
-  ints(length: number): Int32Array {
-    return this.tensor(length, 'int tensor') as unknown as Int32Array;
+  ints(length: number): GpuTensor {
+    return this.tensor(length, 'int tensor');
   }
 
   private tensor(length: number, label: string): GpuTensor {
     const buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(length / 4) * 16), label,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     this.made.push(buffer);
-    return { buffer, offset: 0, length }; // WebGPU zeroes a new buffer
+    return view(buffer, 0, length); // WebGPU zeroes a new buffer
   }
 
   destroy(): void {
@@ -54,118 +52,118 @@ export class WebGpuKernels implements Kernels {
   private probs: GpuTensor | null = null;
 
   constructor(readonly gpu: GpuKernels, private readonly arena: GpuArena, adapter: AdapterDescription) {
-    const loss = gpu_(arena.floats(1));
+    const loss = arena.floats(1);
     const k = gpu;
     this.device = {
       adapter: adapter.name,
-      loss: handle(loss),
-      view: (t, offset, length) => handle(subTensor(gpu_(t), offset, length)),
-      fill: (t, value) => k.write(gpu_(t), new Float32Array(gpu_(t).length).fill(value)),
-      write: (t, data) => k.write(gpu_(t), data),
-      read: (t) => k.read(gpu_(t)),
-      squaredDistance: (a, b, n, out) => k.squaredDistance(gpu_(a), opt(b), n, gpu_(out)),
-      nonFinite: (x, n, out) => k.nonFinite(gpu_(x), n, gpu_(out)),
+      loss,
+      view: (t, offset, length) => subTensor(gpuTensor(t), offset, length),
+      fill: (t, value) => k.write(gpuTensor(t), new Float32Array(t.length).fill(value)),
+      write: (t, data) => k.write(gpuTensor(t), data),
+      read: (t) => k.read(gpuTensor(t)),
+      squaredDistance: (a, b, n, out) => k.squaredDistance(gpuTensor(a), opt(b), n, gpuTensor(out)),
+      nonFinite: (x, n, out) => k.nonFinite(gpuTensor(x), n, gpuTensor(out)),
     };
   }
 
-  matmul(a: Floats, b: Floats, c: Floats, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+  matmul(a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     this.gpu.matmul(gpu(a), gpu(b), gpu(c), M, N, K, transA, transB, accumulate);
   }
-  denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, N: number, I: number, O: number, relu?: Floats | null): void {
+  denseForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, N: number, I: number, O: number, relu?: Tensor | null): void {
     this.gpu.denseForward(gpu(x), gpu(w), opt(b), gpu(y), N, I, O, opt(relu));
   }
-  denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null, N: number, I: number, O: number): void {
+  denseBackward(x: Tensor, w: Tensor, gy: Tensor, gx: Tensor | null, gw: Tensor, gb: Tensor | null, N: number, I: number, O: number): void {
     this.gpu.denseBackward(gpu(x), gpu(w), gpu(gy), opt(gx), gpu(gw), opt(gb), N, I, O);
   }
-  conv2dForward(x: Floats, w: Floats, b: Floats | null, y: Floats, g: Conv2dGeometry, relu?: Floats | null): void {
+  conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu?: Tensor | null): void {
     this.gpu.conv2dForward(gpu(x), gpu(w), opt(b), gpu(y), g, opt(relu));
   }
-  conv2dBackwardData(gy: Floats, w: Floats, gx: Floats, g: Conv2dGeometry): void {
+  conv2dBackwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry): void {
     this.gpu.conv2dBackwardData(gpu(gy), gpu(w), gpu(gx), g);
   }
-  conv2dBackwardFilter(x: Floats, gy: Floats, gw: Floats, gb: Floats | null, g: Conv2dGeometry): void {
+  conv2dBackwardFilter(x: Tensor, gy: Tensor, gw: Tensor, gb: Tensor | null, g: Conv2dGeometry): void {
     this.gpu.conv2dBackwardFilter(gpu(x), gpu(gy), gpu(gw), opt(gb), g);
   }
-  maxPool2dForward(x: Floats, y: Floats, argmax: Int32Array, g: Pool2dGeometry, tieSeed: number): void {
-    this.gpu.maxPool2dForward(gpu(x), gpu(y), argmax as unknown as GpuTensor, g, tieSeed);
+  maxPool2dForward(x: Tensor, y: Tensor, argmax: IntTensor, g: Pool2dGeometry, tieSeed: number): void {
+    this.gpu.maxPool2dForward(gpu(x), gpu(y), gpu(argmax), g, tieSeed);
   }
-  maxPool2dBackward(gy: Floats, argmax: Int32Array, gx: Floats, g: Pool2dGeometry): void {
-    this.gpu.maxPool2dBackward(gpu(gy), argmax as unknown as GpuTensor, gpu(gx), g);
+  maxPool2dBackward(gy: Tensor, argmax: IntTensor, gx: Tensor, g: Pool2dGeometry): void {
+    this.gpu.maxPool2dBackward(gpu(gy), gpu(argmax), gpu(gx), g);
   }
-  avgPool2dForward(x: Floats, y: Floats, g: Pool2dGeometry): void {
+  avgPool2dForward(x: Tensor, y: Tensor, g: Pool2dGeometry): void {
     this.gpu.avgPool2dForward(gpu(x), gpu(y), g);
   }
-  avgPool2dBackward(gy: Floats, gx: Floats, g: Pool2dGeometry): void {
+  avgPool2dBackward(gy: Tensor, gx: Tensor, g: Pool2dGeometry): void {
     this.gpu.avgPool2dBackward(gpu(gy), gpu(gx), g);
   }
-  activationForward(kind: ActivationKind, x: Floats, y: Floats, n: number, alpha: number): void {
+  activationForward(kind: ActivationKind, x: Tensor, y: Tensor, n: number, alpha: number): void {
     this.gpu.activationForward(kind, gpu(x), gpu(y), n, alpha);
   }
-  activationBackward(kind: ActivationKind, x: Floats, y: Floats, gy: Floats, gx: Floats, n: number, alpha: number): void {
+  activationBackward(kind: ActivationKind, x: Tensor, y: Tensor, gy: Tensor, gx: Tensor, n: number, alpha: number): void {
     this.gpu.activationBackward(kind, gpu(x), gpu(y), gpu(gy), gpu(gx), n, alpha);
   }
-  dropoutForward(x: Floats, y: Floats, n: number, p: number, seed: number): void {
+  dropoutForward(x: Tensor, y: Tensor, n: number, p: number, seed: number): void {
     this.gpu.dropoutForward(gpu(x), gpu(y), n, p, seed);
   }
-  dropoutBackward(gy: Floats, gx: Floats, n: number, p: number, seed: number): void {
+  dropoutBackward(gy: Tensor, gx: Tensor, n: number, p: number, seed: number): void {
     this.gpu.dropoutBackward(gpu(gy), gpu(gx), n, p, seed);
   }
-  softmaxForward(x: Floats, p: Floats, N: number, E: number): void {
+  softmaxForward(x: Tensor, p: Tensor, N: number, E: number): void {
     this.gpu.softmaxForward(gpu(x), gpu(p), N, E);
   }
-  softmaxBackward(p: Floats, gy: Floats, gx: Floats, N: number, E: number): void {
+  softmaxBackward(p: Tensor, gy: Tensor, gx: Tensor, N: number, E: number): void {
     this.gpu.softmaxBackward(gpu(p), gpu(gy), gpu(gx), N, E);
   }
   /** The risk goes to `device.loss` on the GPU; returns NaN (read it with `device.read`). Host targets are taken up first. */
-  softmaxCrossEntropy(z: Floats, target: ClassTarget, p: Floats, gz: Floats, N: number, E: number): number {
+  softmaxCrossEntropy(z: Tensor, target: ClassTarget, p: Tensor, gz: Tensor, N: number, E: number): number {
     const up = 'labels' in target
       ? { labels: this.upload('labels', target.labels.subarray(0, N)) }
       : { probs: this.upload('probs', Float32Array.from(target.probs.subarray(0, N * E))) };
-    this.gpu.softmaxCrossEntropy(gpu(z), up, gpu(p), gpu(gz), N, E, gpu(this.device.loss));
+    this.gpu.softmaxCrossEntropy(gpu(z), up, gpu(p), gpu(gz), N, E, gpuTensor(this.device.loss));
     return NaN;
   }
-  batchNormForward(x: Floats, gamma: Floats, beta: Floats, y: Floats, R: number, C: number, training: boolean, eps: number,
-    momentum: number, runningMean: Floats, runningVar: Floats, saveMean: Floats, saveInvStd: Floats): void {
+  batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, R: number, C: number, training: boolean, eps: number,
+    momentum: number, runningMean: Tensor, runningVar: Tensor, saveMean: Tensor, saveInvStd: Tensor): void {
     this.gpu.batchNormForward(gpu(x), gpu(gamma), gpu(beta), gpu(y), R, C, training, eps, momentum, gpu(runningMean),
       gpu(runningVar), gpu(saveMean), gpu(saveInvStd));
   }
-  batchNormBackward(x: Floats, gamma: Floats, gy: Floats, gx: Floats, ggamma: Floats, gbeta: Floats, R: number, C: number,
-    training: boolean, saveMean: Floats, saveInvStd: Floats): void {
+  batchNormBackward(x: Tensor, gamma: Tensor, gy: Tensor, gx: Tensor, ggamma: Tensor, gbeta: Tensor, R: number, C: number,
+    training: boolean, saveMean: Tensor, saveInvStd: Tensor): void {
     this.gpu.batchNormBackward(gpu(x), gpu(gamma), gpu(gy), gpu(gx), gpu(ggamma), gpu(gbeta), R, C, training, gpu(saveMean),
       gpu(saveInvStd));
   }
-  sgdUpdate(w: Floats, g: Floats, buf: Floats | null, n: number, lr: number, momentum: number, dampening: number,
+  sgdUpdate(w: Tensor, g: Tensor, buf: Tensor | null, n: number, lr: number, momentum: number, dampening: number,
     weightDecay: number, nesterov: boolean, firstStep: boolean): void {
     this.gpu.sgdUpdate(gpu(w), gpu(g), opt(buf), n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
   }
-  adamUpdate(w: Floats, g: Floats, m: Floats, v: Floats, vMax: Floats | null, n: number, lr: number, beta1: number,
+  adamUpdate(w: Tensor, g: Tensor, m: Tensor, v: Tensor, vMax: Tensor | null, n: number, lr: number, beta1: number,
     beta2: number, eps: number, l2: number, shrink: number, t: number): void {
     this.gpu.adamUpdate(gpu(w), gpu(g), gpu(m), gpu(v), opt(vMax), n, lr, beta1, beta2, eps, l2, shrink, t);
   }
-  rmspropUpdate(w: Floats, g: Floats, squareAvg: Floats, buf: Floats | null, gradAvg: Floats | null, n: number, lr: number,
+  rmspropUpdate(w: Tensor, g: Tensor, squareAvg: Tensor, buf: Tensor | null, gradAvg: Tensor | null, n: number, lr: number,
     alpha: number, eps: number, weightDecay: number, momentum: number): void {
     this.gpu.rmspropUpdate(gpu(w), gpu(g), gpu(squareAvg), opt(buf), opt(gradAvg), n, lr, alpha, eps, weightDecay, momentum);
   }
-  adagradUpdate(w: Floats, g: Floats, sum: Floats, n: number, lr: number, lrDecay: number, eps: number, weightDecay: number,
+  adagradUpdate(w: Tensor, g: Tensor, sum: Tensor, n: number, lr: number, lrDecay: number, eps: number, weightDecay: number,
     t: number): void {
     this.gpu.adagradUpdate(gpu(w), gpu(g), gpu(sum), n, lr, lrDecay, eps, weightDecay, t);
   }
-  addBias(y: Floats, bias: Floats, R: number, C: number): void {
+  addBias(y: Tensor, bias: Tensor, R: number, C: number): void {
     this.gpu.addBias(gpu(y), gpu(bias), R, C);
   }
-  sumRows(gy: Floats, gb: Floats, R: number, C: number): void {
+  sumRows(gy: Tensor, gb: Tensor, R: number, C: number): void {
     this.gpu.sumRows(gpu(gy), gpu(gb), R, C);
   }
-  addTensors(a: Floats, b: Floats, y: Floats, n: number): void {
+  addTensors(a: Tensor, b: Tensor, y: Tensor, n: number): void {
     this.gpu.addTensors(gpu(a), gpu(b), gpu(y), n);
   }
-  addBroadcast(x: Floats, b: Floats, y: Floats, N: number, R: number, C: number): void {
+  addBroadcast(x: Tensor, b: Tensor, y: Tensor, N: number, R: number, C: number): void {
     this.gpu.addBroadcast(gpu(x), gpu(b), gpu(y), N, R, C);
   }
-  sumBroadcast(gy: Floats, gb: Floats, N: number, R: number, C: number): void {
+  sumBroadcast(gy: Tensor, gb: Tensor, N: number, R: number, C: number): void {
     this.gpu.sumBroadcast(gpu(gy), gpu(gb), N, R, C);
   }
-  copyBlock(src: Floats, dst: Floats, R: number, C: number, srcStride: number, srcOffset: number, dstStride: number,
+  copyBlock(src: Tensor, dst: Tensor, R: number, C: number, srcStride: number, srcOffset: number, dstStride: number,
     dstOffset: number): void {
     this.gpu.copyBlock(gpu(src), gpu(dst), R, C, srcStride, srcOffset, dstStride, dstOffset);
   }
@@ -174,7 +172,7 @@ export class WebGpuKernels implements Kernels {
   private upload(kind: 'labels' | 'probs', data: Int32Array | Float32Array): GpuTensor {
     let t = this[kind];
     if (!t || t.length < data.length) {
-      t = gpu(kind === 'labels' ? (this.arena.ints(data.length) as unknown as Floats) : this.arena.floats(data.length));
+      t = kind === 'labels' ? this.arena.ints(data.length) : this.arena.floats(data.length);
       this[kind] = t;
     }
     const view = subTensor(t, 0, data.length);

@@ -17,7 +17,7 @@ import { AVG_POOL_BACKWARD, AVG_POOL_FORWARD, MAX_POOL_BACKWARD, MAX_POOL_FORWAR
 import { MEAN_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOFTMAX_FORWARD, SOFTMAX_KERNELS } from './shaders/softmax.js';
 import { ADD_BROADCAST, ADD_TENSORS, COPY_BLOCK, JOIN_KERNELS, SQUARED_DISTANCE, SUM_BROADCAST } from './shaders/join.js';
 import { paramBytes, type KernelSpec } from './shaders/spec.js';
-import type { GpuTensor } from './tensor.js';
+import { type GpuTensor, view } from './tensor.js';
 
 type T = GpuTensor;
 
@@ -335,7 +335,7 @@ export class GpuKernels {
       this.spent.push(this.rowLoss);
       this.rowLoss = this.device.createBuffer({ size: N * 8, usage: GPUBufferUsage.STORAGE, label: 'row losses' });
     }
-    return { buffer: this.rowLoss, offset: 0, length: N };
+    return view(this.rowLoss, 0, N);
   }
 
   /** A GEMM variant: one 8×8 workgroup per 32×32 output tile. */

@@ -1,11 +1,15 @@
 /// <reference types="@webgpu/types" />
+import { DescentError } from '../../core/errors.js';
+import { type DeviceTensor, type IntTensor, isDeviceTensor, type Tensor } from '../../core/tensor.js';
+
 /**
- * The GPU side of the tensor handle: engine-owned storage + an element offset + a length (and,
+ * The GPU side of the tensor handle (a `DeviceTensor`, so the kernel interface carries it as a
+ * `Tensor` without a cast): engine-owned storage + an element offset + a length (and,
  * where it helps a reader, a shape). A handle binds its whole buffer and passes the offset to the
  * shader as a number, so views into one buffer need no alignment (WebGPU aligns binding offsets
  * to 256 bytes, parameter views into one w vector are not).
  */
-export interface GpuTensor {
+export interface GpuTensor extends DeviceTensor {
   readonly buffer: GPUBuffer;
   /** First element (4-byte float or int) of the tensor in `buffer`. */
   readonly offset: number;
@@ -65,6 +69,19 @@ export function subTensor(t: GpuTensor, offset: number, length: number, shape?: 
   return view(t.buffer, t.offset + offset, length, shape);
 }
 
-function view(buffer: GPUBuffer, offset: number, length: number, shape?: readonly number[]): GpuTensor {
-  return shape ? { buffer, offset, length, shape } : { buffer, offset, length };
+/** A whole buffer (or its first `length` elements) as a handle. */
+export function view(buffer: GPUBuffer, offset: number, length: number, shape?: readonly number[]): GpuTensor {
+  return shape ? { device: true, buffer, offset, length, shape } : { device: true, buffer, offset, length };
+}
+
+/** Is t a tensor of the WebGPU engine? */
+export function isGpuTensor(t: Tensor | IntTensor): t is GpuTensor {
+  return isDeviceTensor(t) && 'buffer' in t;
+}
+
+/** t as the GPU handle it must be on this engine; a JavaScript array (another engine's tensor) is refused. */
+export function gpuTensor(t: Tensor | IntTensor): GpuTensor {
+  if (isGpuTensor(t)) return t;
+  throw new DescentError('the webgpu engine got a JavaScript array where it needs one of its GPU tensors ' +
+    "(a tensor of another engine's arena was passed in)");
 }

@@ -11,12 +11,14 @@ import { DescentError } from '../../core/errors.js';
 import type { Conv2d } from '../../layers/conv2d.js';
 import type { Layer } from '../../layers/layer.js';
 import type { AvgPool2d, MaxPool2d } from '../../layers/pool2d.js';
+import type { HostTensors } from '../../network/sequential.js';
 import { channelsLastToFirst } from '../layout.js';
 import { joinEmitters } from './export-joins.js';
 import { type GraphBuilder, type Value } from './graph-builder.js';
 import { attrFloat, attrInt, attrInts } from './proto.js';
 
-export type Emitter = (b: GraphBuilder, layer: Layer, prefix: string, inputs: Value[]) => Value;
+/** `host`: the layer's parameters and buffers as host numbers (Sequential.hostTensors). */
+export type Emitter = (b: GraphBuilder, layer: Layer, prefix: string, inputs: Value[], host: HostTensors) => Value;
 
 const pair = (v: unknown) => v as [number, number];
 
@@ -31,16 +33,16 @@ function specShape(layer: Layer, name: string): number[] {
 const pointwise = (op: string, attributes: (layer: Layer) => ReturnType<typeof attrFloat>[] = () => []): Emitter =>
   (b, layer, prefix, [x]) => ({ ...x, name: b.node(op, prefix, [x.name], attributes(layer)) });
 
-const conv2d: Emitter = (b, layer, prefix, [input]) => {
+const conv2d: Emitter = (b, layer, prefix, [input], { params }) => {
   const x = b.toNchw(input, prefix);
   const c = layer.config();
   const [KH, KW] = pair(c.kernelSize), [SH, SW] = pair(c.stride), [DH, DW] = pair(c.dilation);
   const [O, , , Cg] = specShape(layer, 'weight');
   // The built layer's groups and padding ('same' resolved, [top, bottom, left, right]; DepthwiseConv2d too).
   const { groups, pads: [top, bottom, left, right] } = layer as Conv2d;
-  const weight = channelsLastToFirst(layer.params.weight, O, Cg, KH, KW);
+  const weight = channelsLastToFirst(params.weight, O, Cg, KH, KW);
   const inputs = [x.name, b.constant(`${prefix}.weight`, [O, Cg, KH, KW], weight)];
-  if (layer.params.bias) inputs.push(b.constant(`${prefix}.bias`, [O], layer.params.bias));
+  if (params.bias) inputs.push(b.constant(`${prefix}.bias`, [O], params.bias));
   const name = b.node('Conv', prefix, inputs, [attrInts('kernel_shape', [KH, KW]), attrInts('strides', [SH, SW]),
     attrInts('pads', [top, left, bottom, right]), attrInts('dilations', [DH, DW]), attrInt('group', groups)]);
   return { name, shape: layer.outputShape, layout: 'nchw' };
@@ -69,19 +71,19 @@ const flatten: Emitter = (b, layer, prefix, [input]) => {
   return { name: b.node('Flatten', prefix, [x.name], [attrInt('axis', 1)]), shape: layer.outputShape, layout: 'flat' };
 };
 
-const dense: Emitter = (b, layer, prefix, [x]) => {
+const dense: Emitter = (b, layer, prefix, [x], { params }) => {
   const [O, I] = specShape(layer, 'weight');
-  const inputs = [x.name, b.constant(`${prefix}.weight`, [O, I], layer.params.weight)];
-  if (layer.params.bias) inputs.push(b.constant(`${prefix}.bias`, [O], layer.params.bias));
+  const inputs = [x.name, b.constant(`${prefix}.weight`, [O, I], params.weight)];
+  if (params.bias) inputs.push(b.constant(`${prefix}.bias`, [O], params.bias));
   const name = b.node('Gemm', prefix, inputs, [attrFloat('alpha', 1), attrFloat('beta', 1), attrInt('transB', 1)]);
   return { name, shape: layer.outputShape, layout: 'flat' };
 };
 
-const batchNorm: Emitter = (b, layer, prefix, [input]) => {
+const batchNorm: Emitter = (b, layer, prefix, [input], { params, buffers }) => {
   const x = layer.inputShape.length === 3 ? b.toNchw(input, prefix) : input;
-  const c = layer.config(), C = layer.params.weight.length;
-  const inputs = [x.name, b.constant(`${prefix}.weight`, [C], layer.params.weight), b.constant(`${prefix}.bias`, [C], layer.params.bias),
-    b.constant(`${prefix}.running_mean`, [C], layer.buffers.running_mean), b.constant(`${prefix}.running_var`, [C], layer.buffers.running_var)];
+  const c = layer.config(), C = params.weight.length;
+  const inputs = [x.name, b.constant(`${prefix}.weight`, [C], params.weight), b.constant(`${prefix}.bias`, [C], params.bias),
+    b.constant(`${prefix}.running_mean`, [C], buffers.running_mean), b.constant(`${prefix}.running_var`, [C], buffers.running_var)];
   // ONNX's momentum weighs the running statistic, PyTorch's and Descent's the batch one.
   const name = b.node('BatchNormalization', prefix, inputs, [attrFloat('epsilon', c.eps as number), attrFloat('momentum', 1 - (c.momentum as number))]);
   return { ...x, name };

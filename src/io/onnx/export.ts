@@ -91,7 +91,7 @@ export function exportOnnx(net: Sequential, options: OnnxExportOptions = {}): Ui
       const what = chain ? `layer ${k}` : `node "${name}"`;
       throw new DescentError(`${what} (${layer.type}) has no ONNX export (supported: ${Object.keys(emitters).join(', ')})`);
     }
-    values.push(emit(b, layer, chain ? `layers.${k}` : name, net.topology.inputs[k].map((t) => values[t])));
+    values.push(emit(b, layer, chain ? `layers.${k}` : name, net.topology.inputs[k].map((t) => values[t]), net.hostTensors(k)));
   });
   let x = values[values.length - 1];
   // An image output comes back in the input's layout.

@@ -4,7 +4,7 @@
  * where s starts at initialAccumulatorValue.
  */
 import type { Arena } from '../../core/arena.js';
-import type { Floats } from '../../core/floats.js';
+import { hostFloats, type Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type AdagradConfig } from './optimizer.js';
 
@@ -19,7 +19,7 @@ export class Adagrad extends BaseOptimizer {
   readonly initialAccumulatorValue: number;
   /** Added to the root of the accumulator. */
   readonly eps: number;
-  private readonly sum: Floats;
+  private readonly sum: Tensor;
 
   constructor(options: Omit<AdagradConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
     super(options.lr ?? 1e-2, paramCount, arena, kernels);
@@ -30,12 +30,14 @@ export class Adagrad extends BaseOptimizer {
     this.sum = this.buffer('sum', this.initialAccumulatorValue);
   }
 
-  protected update(w: Floats, g: Floats, t: number): void {
-    const { sum, eps } = this, wd = this.weightDecay;
+  protected update(wt: Tensor, gt: Tensor, t: number): void {
+    const { eps } = this, wd = this.weightDecay;
     if (this.engine.adagradUpdate) {
-      this.engine.adagradUpdate(w, g, sum, w.length, this.lr, this.lrDecay, eps, wd, t);
+      this.engine.adagradUpdate(wt, gt, this.sum, wt.length, this.lr, this.lrDecay, eps, wd, t);
       return;
     }
+    // The reference loop, on the host's arrays.
+    const w = hostFloats(wt, 'adagrad update'), g = hostFloats(gt, 'adagrad update'), sum = hostFloats(this.sum, 'adagrad update');
     const clr = this.lr / (1 + (t - 1) * this.lrDecay);
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] + wd * w[i];

@@ -5,7 +5,7 @@
  *   w ← w − (α / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
  */
 import type { Arena } from '../../core/arena.js';
-import type { Floats } from '../../core/floats.js';
+import type { Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type AdamConfig } from './optimizer.js';
 
@@ -23,9 +23,9 @@ export class Adam extends BaseOptimizer {
   readonly weightDecay: number;
   /** AMSGrad: the largest second moment so far. */
   readonly amsgrad: boolean;
-  private readonly m: Floats;
-  private readonly v: Floats;
-  private readonly vMax: Floats | null;
+  private readonly m: Tensor;
+  private readonly v: Tensor;
+  private readonly vMax: Tensor | null;
 
   constructor(options: Omit<AdamConfig, 'kind'>, paramCount: number, arena?: Arena, kind: 'adam' | 'adamw' = 'adam', kernels?: Kernels) {
     super(options.lr ?? 1e-3, paramCount, arena, kernels);
@@ -42,7 +42,7 @@ export class Adam extends BaseOptimizer {
     this.vMax = this.amsgrad ? this.buffer('max_exp_avg_sq') : null;
   }
 
-  protected update(w: Floats, g: Floats, t: number): void {
+  protected update(w: Tensor, g: Tensor, t: number): void {
     const l2 = this.kind === 'adam' ? this.weightDecay : 0;
     const shrink = this.kind === 'adamw' ? 1 - this.lr * this.weightDecay : 1;
     this.kernels.adamUpdate(w, g, this.m, this.v, this.vMax, w.length, this.lr, this.beta1, this.beta2, this.eps, l2, shrink, t);

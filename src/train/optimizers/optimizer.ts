@@ -8,6 +8,7 @@
 import { HeapArena, type Arena } from '../../core/arena.js';
 import { check, DescentError } from '../../core/errors.js';
 import type { Floats } from '../../core/floats.js';
+import { hostFloats, type Tensor } from '../../core/tensor.js';
 import type { DeviceTensors, Kernels } from '../../kernels/kernels.js';
 import { referenceKernels } from '../../kernels/reference/index.js';
 
@@ -100,7 +101,7 @@ export interface Optimizer {
   /** Length of the parameter vector it updates. */
   readonly paramCount: number;
   /** One update of w from gradient g (both of length paramCount). */
-  step(w: Floats, g: Floats): void;
+  step(w: Tensor, g: Tensor): void;
   /** Every hyper-parameter with defaults filled in, including kind and the current lr; JSON-safe. */
   config(): Required<OptimizerConfig>;
   /** Copies of the state, so a checkpoint is not changed by later steps. */
@@ -117,7 +118,7 @@ export abstract class BaseOptimizer implements Optimizer {
   #lr = 0;
   #t = 0;
   /** State buffers by PyTorch's names. */
-  protected readonly buffers: Record<string, Floats> = {};
+  protected readonly buffers: Record<string, Tensor> = {};
   readonly paramCount: number;
   /** Where the state buffers live. */
   protected readonly arena: Arena;
@@ -152,16 +153,16 @@ export abstract class BaseOptimizer implements Optimizer {
   }
 
   /** Allocates a named state buffer once, from the arena (so its dtype follows the arena's). */
-  protected buffer(name: string, fill = 0): Floats {
+  protected buffer(name: string, fill = 0): Tensor {
     const b = this.arena.floats(this.paramCount);
     if (fill !== 0 && this.device) this.device.fill(b, fill);
-    else if (fill !== 0) b.fill(fill);
+    else if (fill !== 0) hostFloats(b, `${this.kind} state`).fill(fill);
     if (this.device && this.#host) this.#host[name] = new Float32Array(this.paramCount).fill(fill);
     this.buffers[name] = b;
     return b;
   }
 
-  step(w: Floats, g: Floats): void {
+  step(w: Tensor, g: Tensor): void {
     check(w.length === this.paramCount && g.length === this.paramCount,
       () => `${this.kind}: w (${w.length}) and g (${g.length}) must both have paramCount = ${this.paramCount} entries`);
     this.#t++;
@@ -184,14 +185,14 @@ export abstract class BaseOptimizer implements Optimizer {
   }
 
   /** The update rule proper; t is the 1-based number of this step (PyTorch's state['step']). */
-  protected abstract update(w: Floats, g: Floats, t: number): void;
+  protected abstract update(w: Tensor, g: Tensor, t: number): void;
   abstract config(): Required<OptimizerConfig>;
 
   state(): OptimizerState {
     const buffers: Record<string, Floats> = {};
     const host = this.device ? this.#host : this.buffers;
     if (!host) throw new DescentError(`the ${this.kind} state has changed on the device since it was last read: await optimizer.download() first`);
-    for (const [name, b] of Object.entries(host)) buffers[name] = b.slice();
+    for (const [name, b] of Object.entries(host)) buffers[name] = hostFloats(b, `${this.kind} state`).slice();
     return { stepCount: this.#t, buffers };
   }
 
@@ -205,7 +206,7 @@ export abstract class BaseOptimizer implements Optimizer {
     }
     for (const name of want) {
       const device = this.device;
-      if (!device) this.buffers[name].set(s.buffers[name]);
+      if (!device) hostFloats(this.buffers[name], `${this.kind} state`).set(s.buffers[name]);
       else device.write(this.buffers[name], Float32Array.from(s.buffers[name]));
     }
     if (this.device) this.#host = Object.fromEntries(want.map((name) => [name, Float32Array.from(s.buffers[name])]));
@@ -241,7 +242,7 @@ export function clipGradNorm(g: Floats, maxNorm: number): number {
  * clipGradNorm on an engine with a device: the norm is computed there and read back (one wait per
  * step), and g is scaled there, as SGD's update g ← g − (1 − coef)·g.
  */
-export async function clipGradNormOnDevice(kernels: Kernels, g: Floats, maxNorm: number): Promise<number> {
+export async function clipGradNormOnDevice(kernels: Kernels, g: Tensor, maxNorm: number): Promise<number> {
   checkNumber(maxNorm, 'maxNorm', 0);
   const device = kernels.device!;
   device.squaredDistance(g, null, g.length, device.loss);

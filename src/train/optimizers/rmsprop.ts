@@ -4,7 +4,7 @@
  *   d = g / (√s̃ + ε);   μ > 0: b ← μb + d, w ← w − α b;   else w ← w − α d.
  */
 import type { Arena } from '../../core/arena.js';
-import type { Floats } from '../../core/floats.js';
+import { hostFloats, type Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type RmspropConfig } from './optimizer.js';
 
@@ -21,9 +21,9 @@ export class RMSprop extends BaseOptimizer {
   readonly momentum: number;
   /** Divide by the estimated variance instead of the second moment. */
   readonly centered: boolean;
-  private readonly squareAvg: Floats;
-  private readonly buf: Floats | null;
-  private readonly gradAvg: Floats | null;
+  private readonly squareAvg: Tensor;
+  private readonly buf: Tensor | null;
+  private readonly gradAvg: Tensor | null;
 
   constructor(options: Omit<RmspropConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
     super(options.lr ?? 1e-2, paramCount, arena, kernels);
@@ -37,12 +37,15 @@ export class RMSprop extends BaseOptimizer {
     this.gradAvg = this.centered ? this.buffer('grad_avg') : null;
   }
 
-  protected update(w: Floats, g: Floats): void {
-    const { alpha, eps, momentum, squareAvg, buf, gradAvg } = this, lr = this.lr, wd = this.weightDecay;
+  protected update(wt: Tensor, gt: Tensor): void {
+    const { alpha, eps, momentum } = this, lr = this.lr, wd = this.weightDecay;
     if (this.engine.rmspropUpdate) {
-      this.engine.rmspropUpdate(w, g, squareAvg, buf, gradAvg, w.length, lr, alpha, eps, wd, momentum);
+      this.engine.rmspropUpdate(wt, gt, this.squareAvg, this.buf, this.gradAvg, wt.length, lr, alpha, eps, wd, momentum);
       return;
     }
+    // The reference loop, on the host's arrays.
+    const h = (t: Tensor | null) => hostFloats(t, 'rmsprop update');
+    const w = h(wt)!, g = h(gt)!, squareAvg = h(this.squareAvg)!, buf = h(this.buf), gradAvg = h(this.gradAvg);
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] + wd * w[i];
       let s = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * gi * gi);

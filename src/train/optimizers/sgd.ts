@@ -6,7 +6,7 @@
  */
 import type { Arena } from '../../core/arena.js';
 import { check } from '../../core/errors.js';
-import type { Floats } from '../../core/floats.js';
+import type { Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { BaseOptimizer, checkNumber, type SgdConfig } from './optimizer.js';
 
@@ -21,7 +21,7 @@ export class SGD extends BaseOptimizer {
   readonly weightDecay: number;
   /** Nesterov momentum. */
   readonly nesterov: boolean;
-  private readonly buf: Floats | null;
+  private readonly buf: Tensor | null;
 
   constructor(options: Omit<SgdConfig, 'kind'>, paramCount: number, arena?: Arena, kernels?: Kernels) {
     super(options.lr ?? 1e-3, paramCount, arena, kernels);
@@ -35,7 +35,7 @@ export class SGD extends BaseOptimizer {
     this.buf = this.momentum > 0 ? this.buffer('momentum_buffer') : null;
   }
 
-  protected update(w: Floats, g: Floats, t: number): void {
+  protected update(w: Tensor, g: Tensor, t: number): void {
     this.kernels.sgdUpdate(w, g, this.buf, w.length, this.lr, this.momentum, this.dampening, this.weightDecay,
       this.nesterov, t === 1);
   }
