@@ -98,7 +98,7 @@ function cliWork(): string {
   return work;
 }
 const TRAIN = ['train', '--model', 'tiny.json', '--data', 'idx:train-images.idx,train-labels.idx',
-  '--test', 'idx:test-images.idx,test-labels.idx', '--engine', 'reference', '--epochs', '40',
+  '--test', 'idx:test-images.idx,test-labels.idx', '--engine', 'reference', '--epochs', '80',
   '--batch-size', '8', '--validation-split', '0', '--no-early-stopping'];
 
 describe('descent train --ui without a validation split', { skip: chromiumSkip }, () => {
@@ -116,7 +116,8 @@ describe('descent train --ui without a validation split', { skip: chromiumSkip }
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(url);
-      // Hold the run while the page is surely connected (pausing changes nothing the run computes).
+      // Hold the run while the page is surely connected (pausing changes nothing the run computes); 80 epochs so
+      // that a loaded machine cannot finish the run before the page has seen it training.
       await page.waitForFunction(() => document.querySelector('#status')!.textContent === 'training');
       await page.click('#btn-pause');
       await page.waitForFunction(() => document.querySelector('#status')!.textContent === 'paused');
@@ -141,7 +142,7 @@ describe('descent train --ui without a validation split', { skip: chromiumSkip }
       await browser.close();
     }
     const epochs = readJsonLines(join(work, 'ui', 'metrics.jsonl')).filter((m) => m.type === 'epoch');
-    assert.ok(epochs.length === 40 && epochs.every((e) => typeof e.testError === 'number'));
+    assert.ok(epochs.length === 80 && epochs.every((e) => typeof e.testError === 'number'));
     // The dashboard only watched: the saved weights are bitwise those of the plain run.
     assert.deepEqual(readFileSync(join(work, 'ui', 'model.safetensors')), readFileSync(join(work, 'plain', 'model.safetensors')));
   });
