@@ -19,8 +19,11 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const STEPS = 20_000, EARLY = 2_000, SAMPLES = 5_000;
-/** Heap growth allowed between the two points: far below the ~2.5 MB of one lr event per step. */
-const HEAP_SLACK = 768 * 1024;
+/**
+ * Heap growth allowed between the two points: below the ~2.3-2.5 MB of one lr event per step, above the
+ * garbage collector's noise (up to 0.83 MB seen, the same at 20,000 and 80,000 steps: not a leak).
+ */
+const HEAP_SLACK = 1280 * 1024;
 /** Checkpoint bytes allowed beyond the epoch records added (numbers in the JSON change length). */
 const CHECKPOINT_SLACK = 256;
 
