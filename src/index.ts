@@ -34,7 +34,7 @@ export { type LossKind, type Target } from './losses/loss.js';
 export { quadraticLoss } from './losses/quadratic.js';
 export { type InitScheme } from './network/init.js';
 export { argmaxRows, type ArchitectureConfig, Sequential, type SequentialOptions, type TensorSlot } from './network/sequential.js';
-export { Graph, type GraphNode, INPUT, requireChain, residualBlock, residualBlockConfig, type ResidualBlockOptions } from './network/graph.js';
+export { Graph, type GraphNode, INPUT, residualBlock, residualBlockConfig, type ResidualBlockOptions } from './network/graph.js';
 export { memoryPlan, type MemoryPlan } from './network/memory-plan.js';
 export { algorithm1 } from './check/algorithm1.js';
 export { gradientCheck, type GradientCheckOptions, type GradientCheckResult } from './check/gradcheck.js';

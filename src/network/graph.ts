@@ -10,7 +10,6 @@
  *     new GlobalAvgPool(), new Dense({ outFeatures: 10 }), new Softmax(),
  *   ], { inputShape: [32, 32, 3] });
  */
-import { DescentError } from '../core/errors.js';
 import type { LayerConfig } from '../layers/layer.js';
 import type { Layer } from '../layers/layer.js';
 import { nodeFromConfig } from './node-config.js';
@@ -68,16 +67,4 @@ export function residualBlockConfig(name: string, options: ResidualBlockOptions)
 /** The same block as graph nodes, for the TypeScript API: one call. */
 export function residualBlock(name: string, options: ResidualBlockOptions): GraphNode[] {
   return residualBlockConfig(name, options).map((c) => nodeFromConfig(c));
-}
-
-/**
- * For a format that holds only a chain of layers: throws a DescentError naming the first node that
- * does not read the one before it (where the network branches or joins).
- */
-export function requireChain(net: Sequential, what: string): void {
-  if (net.isChain) return;
-  const k = net.topology.inputs.findIndex((ins, j) => ins.length !== 1 || ins[0] !== j);
-  const reads = net.topology.inputs[k].map((t) => net.tensorName(t)).join(', ');
-  throw new DescentError(`${what} takes a chain of layers, and this is a graph network: node "${net.topology.names[k]}" ` +
-    `(${net.layers[k].type}) reads ${reads}`);
 }
