@@ -31,6 +31,9 @@ const skip: string | false = opened instanceof Error && !process.env.CI
   ? `WebGPU is unavailable here: ${opened.message}; under CI this test runs and fails instead`
   : false;
 
+/** The GEMMs' tile family under test: webgpu-kernels-register.test.ts runs this file again with 'register'. */
+const TILES = process.env.DESCENT_TEST_TILES === 'register' ? 'register' : 'shared';
+
 const TOL = 2e-4;
 const SENTINEL = 12345.5;
 
@@ -44,7 +47,7 @@ before(async () => {
   if (skip) return;
   if (opened instanceof Error) throw opened;
   gpu = opened;
-  k = await GpuKernels.create(gpu.device);
+  k = await GpuKernels.create(gpu.device, undefined, { tiles: TILES });
   store = new GpuStorage(gpu.device, 1 << 22, 'test storage');
   intStore = new GpuStorage(gpu.device, 1 << 16, 'test int storage'); // int tensors live apart (README.md)
   rng = new Rng(2026);

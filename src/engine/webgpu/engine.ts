@@ -184,7 +184,8 @@ export class WebGpuKernels implements Kernels {
 
 /** The engine's parts on an open device (Node: openNodeGpu; browser: openDevice(navigator.gpu, ...)). */
 export async function webGpuParts(opened: GpuDevice): Promise<{ kernels: WebGpuKernels; arena: GpuArena }> {
-  const kernels = await GpuKernels.create(opened.device);
+  // Software adapters (SwiftShader) run the register-tiled GEMMs: workgroup memory and barriers cost them most.
+  const kernels = await GpuKernels.create(opened.device, undefined, { tiles: opened.adapter.software ? 'register' : 'shared' });
   const arena = new GpuArena(opened.device);
   return { kernels: new WebGpuKernels(kernels, arena, opened.adapter), arena };
 }

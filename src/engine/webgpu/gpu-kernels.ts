@@ -9,7 +9,8 @@
 import type { ActivationKind, Conv2dGeometry, Pool2dGeometry } from '../../kernels/kernels.js';
 import { checkKernel, createVariant, variantKey } from './pipelines.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, BATCH_NORM_KERNELS } from './shaders/batchnorm.js';
-import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, DENSE_FORWARD, GEMM_KERNELS, MATMUL } from './shaders/gemm.js';
+import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, DENSE_FORWARD, GEMM_KERNELS, type GemmTiles, isGemm, MATMUL,
+  registerTiled } from './shaders/gemm.js';
 import { OPTIMIZER_KERNELS, ADAGRAD_UPDATE, ADAM_UPDATE, RMSPROP_UPDATE, SGD_UPDATE } from './shaders/optimizers.js';
 import { ACTIVATION_BACKWARD, ACTIVATION_CODES, ACTIVATION_FORWARD, ADD_BIAS, DROPOUT, NON_FINITE, POINTWISE_KERNELS,
   SUM_ROWS } from './shaders/pointwise.js';
@@ -31,6 +32,21 @@ export type GpuClassTarget = { labels: T } | { probs: T };
 const WG = 64;
 const MAX_GROUPS = 65535;
 const TILE = 32;
+/** The register tile's output block per thread (4×4), and the smallest K slice worth a split. */
+const REG = 4;
+const MIN_SLICE = 256;
+/** A split K aims at this many threads in flight. */
+const SPLIT_THREADS = 4096;
+
+export interface GpuKernelOptions {
+  /**
+   * The GEMMs' tile family: `shared` (workgroup-memory tiles, for GPUs) or `register` (register tiles,
+   * no workgroup memory, a split K for long products: several times faster on SwiftShader).
+   */
+  tiles?: GemmTiles;
+  /** Pipelines for the GEMMs made per call-site shape, the sizes compiled in as constants (default true). */
+  specialise?: boolean;
+}
 
 export class GpuKernels {
   readonly name = 'webgpu';
@@ -42,6 +58,9 @@ export class GpuKernels {
   private readonly dummy: GPUBuffer;
   private readonly dummyInts: GPUBuffer;
   private rowLoss: GPUBuffer;
+  private partials: GPUBuffer;
+  readonly tiles: GemmTiles;
+  private readonly specialiseGemms: boolean;
 
   /** The sources by kernel name: the ones `create` compiled, for every later variant too. */
   private readonly specs: Map<string, KernelSpec>;
@@ -49,21 +68,27 @@ export class GpuKernels {
   /** Pipelines by kernel and aliasing pattern, made on first use. */
   private readonly pipelines = new Map<string, GPUComputePipeline>();
 
-  private constructor(readonly device: GPUDevice, specs: readonly KernelSpec[]) {
+  private constructor(readonly device: GPUDevice, specs: readonly KernelSpec[], options: GpuKernelOptions) {
     this.specs = new Map(specs.map((s) => [s.name, s]));
+    this.tiles = options.tiles ?? 'shared';
+    this.specialiseGemms = options.specialise ?? true;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     this.dummy = device.createBuffer({ size: 16, usage, label: 'absent tensor' });
     this.dummyInts = device.createBuffer({ size: 16, usage, label: 'absent int tensor' });
     this.rowLoss = device.createBuffer({ size: 1024, usage, label: 'row losses' });
+    this.partials = device.createBuffer({ size: 1024, usage, label: 'split-K partial sums' });
   }
 
   /**
    * Checks that every kernel compiles (a ShaderError names the one that does not). Pipelines are
    * then made per call-site pattern on first use, once per network: time the first step apart.
    */
-  static async create(device: GPUDevice, specs: readonly KernelSpec[] = ALL_KERNELS): Promise<GpuKernels> {
-    await Promise.all(specs.map((s) => checkKernel(device, s)));
-    return new GpuKernels(device, specs);
+  static async create(device: GPUDevice, specs: readonly KernelSpec[] = ALL_KERNELS,
+    options: GpuKernelOptions = {}): Promise<GpuKernels> {
+    const all = options.tiles === 'register'
+      ? [...specs, ...specs.filter(isGemm).flatMap((s) => [registerTiled(s), registerTiled(s, 'sum')])] : specs;
+    await Promise.all(all.map((s) => checkKernel(device, s)));
+    return new GpuKernels(device, all, options);
   }
 
   // ---- matrix products and convolutions (tiled GEMMs) ----
@@ -330,6 +355,15 @@ export class GpuKernels {
     return bytes;
   }
 
+  /** Scratch for a split K's partial sums (dispatches in one pass run in order, so one buffer serves all). */
+  private partialSums(n: number): T {
+    if (this.partials.size < n * 4) {
+      this.spent.push(this.partials);
+      this.partials = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.STORAGE, label: 'split-K partial sums' });
+    }
+    return view(this.partials, 0, n);
+  }
+
   private rowLosses(N: number): T {
     if (this.rowLoss.size < N * 4) {
       this.spent.push(this.rowLoss);
@@ -338,11 +372,33 @@ export class GpuKernels {
     return view(this.rowLoss, 0, N);
   }
 
-  /** A GEMM variant: one 8×8 workgroup per 32×32 output tile. */
+  /** A GEMM: shared tiles (one 8×8 workgroup per 32×32 output tile) or register tiles (see registerGemm). */
   private gemm(spec: KernelSpec, tensors: (T | null)[], scalars: Record<string, number | boolean>): void {
+    if (this.tiles === 'register') return this.registerGemm(spec, tensors, scalars);
     const gx = Math.ceil((scalars.GN as number) / TILE), gy = Math.ceil((scalars.GM as number) / TILE);
     if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new RangeError(`${spec.name}: ${scalars.GM}×${scalars.GN} output is too large for one dispatch`);
     if (gx * gy > 0) this.dispatch(spec, tensors, scalars, gx, gy);
+  }
+
+  /**
+   * Register tiles: one thread per 4×4 block of C, 64 threads a group. When the output has too few
+   * blocks to keep the threads busy and K is long, K is cut into slices (dispatch z), each writing
+   * its partial block, and a second pass adds the slices in order.
+   */
+  private registerGemm(spec: KernelSpec, tensors: (T | null)[], scalars: Record<string, number | boolean>): void {
+    const M = scalars.GM as number, N = scalars.GN as number, K = scalars.GK as number;
+    const threads = Math.ceil(M / REG) * Math.ceil(N / REG);
+    if (threads === 0) return;
+    const split = Math.max(1, Math.min(Math.ceil(SPLIT_THREADS / threads), Math.floor(K / MIN_SLICE), MAX_GROUPS));
+    const KS = Math.ceil(K / split), SPLIT = Math.ceil(K / KS);
+    const part = SPLIT > 1 ? this.partialSums(SPLIT * M * N) : null;
+    const all = { ...scalars, KS, SPLIT };
+    const groups = Math.ceil(threads / WG);
+    this.dispatch(registerTiled(spec), [...tensors, part], all, Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS), SPLIT);
+    if (SPLIT > 1) {
+      const sums = Math.ceil(M * N / WG);
+      this.dispatch(registerTiled(spec, 'sum'), [...tensors, part], all, Math.min(sums, MAX_GROUPS), Math.ceil(sums / MAX_GROUPS));
+    }
   }
 
   /** An element-wise kernel over `count` threads, 64 a group. */
@@ -352,15 +408,17 @@ export class GpuKernels {
     this.dispatch(spec, tensors, scalars, Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS));
   }
 
-  private dispatch(kernel: KernelSpec, tensors: (T | null)[], scalars: Record<string, number | boolean>, x: number, y: number): void {
+  private dispatch(kernel: KernelSpec, tensors: (T | null)[], scalars: Record<string, number | boolean>, x: number, y: number,
+    z = 1): void {
     const spec = this.specs.get(kernel.name);
     if (!spec) throw new Error(`WebGPU kernel ${kernel.name} was not compiled`);
     const buffers = this.bufferOf(spec, tensors);
     const alias = buffers.map((b) => buffers.indexOf(b));
-    const key = variantKey(spec, alias);
+    const constants = this.specialiseGemms && isGemm(spec) ? scalars : undefined;
+    const key = variantKey(spec, alias, constants);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
-      pipeline = createVariant(this.device, spec, alias);
+      pipeline = createVariant(this.device, spec, alias, constants);
       this.pipelines.set(key, pipeline);
     }
     const bytes = paramBytes(spec, tensors.map((t) => t?.offset ?? 0), scalars);
@@ -377,7 +435,7 @@ export class GpuKernels {
     }
     this.pass!.setPipeline(pipeline);
     this.pass!.setBindGroup(0, group);
-    this.pass!.dispatchWorkgroups(x, y);
+    this.pass!.dispatchWorkgroups(x, y, z);
   }
 
   /**

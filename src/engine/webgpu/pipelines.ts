@@ -30,14 +30,17 @@ export async function checkKernel(device: GPUDevice, spec: KernelSpec, source = 
  * The pipeline for one aliasing pattern, created synchronously; an error surfaces when the work
  * is checked (GpuKernels.finish).
  */
-export function createVariant(device: GPUDevice, spec: KernelSpec, alias: readonly number[]): GPUComputePipeline {
-  const module = device.createShaderModule({ code: wgslSource(spec, alias), label: spec.name });
+export function createVariant(device: GPUDevice, spec: KernelSpec, alias: readonly number[],
+  constants?: Readonly<Record<string, number | boolean>>): GPUComputePipeline {
+  const module = device.createShaderModule({ code: wgslSource(spec, alias, constants), label: spec.name });
   return device.createComputePipeline({ layout: pipelineLayout(device, spec, alias), compute: { module, entryPoint: 'main' },
-    label: variantKey(spec, alias) });
+    label: variantKey(spec, alias, constants) });
 }
 
-export function variantKey(spec: KernelSpec, alias: readonly number[]): string {
-  return `${spec.name} [${alias.join(',')}]`;
+/** The cache key of a pipeline: kernel, aliasing pattern and, for a specialised one, its constants. */
+export function variantKey(spec: KernelSpec, alias: readonly number[], constants?: Readonly<Record<string, number | boolean>>): string {
+  const shape = constants ? ` ${spec.scalars.map(([n]) => Number(constants[n] ?? 0)).join(',')}` : '';
+  return `${spec.name} [${alias.join(',')}]${shape}`;
 }
 
 /** Binding 0 the parameters, then each representative tensor: explicit, so a binding a shader leaves unread still exists. */

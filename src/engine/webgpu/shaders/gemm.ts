@@ -210,4 +210,81 @@ fn store_c(o: u32, k: u32, v: f32) {
 }` + TILE,
 };
 
+
+/**
+ * The register-tiled family, for software adapters (SwiftShader): the same loaders, no workgroup
+ * memory and no barriers (SwiftShader runs a workgroup's invocations as fibers, and barriers and
+ * dynamically indexed private arrays cost more than the arithmetic). Each thread computes a 4×4
+ * tile of C in four vec4f accumulators. `SPLIT` slices of K (dispatch z) write partial tiles to
+ * `part`; GEMM_SPLIT_SUM then adds the slices in slice order (a fixed order: the same bits on
+ * every run), for products with a small output and a long K (backward-filter, dense gw).
+ */
+const REGISTER_TILE = /* wgsl */ `
+fn put(m: u32, n0: u32, v: vec4f, slice: u32) {
+  if (m >= P.GM) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n < P.GN) {
+      if (P.SPLIT > 1u) { part[P.off_part + (slice * P.GM + m) * P.GN + n] = v[j]; } else { store_c(m, n, v[j]); }
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let tilesN = (P.GN + 3u) / 4u;
+  let m0 = (t / tilesN) * 4u;
+  let n0 = (t % tilesN) * 4u;
+  if (m0 >= P.GM) { return; }
+  let k0 = wid.z * P.KS;
+  let k1 = min(P.GK, k0 + P.KS);
+  var c0 = vec4f();
+  var c1 = vec4f();
+  var c2 = vec4f();
+  var c3 = vec4f();
+  for (var k = k0; k < k1; k++) {
+    let b = vec4f(load_b(k, n0), load_b(k, n0 + 1u), load_b(k, n0 + 2u), load_b(k, n0 + 3u));
+    c0 = c0 + load_a(m0, k) * b;
+    c1 = c1 + load_a(m0 + 1u, k) * b;
+    c2 = c2 + load_a(m0 + 2u, k) * b;
+    c3 = c3 + load_a(m0 + 3u, k) * b;
+  }
+  put(m0, n0, c0, wid.z);
+  put(m0 + 1u, n0, c1, wid.z);
+  put(m0 + 2u, n0, c2, wid.z);
+  put(m0 + 3u, n0, c3, wid.z);
+}`;
+
+/** The second pass of a split K: each output adds its slices' partial sums in slice order, then stores as the kernel does. */
+const SPLIT_SUM = /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let i = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  if (i >= P.GM * P.GN) { return; }
+  var s = 0.0;
+  for (var slice = 0u; slice < P.SPLIT; slice++) { s = s + part[P.off_part + slice * P.GM * P.GN + i]; }
+  store_c(i / P.GN, i % P.GN, s);
+}`;
+
+/** The GEMM kernels' tile families: `shared` (workgroup memory, for GPUs) and `register` (software adapters). */
+export type GemmTiles = 'shared' | 'register';
+
+/** A GEMM kernel with the register tile in place of the shared one: same loaders, plus `part` and the split scalars. */
+export function registerTiled(spec: KernelSpec, pass: 'tile' | 'sum' = 'tile'): KernelSpec {
+  if (!spec.body.endsWith(TILE)) throw new Error(`kernel ${spec.name} is not a tiled GEMM`);
+  const loaders = spec.body.slice(0, spec.body.length - TILE.length);
+  return {
+    name: `${spec.name}:register${pass === 'sum' ? '-sum' : ''}`,
+    tensors: [...spec.tensors, ['part', 'f32']],
+    scalars: [...spec.scalars, ['KS', 'u32'], ['SPLIT', 'u32']],
+    body: loaders + (pass === 'sum' ? SPLIT_SUM : REGISTER_TILE),
+  };
+}
+
+/** Whether a spec is one of the tiled GEMMs (their scalars are fixed per call site, so pipelines may be specialised). */
+export function isGemm(spec: KernelSpec): boolean {
+  return spec.body.endsWith(TILE) || spec.name.includes(':register');
+}
+
 export const GEMM_KERNELS = [MATMUL, DENSE_FORWARD, CONV_FORWARD, CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER];

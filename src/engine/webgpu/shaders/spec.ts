@@ -69,7 +69,8 @@ fn tree(t: u32) {
 export const COLUMN_MAIN = `@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u)`;
 
-export function wgslSource(spec: KernelSpec, alias: readonly number[] = spec.tensors.map((_, i) => i)): string {
+export function wgslSource(spec: KernelSpec, alias: readonly number[] = spec.tensors.map((_, i) => i),
+  constants?: Readonly<Record<string, number | boolean>>): string {
   const fields = [...spec.tensors.map(([n]) => `off_${n}: u32`), ...spec.scalars.map(([n, t]) => `${n}: ${t}`)];
   if (fields.length === 0) fields.push('unused: u32');
   const bindings = spec.tensors.flatMap(([n, t], i) =>
@@ -80,6 +81,7 @@ export function wgslSource(spec: KernelSpec, alias: readonly number[] = spec.ten
     if (repType !== t) throw new Error(`kernel ${spec.name}: ${n} (${t}) shares a buffer with ${rep} (${repType}); keep int tensors in a storage of their own`);
     if (rep !== n) body = body.replace(new RegExp(`\\b${n}\\[`, 'g'), `${rep}[`);
   });
+  if (constants) body = specialise(spec, body, constants);
   return [`struct Params { ${fields.join(', ')} }`, '@group(0) @binding(0) var<uniform> P: Params;',
     ...bindings, FLOAT_WGSL, FLAT_WGSL, body].join('\n');
 }
@@ -100,4 +102,20 @@ export function paramBytes(spec: KernelSpec, offsets: number[], scalars: Record<
     else view.setUint32(at, v >>> 0, true);
   });
   return bytes;
+}
+
+/**
+ * The body with each integer scalar named in `constants` written as a literal instead of read from
+ * P: a pipeline made for one call site's shape, where divisions by the sizes become multiplications
+ * and loops have known bounds. Float scalars stay in P.
+ */
+export function specialise(spec: KernelSpec, body: string, constants: Readonly<Record<string, number | boolean>>): string {
+  for (const [name, type] of spec.scalars) {
+    const raw = constants[name];
+    if (raw === undefined || type === 'f32') continue;
+    const v = typeof raw === 'boolean' ? (raw ? 1 : 0) : raw;
+    const literal = type === 'i32' ? `(${v | 0}i)` : `${v >>> 0}u`;
+    body = body.replace(new RegExp(`\\bP\\.${name}\\b`, 'g'), literal);
+  }
+  return body;
 }
