@@ -16,7 +16,7 @@ import { WebGpuUnavailableError, type GpuDevice } from '../src/engine/webgpu/dev
 import { LateReadback } from '../src/engine/webgpu/readback.js';
 import { GpuKernels } from '../src/engine/webgpu/gpu-kernels.js';
 import { checkKernel, ShaderError } from '../src/engine/webgpu/pipelines.js';
-import { MATMUL } from '../src/engine/webgpu/shaders/gemm.js';
+import { MATMUL, registerTiled } from '../src/engine/webgpu/shaders/gemm.js';
 import { MAX_POOL_FORWARD } from '../src/engine/webgpu/shaders/pool.js';
 import { GpuStorage, type GpuTensor } from '../src/engine/webgpu/tensor.js';
 import type { ActivationKind, Conv2dGeometry, Pool2dGeometry } from '../src/kernels/kernels.js';
@@ -118,6 +118,7 @@ function convCases(): Conv2dGeometry[] {
     convGeometry(2, 9, 9, 3, 17, 4, 2, 3, 3, 2, 1, 2, 3),
     convGeometry(1, 5, 5, 2, 3, 3, 3, 4, 4, 2, 2),  // stride larger than the kernel
     convGeometry(1, 3, 4, 6, 35, 5, 5, 1, 1, 3, 3), // windows mostly in the padding, O > one tile
+    convGeometry(3, 19, 17, 2, 3, 3, 3, 1, 1, 1, 1), // backward-filter's K = 969: split into slices by the register family
   ];
   for (let i = 0; i < 5; i++) {
     const KH = int(1, 4), KW = int(1, 4), DH = int(1, 2), DW = int(1, 2), SH = int(1, 3), SW = int(1, 3);
@@ -154,7 +155,8 @@ describe('webgpu: device', { skip }, () => {
 
 describe('webgpu: matrix products and dense layers', { skip }, () => {
   it('matmul matches the reference for every transposition, accumulation and odd sizes; neighbours untouched', async () => {
-    for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [5, 9, 13], [37, 29, 45], [33, 65, 9]]) {
+    // [3, 7, 700]: a small output and a long K, which the register family splits into slices.
+    for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [5, 9, 13], [37, 29, 45], [33, 65, 9], [3, 7, 700]]) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           for (const accumulate of [false, true]) {
@@ -607,6 +609,22 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
       const got = await bad.read(tc);
       assert.throws(() => assertSame(got, c, 'broken matmul'), /broken matmul/);
     });
+  });
+
+  it('a register tile with a bug (the last k skipped; the last K slice left out) is caught by the comparison', async () => {
+    for (const [pass, from, to, K] of [['tile', 'k < k1;', 'k + 1u < k1;', 9], ['sum', 'slice < P.SPLIT;', 'slice + 1u < P.SPLIT;', 700]] as const) {
+      const good = registerTiled(MATMUL, pass);
+      const broken = { ...good, body: good.body.replace(from, to) };
+      assert.notEqual(broken.body, good.body);
+      const bad = await GpuKernels.create(gpu.device, [MATMUL, broken], { tiles: 'register' });
+      await scoped(async () => {
+        const M = 5, N = 6, a = normal(M * K), b = normal(K * N), c = new Float32Array(M * N), tc = up(c);
+        bad.matmul(up(a), up(b), tc, M, N, K, false, false, false);
+        ref.matmul(a, b, c, M, N, K, false, false, false);
+        const got = await bad.read(tc);
+        assert.throws(() => assertSame(got, c, `broken register ${pass}`), /broken register/);
+      });
+    }
   });
 
   it('a max-pool with a different tie draw (hash index + 1) is caught by the bitwise arg-max check', async () => {

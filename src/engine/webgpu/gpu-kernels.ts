@@ -9,8 +9,8 @@
 import type { ActivationKind, Conv2dGeometry, Pool2dGeometry } from '../../kernels/kernels.js';
 import { checkKernel, createVariant, variantKey } from './pipelines.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, BATCH_NORM_KERNELS } from './shaders/batchnorm.js';
-import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, DENSE_FORWARD, GEMM_KERNELS, type GemmTiles, isGemm, MATMUL,
-  registerTiled } from './shaders/gemm.js';
+import { CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER, CONV_FORWARD, DENSE_FORWARD, GEMM_KERNELS, type GemmTiles, hasSharedTile, isGemm,
+  MATMUL, registerTiled } from './shaders/gemm.js';
 import { OPTIMIZER_KERNELS, ADAGRAD_UPDATE, ADAM_UPDATE, RMSPROP_UPDATE, SGD_UPDATE } from './shaders/optimizers.js';
 import { ACTIVATION_BACKWARD, ACTIVATION_CODES, ACTIVATION_FORWARD, ADD_BIAS, DROPOUT, NON_FINITE, POINTWISE_KERNELS,
   SUM_ROWS } from './shaders/pointwise.js';
@@ -44,7 +44,10 @@ export interface GpuKernelOptions {
    * no workgroup memory, a split K for long products: several times faster on SwiftShader).
    */
   tiles?: GemmTiles;
-  /** Pipelines for the GEMMs made per call-site shape, the sizes compiled in as constants (default true). */
+  /**
+   * Pipelines for the GEMMs made per call-site shape, the sizes compiled in as constants (default: with
+   * register tiles; the shared tiles' shaders take seconds each to compile on SwiftShader).
+   */
   specialise?: boolean;
 }
 
@@ -71,7 +74,7 @@ export class GpuKernels {
   private constructor(readonly device: GPUDevice, specs: readonly KernelSpec[], options: GpuKernelOptions) {
     this.specs = new Map(specs.map((s) => [s.name, s]));
     this.tiles = options.tiles ?? 'shared';
-    this.specialiseGemms = options.specialise ?? true;
+    this.specialiseGemms = options.specialise ?? this.tiles === 'register';
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     this.dummy = device.createBuffer({ size: 16, usage, label: 'absent tensor' });
     this.dummyInts = device.createBuffer({ size: 16, usage, label: 'absent int tensor' });
@@ -85,8 +88,10 @@ export class GpuKernels {
    */
   static async create(device: GPUDevice, specs: readonly KernelSpec[] = ALL_KERNELS,
     options: GpuKernelOptions = {}): Promise<GpuKernels> {
-    const all = options.tiles === 'register'
-      ? [...specs, ...specs.filter(isGemm).flatMap((s) => [registerTiled(s), registerTiled(s, 'sum')])] : specs;
+    // A register variant given in `specs` (a test's broken one) takes the place of the derived one.
+    const derived = options.tiles === 'register'
+      ? specs.filter(hasSharedTile).flatMap((s) => [registerTiled(s), registerTiled(s, 'sum')]) : [];
+    const all = [...derived.filter((d) => !specs.some((s) => s.name === d.name)), ...specs];
     await Promise.all(all.map((s) => checkKernel(device, s)));
     return new GpuKernels(device, all, options);
   }

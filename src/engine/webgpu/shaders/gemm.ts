@@ -282,9 +282,14 @@ export function registerTiled(spec: KernelSpec, pass: 'tile' | 'sum' = 'tile'): 
   };
 }
 
+/** Whether a spec is a GEMM with the shared (workgroup-memory) tile. */
+export function hasSharedTile(spec: KernelSpec): boolean {
+  return spec.body.endsWith(TILE);
+}
+
 /** Whether a spec is one of the tiled GEMMs (their scalars are fixed per call site, so pipelines may be specialised). */
 export function isGemm(spec: KernelSpec): boolean {
-  return spec.body.endsWith(TILE) || spec.name.includes(':register');
+  return hasSharedTile(spec) || spec.name.includes(':register');
 }
 
 export const GEMM_KERNELS = [MATMUL, DENSE_FORWARD, CONV_FORWARD, CONV_BACKWARD_DATA, CONV_BACKWARD_FILTER];
