@@ -124,8 +124,23 @@ function convCases(): Conv2dGeometry[] {
   return cases.filter((g) => g.OH >= 1 && g.OW >= 1);
 }
 
+/** Grouped and depthwise (G = C, also with a channel multiplier O = 2C) convolutions, odd sizes, ties. */
+function groupedCases(): Conv2dGeometry[] {
+  const grouped = (G: number, g: Conv2dGeometry) => ({ ...g, G });
+  return [
+    grouped(1, convGeometry(1, 1, 1, 1, 1, 1, 1)),
+    grouped(3, convGeometry(1, 1, 1, 3, 3, 1, 1)),
+    grouped(2, convGeometry(2, 7, 5, 6, 4, 3, 3, 1, 1, 1, 1)),
+    grouped(3, convGeometry(1, 9, 8, 9, 6, 3, 2, 2, 1, 1, 0, 2, 1)),
+    grouped(5, convGeometry(3, 6, 7, 5, 5, 3, 3, 1, 1, 1, 1)),            // depthwise
+    grouped(4, convGeometry(1, 8, 9, 4, 8, 3, 3, 2, 2, 1, 1)),            // depthwise, multiplier 2
+    grouped(7, convGeometry(1, 11, 10, 7, 7, 3, 3, 2, 3, 2, 2, 2, 2)),   // depthwise, stride, dilation
+    grouped(2, convGeometry(1, 5, 5, 4, 70, 2, 2, 3, 3, 1, 1)),          // O/G > one tile, stride > kernel
+  ].filter((g) => g.OH >= 1 && g.OW >= 1);
+}
+
 const name = (g: Conv2dGeometry) =>
-  `N${g.N} ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH}×${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW}`;
+  `N${g.N} ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH}×${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW} G${g.G ?? 1}`;
 
 function pool(N: number, H: number, W: number, C: number, K: number, S: number, P: number): Pool2dGeometry {
   return { N, H, W, C, OH: windowOutput(H, K, S, P, 1), OW: windowOutput(W, K, S, P, 1), KH: K, KW: K, SH: S, SW: S, PH: P, PW: P };
@@ -197,10 +212,10 @@ describe('webgpu: matrix products and dense layers', { skip }, () => {
 
 describe('webgpu: convolution', { skip }, () => {
   it('forward (bias, fused ReLU), backward-data and backward-filter match the reference', async () => {
-    for (const g of convCases()) {
+    for (const g of [...convCases(), ...groupedCases()]) {
       await scoped(async () => {
         const { N, H, W, C, O, OH, OW, KH, KW } = g;
-        const x = normal(N * H * W * C), w = normal(O * KH * KW * C), b = normal(O);
+        const x = ((g.G ?? 1) % 2 ? normal : ties)(N * H * W * C), w = normal(O * KH * KW * (C / (g.G ?? 1))), b = normal(O);
         const y = new Float32Array(N * OH * OW * O), r = new Float32Array(y.length);
         const tx = up(x), tw = up(w), tb = up(b), ty = up(y), tr = up(r);
         k.conv2dForward(tx, tw, tb, ty, g, tr);
@@ -628,10 +643,31 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
     await k.finish(); // the error was reported once, and the kernels go on working
   });
 
-  it('a grouped convolution is refused, not computed as an ungrouped one', () => {
-    const g = { ...convGeometry(1, 4, 4, 4, 4, 3, 3), G: 2 };
-    assert.throws(() => k.conv2dForward(up(normal(64)), up(normal(72)), null, up(normal(16)), g),
-      /conv2dForward: grouped convolutions \(G = 2\) are not supported/);
+  it('a broken group offset (every group after the first reads its input one channel early) is caught', async () => {
+    const bad = await GpuKernels.create(gpu.device);
+    const inner = bad as unknown as { gemm(spec: unknown, tensors: (GpuTensor | null)[], scalars: object): void };
+    const gemm = inner.gemm.bind(bad);
+    let calls = 0;
+    inner.gemm = (spec, tensors, scalars) => {
+      const [x, ...rest] = tensors;
+      gemm(spec, [calls++ > 0 && x ? { ...x, offset: x.offset - 1 } : x, ...rest], scalars);
+    };
+    const g = { ...convGeometry(2, 5, 4, 6, 4, 3, 3, 1, 1, 1, 1), G: 2 };
+    await scoped(async () => {
+      const x = normal(g.N * g.H * g.W * g.C), w = normal(g.O * g.KH * g.KW * 3), y = new Float32Array(g.N * g.OH * g.OW * g.O);
+      const ty = up(y);
+      bad.conv2dForward(up(x), up(w), null, ty, g);
+      ref.conv2dForward(x, w, null, y, g);
+      assert.equal(calls, 2);
+      const got = await bad.read(ty);
+      assert.throws(() => assertSame(got, y, 'broken group offset'), /broken group offset/);
+    });
+  });
+
+  it('groups that do not divide the channels are refused in one line', () => {
+    const g = { ...convGeometry(1, 4, 4, 4, 6, 3, 3), G: 4 };
+    assert.throws(() => k.conv2dForward(up(normal(64)), up(normal(54)), null, up(normal(24)), g),
+      /conv2dForward: 4 groups do not divide 4 input and 6 output channels/);
   });
 
   it('a view too short for the call is refused before anything runs', async () => {
