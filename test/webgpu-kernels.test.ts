@@ -18,6 +18,8 @@ import { GpuKernels } from '../src/engine/webgpu/gpu-kernels.js';
 import { checkKernel, ShaderError } from '../src/engine/webgpu/pipelines.js';
 import { MATMUL } from '../src/engine/webgpu/shaders/gemm.js';
 import { MAX_POOL_FORWARD } from '../src/engine/webgpu/shaders/pool.js';
+import { MEAN_LOSS, QUADRATIC_LOSS } from '../src/engine/webgpu/shaders/softmax.js';
+import { quadraticLoss } from '../src/losses/quadratic.js';
 import { GpuStorage, type GpuTensor } from '../src/engine/webgpu/tensor.js';
 import type { ActivationKind, Conv2dGeometry, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
@@ -421,6 +423,36 @@ describe('webgpu: soft-max and cross-entropy', { skip }, () => {
       await check(tp, p, 'p with a NaN logit', 1e-5);
       await check(tgz, gz, 'gz with a NaN logit', 1e-5);
       assert.ok(Number.isNaN(risk) && Number.isNaN((await k.read(loss))[0]));
+    });
+  });
+});
+
+describe('webgpu: quadratic loss', { skip }, () => {
+  it('value and gradient match the reference (batch 1, one output, odd sizes; a NaN output makes its gradient and the risk NaN)', async () => {
+    for (const [N, E, nan] of [[1, 1, false], [1, 7, false], [5, 3, false], [70, 10, false], [3, 4, true]] as const) {
+      await scoped(async () => {
+        const y = normal(N * E).map((v) => v * 4), t = normal(N * E);
+        if (nan) y[5] = NaN;
+        const g = new Float32Array(N * E), tg = up(normal(N * E)), loss = up(new Float32Array(1));
+        const risk = quadraticLoss(y, t, g, N, E);
+        k.quadraticLoss(up(y), up(t), tg, N, E, loss);
+        await check(tg, g, `quadratic gradient ${N}×${E}`, 1e-5);
+        await check(loss, [risk], `quadratic risk ${N}×${E}`, 1e-5);
+        assert.equal(Number.isNaN(risk), nan);
+      });
+    }
+  });
+
+  it('negative: a gradient without the factor 2 is caught by the comparison', async () => {
+    const broken = { ...QUADRATIC_LOSS, body: QUADRATIC_LOSS.body.replace('2.0 * d * inv', 'd * inv') };
+    assert.notEqual(broken.body, QUADRATIC_LOSS.body);
+    const bad = await GpuKernels.create(gpu.device, [broken, MEAN_LOSS]);
+    await scoped(async () => {
+      const N = 2, E = 3, y = normal(N * E), t = normal(N * E), g = new Float32Array(N * E), tg = up(g);
+      quadraticLoss(y, t, g, N, E);
+      bad.quadraticLoss(up(y), up(t), tg, N, E, up(new Float32Array(1)));
+      const got = await bad.read(tg);
+      assert.throws(() => assertSame(got, g, 'broken quadratic'), /broken quadratic/);
     });
   });
 });

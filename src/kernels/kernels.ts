@@ -65,7 +65,7 @@ export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 export interface DeviceTensors {
   /** The adapter, as a person reads it (e.g. "nvidia ampere (...)"). */
   readonly adapter: string;
-  /** Where softmaxCrossEntropy writes the risk (one element); it returns NaN on such an engine. */
+  /** Where softmaxCrossEntropy and quadraticLoss write the risk (one element); softmaxCrossEntropy returns NaN on such an engine. */
   readonly loss: Tensor;
   /** Elements [offset, offset + length) of t, as a handle. */
   view(t: Tensor, offset: number, length: number): Tensor;
@@ -79,6 +79,8 @@ export interface DeviceTensors {
   squaredDistance(a: Tensor, b: Tensor | null, n: number, out: Tensor): void;
   /** out[0] = 1 when x[0 .. n) holds a NaN or ±∞, else 0. */
   nonFinite(x: Tensor, n: number, out: Tensor): void;
+  /** The quadratic loss (src/losses/quadratic.ts) of outputs y against host values: g = ∂risk/∂y, the risk to `loss`. */
+  quadraticLoss(y: Tensor, values: Float32Array, g: Tensor, N: number, E: number): void;
 }
 
 /** Every loop a layer needs: the reference TypeScript kernels and the WebAssembly engine implement it. */

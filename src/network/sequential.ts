@@ -565,9 +565,6 @@ export class Sequential {
 
   /** loss's work on every engine; on a device the risk stays in device.loss and is NaN here. @internal */
   recordLoss(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss, training = false): { risk: number; from: number } {
-    if (this.device && loss !== 'cross_entropy') {
-      throw new DescentError(`the ${loss} loss is not available on the ${this.kernels.name} engine: use cross_entropy`);
-    }
     this.run(input, N, training, false);
     return this.riskOf(this.xs, (t) => this.gs[t], target, N, loss);
   }
@@ -598,6 +595,13 @@ export class Sequential {
       return { risk, from: logits - 1 };
     }
     if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
+    if (target.values.length < N * E) {
+      throw new DescentError(`the quadratic loss needs ${N * E} target values (${N} samples × ${E} outputs), got ${target.values.length}`);
+    }
+    if (this.device) {
+      this.device.quadraticLoss(xs[K], Float32Array.from(target.values.subarray(0, N * E)), grad(K), N, E);
+      return { risk: NaN, from: K - 1 };
+    }
     return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), target.values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
   }
 

@@ -63,6 +63,8 @@ export class WebGpuKernels implements Kernels {
       read: (t) => k.read(gpuTensor(t)),
       squaredDistance: (a, b, n, out) => k.squaredDistance(gpuTensor(a), opt(b), n, gpuTensor(out)),
       nonFinite: (x, n, out) => k.nonFinite(gpuTensor(x), n, gpuTensor(out)),
+      quadraticLoss: (y, values, g, N, E) => k.quadraticLoss(gpuTensor(y), this.upload('probs', values.subarray(0, N * E)),
+        gpuTensor(g), N, E, gpuTensor(loss)),
     };
   }
 

@@ -14,7 +14,7 @@ import { OPTIMIZER_KERNELS, ADAGRAD_UPDATE, ADAM_UPDATE, RMSPROP_UPDATE, SGD_UPD
 import { ACTIVATION_BACKWARD, ACTIVATION_CODES, ACTIVATION_FORWARD, ADD_BIAS, DROPOUT, NON_FINITE, POINTWISE_KERNELS,
   SUM_ROWS } from './shaders/pointwise.js';
 import { AVG_POOL_BACKWARD, AVG_POOL_FORWARD, MAX_POOL_BACKWARD, MAX_POOL_FORWARD, POOL_KERNELS } from './shaders/pool.js';
-import { MEAN_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOFTMAX_FORWARD, SOFTMAX_KERNELS } from './shaders/softmax.js';
+import { MEAN_LOSS, QUADRATIC_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOFTMAX_FORWARD, SOFTMAX_KERNELS } from './shaders/softmax.js';
 import { ADD_BROADCAST, ADD_TENSORS, COPY_BLOCK, JOIN_KERNELS, SQUARED_DISTANCE, SUM_BROADCAST } from './shaders/join.js';
 import { paramBytes, type KernelSpec } from './shaders/spec.js';
 import { type GpuTensor, view } from './tensor.js';
@@ -236,6 +236,14 @@ export class GpuKernels {
       [loss, 1, 'loss']], 'softmaxCrossEntropy');
     const rows = this.rowLosses(N);
     this.flat(SOFTMAX_CROSS_ENTROPY, [z, labels, probs, p, gz, rows], N, { N, E, useLabels: labels !== null });
+    this.dispatch(MEAN_LOSS, [rows, loss], { N }, 1, 1);
+  }
+
+  /** As quadraticLoss (src/losses/quadratic.ts) with target values t: g = ∂risk/∂y, the risk to loss[0]. */
+  quadraticLoss(y: T, t: T, g: T, N: number, E: number, loss: T): void {
+    need([[y, N * E, 'y'], [t, N * E, 't'], [g, N * E, 'g'], [loss, 1, 'loss']], 'quadraticLoss');
+    const rows = this.rowLosses(N);
+    this.flat(QUADRATIC_LOSS, [y, t, g, rows], N, { N, E });
     this.dispatch(MEAN_LOSS, [rows, loss], { N }, 1, 1);
   }
 
