@@ -193,6 +193,16 @@ describe('training on the WebGPU engine (SwiftShader)', { skip }, () => {
       /the quadratic loss needs 6 target values \(2 samples × 3 outputs\), got 5/);
   });
 
+  it('refuses what it cannot run when the network is built or a batch is reserved, naming the node; not what it can', () => {
+    assert.throws(() => net(gpu, 1, { inputShape: [4], layers: [{ type: 'Dense', outFeatures: 70000 }] }),
+      /^ShapeError: layer 0 \(Dense\): the webgpu engine cannot run it: 70000 output channels are more than the 65535/);
+    net(gpu, 1, { inputShape: [300, 300, 1], layers: [{ type: 'Flatten' }, { type: 'Dense', outFeatures: 2 }] }); // 90,000 values in a row: fine
+    net(referenceEngine(), 1, { inputShape: [4], layers: [{ type: 'Dense', outFeatures: 70000 }] }); // the CPU engines have no such limit
+    const conv = net(gpu, 1, { inputShape: [64, 64, 1], layers: [{ name: 'c1', type: 'Conv2d', outChannels: 1, kernelSize: 3, padding: 1 }] });
+    conv.reserve(500);
+    assert.throws(() => conv.reserve(600), /node "c1" \(Conv2d\) with input input \[64, 64, 1\]: the webgpu engine cannot run it: its matrix product for a batch of 600 has 2457600 rows, more than the 2097120/);
+  });
+
   it('evaluates and predicts through the async calls as the reference engine does', async () => {
     const onGpu = net(gpu), onCpu = net(referenceEngine());
     const [a, b] = [await evaluateAsync(onGpu, data), evaluate(onCpu, data)];

@@ -18,6 +18,7 @@ import { MEAN_LOSS, QUADRATIC_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOF
 import { ADD_BROADCAST, ADD_TENSORS, COPY_BLOCK, JOIN_KERNELS, SQUARED_DISTANCE, SUM_BROADCAST } from './shaders/join.js';
 import { paramBytes, type KernelSpec } from './shaders/spec.js';
 import { type GpuTensor, view } from './tensor.js';
+import { MAX_GROUPS, TILE } from './limits.js';
 
 type T = GpuTensor;
 
@@ -29,8 +30,6 @@ export const ALL_KERNELS: readonly KernelSpec[] = [...GEMM_KERNELS, ...POINTWISE
 export type GpuClassTarget = { labels: T } | { probs: T };
 
 const WG = 64;
-const MAX_GROUPS = 65535;
-const TILE = 32;
 
 export class GpuKernels {
   readonly name = 'webgpu';
