@@ -380,6 +380,62 @@ describe('webgpu: point-wise kernels', { skip }, () => {
   });
 });
 
+describe('webgpu: graph joins and the step\'s reduction', { skip }, () => {
+  /** Normal values with NaN, ±∞ and ±0 sprinkled in. */
+  function awkward(n: number): Float32Array {
+    const special = [NaN, Infinity, -Infinity, 0, -0];
+    return normal(n).map((v, i) => (i % 23 === 5 ? special[(i / 23 | 0) % special.length] : v));
+  }
+
+  it('Add (plain, broadcast, its backward sum), Concat and Identity copies match the reference (NaN, ±∞ included)', async () => {
+    for (const [N, R, C] of [[1, 1, 1], [2, 5, 3], [3, 37, 13]]) {
+      await scoped(async () => {
+        const n = N * R * C, a = awkward(n), b = awkward(n), bc = awkward(N * C);
+        const [ta, tb] = [up(a), up(b)];
+        const sum = new Float32Array(n), bsum = new Float32Array(n), gb = new Float32Array(N * C);
+        const [tsum, tbsum, tgb] = [up(sum), up(bsum), up(gb)];
+        k.addTensors(ta, tb, tsum, n);
+        ref.addTensors(a, b, sum, n);
+        k.addTensors(tsum, tb, tsum, n); // in place, as the fan-out sum does
+        ref.addTensors(sum, b, sum, n);
+        k.addBroadcast(ta, up(bc), tbsum, N, R, C);
+        ref.addBroadcast(a, bc, bsum, N, R, C);
+        k.sumBroadcast(tb, tgb, N, R, C);
+        ref.sumBroadcast(b, gb, N, R, C);
+        const what = `${N}×${R}×${C}`;
+        await check(tsum, sum, `addTensors ${what}`, 1e-6);
+        await check(tbsum, bsum, `addBroadcast ${what}`, 1e-6);
+        await check(tgb, gb, `sumBroadcast ${what}`, 1e-5);
+
+        const wide = normal(N * R * (C + 5)), part = new Float32Array(N * R * 5), twide = up(wide), tpart = up(part);
+        k.copyBlock(ta, twide, N * R, C, C, 0, C + 5, 5); // Concat forward: channels 5..
+        ref.copyBlock(a, wide, N * R, C, C, 0, C + 5, 5);
+        k.copyBlock(twide, tpart, N * R, 5, C + 5, C, 5, 0); // Concat backward: the last 5 channels
+        ref.copyBlock(wide, part, N * R, 5, C + 5, C, 5, 0);
+        await check(twide, wide, `copyBlock (concat) ${what}`, 0);
+        await check(tpart, part, `copyBlock (concat backward) ${what}`, 0);
+      });
+    }
+  });
+
+  it('squaredDistance: Σ (a − b)² and Σ a², in a fixed order (the same bits twice)', async () => {
+    for (const n of [1, 63, 64, 1000, 4099]) {
+      await scoped(async () => {
+        const a = normal(n), b = normal(n), out = up(new Float32Array(1)), ta = up(a), tb = up(b);
+        let d = 0, s = 0;
+        for (let i = 0; i < n; i++) { d += (a[i] - b[i]) ** 2; s += a[i] ** 2; }
+        k.squaredDistance(ta, tb, n, out);
+        const first = await k.read(out);
+        await check(out, [d], `squaredDistance ${n}`, 1e-5);
+        k.squaredDistance(ta, tb, n, out);
+        assert.deepEqual(await k.read(out), first);
+        k.squaredDistance(ta, null, n, out);
+        await check(out, [s], `squaredDistance ${n}, b null`, 1e-5);
+      });
+    }
+  });
+});
+
 describe('webgpu: soft-max and cross-entropy', { skip }, () => {
   it('soft-max forward/backward and the fused cross-entropy (labels, soft targets) match the reference', async () => {
     for (const [N, E] of [[1, 1], [1, 10], [5, 3], [33, 10], [4, 17]]) {
