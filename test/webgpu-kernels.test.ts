@@ -680,7 +680,12 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
       k.softmaxCrossEntropy(y, { labels: up(Int32Array.from({ length: rows }, (_, i) => i % g.O)) }, p, gz, rows, g.O, loss);
       k.conv2dBackwardFilter(x, gz, gw, gb, g);
       k.conv2dBackwardData(gz, w, gx, g);
-      return Promise.all([y, gw, gb, gx, loss].map((t) => k.read(t)));
+      const dw = { ...g, O: g.C, G: g.C }, dwOuts = g.N * g.OH * g.OW * g.C; // depthwise: one dispatch per group
+      const dy = up(new Float32Array(dwOuts)), dgw = up(new Float32Array(g.C * g.KH * g.KW)), dgx = up(new Float32Array(x.length));
+      k.conv2dForward(x, w, null, dy, dw);
+      k.conv2dBackwardFilter(x, dy, dgw, null, dw);
+      k.conv2dBackwardData(dy, w, dgx, dw);
+      return Promise.all([y, gw, gb, gx, loss, dy, dgw, dgx].map((t) => k.read(t)));
     } finally {
       store.release(mark);
     }
