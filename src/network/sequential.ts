@@ -23,7 +23,7 @@ import type { DeviceTensors, Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
 import { JoinLayer } from '../layers/join.js';
-import { quadraticLoss } from '../losses/quadratic.js';
+import { quadraticLoss, quadraticTargets } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
@@ -610,15 +610,20 @@ export class Sequential {
       const risk = this.kernels.softmaxCrossEntropy(xs[logits], target, p, grad(logits), N, E);
       return { risk, from: logits - 1 };
     }
-    if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
-    if (target.values.length < N * E) {
-      throw new DescentError(`the quadratic loss needs ${N * E} target values (${N} samples × ${E} outputs), got ${target.values.length}`);
+    if ('labels' in target) this.checkLabels(target.labels, N, E);
+    if ('probs' in target && target.probs.length < N * E) {
+      throw new DescentError(`the quadratic loss needs ${N * E} target probabilities (${N} samples × ${E} outputs), got ${target.probs.length}`);
+    }
+    // Class targets become y' = e_y (or the given probabilities): ||y − y'||² on the outputs.
+    const values = 'values' in target ? target.values : quadraticTargets(target, N, E);
+    if (values.length < N * E) {
+      throw new DescentError(`the quadratic loss needs ${N * E} target values (${N} samples × ${E} outputs), got ${values.length}`);
     }
     if (this.device) {
-      this.device.quadraticLoss(xs[K], Float32Array.from(target.values.subarray(0, N * E)), grad(K), N, E);
+      this.device.quadraticLoss(xs[K], Float32Array.from(values.subarray(0, N * E)), grad(K), N, E);
       return { risk: NaN, from: K - 1 };
     }
-    return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), target.values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
+    return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
   }
 
   /** p for cross-entropy on a network without a final Softmax; allocated once. */
