@@ -168,13 +168,23 @@ function maxPool2x2(x: usize, y: usize, am: usize, H: i32, W: i32, C: i32, OH: i
 }
 
 export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
+  const rows = pi(params, Pool.N) * pi(params, Pool.OH);
+  maxPoolRows(params, shareStart(rows, part, parts), shareStart(rows, part + 1, parts));
+}
+
+/** maxPool2dForward on samples n0..n1 (a convolution's fused pool, Conv.PoolParams, calls it). */
+export function poolSamples(params: usize, n0: i32, n1: i32): void {
+  const OH = pi(params, Pool.OH);
+  maxPoolRows(params, n0 * OH, n1 * OH);
+}
+
+/** Output rows (n, oh) r0..r1 of maxPool2dForward. */
+function maxPoolRows(params: usize, r0: i32, r1: i32): void {
   const x = pp(params, Pool.In), y = pp(params, Pool.Out), am = pp(params, Pool.Argmax);
-  const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
+  const H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
   const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
   const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
   const tieSeed = pi(params, Pool.TieSeed);
-  const rows = N * OH;
-  const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   // The 2×2 path reads whole windows: not where bottom/right padding ('same' on odd sizes) cuts the last.
   if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
     maxPool2x2(x, y, am, H, W, C, OH, OW, r0, r1, tieSeed);
@@ -217,9 +227,11 @@ export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
  * not overlap (stride = kernel, no padding) and every arg-max lies in its own window, each input
  * is covered by at most one window, so gx is written once: gy where the arg-max points, else 0
  * (same values: 0 + gy[i] is gy[i]); a sample whose arg-max leaves its windows is scattered.
+ * With Pool.ReluX (the ReLU before the pool, fused), each sample's gx then goes through the ReLU
+ * backward as activationBackward computes it, while it is in cache.
  */
 export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, Pool.In), gx = pp(params, Pool.Out), am = pp(params, Pool.Argmax);
+  const gy = pp(params, Pool.In), gx = pp(params, Pool.Out), am = pp(params, Pool.Argmax), rx = pp(params, Pool.ReluX);
   const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
   const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
   const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
@@ -230,7 +242,7 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
   // First every sample is gathered or zeroed, then the samples that could not be gathered scatter.
   let scatter = false;
   for (let n = n0; n < n1; n++) {
-    if (gather && gather2x2(gy, gx, am, n, H, W, C, OH, OW)) continue;
+    if (gather && gather2x2(gy, gx, am, rx, n, H, W, C, OH, OW)) continue;
     memory.fill(gx + (<usize>(n * inPer) << 2), 0, <usize>inPer << 2);
     scatter = true;
   }
@@ -244,7 +256,29 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
       const at = gx + (<usize>j << 2);
       store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize>i << 2)));
     }
+    if (rx != 0) reluBackwardInPlace(gx, rx, n * inPer, inPer);
   }
+}
+
+/** gx[i] = x[i] < 0 ? 0 : gx[i] for i in [start, start + count): the ReLU backward of activations.ts, in place. */
+function reluBackwardInPlace(gx: usize, x: usize, start: i32, count: i32): void {
+  const zero = f32x4.splat(0), e = start + count;
+  let i = start;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(gx + o, v128.bitselect(zero, v128.load(gx + o), f32x4.lt(v128.load(x + o), zero)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    if (load<f32>(x + o) < 0) store<f32>(gx + o, 0);
+  }
+}
+
+/** v, or 0 where the ReLU input at rx + o is negative (no ReLU when rx is 0). */
+@inline function reluGate(v: v128, rx: usize, o: usize): v128 {
+  if (rx == 0) return v;
+  const zero = f32x4.splat(0);
+  return v128.bitselect(zero, v, f32x4.lt(v128.load(rx + o), zero));
 }
 
 /** Whether every arg-max of sample n lies in its own 2×2 window (gather2x2 then wrote the sample). */
@@ -262,8 +296,11 @@ function gathered(am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): 
   return true;
 }
 
-/** The gather form of maxPool2dBackward for sample n (2×2, stride 2): false if an arg-max is elsewhere. */
-function gather2x2(gy: usize, gx: usize, am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
+/**
+ * The gather form of maxPool2dBackward for sample n (2×2, stride 2), gated by the ReLU input rx
+ * when it is not 0: false if an arg-max is elsewhere.
+ */
+function gather2x2(gy: usize, gx: usize, am: usize, rx: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
   const lanes = i32x4(0, 1, 2, 3), cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
   for (let oh = 0; oh < OH; oh++) {
     const base = (n * H + 2 * oh) * W * C;
@@ -280,10 +317,11 @@ function gather2x2(gy: usize, gx: usize, am: usize, n: i32, H: i32, W: i32, C: i
         const m2 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc), lanes));
         const m3 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc + C), lanes));
         if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
-        v128.store(q0 + o, v128.and(g, m0));
-        v128.store(q0 + o + cb, v128.and(g, m1));
-        v128.store(q1 + o, v128.and(g, m2));
-        v128.store(q1 + o + cb, v128.and(g, m3));
+        const a0 = (<usize>(i0 + cc) << 2), a2 = (<usize>(i2 + cc) << 2);
+        v128.store(q0 + o, reluGate(v128.and(g, m0), rx, a0));
+        v128.store(q0 + o + cb, reluGate(v128.and(g, m1), rx, a0 + cb));
+        v128.store(q1 + o, reluGate(v128.and(g, m2), rx, a2));
+        v128.store(q1 + o + cb, reluGate(v128.and(g, m3), rx, a2 + cb));
       }
     }
   }

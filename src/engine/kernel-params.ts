@@ -71,6 +71,16 @@ export const enum Conv {
   WinogradG = 24,
   /** Winograd packing: 1 packs the flipped, transposed weights (backward-data). */
   WinogradFlip = 25,
+  /**
+   * conv2dForward, conv2dForwardDirect: the address of a Pool block (at word POOL_BLOCK) that
+   * max-pools the ReLU output, sample by sample, as each sample is done; or 0.
+   */
+  PoolParams = 26,
+}
+
+/** Where a fused max-pool's parameter block (Pool words) starts in a convolution's block. */
+export const enum FusedBlock {
+  PoolWords = 32,
 }
 
 /** Grouped convolutions (conv2dGrouped*): words 0-18 as Conv, then these. */
@@ -108,6 +118,11 @@ export const enum Pool {
   TieSeed = 15,
   /** avgPool2d*: 1/(KH·KW), float32. */
   Scale = 15,
+  /**
+   * maxPool2dBackward: the input of a ReLU before the pool (a convolution's output), or 0; then gx
+   * is the ReLU's input gradient, 0 where that input is negative (the ReLU backward, fused).
+   */
+  ReluX = 16,
 }
 
 /** activationForward: y = f(x), n values. */

@@ -22,12 +22,15 @@ import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import type { DeviceTensors, Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
+import { Conv2d } from '../layers/conv2d.js';
 import { JoinLayer } from '../layers/join.js';
+import { MaxPool2d } from '../layers/pool2d.js';
 import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
-import { type BufferSlots, fusedRelus, planActivationSlots, planGradientSlots } from './memory-plan.js';
+import { type FusionPlan, planFusions } from './fusion-plan.js';
+import { type BufferSlots, planActivationSlots, planGradientSlots } from './memory-plan.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
 import { type GraphNode, INPUT, isChain, resolveTopology, type Topology } from './topology.js';
@@ -59,6 +62,13 @@ export interface SequentialOptions {
    * true): one pass over the activations fewer, the same numbers. Every x^(k) is still kept.
    */
   fuseRelu?: boolean;
+  /**
+   * Let a Conv2d → ReLU → MaxPool2d chain run as one forward kernel, and the pool's and the ReLU's
+   * backward as one, on an engine that has these kernels (the WebAssembly engine; see
+   * src/network/fusion-plan.ts). Default true: the same numbers, fewer passes over the activations.
+   * The ReLU output's gradient ∂L/∂x^(k) is then not written (activationGradient refuses it).
+   */
+  fusePool?: boolean;
   /**
    * Let gradient buffers ∂L/∂x^(k) whose lives in the backward pass do not overlap share memory
    * (src/network/memory-plan.ts). Default: true for a graph, false for a chain. When shared, only
@@ -166,8 +176,8 @@ export class Sequential {
   /** Where `risk` lets the loss kernel write a gradient no one reads (shareActivations). */
   private riskGradient: Tensor | null = null;
   private readonly sizes: number[];
-  /** fused[k]: layer k also computes layer k+1, a ReLU, in its forward pass. */
-  private readonly fused: boolean[];
+  /** Which layers run together where the engine has the fused kernels (fusion-plan.ts). */
+  private readonly plan: FusionPlan;
   /** Who reads what: inputs[k] are the tensors node k reads (x^(0) the input, x^(j+1) node j's output). */
   readonly topology: Topology;
   /** edgeGs[k][slot]: where node k writes its gradient for an input that other nodes read too. */
@@ -221,8 +231,8 @@ export class Sequential {
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
-    // the layer's own output is still written).
-    this.fused = (options.fuseRelu ?? true) ? fusedRelus(this) : layers.map(() => false);
+    // the layer's own output is still written); a max-pool after it too, where the engine can.
+    this.plan = planFusions(layers, this.topology, { relu: options.fuseRelu ?? true, pool: options.fusePool ?? true });
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
@@ -364,7 +374,7 @@ export class Sequential {
     const { inputs, consumers } = this.topology;
     let buffer: (b: number, size: number) => Tensor = (_b, size) => this.arena.floats(batch * size);
     if (this.shareGradients) {
-      const plan = planGradientSlots(inputs, consumers, this.sizes);
+      const plan = planGradientSlots(inputs, consumers, this.sizes, this.plan.poolRelu);
       const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
       buffer = (b, size) => this.view(slots[plan.slotOf[b]], 0, batch * size);
     }
@@ -378,7 +388,8 @@ export class Sequential {
   /** Room for inference passes of up to `batch` samples on the shared slots (shareActivations). */
   private reserveInference(batch: number): void {
     if (batch <= this.inferenceCapacity) return;
-    const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes, this.fused));
+    const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes,
+      this.plan.relu, this.plan.pool));
     const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
     this.inferenceXs = this.sizes.map((d, t) => this.view(slots[plan.slotOf[t]], 0, batch * d));
     this.allocateLayers(batch);
@@ -423,7 +434,15 @@ export class Sequential {
     if (this.shareGradients && k !== 0 && k !== this.layers.length) {
       throw new DescentError(`∂L/∂x^(${k}) is not kept: this network shares gradient buffers (shareGradients: false keeps all)`);
     }
+    if (this.fusesPoolRelu() && this.plan.poolRelu[k]) {
+      throw new DescentError(`∂L/∂x^(${k}) is not kept: the max-pool's and the ReLU's backward run as one kernel here (fusePool: false keeps it)`);
+    }
     return this.gs[k];
+  }
+
+  /** Whether backward runs a max-pool and the ReLU before it as one kernel (the engine has it). */
+  private fusesPoolRelu(): boolean {
+    return typeof this.kernels.maxPool2dReluBackward === 'function' && this.plan.poolRelu.some((f) => f);
   }
 
   private context(training: boolean): RunContext {
@@ -451,12 +470,15 @@ export class Sequential {
       if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
     } else if (input !== xs[0]) hostFloats(xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
-    const fuse = this.kernels.fusesRelu === true;
+    const fuse = this.kernels.fusesRelu === true, pool = fuse && typeof this.kernels.conv2dReluMaxPoolForward === 'function';
     for (let k = 0; k < this.layers.length; k++) {
       const layer = this.layers[k], ins = this.topology.inputs[k];
       if (layer instanceof JoinLayer) {
         layer.forwardJoin(ins.map((t) => xs[t]), xs[k + 1], N, ctx);
-      } else if (fuse && this.fused[k]) {
+      } else if (pool && this.plan.pool[k] && layer instanceof Conv2d) {
+        layer.forwardPooled(xs[ins[0]], xs[k + 1], xs[k + 2], xs[k + 3], this.layers[k + 2] as MaxPool2d, N, ctx);
+        k += 2; // the ReLU and the pool are done
+      } else if (fuse && this.plan.relu[k]) {
         layer.forward(xs[ins[0]], xs[k + 1], N, ctx, xs[k + 2]);
         k++; // layer k + 1, the ReLU, is done
       } else {
@@ -473,10 +495,18 @@ export class Sequential {
    */
   backwardFrom(from: number, N: number, training = true, inputGradient = false): void {
     const ctx = this.context(training);
+    const poolRelu = this.fusesPoolRelu();
     for (let k = from; k >= 0; k--) {
       if (k < from) this.gatherGradient(k + 1, N);
       const layer = this.layers[k], ins = this.topology.inputs[k];
       const gxs = ins.map((t, slot) => (t > 0 || inputGradient ? this.edgeGs[k][slot] ?? this.gs[t] : null));
+      if (poolRelu && this.plan.poolRelu[k] && layer instanceof MaxPool2d) {
+        // The pool's backward and then the ReLU's (node k - 1), in one kernel: gs[k] is skipped.
+        const t = this.topology.inputs[k - 1][0];
+        layer.backwardThroughRelu(this.gs[k + 1], this.xs[t], this.edgeGs[k - 1][0] ?? this.gs[t], N, ctx);
+        k--;
+        continue;
+      }
       if (layer instanceof JoinLayer) {
         layer.backwardJoin(ins.map((t) => this.xs[t]), this.xs[k + 1], this.gs[k + 1], gxs, N, ctx);
       } else {
