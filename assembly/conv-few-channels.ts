@@ -3,7 +3,6 @@
  * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
  */
 import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
-import { poolSamples } from './pool';
 import { Conv } from '../src/engine/kernel-params';
 
 /** Packs w[O, K = T·C] into wd[⌈O/4⌉][K][4] (conv2dForwardDirect). */
@@ -203,7 +202,7 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
 /**
  * Forward for C ≤ 4 and stride 1 in width: weights packed by convPackDirect into param 1, threads
  * split the images; each image is padded into the thread's scratch, then tiled 8 pixels × 4
- * channels. With Conv.PoolParams, each image's ReLU output is max-pooled as soon as it is done.
+ * channels.
  */
 export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void {
   const x = pp(params, Conv.In), wd = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
@@ -214,7 +213,7 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
   const DH = pi(params, Conv.DH), DW = pi(params, Conv.DW);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
-  const reluOut = pp(params, Conv.Relu), pool = pp(params, Conv.PoolParams);
+  const reluOut = pp(params, Conv.Relu);
   setReluOutput(reluOut != 0 ? reluOut : y, y);
   const K = KH * KW * C, OG = (O + 3) >> 2;
   const Hp = paddedRows(OH, SH, KH, DH), Wp = directWidth(OW, KW, DW);
@@ -239,7 +238,6 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
         }
       }
     }
-    if (pool != 0) poolSamples(pool, n, n + 1);
   }
 }
 

@@ -5,7 +5,6 @@
 import { imax, imin, pi, pp, setReluOutput, shareStart, thread } from './common';
 import { pack4, STORE_BIAS, STORE_RELU, storeEdge, storeRow } from './gemm';
 import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileClear, tilePanel, tileRows } from './tile';
-import { poolSamples } from './pool';
 import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles whose tap lists are built together and then reused for every channel block. */
@@ -178,12 +177,7 @@ function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, 
   storeTileRows(y0, y1, y2, y3, nv, (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0), bias, tmp);
 }
 
-/**
- * y[N·OH·OW, O] = conv(x, w) (+ b), and ReLU(y) at Conv.Relu when it is not 0; threads split the
- * 4-pixel tiles. With Conv.PoolParams (a max-pool fused after the ReLU), threads split whole
- * samples instead, and pool each as soon as its tiles are done; a tile that straddles two samples
- * of different shares is computed by both (the same tile, so the same numbers).
- */
+/** y[N·OH·OW, O] = conv(x, w) (+ b), and ReLU(y) at param 23 when it is not 0; threads split the 4-pixel tiles. */
 export function conv2dForward(params: usize, part: i32, parts: i32): void {
   const x = pp(params, Conv.In), wpk = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
   const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
@@ -194,12 +188,8 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
   const reluOut = pp(params, Conv.Relu), relu = reluOut != 0;
   if (relu) setReluOutput(reluOut, y);
   const T = KH * KW, K = T * C, P = N * OH * OW;
-  const tiles = (P + 3) >> 2, pool = pp(params, Conv.PoolParams), OHW = OH * OW;
-  // The samples to pool: n0..n1, of which those before `pooled` are done.
-  const n0 = pool != 0 ? shareStart(N, part, parts) : 0, n1 = pool != 0 ? shareStart(N, part + 1, parts) : 0;
-  let pooled = n0;
-  const t0 = pool != 0 ? (n0 * OHW) >> 2 : shareStart(tiles, part, parts);
-  const t1 = pool != 0 ? (n1 * OHW + 3) >> 2 : shareStart(tiles, part + 1, parts);
+  const tiles = (P + 3) >> 2;
+  const t0 = shareStart(tiles, part, parts), t1 = shareStart(tiles, part + 1, parts);
   if (t0 >= t1) return;
   const G = groupTiles(K);
   const packed = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
@@ -209,6 +199,7 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
   const OB = (O + 7) >> 3;
   const panelBytes = <usize>K * 32, tapBytes = <usize>C * 32;
   const rowBytes = <usize>O << 2, pixBytes = <usize>C << 2;
+  const OHW = OH * OW;
   // A window row (taps kh, 0..KW-1) is one contiguous run of KW·C values when it lies inside.
   const mergeable = DW == 1 || KW == 1;
   const L = KW * C;
@@ -276,14 +267,6 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
           load<i32>(cnt + (<usize>(t - g) << 2)), wPanel,
           yb, q + 1 < P ? yb + rowBytes : 0, q + 2 < P ? yb + 2 * rowBytes : 0, q + 3 < P ? yb + 3 * rowBytes : 0,
           nv, bo, relu, tmp);
-      }
-    }
-    if (pool != 0) {
-      // The samples whose every pixel is now written, pooled while they are in cache.
-      const done = imin(n1, (ge << 2) / OHW);
-      if (done > pooled) {
-        poolSamples(pool, pooled, done);
-        pooled = done;
       }
     }
   }

@@ -168,23 +168,13 @@ function maxPool2x2(x: usize, y: usize, am: usize, H: i32, W: i32, C: i32, OH: i
 }
 
 export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
-  const rows = pi(params, Pool.N) * pi(params, Pool.OH);
-  maxPoolRows(params, shareStart(rows, part, parts), shareStart(rows, part + 1, parts));
-}
-
-/** maxPool2dForward on samples n0..n1 (a convolution's fused pool, Conv.PoolParams, calls it). */
-export function poolSamples(params: usize, n0: i32, n1: i32): void {
-  const OH = pi(params, Pool.OH);
-  maxPoolRows(params, n0 * OH, n1 * OH);
-}
-
-/** Output rows (n, oh) r0..r1 of maxPool2dForward. */
-function maxPoolRows(params: usize, r0: i32, r1: i32): void {
   const x = pp(params, Pool.In), y = pp(params, Pool.Out), am = pp(params, Pool.Argmax);
-  const H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
+  const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
   const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
   const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
   const tieSeed = pi(params, Pool.TieSeed);
+  const rows = N * OH;
+  const r0 = shareStart(rows, part, parts), r1 = shareStart(rows, part + 1, parts);
   // The 2×2 path reads whole windows: not where bottom/right padding ('same' on odd sizes) cuts the last.
   if (KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
     maxPool2x2(x, y, am, H, W, C, OH, OW, r0, r1, tieSeed);

@@ -1,16 +1,21 @@
 /**
- * The kernel fusions of src/network/fusion-plan.ts, A/B in one process: NET-A and NET-B training
- * steps (batch 64, SGD momentum, as engine-step.ts) with every fusion, with the pool's forward
- * fusion only, its backward fusion only, and neither (the ReLU fusion stays on throughout), in
- * interleaved short windows, so that a shared machine's load falls on all alike. Prints each
+ * The pool fusion of src/network/fusion-plan.ts, A/B in one process: NET-A and NET-B training
+ * steps (batch 64, SGD momentum, as engine-step.ts) with the max-pool's and ReLU's backward fused and
+ * not (the ReLU's forward fusion stays on in both), in interleaved short windows, so that a shared
+ * machine's load falls on both alike. Prints each
  * variant's median images/s (by wall clock, and per second of the process's CPU time) and the
- * median of its per-round ratios to "neither", with their range.
+ * median of its per-round ratios to "unfused", with their range.
  *
  *   node dist/bench/fusion-ab.js [--threads 2] [--nets NET-A,NET-B] [--rounds 8] [--window 0.5]
+ *
+ * With --kernels, the fused calls alone against the unfused ones on the networks' shapes (batch 64),
+ * alternating call by call (each a fraction of a millisecond, so load changes hit both alike):
+ * the median over pairs of (unfused time / fused time).
  */
 import { Rng } from '../src/core/rng.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
-import type { Kernels } from '../src/kernels/kernels.js';
+import type { Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
+import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import { Sequential } from '../src/network/sequential.js';
 import { createOptimizer } from '../src/train/optimizers/index.js';
 import { NETWORKS } from './networks.js';
@@ -34,15 +39,54 @@ function without(kernels: Kernels, ...hidden: (keyof Kernels)[]): Kernels {
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
+/** The convolution + ReLU + 2×2 pool of a network layer, at batch 64. */
+function layer(H: number, C: number, O: number, K: number, P: number): { g: Conv2dGeometry; pg: Pool2dGeometry } {
+  const OH = H + 2 * P - K + 1;
+  return {
+    g: { N: BATCH, H, W: H, C, O, OH, OW: OH, KH: K, KW: K, SH: 1, SW: 1, PH: P, PW: P, DH: 1, DW: 1 },
+    pg: { N: BATCH, H: OH, W: OH, C: O, OH: OH >> 1, OW: OH >> 1, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0 },
+  };
+}
+
+function kernelPairs(engine: WasmEngine): void {
+  const k = engine.kernels, a = engine.arena, rng = new Rng(3);
+  const floats = (n: number) => {
+    const t = a.floats(n) as Float32Array;
+    for (let i = 0; i < n; i++) t[i] = rng.normal();
+    return t;
+  };
+  const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
+  const pairs = (label: string, unfused: () => void, fused: () => void) => {
+    for (let i = 0; i < 20; i++) { unfused(); fused(); }
+    const ratios: number[] = [], us: number[] = [], fs: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const first = i % 2 ? time(unfused) : time(fused), second = i % 2 ? time(fused) : time(unfused);
+      const [u, f] = i % 2 ? [first, second] : [second, first];
+      ratios.push(u / f); us.push(u); fs.push(f);
+    }
+    console.log(`  ${label.padEnd(44)} unfused ${(median(us) * 1000).toFixed(0).padStart(5)} µs, fused ${(median(fs) * 1000).toFixed(0).padStart(5)} µs: ×${median(ratios).toFixed(3)}`);
+  };
+  console.log(`fused kernels, ${threads} threads, batch ${BATCH} (300 alternating pairs):`);
+  for (const [name, { g, pg }] of [['NET-A conv1 28×28×1→6 k5 p2', layer(28, 1, 6, 5, 2)], ['NET-A conv2 14×14×6→16 k5', layer(14, 6, 16, 5, 0)],
+    ['NET-B conv2 26×26×32→64 k3', layer(26, 32, 64, 3, 0)]] as const) {
+    const x = floats(g.N * g.H * g.W * g.C), w = floats(g.O * g.KH * g.KW * g.C), b = floats(g.O);
+    const out = g.N * g.OH * g.OW * g.O, pooled = pg.N * pg.OH * pg.OW * pg.C;
+    const y = floats(out), relu = floats(out), p = floats(pooled), argmax = a.ints(pooled), gy = floats(pooled), gx = floats(out);
+    k.conv2dForward(x, w, b, y, g, relu);
+    k.maxPool2dForward(relu, p, argmax, pg, 7);
+    pairs(`${name} pool + ReLU backward`, () => { k.maxPool2dBackward(gy, argmax, relu, pg); k.activationBackward('relu', y, relu, relu, gx, out, 0); },
+      () => k.maxPool2dReluBackward!(gy, argmax, y, gx, pg));
+  }
+}
+
 const engine = await createWasmEngine({ threads });
 try {
+  if (process.argv.includes('--kernels')) {
+    kernelPairs(engine);
+    process.exit(0);
+  }
   const k = engine.kernels;
-  const variants: Record<string, Kernels> = {
-    neither: without(k, 'conv2dReluMaxPoolForward', 'maxPool2dReluBackward'),
-    'forward only': without(k, 'maxPool2dReluBackward'),
-    'backward only': without(k, 'conv2dReluMaxPoolForward'),
-    both: k,
-  };
+  const variants: Record<string, Kernels> = { unfused: without(k, 'maxPool2dReluBackward'), fused: k };
   for (const name of nets) {
     const steps = Object.entries(variants).map(([label, kernels]) => {
       const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] },

@@ -1,23 +1,20 @@
 /**
- * Conv2d → ReLU → MaxPool2d fused (src/network/fusion-plan.ts): the WebAssembly engine's
- * conv2dReluMaxPoolForward is bitwise its own conv2dForward (with ReLU output) followed by
- * maxPool2dForward, and maxPool2dReluBackward bitwise maxPool2dBackward followed by the ReLU's
- * activationBackward, on every path (few-channel and tile convolutions, Winograd's fallback, the 2×2
- * gather and the general scatter), on 1, 2 and 3 threads, with random and first tie-breaks, ties, 0
- * at the ReLU, NaN and ±∞; a network gives bitwise the same risk, activations and gradient fused or
- * not. A deliberately wrong fused kernel is caught by the same checks.
+ * ReLU → MaxPool2d backward fused (src/network/fusion-plan.ts): the WebAssembly engine's
+ * maxPool2dReluBackward is bitwise maxPool2dBackward followed by the ReLU's activationBackward, on
+ * every path (the 2×2 gather, the general scatter, a gather that falls back to the scatter), on 1, 2
+ * and 3 threads, after random and first tie-breaks, with ties, 0 and −0 at the ReLU, NaN and ±∞; a
+ * network (a chain, and a graph with shared gradient slots) gives bitwise the same risk, activations
+ * and gradient fused or not. A deliberately wrong fused kernel is caught by the same check.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Arena } from '../src/core/arena.js';
 import { Rng } from '../src/core/rng.js';
 import { sizeOf } from '../src/core/shape.js';
-import type { WasmKernels } from '../src/engine/wasm-kernels.js';
-import type { Conv2dGeometry, Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
+import type { Kernels, Pool2dGeometry } from '../src/kernels/kernels.js';
 import type { LayerConfig } from '../src/layers/layer.js';
 import { planFusions } from '../src/network/fusion-plan.js';
 import { Sequential } from '../src/network/sequential.js';
-import { convGeometry } from './helpers.js';
 import { threadEngines } from './thread-engines.js';
 
 const engines = threadEngines();
@@ -39,40 +36,6 @@ function bitsEqual(a: ArrayLike<number>, b: ArrayLike<number>, what: string): vo
   assert.equal(bad, -1, `${what}: differs at ${bad} (${a[bad]} vs ${b[bad]})`);
 }
 
-/** The pool over a convolution's output [N, OH, OW, O]. */
-function poolOver(g: Conv2dGeometry, K: number, S: number, P: number): Pool2dGeometry {
-  const OH = Math.floor((g.OH + 2 * P - K) / S) + 1, OW = Math.floor((g.OW + 2 * P - K) / S) + 1;
-  return { N: g.N, H: g.OH, W: g.OW, C: g.O, OH, OW, KH: K, KW: K, SH: S, SW: S, PH: P, PW: P };
-}
-
-interface Case { name: string; conv: Conv2dGeometry; pool: Pool2dGeometry }
-const CASES: Case[] = [
-  // Few-channel (direct) path: NET-A's first layer, odd sizes, batch 1.
-  ['direct 28×28×1→6 k5 p2, pool 2', convGeometry(3, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2), 2, 2, 0],
-  ['direct 11×9×3→5 k3, batch 1, pool 3 s2 p1', convGeometry(1, 11, 9, 3, 5, 3, 3, 1, 1, 0, 0), 3, 2, 1],
-  ['direct 9×9×2→3 k3 p1, pool 2 (C < 4)', convGeometry(2, 9, 9, 2, 3, 3, 3, 1, 1, 1, 1), 2, 2, 0],
-  // Tile path: NET-A's second layer, odd sizes (tiles straddling samples), channels not divisible by 4.
-  ['tile 14×14×6→16 k5, pool 2', convGeometry(5, 14, 14, 6, 16, 5, 5, 1, 1, 0, 0), 2, 2, 0],
-  ['tile 7×9×5→13 k3 p1, batch 3, pool 2 (odd)', convGeometry(3, 7, 9, 5, 13, 3, 3, 1, 1, 1, 1), 2, 2, 0],
-  ['tile 9×9×8→6 k3 s2, batch 1, pool 3 s2 p1', convGeometry(1, 9, 9, 8, 6, 3, 3, 2, 2, 0, 0), 3, 2, 1],
-  // 3×3 stride 1 with many channels: Winograd where it pays, then the pool as its own call.
-  ['3×3 12×12×32→64, pool 2', convGeometry(2, 12, 12, 32, 64, 3, 3, 1, 1, 0, 0), 2, 2, 0],
-].map(([name, conv, K, S, P]) => ({ name, conv, pool: poolOver(conv as Conv2dGeometry, K as number, S as number, P as number) }) as Case);
-
-/** The fused forward against the unfused calls on the same kernels: everything bitwise. */
-function checkForward(kernels: Kernels, arena: Arena, c: Case, tieSeed: number, special: boolean): void {
-  const { conv: g, pool: pg } = c, rng = new Rng(g.C * 31 + g.O + tieSeed);
-  const x = filled(arena, g.N * g.H * g.W * g.C, rng, special), w = filled(arena, g.O * g.KH * g.KW * g.C, rng, special);
-  const b = filled(arena, g.O, rng), out = g.N * g.OH * g.OW * g.O, pooled = pg.N * pg.OH * pg.OW * pg.C;
-  const [y0, r0, p0, y1, r1, p1] = [out, out, pooled, out, out, pooled].map((n) => arena.floats(n) as Float32Array);
-  const [a0, a1] = [arena.ints(pooled) as Int32Array, arena.ints(pooled) as Int32Array];
-  kernels.conv2dForward(x, w, b, y0, g, r0);
-  kernels.maxPool2dForward(r0, p0, a0, pg, tieSeed);
-  kernels.conv2dReluMaxPoolForward!(x, w, b, y1, r1, p1, a1, g, pg, tieSeed);
-  bitsEqual(y1, y0, 'y'); bitsEqual(r1, r0, 'ReLU(y)'); bitsEqual(p1, p0, 'pooled');
-  assert.deepEqual(Array.from(a1), Array.from(a0), 'arg max');
-}
-
 /** The fused backward against the unfused calls: gx bitwise, from the arg-max of a forward with ties. */
 function checkBackward(kernels: Kernels, arena: Arena, pg: Pool2dGeometry, tieSeed: number, special: boolean,
   stray = false): void {
@@ -91,38 +54,6 @@ function checkBackward(kernels: Kernels, arena: Arena, pg: Pool2dGeometry, tieSe
   kernels.maxPool2dReluBackward!(gy, argmax, x, g1, pg);
   bitsEqual(g1, gr0, 'gx of the ReLU input');
 }
-
-describe('fused convolution + ReLU + max-pool forward', () => {
-  for (const c of CASES) {
-    it(`${c.name}: bitwise the unfused calls, 1/2/3 threads, ties random and first, NaN/Inf`, () => {
-      for (const e of engines) {
-        for (const tieSeed of [12345, -1]) {
-          for (const special of [false, true]) {
-            try {
-              checkForward(e.kernels, e.arena, c, tieSeed, special);
-            } catch (err) {
-              throw new Error(`${e.threads}T tieSeed ${tieSeed}${special ? ' NaN/Inf' : ''}: ${(err as Error).message}`);
-            }
-          }
-        }
-      }
-    });
-  }
-
-  it('the tile path with Winograd forced off and on, and the ReLU output shared by both calls', () => {
-    for (const e of engines) {
-      const k = e.kernels as WasmKernels, was = k.convAlgorithm;
-      try {
-        for (const algo of ['direct', 'winograd'] as const) {
-          k.convAlgorithm = algo;
-          checkForward(k, e.arena, CASES[CASES.length - 1], 99, false);
-        }
-      } finally {
-        k.convAlgorithm = was;
-      }
-    }
-  });
-});
 
 describe('fused max-pool + ReLU backward', () => {
   const pools: [string, Pool2dGeometry][] = [
@@ -161,13 +92,9 @@ function kernelsRun(k: Kernels, call: () => void): string[] {
   return names;
 }
 
-describe('the fused calls are one kernel each', () => {
-  it('direct and tile convolutions pool inside; the backward gates inside', () => {
+describe('the fused call is one kernel', () => {
+  it('the pool backward gates by the ReLU input inside, with no activationBackward', () => {
     for (const e of engines) {
-      for (const [c, kernel] of [[CASES[0], 'conv2dForwardDirect'], [CASES[3], 'conv2dForward']] as const) {
-        assert.deepEqual(kernelsRun(e.kernels, () => checkForward(e.kernels, e.arena, c, 1, false)),
-          [kernel, 'maxPool2dForward', kernel], `${e.threads}T ${c.name}: unfused two calls, fused one`);
-      }
       const pg: Pool2dGeometry = { N: 2, H: 8, W: 8, C: 6, OH: 4, OW: 4, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0 };
       assert.deepEqual(kernelsRun(e.kernels, () => checkBackward(e.kernels, e.arena, pg, 1, false)),
         ['activationForward', 'maxPool2dForward', 'maxPool2dBackward', 'activationBackward', 'maxPool2dBackward']);
@@ -176,19 +103,18 @@ describe('the fused calls are one kernel each', () => {
 });
 
 describe('a deliberately wrong fused kernel is caught', () => {
-  it('a forward that drops the tie-break seed, a backward that forgets the ReLU', () => {
+  it('a backward that forgets the ReLU, and one that gates by the wrong tensor', () => {
     const e = engines[0], k = e.kernels;
-    const wrong: Kernels = Object.assign(Object.create(Object.getPrototypeOf(k)), k, {
-      conv2dReluMaxPoolForward: (...a: Parameters<NonNullable<Kernels['conv2dReluMaxPoolForward']>>) => {
-        a[9] = -1;
-        k.conv2dReluMaxPoolForward!(...a);
-      },
-      maxPool2dReluBackward: (...a: Parameters<NonNullable<Kernels['maxPool2dReluBackward']>>) =>
-        k.maxPool2dBackward(a[0], a[1], a[3], a[4]),
-    });
-    assert.throws(() => checkForward(wrong, e.arena, CASES[3], 12345, false), /arg max|pooled/);
-    assert.throws(() => checkBackward(wrong, e.arena, { N: 2, H: 8, W: 8, C: 6, OH: 4, OW: 4, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0 },
-      3, false), /gx of the ReLU input/);
+    const pg: Pool2dGeometry = { N: 2, H: 8, W: 8, C: 6, OH: 4, OW: 4, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0 };
+    const wrong = (f: NonNullable<Kernels['maxPool2dReluBackward']>): Kernels =>
+      Object.assign(Object.create(Object.getPrototypeOf(k)), k, { maxPool2dReluBackward: f });
+    assert.throws(() => checkBackward(wrong((gy, argmax, _x, gx, g) => k.maxPool2dBackward(gy, argmax, gx, g)), e.arena, pg, 3, false),
+      /gx of the ReLU input/);
+    // Gated by the gradient itself instead of the ReLU's input.
+    assert.throws(() => checkBackward(wrong((gy, argmax, _x, gx, g) => {
+      k.maxPool2dBackward(gy, argmax, gx, g);
+      k.activationBackward('relu', gx, gx, gx, gx, g.N * g.H * g.W * g.C, 0);
+    }), e.arena, pg, 3, false), /gx of the ReLU input/);
   });
 });
 
@@ -199,12 +125,18 @@ describe('Sequential with and without the pool fusion', () => {
     { type: 'Flatten' }, { type: 'Dense', outFeatures: 7 }, { type: 'ReLU' }, { type: 'Dense', outFeatures: 3 }, { type: 'Softmax' },
   ];
 
-  it('recognises the chains once at build (NET-A: two forward and two backward fusions)', () => {
+  it('recognises the chains once at build (NET-A: the two pools, not one whose ReLU output is read twice)', () => {
     const net = Sequential.fromConfig({ inputShape: [13, 13, 1], layers: NET_A }, { seed: 1 });
     const plan = planFusions(net.layers, net.topology, { relu: true, pool: true });
-    assert.deepEqual(plan.pool.flatMap((f, k) => (f ? [k] : [])), [0, 3]);
     assert.deepEqual(plan.poolRelu.flatMap((f, k) => (f ? [k] : [])), [2, 5]);
-    assert.deepEqual(planFusions(net.layers, net.topology, { relu: true, pool: false }).pool.some((f) => f), false);
+    assert.deepEqual(plan.relu.flatMap((f, k) => (f ? [k] : [])), [0, 3, 7]);
+    assert.equal(planFusions(net.layers, net.topology, { relu: true, pool: false }).poolRelu.some((f) => f), false);
+    const shared = Sequential.fromConfig({ inputShape: [8, 8, 1], layers: [
+      { type: 'Conv2d', outChannels: 4, kernelSize: 3, padding: 1 }, { name: 'r', type: 'ReLU' }, { name: 'p', type: 'MaxPool2d', kernelSize: 2 },
+      { name: 'q', type: 'MaxPool2d', kernelSize: 2, inputs: ['r'] }, { type: 'Add', inputs: ['p', 'q'] },
+      { type: 'Flatten' }, { type: 'Dense', outFeatures: 2 },
+    ] as LayerConfig[] }, { seed: 1 });
+    assert.equal(planFusions(shared.layers, shared.topology, { relu: true, pool: true }).poolRelu.some((f) => f), false);
   });
 
   for (const N of [1, 5]) {

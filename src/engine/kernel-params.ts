@@ -71,16 +71,6 @@ export const enum Conv {
   WinogradG = 24,
   /** Winograd packing: 1 packs the flipped, transposed weights (backward-data). */
   WinogradFlip = 25,
-  /**
-   * conv2dForward, conv2dForwardDirect: the address of a Pool block (at word POOL_BLOCK) that
-   * max-pools the ReLU output, sample by sample, as each sample is done; or 0.
-   */
-  PoolParams = 26,
-}
-
-/** Where a fused max-pool's parameter block (Pool words) starts in a convolution's block. */
-export const enum FusedBlock {
-  PoolWords = 32,
 }
 
 /** Grouped convolutions (conv2dGrouped*): words 0-18 as Conv, then these. */

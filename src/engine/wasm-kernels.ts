@@ -18,7 +18,7 @@ import { referenceKernels as ref } from '../kernels/reference/index.js';
 import type { KernelName } from './protocol.js';
 import {
   ActivationBackward, ActivationForward, Adam, AddBroadcast, AddTensors, BatchNorm, BiasRows, Conv, CopyBlock, Dropout,
-  FusedBlock, Gemm, Grouped, Pool, Sgd, SoftmaxBackward, SoftmaxCrossEntropy, SoftmaxForward, SumBroadcast,
+  Gemm, Grouped, Pool, Sgd, SoftmaxBackward, SoftmaxCrossEntropy, SoftmaxForward, SumBroadcast,
 } from './kernel-params.js';
 import type { Runtime } from './runtime.js';
 import { type ConvAlgorithm, WinogradConv, winogradFits, winogradPays } from './winograd.js';
@@ -49,9 +49,6 @@ export interface WasmKernelOptions {
    */
   convAlgorithm?: ConvAlgorithm;
 }
-
-/** The max-pool a convolution runs on its ReLU output (conv2dReluMaxPoolForward). */
-interface FusedPool { pooled: Float32Array; argmax: IntTensor; g: Pool2dGeometry; tieSeed: number }
 
 export class WasmKernels implements Kernels {
   readonly name = 'wasm';
@@ -215,64 +212,34 @@ export class WasmKernels implements Kernels {
     u[Conv.KH] = g.KH; u[Conv.KW] = g.KW; u[Conv.SH] = g.SH; u[Conv.SW] = g.SW; u[Conv.PH] = g.PH; u[Conv.PW] = g.PW;
     u[Conv.DH] = g.DH; u[Conv.DW] = g.DW;
     u[Conv.Scratch] = scratch; u[Conv.ScratchPer] = per; u[Conv.Weights] = w; u[Conv.Partials] = 0; u[Conv.Relu] = relu;
-    u[Conv.PoolParams] = 0;
   }
 
   /** Inputs with at most this many channels take the direct (pixel-vectorised) paths. */
   private static readonly DIRECT_C = 4;
 
   conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu: Tensor | null = null): void {
-    this.convForward(x, w, b, y, g, relu, null);
-  }
-
-  /**
-   * The convolution, then the max-pool of its ReLU output: in one call on the tile and few-channel
-   * paths (each sample pooled as soon as it is done, by the pool kernel's own code), else as the
-   * two calls (Winograd, grouped, arrays from elsewhere).
-   */
-  conv2dReluMaxPoolForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: Tensor, pooled: Tensor,
-    argmax: IntTensor, g: Conv2dGeometry, pg: Pool2dGeometry, tieSeed: number): void {
-    const out = pg.N * pg.OH * pg.OW * pg.C;
-    const fits = this.poolOk(pg) && pg.N === g.N && pg.H === g.OH && pg.W === g.OW && pg.C === g.O && out > 0 &&
-      this.f(relu, g.N * g.OH * g.OW * g.O) && this.f(pooled, out) && this.ints(argmax, out) &&
-      Number.isInteger(tieSeed) && tieSeed <= 0x7fffffff;
-    if (fits && this.convForward(x, w, b, y, g, relu, { pooled: pooled as Float32Array, argmax, g: pg, tieSeed })) return;
-    if (!fits) this.convForward(x, w, b, y, g, relu, null);
-    this.maxPool2dForward(relu, pooled, argmax, pg, tieSeed);
-  }
-
-  /** Runs the convolution; with `pool`, returns whether the kernel pooled too (else the caller pools). */
-  private convForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu: Tensor | null,
-    pool: FusedPool | null): boolean {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(x, N * H * W * C) && this.f(w, WasmKernels.convWeights(g)) && this.f(y, N * OH * OW * O) &&
       (b === null || this.f(b, O)) && (relu === null || this.f(relu, N * OH * OW * O)))) {
       ref.conv2dForward(x, w, b, y, g, relu);
-      return false;
+      return;
     }
     const P = N * OH * OW;
-    if (P === 0 || O === 0) return false;
+    if (P === 0 || O === 0) return;
     if ((g.G ?? 1) > 1) {
       this.grouped('conv2dGroupedForward', x.byteOffset, w.byteOffset, b ? (b as Float32Array).byteOffset : 0, y.byteOffset,
         g, relu ? (relu as Float32Array).byteOffset : 0, N * OH, w);
-      return false;
+      return;
     }
     if (this.useWinograd(g, C, O)) {
       this.winograd.forward(x, w, b as Float32Array | null, y, N, g.H, g.W, C, O, OH, OW, g.PH, g.PW,
         relu as Float32Array | null, false);
-      return false;
+      return;
     }
     const ex = this.rt.exports, u = this.rt.u32;
     const flops = 2 * P * O * KH * KW * C;
     this.setConv(x.byteOffset, 0, b ? (b as Float32Array).byteOffset : 0, y.byteOffset, g, 0, 0, w.byteOffset,
       relu ? (relu as Float32Array).byteOffset : 0);
-    if (pool && relu) {
-      // The pool's words go in their own block, which the convolution kernel hands to the pool's code.
-      this.setPool((relu as Float32Array).byteOffset, pool.pooled.byteOffset, hostInts(pool.argmax, 'conv2dReluMaxPoolForward').byteOffset,
-        pool.g, FusedBlock.PoolWords);
-      this.rt.i32[FusedBlock.PoolWords + Pool.TieSeed] = pool.tieSeed < 0 ? -1 : pool.tieSeed;
-      u[Conv.PoolParams] = this.rt.params + FusedBlock.PoolWords * 4;
-    }
     if (C <= WasmKernels.DIRECT_C && g.SW === 1 && KH * KW * C > 0) {
       const parts = this.parts(flops * NS_PER_FLOP, N);
       const packed = align64(ex.convDirectPackedBytes(C, O, KH, KW));
@@ -281,17 +248,15 @@ export class WasmKernels implements Kernels {
       u[Conv.Packed] = scratch; u[Conv.Scratch] = scratch + packed; u[Conv.ScratchPer] = per;
       ex.convPackDirect(this.rt.params);
       this.run('conv2dForwardDirect', parts);
-      return relu !== null && pool !== null;
+      return;
     }
-    // Fused with a pool, threads split whole samples (the pool reads a sample's every pixel).
-    const parts = this.parts(flops * NS_PER_FLOP, pool && relu ? N : Math.ceil(P / 4));
+    const parts = this.parts(flops * NS_PER_FLOP, Math.ceil(P / 4));
     const packed = align64(ex.convPackedBytes(C, O, KH, KW, 0));
     const per = align64(ex.convForwardScratchBytes(C, KH, KW));
     const scratch = this.rt.scratch(packed + per * parts);
     u[Conv.Packed] = scratch; u[Conv.Scratch] = scratch + packed; u[Conv.ScratchPer] = per;
     ex.convPackForward(this.rt.params);
     this.run('conv2dForward', parts);
-    return relu !== null && pool !== null;
   }
 
   conv2dBackwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry): void {
@@ -391,13 +356,12 @@ export class WasmKernels implements Kernels {
 
   // ---- pooling --------------------------------------------------------------------------
 
-  /** The Pool words of a pooling call, from word `at` of the block (0, or a convolution's fused pool block); no ReLU. */
-  private setPool(a: number, b: number, argmax: number, g: Pool2dGeometry, at = 0): void {
+  private setPool(a: number, b: number, argmax: number, g: Pool2dGeometry): void {
     const u = this.rt.u32;
-    u[at + Pool.In] = a; u[at + Pool.Out] = b; u[at + Pool.Argmax] = argmax;
-    u[at + Pool.N] = g.N; u[at + Pool.H] = g.H; u[at + Pool.W] = g.W; u[at + Pool.C] = g.C;
-    u[at + Pool.OH] = g.OH; u[at + Pool.OW] = g.OW; u[at + Pool.KH] = g.KH; u[at + Pool.KW] = g.KW;
-    u[at + Pool.SH] = g.SH; u[at + Pool.SW] = g.SW; u[at + Pool.PH] = g.PH; u[at + Pool.PW] = g.PW; u[at + Pool.ReluX] = 0;
+    u[Pool.In] = a; u[Pool.Out] = b; u[Pool.Argmax] = argmax;
+    u[Pool.N] = g.N; u[Pool.H] = g.H; u[Pool.W] = g.W; u[Pool.C] = g.C; u[Pool.OH] = g.OH; u[Pool.OW] = g.OW;
+    u[Pool.KH] = g.KH; u[Pool.KW] = g.KW; u[Pool.SH] = g.SH; u[Pool.SW] = g.SW; u[Pool.PH] = g.PH; u[Pool.PW] = g.PW;
+    u[Pool.ReluX] = 0;
   }
 
   private poolOk(g: Pool2dGeometry): boolean {

@@ -121,16 +121,10 @@ export interface Kernels {
   maxPool2dBackward(gy: Tensor, argmax: IntTensor, gx: Tensor, g: Pool2dGeometry): void;
   /**
    * Optional fusion, an engine optimisation (the reference kernels leave it out, and the layers then
-   * run one by one): conv2dForward(x, w, b, y, conv, relu) followed by maxPool2dForward(relu, pooled,
-   * argmax, pool, tieSeed), bitwise, each sample pooled while its activation is still in cache.
-   * Sequential calls it for Conv2d → ReLU → MaxPool2d (src/network/fusion-plan.ts).
-   */
-  conv2dReluMaxPoolForward?(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: Tensor, pooled: Tensor,
-    argmax: IntTensor, conv: Conv2dGeometry, pool: Pool2dGeometry, tieSeed: number): void;
-  /**
-   * Optional fusion: maxPool2dBackward(gy, argmax, gx, g) followed by the ReLU's backward
+   * run one by one): maxPool2dBackward(gy, argmax, gx, g) followed by the ReLU's backward
    * activationBackward('relu', x, ·, gx, gx, ·) in place, bitwise: gx is ∂L/∂x for the ReLU's input x,
-   * and the pool's own input gradient is never written.
+   * and the pool's own input gradient is never written. Sequential calls it for ReLU → MaxPool2d
+   * (src/network/fusion-plan.ts).
    */
   maxPool2dReluBackward?(gy: Tensor, argmax: IntTensor, x: Tensor, gx: Tensor, g: Pool2dGeometry): void;
   /** Average pool; padded positions count in the divisor (PyTorch's count_include_pad=True). */

@@ -15,7 +15,6 @@ import { fmt, type Shape } from '../core/shape.js';
 import type { Conv2dGeometry } from '../kernels/kernels.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from './layer.js';
 import { boolean, pair, positiveInt, type Pair } from './options.js';
-import type { MaxPool2d } from './pool2d.js';
 import { describePads, paddingSpec, resolvePads, windowOutputPadded, type Pads, type PaddingSpec } from './padding.js';
 
 /** A 2-D convolution over channels-last images; sizes may be one number or [height, width]. */
@@ -108,16 +107,6 @@ export class Conv2d extends Layer {
 
   forward(x: Tensor, y: Tensor, N: number, ctx: RunContext, relu: Tensor | null = null): void {
     ctx.kernels.conv2dForward(x, this.params.weight, this.params.bias ?? null, y, this.geometryFor(N), relu);
-  }
-
-  /**
-   * forward with the ReLU output, then `pool`'s forward on it, in one kernel
-   * (Kernels.conv2dReluMaxPoolForward): an engine optimisation, the same numbers. Only for an engine that has it.
-   */
-  forwardPooled(x: Tensor, y: Tensor, relu: Tensor, pooled: Tensor, pool: MaxPool2d, N: number, ctx: RunContext): void {
-    const p = pool.forwardArguments(N, ctx);
-    ctx.kernels.conv2dReluMaxPoolForward!(x, this.params.weight, this.params.bias ?? null, y, relu, pooled, p.argmax,
-      this.geometryFor(N), p.geometry, p.tieSeed);
   }
 
   backward(x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {

@@ -105,17 +105,8 @@ export class MaxPool2d extends Pool2d {
   }
 
   forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
-    const { argmax, geometry, tieSeed } = this.forwardArguments(N, ctx);
-    ctx.kernels.maxPool2dForward(x, y, argmax, geometry, tieSeed);
-  }
-
-  /**
-   * What this layer's forward kernel receives besides x and y (drawing the tie seed, as forward
-   * does): for the convolution before it when an engine runs both in one kernel (Conv2d.forwardPooled).
-   */
-  forwardArguments(N: number, ctx: RunContext): { argmax: IntTensor; geometry: Pool2dGeometry; tieSeed: number } {
     const tieSeed = ctx.training && this.tieBreak === 'random' ? ctx.rng.nextU32() >>> 1 : -1;
-    return { argmax: this.argmax, geometry: this.geometryFor(N), tieSeed };
+    ctx.kernels.maxPool2dForward(x, y, this.argmax, this.geometryFor(N), tieSeed);
   }
 
   backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {

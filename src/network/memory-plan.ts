@@ -13,7 +13,7 @@
  * last node that reads it, so activations whose lives do not overlap can share memory too
  * (planActivationSlots; SequentialOptions.shareActivations).
  */
-import { poolFusions, poolReluBackwardFusions, reluFusions } from './fusion-plan.js';
+import { poolReluBackwardFusions, reluFusions } from './fusion-plan.js';
 import type { Sequential } from './sequential.js';
 
 export interface MemoryPlan {
@@ -56,7 +56,7 @@ export function memoryPlan(net: Sequential): MemoryPlan {
   const sizes = Array.from({ length: K + 1 }, (_, t) => size(t));
   const total = (slots: BufferSlots) => slots.slotSizes.reduce((a, b) => a + b, 0);
   const gradientSlots = total(planGradientSlots(inputs, consumers, sizes, poolReluBackwardFusions(net.layers, net.topology)));
-  const activationSlots = total(planActivationSlots(inputs, consumers, sizes, fusedRelus(net), poolFusions(net.layers, net.topology)));
+  const activationSlots = total(planActivationSlots(inputs, consumers, sizes, fusedRelus(net)));
   return { activations, gradients, gradientPeak: peak, gradientSlots, activationSlots };
 }
 
@@ -108,15 +108,14 @@ export function planGradientSlots(inputs: number[][], consumers: { node: number;
  * Activation buffers of an inference pass shared by tensors whose lives do not overlap. Buffer t is
  * x^(t); node k runs at step k. x^(0) is written before step 0; x^(t) by node t − 1, or one step
  * earlier when that node is a ReLU fused into the node before it (fused[t − 2]: both outputs are
- * written in one pass), or two when it is a max-pool fused into the convolution before its ReLU
- * (pooled[t − 3]). A tensor lives until the last node that reads it; the output, and what the
+ * written in one pass). A tensor lives until the last node that reads it; the output, and what the
  * last node reads (the logits under a final Softmax, which the risk reads again), to the end.
  */
 export function planActivationSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[],
-  fused: boolean[], pooled: boolean[] = []): BufferSlots {
+  fused: boolean[]): BufferSlots {
   const K = inputs.length;
   const lives: Life[] = sizes.map((size, t) => {
-    const start = t === 0 ? -1 : t >= 3 && pooled[t - 3] ? t - 3 : t >= 2 && fused[t - 2] ? t - 2 : t - 1;
+    const start = t === 0 ? -1 : t >= 2 && fused[t - 2] ? t - 2 : t - 1;
     const end = t === K || inputs[K - 1].includes(t) ? K : Math.max(start, ...consumers[t].map((c) => c.node));
     return { start, end, size };
   });

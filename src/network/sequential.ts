@@ -22,7 +22,6 @@ import { fmt, sizeOf, type Shape } from '../core/shape.js';
 import type { DeviceTensors, Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
-import { Conv2d } from '../layers/conv2d.js';
 import { JoinLayer } from '../layers/join.js';
 import { MaxPool2d } from '../layers/pool2d.js';
 import { quadraticLoss } from '../losses/quadratic.js';
@@ -63,10 +62,10 @@ export interface SequentialOptions {
    */
   fuseRelu?: boolean;
   /**
-   * Let a Conv2d → ReLU → MaxPool2d chain run as one forward kernel, and the pool's and the ReLU's
-   * backward as one, on an engine that has these kernels (the WebAssembly engine; see
-   * src/network/fusion-plan.ts). Default true: the same numbers, fewer passes over the activations.
-   * The ReLU output's gradient ∂L/∂x^(k) is then not written (activationGradient refuses it).
+   * Let a MaxPool2d's backward and that of the ReLU before it run as one kernel, on an engine that
+   * has it (the WebAssembly engine; see src/network/fusion-plan.ts). Default true: the same numbers,
+   * one pass over the activation gradient fewer. The ReLU output's gradient ∂L/∂x^(k) is then not
+   * written (activationGradient refuses it).
    */
   fusePool?: boolean;
   /**
@@ -231,7 +230,7 @@ export class Sequential {
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
-    // the layer's own output is still written); a max-pool after it too, where the engine can.
+    // the layer's own output is still written); a max-pool's backward runs the ReLU's before it.
     this.plan = planFusions(layers, this.topology, { relu: options.fuseRelu ?? true, pool: options.fusePool ?? true });
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
@@ -389,7 +388,7 @@ export class Sequential {
   private reserveInference(batch: number): void {
     if (batch <= this.inferenceCapacity) return;
     const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes,
-      this.plan.relu, this.plan.pool));
+      this.plan.relu));
     const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
     this.inferenceXs = this.sizes.map((d, t) => this.view(slots[plan.slotOf[t]], 0, batch * d));
     this.allocateLayers(batch);
@@ -470,14 +469,11 @@ export class Sequential {
       if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
     } else if (input !== xs[0]) hostFloats(xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
-    const fuse = this.kernels.fusesRelu === true, pool = fuse && typeof this.kernels.conv2dReluMaxPoolForward === 'function';
+    const fuse = this.kernels.fusesRelu === true;
     for (let k = 0; k < this.layers.length; k++) {
       const layer = this.layers[k], ins = this.topology.inputs[k];
       if (layer instanceof JoinLayer) {
         layer.forwardJoin(ins.map((t) => xs[t]), xs[k + 1], N, ctx);
-      } else if (pool && this.plan.pool[k] && layer instanceof Conv2d) {
-        layer.forwardPooled(xs[ins[0]], xs[k + 1], xs[k + 2], xs[k + 3], this.layers[k + 2] as MaxPool2d, N, ctx);
-        k += 2; // the ReLU and the pool are done
       } else if (fuse && this.plan.relu[k]) {
         layer.forward(xs[ins[0]], xs[k + 1], N, ctx, xs[k + 2]);
         k++; // layer k + 1, the ReLU, is done
