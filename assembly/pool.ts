@@ -10,7 +10,7 @@
  * Parameter words: Pool in src/engine/kernel-params.ts.
  */
 import { hash32 } from './hash';
-import { pf, pi, pp, shareStart } from './common';
+import { pf, pi, pp, reluBackwardInPlace, shareStart } from './common';
 import { Pool } from '../src/engine/kernel-params';
 
 /**
@@ -247,20 +247,6 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
       store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize>i << 2)));
     }
     if (rx != 0) reluBackwardInPlace(gx, rx, n * inPer, inPer);
-  }
-}
-
-/** gx[i] = x[i] < 0 ? 0 : gx[i] for i in [start, start + count): the ReLU backward of activations.ts, in place. */
-function reluBackwardInPlace(gx: usize, x: usize, start: i32, count: i32): void {
-  const zero = f32x4.splat(0), e = start + count;
-  let i = start;
-  for (; i + 4 <= e; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(gx + o, v128.bitselect(zero, v128.load(gx + o), f32x4.lt(v128.load(x + o), zero)));
-  }
-  for (; i < e; i++) {
-    const o = <usize>i << 2;
-    if (load<f32>(x + o) < 0) store<f32>(gx + o, 0);
   }
 }
 

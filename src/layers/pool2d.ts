@@ -113,11 +113,8 @@ export class MaxPool2d extends Pool2d {
     if (gx) ctx.kernels.maxPool2dBackward(gy, this.argmax, gx, this.geometryFor(N));
   }
 
-  /**
-   * This layer's backward and then that of the ReLU before it, whose input is `reluInput`, in one
-   * kernel (Kernels.maxPool2dReluBackward): gx is ∂L/∂ of the ReLU's input. Only for an engine that has it.
-   */
-  backwardThroughRelu(gy: Tensor, reluInput: Tensor, gx: Tensor, N: number, ctx: RunContext): void {
+  /** backward, then the ReLU's before it, in one kernel (Kernels.maxPool2dReluBackward, which the engine must have). */
+  override backwardThroughRelu(_x: Tensor, _y: Tensor, gy: Tensor, reluInput: Tensor, gx: Tensor, N: number, ctx: RunContext): void {
     ctx.kernels.maxPool2dReluBackward!(gy, this.argmax, reluInput, gx, this.geometryFor(N));
   }
 

@@ -13,7 +13,7 @@
  * last node that reads it, so activations whose lives do not overlap can share memory too
  * (planActivationSlots; SequentialOptions.shareActivations).
  */
-import { poolReluBackwardFusions, reluFusions } from './fusion-plan.js';
+import { reluFusions, type ThroughReluKernel, throughReluFusions } from './fusion-plan.js';
 import type { Sequential } from './sequential.js';
 
 export interface MemoryPlan {
@@ -55,7 +55,7 @@ export function memoryPlan(net: Sequential): MemoryPlan {
   }
   const sizes = Array.from({ length: K + 1 }, (_, t) => size(t));
   const total = (slots: BufferSlots) => slots.slotSizes.reduce((a, b) => a + b, 0);
-  const gradientSlots = total(planGradientSlots(inputs, consumers, sizes, poolReluBackwardFusions(net.layers, net.topology)));
+  const gradientSlots = total(planGradientSlots(inputs, consumers, sizes, throughReluFusions(net.layers, net.topology)));
   const activationSlots = total(planActivationSlots(inputs, consumers, sizes, fusedRelus(net)));
   return { activations, gradients, gradientPeak: peak, gradientSlots, activationSlots };
 }
@@ -86,10 +86,10 @@ export interface BufferSlots {
 interface Life { start: number; end: number; size: number }
 
 export function planGradientSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[],
-  poolRelu: boolean[] = []): BufferSlots {
+  throughRelu: readonly (ThroughReluKernel | null)[] = []): BufferSlots {
   const K = inputs.length, step = (node: number) => K - 1 - node;
-  // Where node k's backward writes: one step early when the pool after it runs it (poolRelu, fusion-plan.ts).
-  const writes = (node: number) => (poolRelu[node + 1] ? step(node + 1) : step(node));
+  // Where node k's backward writes: one step early when the node after it runs it (a ReLU; fusion-plan.ts).
+  const writes = (node: number) => (throughRelu[node + 1] ? step(node + 1) : step(node));
   const lives: Life[] = [];
   for (let t = 0; t <= K; t++) {
     const end = t === 0 ? K : step(t - 1);

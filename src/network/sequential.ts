@@ -23,12 +23,11 @@ import type { DeviceTensors, Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
 import { JoinLayer } from '../layers/join.js';
-import { MaxPool2d } from '../layers/pool2d.js';
 import { quadraticLoss } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
-import { type FusionPlan, planFusions } from './fusion-plan.js';
+import { type FusionPlan, planFusions, runsThroughRelu } from './fusion-plan.js';
 import { type BufferSlots, planActivationSlots, planGradientSlots } from './memory-plan.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
@@ -62,12 +61,12 @@ export interface SequentialOptions {
    */
   fuseRelu?: boolean;
   /**
-   * Let a MaxPool2d's backward and that of the ReLU before it run as one kernel, on an engine that
-   * has it (the WebAssembly engine; see src/network/fusion-plan.ts). Default true: the same numbers,
-   * one pass over the activation gradient fewer. The ReLU output's gradient ∂L/∂x^(k) is then not
-   * written (activationGradient refuses it).
+   * Let the backward of a MaxPool2d or Conv2d that reads a ReLU's output run the ReLU's backward in
+   * the same kernel, on an engine that has it (the WebAssembly engine; see src/network/fusion-plan.ts).
+   * Default true: the same numbers, one pass over the activation gradient fewer. The ReLU output's
+   * gradient ∂L/∂x^(k) is then not written (activationGradient refuses it).
    */
-  fusePool?: boolean;
+  fuseReluBackward?: boolean;
   /**
    * Let gradient buffers ∂L/∂x^(k) whose lives in the backward pass do not overlap share memory
    * (src/network/memory-plan.ts). Default: true for a graph, false for a chain. When shared, only
@@ -230,8 +229,8 @@ export class Sequential {
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
-    // the layer's own output is still written); a max-pool's backward runs the ReLU's before it.
-    this.plan = planFusions(layers, this.topology, { relu: options.fuseRelu ?? true, pool: options.fusePool ?? true });
+    // the layer's own output is still written); a pool's or convolution's backward runs the ReLU's before it.
+    this.plan = planFusions(layers, this.topology, { relu: options.fuseRelu ?? true, reluBackward: options.fuseReluBackward ?? true });
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
@@ -373,7 +372,7 @@ export class Sequential {
     const { inputs, consumers } = this.topology;
     let buffer: (b: number, size: number) => Tensor = (_b, size) => this.arena.floats(batch * size);
     if (this.shareGradients) {
-      const plan = planGradientSlots(inputs, consumers, this.sizes, this.plan.poolRelu);
+      const plan = planGradientSlots(inputs, consumers, this.sizes, this.plan.throughRelu);
       const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
       buffer = (b, size) => this.view(slots[plan.slotOf[b]], 0, batch * size);
     }
@@ -433,15 +432,11 @@ export class Sequential {
     if (this.shareGradients && k !== 0 && k !== this.layers.length) {
       throw new DescentError(`∂L/∂x^(${k}) is not kept: this network shares gradient buffers (shareGradients: false keeps all)`);
     }
-    if (this.fusesPoolRelu() && this.plan.poolRelu[k]) {
-      throw new DescentError(`∂L/∂x^(${k}) is not kept: the max-pool's and the ReLU's backward run as one kernel here (fusePool: false keeps it)`);
+    if (k < this.layers.length && runsThroughRelu(this.plan, k, this.kernels)) {
+      throw new DescentError(`∂L/∂x^(${k}) is not kept: the ReLU's backward runs in layer ${k}'s kernel here ` +
+        '(fuseReluBackward: false keeps it)');
     }
     return this.gs[k];
-  }
-
-  /** Whether backward runs a max-pool and the ReLU before it as one kernel (the engine has it). */
-  private fusesPoolRelu(): boolean {
-    return typeof this.kernels.maxPool2dReluBackward === 'function' && this.plan.poolRelu.some((f) => f);
   }
 
   private context(training: boolean): RunContext {
@@ -491,15 +486,14 @@ export class Sequential {
    */
   backwardFrom(from: number, N: number, training = true, inputGradient = false): void {
     const ctx = this.context(training);
-    const poolRelu = this.fusesPoolRelu();
     for (let k = from; k >= 0; k--) {
       if (k < from) this.gatherGradient(k + 1, N);
       const layer = this.layers[k], ins = this.topology.inputs[k];
       const gxs = ins.map((t, slot) => (t > 0 || inputGradient ? this.edgeGs[k][slot] ?? this.gs[t] : null));
-      if (poolRelu && this.plan.poolRelu[k] && layer instanceof MaxPool2d) {
-        // The pool's backward and then the ReLU's (node k - 1), in one kernel: gs[k] is skipped.
+      if (layer.backwardThroughRelu && runsThroughRelu(this.plan, k, this.kernels)) {
+        // Node k's backward and then the ReLU's (node k - 1), in one kernel: gs[k] is skipped.
         const t = this.topology.inputs[k - 1][0];
-        layer.backwardThroughRelu(this.gs[k + 1], this.xs[t], this.edgeGs[k - 1][0] ?? this.gs[t], N, ctx);
+        layer.backwardThroughRelu(this.xs[k], this.xs[k + 1], this.gs[k + 1], this.xs[t], this.edgeGs[k - 1][0] ?? this.gs[t], N, ctx);
         k--;
         continue;
       }
