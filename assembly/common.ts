@@ -42,7 +42,7 @@ export let reluDelta: usize = 0;
 
 /**
  * g[i] = x[i] < 0 ? 0 : g[i] for i in [start, start + count): the ReLU backward of activations.ts
- * in place, for a kernel that fuses it after writing g (a max-pool's or a convolution's backward).
+ * in place, for a kernel that fuses it after writing g (the max-pool's backward).
  */
 export function reluBackwardInPlace(g: usize, x: usize, start: i32, count: i32): void {
   const zero = f32x4.splat(0), e = start + count;

@@ -2,7 +2,7 @@
  * Convolution backward-data: the stride-1 scatter form (GEMM + col2im) and the direct kernel for
  * larger strides. See conv.ts for the design.
  */
-import { imin, pi, pp, reluBackwardInPlace, shareStart, thread } from './common';
+import { imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
 import { tileMask, tilePanel, tileSpill, tileStore } from './tile';
@@ -96,7 +96,6 @@ export function convScatterScratchBytes(C: i32, O: i32, KW: i32): i32 {
  * row covers (KW·C contiguous values from column ow_r - PW). Threads split the images; within an
  * image the additions run in a fixed order (pixels, then kh, then columns), so every gx value is
  * the same chain of float32 operations for any split. No tap in the padding is ever computed.
- * With Conv.ReluGate, each image then goes through the ReLU backward (fused) while in cache.
  */
 export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32): void {
   const gy = pp(params, Conv.In), wb = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
@@ -104,7 +103,6 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
   const O = pi(params, Conv.O);
   const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
   const PH = pi(params, Conv.PH), PW = pi(params, Conv.PW), DH = pi(params, Conv.DH);
-  const gate = pp(params, Conv.ReluGate);
   const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
   if (n0 >= n1) return;
   const L = KW * C, JB = (L + 7) >> 3, rowLen = W * C;
@@ -153,8 +151,6 @@ export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32):
         }
       }
     }
-    // The ReLU before the convolution (fused), on the image while it is in cache.
-    if (gate != 0) reluBackwardInPlace(gx, gate, n * H * rowLen, H * rowLen);
   }
 }
 

@@ -181,14 +181,8 @@ function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStrid
   tileStore(out, outStride);
 }
 
-/**
- * Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked; with
- * `gate` (backward-data with the ReLU before it fused), v is 0 where the ReLU input at gateDelta
- * further is negative, as the ReLU's backward computes it.
- */
-@inline function storeOut(p: usize, v: v128, o: i32, O: i32, relu: bool, reluDelta: usize, gate: bool,
-  gateDelta: usize): void {
-  if (gate) v = gated(p + gateDelta, v, o, O);
+/** Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked. */
+@inline function storeOut(p: usize, v: v128, o: i32, O: i32, relu: bool, reluDelta: usize): void {
   if (o + 4 <= O) {
     v128.store(p, v);
     if (relu) v128.store(p + reluDelta, relu4(v));
@@ -205,18 +199,6 @@ function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStrid
       if (relu) store<f32>(p + reluDelta, f32x4.extract_lane(r, 2), 8);
     }
   }
-}
-
-/** v, 0 in the lanes whose ReLU input at x (channels o..min(o + 4, O)) is negative. */
-@inline function gated(x: usize, v: v128, o: i32, O: i32): v128 {
-  const zero = f32x4.splat(0);
-  if (o + 4 <= O) return v128.bitselect(zero, v, f32x4.lt(v128.load(x), zero));
-  // A last partial group: read only the channels that exist.
-  let xv = zero;
-  xv = f32x4.replace_lane(xv, 0, load<f32>(x));
-  if (o + 1 < O) xv = f32x4.replace_lane(xv, 1, load<f32>(x, 4));
-  if (o + 2 < O) xv = f32x4.replace_lane(xv, 2, load<f32>(x, 8));
-  return v128.bitselect(zero, v, f32x4.lt(xv, zero));
 }
 
 @inline function biasAt(bias: usize, o: i32, O: i32): v128 {
@@ -236,7 +218,6 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
   const O = pi(params, Conv.O);
   const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), PH = pi(params, Conv.PH), PW = pi(params, Conv.PW);
   const reluOut = pp(params, Conv.Relu), relu = reluOut != 0, reluDelta = reluOut - y;
-  const gateIn = pp(params, Conv.ReluGate), gate = gateIn != 0, gateDelta = gateIn - y;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, TI = TH * TW, T = N * TI;
   const blocks = (T + TB - 1) / TB;
   const b0 = shareStart(blocks, part, parts), b1 = shareStart(blocks, part + 1, parts);
@@ -291,15 +272,12 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
         }
         const bv = biasAt(bias, o, O);
         const p = yb + (<usize>o << 2);
-        storeOut(p, f32x4.add(f32x4.add(f32x4.add(u00, u01), u02), bv), o, O, relu, reluDelta, gate, gateDelta);
-        if (right) {
-          storeOut(p + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u01, u02), u03), bv), o, O, relu, reluDelta, gate, gateDelta);
-        }
+        storeOut(p, f32x4.add(f32x4.add(f32x4.add(u00, u01), u02), bv), o, O, relu, reluDelta);
+        if (right) storeOut(p + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u01, u02), u03), bv), o, O, relu, reluDelta);
         if (down) {
-          storeOut(p + rowBytes, f32x4.add(f32x4.add(f32x4.add(u10, u11), u12), bv), o, O, relu, reluDelta, gate, gateDelta);
+          storeOut(p + rowBytes, f32x4.add(f32x4.add(f32x4.add(u10, u11), u12), bv), o, O, relu, reluDelta);
           if (right) {
-            storeOut(p + rowBytes + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u11, u12), u13), bv), o, O, relu, reluDelta,
-              gate, gateDelta);
+            storeOut(p + rowBytes + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u11, u12), u13), bv), o, O, relu, reluDelta);
           }
         }
       }

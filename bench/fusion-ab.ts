@@ -1,8 +1,8 @@
 /**
- * The ReLU backward fusions of src/network/fusion-plan.ts, A/B in one process: NET-A and NET-B
- * training steps (batch 64, SGD momentum, as engine-step.ts) with none, each and both of them
- * (max-pool + ReLU, convolution backward-data + ReLU; the ReLU's forward fusion stays on in all), in
- * interleaved short windows, so that a shared machine's load falls on all alike. Prints each
+ * The ReLU backward fusion of src/network/fusion-plan.ts (max-pool + ReLU), A/B in one process: NET-A
+ * and NET-B training steps (batch 64, SGD momentum, as engine-step.ts) with it and without (the ReLU's
+ * forward fusion stays on in both), in interleaved short windows, so that a shared machine's load
+ * falls on both alike. Prints each
  * variant's median images/s (by wall clock, and per second of the process's CPU time) and the
  * median of its per-round ratios to "unfused", with their range.
  *
@@ -77,13 +77,6 @@ function kernelPairs(engine: WasmEngine): void {
     pairs(`${name} pool + ReLU backward`, () => { k.maxPool2dBackward(gy, argmax, relu, pg); k.activationBackward('relu', y, relu, relu, gx, out, 0); },
       () => k.maxPool2dReluBackward!(gy, argmax, y, gx, pg));
   }
-  // The convolution after a ReLU: its backward-data and the ReLU's backward (NET-A conv2, NET-B conv2).
-  for (const [name, { g }] of [['NET-A conv2 14×14×6→16 k5', layer(14, 6, 16, 5, 0)], ['NET-B conv2 26×26×32→64 k3', layer(26, 32, 64, 3, 0)]] as const) {
-    const n = g.N * g.H * g.W * g.C;
-    const x = floats(n), w = floats(g.O * g.KH * g.KW * g.C), gy = floats(g.N * g.OH * g.OW * g.O), t = floats(n), gx = floats(n);
-    pairs(`${name} backward-data + ReLU`, () => { k.conv2dBackwardData(gy, w, t, g); k.activationBackward('relu', x, x, t, gx, n, 0); },
-      () => k.conv2dBackwardDataRelu!(gy, w, x, gx, g));
-  }
 }
 
 const engine = await createWasmEngine({ threads });
@@ -93,12 +86,7 @@ try {
     process.exit(0);
   }
   const k = engine.kernels;
-  const variants: Record<string, Kernels> = {
-    unfused: without(k, 'maxPool2dReluBackward', 'conv2dBackwardDataRelu'),
-    'pool + ReLU': without(k, 'conv2dBackwardDataRelu'),
-    'conv + ReLU': without(k, 'maxPool2dReluBackward'),
-    both: k,
-  };
+  const variants: Record<string, Kernels> = { unfused: without(k, 'maxPool2dReluBackward'), fused: k };
   for (const name of nets) {
     const steps = Object.entries(variants).map(([label, kernels]) => {
       const net = Sequential.fromConfig({ inputShape: [28, 28, 1], layers: NETWORKS[name] },

@@ -71,12 +71,6 @@ export const enum Conv {
   WinogradG = 24,
   /** Winograd packing: 1 packs the flipped, transposed weights (backward-data). */
   WinogradFlip = 25,
-  /**
-   * Backward-data (conv2dBackwardDataScatter, winogradForward with WinogradFlip): the input of a
-   * ReLU before the convolution, or 0; then gx is the ReLU's input gradient, 0 where that input is
-   * negative (the ReLU backward, fused).
-   */
-  ReluGate = 26,
 }
 
 /** Grouped convolutions (conv2dGrouped*): words 0-18 as Conv, then these. */

@@ -212,7 +212,6 @@ export class WasmKernels implements Kernels {
     u[Conv.KH] = g.KH; u[Conv.KW] = g.KW; u[Conv.SH] = g.SH; u[Conv.SW] = g.SW; u[Conv.PH] = g.PH; u[Conv.PW] = g.PW;
     u[Conv.DH] = g.DH; u[Conv.DW] = g.DW;
     u[Conv.Scratch] = scratch; u[Conv.ScratchPer] = per; u[Conv.Weights] = w; u[Conv.Partials] = 0; u[Conv.Relu] = relu;
-    u[Conv.ReluGate] = 0;
   }
 
   /** Inputs with at most this many channels take the direct (pixel-vectorised) paths. */
@@ -261,35 +260,20 @@ export class WasmKernels implements Kernels {
   }
 
   conv2dBackwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry): void {
-    this.backwardData(gy, w, gx, g, null);
-  }
-
-  /**
-   * Backward-data, then the ReLU backward by x (the ReLU's input) on gx: inside the Winograd and
-   * scatter kernels (each image gated while in cache), else as two calls.
-   */
-  conv2dBackwardDataRelu(gy: Tensor, w: Tensor, x: Tensor, gx: Tensor, g: Conv2dGeometry): void {
-    const n = g.N * g.H * g.W * g.C;
-    const gate = this.f(x, n) && this.f(gx, n) ? x : null;
-    if (!this.backwardData(gy, w, gx, g, gate)) this.activationBackward('relu', x, x, gx, gx, n, 0);
-  }
-
-  /** Runs backward-data; with `gate`, returns whether the kernel ran the ReLU backward too (else the caller does). */
-  private backwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry, gate: Float32Array | null): boolean {
     const { N, H, W, C, O, OH, OW, KH, KW } = g;
     if (!(this.convOk(g) && this.f(gy, N * OH * OW * O) && this.f(w, WasmKernels.convWeights(g)) && this.f(gx, N * H * W * C))) {
       ref.conv2dBackwardData(gy, w, gx, g);
-      return false;
+      return;
     }
-    if (N * H * W * C === 0) return gate !== null;
+    if (N * H * W * C === 0) return;
     if ((g.G ?? 1) > 1) {
       this.grouped('conv2dGroupedBackwardData', gy.byteOffset, w.byteOffset, 0, gx.byteOffset, g, 0, N * H, w);
-      return false;
+      return;
     }
     if (OH * OW * O > 0 && this.useWinograd(g, O, C)) {
       // The forward convolution of gy with the flipped, transposed weights, padding 2 - P.
-      this.winograd.forward(gy, w, null, gx, N, OH, OW, O, C, H, W, 2 - g.PH, 2 - g.PW, null, true, gate);
-      return gate !== null;
+      this.winograd.forward(gy, w, null, gx, N, OH, OW, O, C, H, W, 2 - g.PH, 2 - g.PW, null, true);
+      return;
     }
     const ex = this.rt.exports;
     const flops = 2 * N * OH * OW * O * KH * KW * C;
@@ -300,10 +284,9 @@ export class WasmKernels implements Kernels {
       const per = align64(ex.convScatterScratchBytes(C, O, KW));
       const scratch = this.rt.scratch(packed + per * parts);
       this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, scratch + packed, per, w.byteOffset);
-      if (gate) this.rt.u32[Conv.ReluGate] = gate.byteOffset;
       ex.convPackScatter(this.rt.params);
       this.run('conv2dBackwardDataScatter', parts);
-      return gate !== null;
+      return;
     }
     if (g.SH === 1 && g.SW === 1 && OH * OW * O > 0) {
       // Stride 1: the forward convolution of gy (padded by (K-1)·D - P) with the flipped, transposed weights.
@@ -318,7 +301,7 @@ export class WasmKernels implements Kernels {
         PH: (KH - 1) * g.DH - g.PH, PW: (KW - 1) * g.DW - g.PW };
       this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, flipped, scratch + packed, per, w.byteOffset);
       this.run('conv2dForward', parts);
-      return false;
+      return;
     }
     const parts = this.parts(flops * NS_PER_FLOP, N * H);
     const packed = align64(ex.convPackedBytes(C, O, KH, KW, 1));
@@ -327,7 +310,6 @@ export class WasmKernels implements Kernels {
     this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, scratch + packed, per, w.byteOffset);
     ex.convPackBackwardData(this.rt.params);
     this.run('conv2dBackwardData', parts);
-    return false;
   }
 
   conv2dBackwardFilter(x: Tensor, gy: Tensor, gw: Tensor, gb: Tensor | null, g: Conv2dGeometry): void {

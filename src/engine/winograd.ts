@@ -68,17 +68,14 @@ export class WinogradConv {
     u[Conv.KH] = 3; u[Conv.KW] = 3; u[Conv.SH] = 1; u[Conv.SW] = 1; u[Conv.PH] = PH; u[Conv.PW] = PW;
     u[Conv.DH] = 1; u[Conv.DW] = 1; u[Conv.Scratch] = scratch; u[Conv.ScratchPer] = per; u[Conv.Weights] = w;
     u[Conv.Partials] = partials; u[Conv.Relu] = relu; u[Conv.WinogradG] = table; u[Conv.WinogradFlip] = flip;
-    u[Conv.ReluGate] = 0;
   }
 
   /**
    * y = conv(x, w) (+ b) with input channels C and output channels O; `flip`: w is the layer's
-   * [C][3][3][O] seen by backward-data (flipped, transposed); `gate`: a ReLU's input (y's layout)
-   * whose negative entries zero y (backward-data with the ReLU before it fused).
+   * [C][3][3][O] seen by backward-data (flipped, transposed).
    */
   forward(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array, N: number, H: number, W: number,
-    C: number, O: number, OH: number, OW: number, PH: number, PW: number, relu: Float32Array | null, flip: boolean,
-    gate: Float32Array | null = null): void {
+    C: number, O: number, OH: number, OW: number, PH: number, PW: number, relu: Float32Array | null, flip: boolean): void {
     const { rt } = this.host, ex = rt.exports;
     const tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
     const parts = this.host.parts(tiles * 16 * C * O * 2 * NS_PER_FLOP, Math.ceil(tiles / 32));
@@ -88,7 +85,6 @@ export class WinogradConv {
     this.table(scratch);
     this.words(x.byteOffset, scratch + 128, b ? b.byteOffset : 0, y.byteOffset, N, H, W, C, O, OH, OW, PH, PW,
       scratch + 128 + packed, per, w.byteOffset, 0, relu ? relu.byteOffset : 0, scratch, flip ? 1 : 0);
-    if (gate) rt.u32[Conv.ReluGate] = gate.byteOffset;
     ex.winogradPack(rt.params);
     this.host.run('winogradForward', parts, 4);
   }

@@ -110,11 +110,6 @@ export interface Kernels {
   /** y = conv(x, w) + b; with `relu`, also relu = ReLU(y) in the same pass (as denseForward). */
   conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu?: Tensor | null): void;
   conv2dBackwardData(gy: Tensor, w: Tensor, gx: Tensor, g: Conv2dGeometry): void;
-  /**
-   * Optional fusion (as maxPool2dReluBackward): conv2dBackwardData(gy, w, gx, g) followed by the
-   * backward of the ReLU before the convolution, activationBackward('relu', x, ·, gx, gx, ·) in place, bitwise.
-   */
-  conv2dBackwardDataRelu?(gy: Tensor, w: Tensor, x: Tensor, gx: Tensor, g: Conv2dGeometry): void;
   conv2dBackwardFilter(x: Tensor, gy: Tensor, gw: Tensor, gb: Tensor | null, g: Conv2dGeometry): void;
 
   /**

@@ -115,13 +115,6 @@ export class Conv2d extends Layer {
     if (gx) ctx.kernels.conv2dBackwardData(gy, this.params.weight, gx, g);
   }
 
-  /** backward, then the ReLU's before it with backward-data (Kernels.conv2dBackwardDataRelu, which the engine must have). */
-  override backwardThroughRelu(x: Tensor, _y: Tensor, gy: Tensor, reluInput: Tensor, gx: Tensor, N: number, ctx: RunContext): void {
-    const g = this.geometryFor(N);
-    ctx.kernels.conv2dBackwardFilter(x, gy, this.grads.weight, this.grads.bias ?? null, g);
-    ctx.kernels.conv2dBackwardDataRelu!(gy, this.params.weight, reluInput, gx, g);
-  }
-
   /** The padding as JSON: a number or pair as [h, w] (as model files always had it), else as written. */
   protected paddingConfig(): unknown {
     const p = this.padding;

@@ -95,7 +95,7 @@ export abstract class Layer {
   /**
    * For a layer whose input x is a ReLU's output: this layer's backward and then the ReLU's, in a
    * fused kernel, gx being ∂L/∂ of the ReLU's input `reluInput` (src/network/fusion-plan.ts names
-   * the layers and kernels; Conv2d and MaxPool2d have it).
+   * the layers and kernels; MaxPool2d has it).
    */
   backwardThroughRelu?(x: Tensor, y: Tensor, gy: Tensor, reluInput: Tensor, gx: Tensor, N: number, ctx: RunContext): void;
 

@@ -6,25 +6,26 @@
  * named here), one node calls it for two layers instead, with bitwise the same numbers:
  *
  *   relu[k]         node k (Conv2d, Dense) also writes the output of ReLU node k + 1 (forward)
- *   throughRelu[k]  the backward of node k (MaxPool2d, Conv2d) also runs that of ReLU node k − 1,
- *                   whose output only node k reads: the kernel named (maxPool2dReluBackward,
- *                   conv2dBackwardDataRelu) writes ∂L/∂ of the ReLU's input, and ∂L/∂ of its
- *                   output is never written (backward)
+ *   throughRelu[k]  the backward of node k (MaxPool2d) also runs that of ReLU node k − 1, whose
+ *                   output only node k reads: the kernel named (maxPool2dReluBackward) writes ∂L/∂
+ *                   of the ReLU's input, and ∂L/∂ of its output is never written (backward)
  *
- * Measured and left out: Conv2d → ReLU → MaxPool2d in one forward kernel (each sample pooled as soon
- * as its convolution was done) was no faster on NET-A or NET-B (×0.97–1.01 per call): the pool's
- * reads were already cheap next to its arithmetic.
+ * Measured and left out, as no faster on NET-A or NET-B (batch 64, alternating calls; the commits
+ * that removed them hold the code): Conv2d → ReLU → MaxPool2d in one forward kernel, each sample
+ * pooled as soon as its convolution was done (×0.97–1.01 per call: the pool's reads were cheap next
+ * to its arithmetic); the ReLU's backward in the backward-data of the convolution after it (NET-B's
+ * second layer, Winograd gating at its output store: ×1.00–1.01; the gating's loads cost what the
+ * saved pass did).
  */
 import type { Kernels } from '../kernels/kernels.js';
 import type { Layer } from '../layers/layer.js';
 import type { Topology } from './topology.js';
 
 /** The fused kernels a backward can run a ReLU's backward with. */
-export type ThroughReluKernel = 'maxPool2dReluBackward' | 'conv2dBackwardDataRelu';
+export type ThroughReluKernel = 'maxPool2dReluBackward';
 
 const THROUGH_RELU: Record<string, ThroughReluKernel> = {
   MaxPool2d: 'maxPool2dReluBackward',
-  Conv2d: 'conv2dBackwardDataRelu',
 };
 
 export interface FusionPlan {
@@ -39,7 +40,7 @@ export function reluFusions(layers: Layer[], topology: Topology): boolean[] {
 }
 
 /**
- * Nodes k (MaxPool2d, Conv2d) that read only ReLU node k − 1's output, which nothing else reads, the
+ * Nodes k (MaxPool2d) that read only ReLU node k − 1's output, which nothing else reads, the
  * ReLU reading a node's output (not the network's input): the kernel that runs both backwards.
  */
 export function throughReluFusions(layers: Layer[], topology: Topology): (ThroughReluKernel | null)[] {

@@ -61,8 +61,8 @@ export interface SequentialOptions {
    */
   fuseRelu?: boolean;
   /**
-   * Let the backward of a MaxPool2d or Conv2d that reads a ReLU's output run the ReLU's backward in
-   * the same kernel, on an engine that has it (the WebAssembly engine; see src/network/fusion-plan.ts).
+   * Let the backward of a MaxPool2d that reads a ReLU's output run the ReLU's backward in the same
+   * kernel, on an engine that has it (the WebAssembly engine; see src/network/fusion-plan.ts).
    * Default true: the same numbers, one pass over the activation gradient fewer. The ReLU output's
    * gradient ∂L/∂x^(k) is then not written (activationGradient refuses it).
    */
@@ -229,7 +229,7 @@ export class Sequential {
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
-    // the layer's own output is still written); a pool's or convolution's backward runs the ReLU's before it.
+    // the layer's own output is still written); a max-pool's backward runs the ReLU's before it.
     this.plan = planFusions(layers, this.topology, { relu: options.fuseRelu ?? true, reluBackward: options.fuseReluBackward ?? true });
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
