@@ -15,7 +15,8 @@ import type { Floats } from '../core/floats.js';
 import { hostFloats, type Tensor } from '../core/tensor.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
-import { augmentBatch, type AugmentOptions } from '../data/augment.js';
+import type { AugmentOptions } from '../data/augment.js';
+import { gatherBatch } from '../data/gather.js';
 import { type Dataset, splitTrainValidation } from '../data/dataset.js';
 import type { LossKind } from '../losses/loss.js';
 import { canonicalArchitecture } from '../network/canonical.js';
@@ -400,12 +401,9 @@ export class Trainer extends Emitter {
         for (let c = 0; c < count; c += micro) {
           const n = Math.min(micro, count - c);
           const x = net.inputBuffer(micro);
-          for (let i = 0; i < n; i++) {
-            const s = p.order[first + c + i];
-            x.set(train.x.subarray(s * d, (s + 1) * d), i * d);
-            labels[i] = train.labels[s];
-          }
-          if (o.augment) augmentBatch(x as Float32Array, n, train.shape, o.augment, net.rng);
+          for (let i = 0; i < n; i++) labels[i] = train.labels[p.order[first + c + i]];
+          // The images, shifted and flipped as they are copied (the draws augmentBatch would make).
+          gatherBatch(train.x, p.order, first + c, n, x, train.shape, o.augment, net.rng);
           const r = await this.microStep(x, labels, n, loss, predicted);
           for (let i = 0; i < n; i++) if (predicted[i] !== labels[i]) wrong++;
           risk += (r * n) / count;
