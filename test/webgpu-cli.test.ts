@@ -53,6 +53,38 @@ describe('descent --engine webgpu', () => {
     assert.ok(Math.abs(JSON.parse(ev.stdout).loss - result.test.loss) < 1e-6);
   });
 
+  it('--resume continues on webgpu and its adapter without the flags, bitwise as a straight run; --engine elsewhere says so; export works', { skip }, () => {
+    const args = ['--model', 'small.json', '--data', data, '--epochs', '2', '--batch-size', '8', '--lr', '0.01', '--augment', '0', '--json'];
+    const gpu = ['--engine', 'webgpu', '--gpu-adapter', 'swiftshader'];
+    assert.equal(descent('train', ...args, ...gpu, '--out', 'straight').status, 0);
+    const part = descent('train', ...args, ...gpu, '--out', 'part', '--max-steps', '3', '--checkpoint-every', '3');
+    assert.equal(part.status, 0, part.stderr);
+    const checkpoint = join('part', 'checkpoint.safetensors');
+    const elsewhere = descent('train', '--resume', checkpoint, '--out', 'elsewhere', '--json', '--engine', 'reference');
+    assert.equal(elsewhere.status, 0, elsewhere.stderr);
+    assert.match(elsewhere.stderr, /engine reference, .*\nnote: this run trained on the webgpu engine and continues on reference: the continuation is not bitwise/);
+    assert.notDeepEqual(readFileSync(join(dir, 'elsewhere', 'model.safetensors')),
+      readFileSync(join(dir, 'straight', 'model.safetensors')), 'negative: another engine gives other bits');
+
+    process.env.VK_ICD_FILENAMES = '/nowhere/icd.json';
+    try {
+      assertOneLineError(descent('train', '--resume', checkpoint, '--out', 'nowhere', '--json'),
+        /WebGPU found no adapter: .* \(the checkpoint was trained on the webgpu engine; --engine wasm continues it on the CPU, not bitwise as it would have\)/);
+    } finally {
+      delete process.env.VK_ICD_FILENAMES;
+    }
+
+    const resumed = descent('train', '--resume', checkpoint, '--out', 'part', '--json');
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /engine webgpu \(adapter google swiftshader/i);
+    assert.doesNotMatch(resumed.stderr, /note:/);
+    assert.deepEqual(readFileSync(join(dir, 'part', 'model.safetensors')), readFileSync(join(dir, 'straight', 'model.safetensors')));
+
+    const exported = descent('export', join('part', 'model.safetensors'), '--format', 'onnx', '--out', 'part.onnx');
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.ok(existsSync(join(dir, 'part.onnx')));
+  });
+
   it('without an adapter, --engine webgpu is one line naming what is missing', () => {
     const missingIcd = cliIn(dir);
     process.env.VK_ICD_FILENAMES = '/nowhere/icd.json';

@@ -18,6 +18,8 @@ import { GpuKernels } from '../src/engine/webgpu/gpu-kernels.js';
 import { checkKernel, ShaderError } from '../src/engine/webgpu/pipelines.js';
 import { MATMUL } from '../src/engine/webgpu/shaders/gemm.js';
 import { MAX_POOL_FORWARD } from '../src/engine/webgpu/shaders/pool.js';
+import { MEAN_LOSS, QUADRATIC_LOSS } from '../src/engine/webgpu/shaders/softmax.js';
+import { quadraticLoss } from '../src/losses/quadratic.js';
 import { GpuStorage, type GpuTensor } from '../src/engine/webgpu/tensor.js';
 import type { ActivationKind, Conv2dGeometry, Pool2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
@@ -124,8 +126,23 @@ function convCases(): Conv2dGeometry[] {
   return cases.filter((g) => g.OH >= 1 && g.OW >= 1);
 }
 
+/** Grouped and depthwise (G = C, also with a channel multiplier O = 2C) convolutions, odd sizes, ties. */
+function groupedCases(): Conv2dGeometry[] {
+  const grouped = (G: number, g: Conv2dGeometry) => ({ ...g, G });
+  return [
+    grouped(1, convGeometry(1, 1, 1, 1, 1, 1, 1)),
+    grouped(3, convGeometry(1, 1, 1, 3, 3, 1, 1)),
+    grouped(2, convGeometry(2, 7, 5, 6, 4, 3, 3, 1, 1, 1, 1)),
+    grouped(3, convGeometry(1, 9, 8, 9, 6, 3, 2, 2, 1, 1, 0, 2, 1)),
+    grouped(5, convGeometry(3, 6, 7, 5, 5, 3, 3, 1, 1, 1, 1)),            // depthwise
+    grouped(4, convGeometry(1, 8, 9, 4, 8, 3, 3, 2, 2, 1, 1)),            // depthwise, multiplier 2
+    grouped(7, convGeometry(1, 11, 10, 7, 7, 3, 3, 2, 3, 2, 2, 2, 2)),   // depthwise, stride, dilation
+    grouped(2, convGeometry(1, 5, 5, 4, 70, 2, 2, 3, 3, 1, 1)),          // O/G > one tile, stride > kernel
+  ].filter((g) => g.OH >= 1 && g.OW >= 1);
+}
+
 const name = (g: Conv2dGeometry) =>
-  `N${g.N} ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH}×${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW}`;
+  `N${g.N} ${g.H}×${g.W}×${g.C}→${g.O} k${g.KH}×${g.KW} s${g.SH},${g.SW} p${g.PH},${g.PW} d${g.DH},${g.DW} G${g.G ?? 1}`;
 
 function pool(N: number, H: number, W: number, C: number, K: number, S: number, P: number): Pool2dGeometry {
   return { N, H, W, C, OH: windowOutput(H, K, S, P, 1), OW: windowOutput(W, K, S, P, 1), KH: K, KW: K, SH: S, SW: S, PH: P, PW: P };
@@ -197,10 +214,10 @@ describe('webgpu: matrix products and dense layers', { skip }, () => {
 
 describe('webgpu: convolution', { skip }, () => {
   it('forward (bias, fused ReLU), backward-data and backward-filter match the reference', async () => {
-    for (const g of convCases()) {
+    for (const g of [...convCases(), ...groupedCases()]) {
       await scoped(async () => {
         const { N, H, W, C, O, OH, OW, KH, KW } = g;
-        const x = normal(N * H * W * C), w = normal(O * KH * KW * C), b = normal(O);
+        const x = ((g.G ?? 1) % 2 ? normal : ties)(N * H * W * C), w = normal(O * KH * KW * (C / (g.G ?? 1))), b = normal(O);
         const y = new Float32Array(N * OH * OW * O), r = new Float32Array(y.length);
         const tx = up(x), tw = up(w), tb = up(b), ty = up(y), tr = up(r);
         k.conv2dForward(tx, tw, tb, ty, g, tr);
@@ -363,6 +380,62 @@ describe('webgpu: point-wise kernels', { skip }, () => {
   });
 });
 
+describe('webgpu: graph joins and the step\'s reduction', { skip }, () => {
+  /** Normal values with NaN, ±∞ and ±0 sprinkled in. */
+  function awkward(n: number): Float32Array {
+    const special = [NaN, Infinity, -Infinity, 0, -0];
+    return normal(n).map((v, i) => (i % 23 === 5 ? special[(i / 23 | 0) % special.length] : v));
+  }
+
+  it('Add (plain, broadcast, its backward sum), Concat and Identity copies match the reference (NaN, ±∞ included)', async () => {
+    for (const [N, R, C] of [[1, 1, 1], [2, 5, 3], [3, 37, 13]]) {
+      await scoped(async () => {
+        const n = N * R * C, a = awkward(n), b = awkward(n), bc = awkward(N * C);
+        const [ta, tb] = [up(a), up(b)];
+        const sum = new Float32Array(n), bsum = new Float32Array(n), gb = new Float32Array(N * C);
+        const [tsum, tbsum, tgb] = [up(sum), up(bsum), up(gb)];
+        k.addTensors(ta, tb, tsum, n);
+        ref.addTensors(a, b, sum, n);
+        k.addTensors(tsum, tb, tsum, n); // in place, as the fan-out sum does
+        ref.addTensors(sum, b, sum, n);
+        k.addBroadcast(ta, up(bc), tbsum, N, R, C);
+        ref.addBroadcast(a, bc, bsum, N, R, C);
+        k.sumBroadcast(tb, tgb, N, R, C);
+        ref.sumBroadcast(b, gb, N, R, C);
+        const what = `${N}×${R}×${C}`;
+        await check(tsum, sum, `addTensors ${what}`, 1e-6);
+        await check(tbsum, bsum, `addBroadcast ${what}`, 1e-6);
+        await check(tgb, gb, `sumBroadcast ${what}`, 1e-5);
+
+        const wide = normal(N * R * (C + 5)), part = new Float32Array(N * R * 5), twide = up(wide), tpart = up(part);
+        k.copyBlock(ta, twide, N * R, C, C, 0, C + 5, 5); // Concat forward: channels 5..
+        ref.copyBlock(a, wide, N * R, C, C, 0, C + 5, 5);
+        k.copyBlock(twide, tpart, N * R, 5, C + 5, C, 5, 0); // Concat backward: the last 5 channels
+        ref.copyBlock(wide, part, N * R, 5, C + 5, C, 5, 0);
+        await check(twide, wide, `copyBlock (concat) ${what}`, 0);
+        await check(tpart, part, `copyBlock (concat backward) ${what}`, 0);
+      });
+    }
+  });
+
+  it('squaredDistance: Σ (a − b)² and Σ a², in a fixed order (the same bits twice)', async () => {
+    for (const n of [1, 63, 64, 1000, 4099]) {
+      await scoped(async () => {
+        const a = normal(n), b = normal(n), out = up(new Float32Array(1)), ta = up(a), tb = up(b);
+        let d = 0, s = 0;
+        for (let i = 0; i < n; i++) { d += (a[i] - b[i]) ** 2; s += a[i] ** 2; }
+        k.squaredDistance(ta, tb, n, out);
+        const first = await k.read(out);
+        await check(out, [d], `squaredDistance ${n}`, 1e-5);
+        k.squaredDistance(ta, tb, n, out);
+        assert.deepEqual(await k.read(out), first);
+        k.squaredDistance(ta, null, n, out);
+        await check(out, [s], `squaredDistance ${n}, b null`, 1e-5);
+      });
+    }
+  });
+});
+
 describe('webgpu: soft-max and cross-entropy', { skip }, () => {
   it('soft-max forward/backward and the fused cross-entropy (labels, soft targets) match the reference', async () => {
     for (const [N, E] of [[1, 1], [1, 10], [5, 3], [33, 10], [4, 17]]) {
@@ -406,6 +479,36 @@ describe('webgpu: soft-max and cross-entropy', { skip }, () => {
       await check(tp, p, 'p with a NaN logit', 1e-5);
       await check(tgz, gz, 'gz with a NaN logit', 1e-5);
       assert.ok(Number.isNaN(risk) && Number.isNaN((await k.read(loss))[0]));
+    });
+  });
+});
+
+describe('webgpu: quadratic loss', { skip }, () => {
+  it('value and gradient match the reference (batch 1, one output, odd sizes; a NaN output makes its gradient and the risk NaN)', async () => {
+    for (const [N, E, nan] of [[1, 1, false], [1, 7, false], [5, 3, false], [70, 10, false], [3, 4, true]] as const) {
+      await scoped(async () => {
+        const y = normal(N * E).map((v) => v * 4), t = normal(N * E);
+        if (nan) y[5] = NaN;
+        const g = new Float32Array(N * E), tg = up(normal(N * E)), loss = up(new Float32Array(1));
+        const risk = quadraticLoss(y, t, g, N, E);
+        k.quadraticLoss(up(y), up(t), tg, N, E, loss);
+        await check(tg, g, `quadratic gradient ${N}×${E}`, 1e-5);
+        await check(loss, [risk], `quadratic risk ${N}×${E}`, 1e-5);
+        assert.equal(Number.isNaN(risk), nan);
+      });
+    }
+  });
+
+  it('negative: a gradient without the factor 2 is caught by the comparison', async () => {
+    const broken = { ...QUADRATIC_LOSS, body: QUADRATIC_LOSS.body.replace('2.0 * d * inv', 'd * inv') };
+    assert.notEqual(broken.body, QUADRATIC_LOSS.body);
+    const bad = await GpuKernels.create(gpu.device, [broken, MEAN_LOSS]);
+    await scoped(async () => {
+      const N = 2, E = 3, y = normal(N * E), t = normal(N * E), g = new Float32Array(N * E), tg = up(g);
+      quadraticLoss(y, t, g, N, E);
+      bad.quadraticLoss(up(y), up(t), tg, N, E, up(new Float32Array(1)));
+      const got = await bad.read(tg);
+      assert.throws(() => assertSame(got, g, 'broken quadratic'), /broken quadratic/);
     });
   });
 });
@@ -577,7 +680,12 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
       k.softmaxCrossEntropy(y, { labels: up(Int32Array.from({ length: rows }, (_, i) => i % g.O)) }, p, gz, rows, g.O, loss);
       k.conv2dBackwardFilter(x, gz, gw, gb, g);
       k.conv2dBackwardData(gz, w, gx, g);
-      return Promise.all([y, gw, gb, gx, loss].map((t) => k.read(t)));
+      const dw = { ...g, O: g.C, G: g.C }, dwOuts = g.N * g.OH * g.OW * g.C; // depthwise: one dispatch per group
+      const dy = up(new Float32Array(dwOuts)), dgw = up(new Float32Array(g.C * g.KH * g.KW)), dgx = up(new Float32Array(x.length));
+      k.conv2dForward(x, w, null, dy, dw);
+      k.conv2dBackwardFilter(x, dy, dgw, null, dw);
+      k.conv2dBackwardData(dy, w, dgx, dw);
+      return Promise.all([y, gw, gb, gx, loss, dy, dgw, dgx].map((t) => k.read(t)));
     } finally {
       store.release(mark);
     }
@@ -628,10 +736,31 @@ describe('webgpu: determinism and negative tests', { skip }, () => {
     await k.finish(); // the error was reported once, and the kernels go on working
   });
 
-  it('a grouped convolution is refused, not computed as an ungrouped one', () => {
-    const g = { ...convGeometry(1, 4, 4, 4, 4, 3, 3), G: 2 };
-    assert.throws(() => k.conv2dForward(up(normal(64)), up(normal(72)), null, up(normal(16)), g),
-      /conv2dForward: grouped convolutions \(G = 2\) are not supported/);
+  it('a broken group offset (every group after the first reads its input one channel early) is caught', async () => {
+    const bad = await GpuKernels.create(gpu.device);
+    const inner = bad as unknown as { gemm(spec: unknown, tensors: (GpuTensor | null)[], scalars: object): void };
+    const gemm = inner.gemm.bind(bad);
+    let calls = 0;
+    inner.gemm = (spec, tensors, scalars) => {
+      const [x, ...rest] = tensors;
+      gemm(spec, [calls++ > 0 && x ? { ...x, offset: x.offset - 1 } : x, ...rest], scalars);
+    };
+    const g = { ...convGeometry(2, 5, 4, 6, 4, 3, 3, 1, 1, 1, 1), G: 2 };
+    await scoped(async () => {
+      const x = normal(g.N * g.H * g.W * g.C), w = normal(g.O * g.KH * g.KW * 3), y = new Float32Array(g.N * g.OH * g.OW * g.O);
+      const ty = up(y);
+      bad.conv2dForward(up(x), up(w), null, ty, g);
+      ref.conv2dForward(x, w, null, y, g);
+      assert.equal(calls, 2);
+      const got = await bad.read(ty);
+      assert.throws(() => assertSame(got, y, 'broken group offset'), /broken group offset/);
+    });
+  });
+
+  it('groups that do not divide the channels are refused in one line', () => {
+    const g = { ...convGeometry(1, 4, 4, 4, 6, 3, 3), G: 4 };
+    assert.throws(() => k.conv2dForward(up(normal(64)), up(normal(54)), null, up(normal(24)), g),
+      /conv2dForward: 4 groups do not divide 4 input and 6 output channels/);
   });
 
   it('a view too short for the call is refused before anything runs', async () => {

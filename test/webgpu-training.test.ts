@@ -10,10 +10,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Dataset } from '../src/data/dataset.js';
+import { Rng } from '../src/core/rng.js';
+import { createDataset, type Dataset } from '../src/data/dataset.js';
 import { type Engine, referenceEngine } from '../src/engine/engine.js';
 import { type ArchitectureConfig, Sequential } from '../src/network/sequential.js';
-import { exportTfjs } from '../src/io/tfjs.js';
+import { preset } from '../src/models/presets.js';
 import { createEngine } from '../src/node/engine.js';
 import { evaluate, evaluateAsync } from '../src/train/evaluate.js';
 import type { OptimizerConfig } from '../src/train/optimizers/index.js';
@@ -156,6 +157,51 @@ describe('training on the WebGPU engine (SwiftShader)', { skip }, () => {
     assert.notDeepEqual(n3.getWeights(), straight.w);
   });
 
+  it('a mobilenet (depthwise-separable preset) trains a few steps following the reference loss', async () => {
+    const rng = new Rng(4), count = 8;
+    const colour = createDataset({ x: Float32Array.from({ length: count * 8 * 8 * 3 }, () => rng.normal()),
+      labels: Int32Array.from({ length: count }, () => rng.int(3)), shape: [8, 8, 3], classes: 3 }, 'colour noise');
+    const o: FitOptions = { epochs: 1, batchSize: 3, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 } };
+    const run = async (engine: Engine) => {
+      const n = net(engine, 3, preset('mobilenet', [8, 8, 3], 3));
+      const history = await new Trainer(n, o).fit(colour);
+      return { losses: history.stepLosses, w: n.getWeights() };
+    };
+    const [a, b] = [await run(referenceEngine()), await run(gpu)];
+    assert.equal(b.losses.length, 3);
+    assert.ok(maxDiff(b.losses, a.losses) < LOSS_TOL, `losses ${b.losses} vs ${a.losses}`);
+    assert.ok(maxDiff(b.w, a.w) < WEIGHT_TOL, `weights differ by ${maxDiff(b.w, a.w)}`);
+    assert.ok(maxDiff(b.w, net(referenceEngine(), 3, preset('mobilenet', [8, 8, 3], 3)).getWeights()) > WEIGHT_TOL * 10,
+      'negative: the weights moved away from their initial values by far more than the tolerance');
+  });
+
+  it('the quadratic loss: risk and gradient as on the reference engine (batch 1 and 3); too few values refused in one line', async () => {
+    const regression: ArchitectureConfig = { inputShape: [8, 8, 1], layers: [{ type: 'Conv2d', outChannels: 2, kernelSize: 3 },
+      { type: 'ReLU' }, { type: 'Flatten' }, { type: 'Dense', outFeatures: 3 }] };
+    for (const N of [1, 3]) {
+      const onGpu = net(gpu, 5, regression), onCpu = net(referenceEngine(), 5, regression);
+      const x = data.x.subarray(0, N * 64), values = Float32Array.from({ length: N * 3 }, (_, i) => (i % 5) - 2);
+      const a = await onGpu.gradientAsync(x, { values }, N, 'quadratic'), b = onCpu.gradient(x, { values }, N, 'quadratic');
+      assert.ok(Math.abs(a - b) < LOSS_TOL * (1 + b), `risk ${a} vs ${b}`);
+      assert.ok(Math.abs((await onGpu.lossAsync(x, { values }, N, 'quadratic')) - b) < LOSS_TOL * (1 + b));
+      const g = await gpu.kernels.device!.read(onGpu.gTensor);
+      assert.ok(maxDiff(g, onCpu.g) < WEIGHT_TOL, `gradients differ by ${maxDiff(g, onCpu.g)}`);
+      assert.ok(onCpu.g.some((v) => Math.abs(v) > WEIGHT_TOL * 10), 'negative: the gradient is not all near zero');
+    }
+    await assert.rejects(net(gpu, 5, regression).lossAsync(data.x.subarray(0, 128), { values: new Float32Array(5) }, 2, 'quadratic'),
+      /the quadratic loss needs 6 target values \(2 samples × 3 outputs\), got 5/);
+  });
+
+  it('refuses what it cannot run when the network is built or a batch is reserved, naming the node; not what it can', () => {
+    assert.throws(() => net(gpu, 1, { inputShape: [4], layers: [{ type: 'Dense', outFeatures: 70000 }] }),
+      /^ShapeError: layer 0 \(Dense\): the webgpu engine cannot run it: 70000 output channels are more than the 65535/);
+    net(gpu, 1, { inputShape: [300, 300, 1], layers: [{ type: 'Flatten' }, { type: 'Dense', outFeatures: 2 }] }); // 90,000 values in a row: fine
+    net(referenceEngine(), 1, { inputShape: [4], layers: [{ type: 'Dense', outFeatures: 70000 }] }); // the CPU engines have no such limit
+    const conv = net(gpu, 1, { inputShape: [64, 64, 1], layers: [{ name: 'c1', type: 'Conv2d', outChannels: 1, kernelSize: 3, padding: 1 }] });
+    conv.reserve(500);
+    assert.throws(() => conv.reserve(600), /node "c1" \(Conv2d\) with input input \[64, 64, 1\]: the webgpu engine cannot run it: its matrix product for a batch of 600 has 2457600 rows, more than the 2097120/);
+  });
+
   it('evaluates and predicts through the async calls as the reference engine does', async () => {
     const onGpu = net(gpu), onCpu = net(referenceEngine());
     const [a, b] = [await evaluateAsync(onGpu, data), evaluate(onCpu, data)];
@@ -179,10 +225,5 @@ describe('training on the WebGPU engine (SwiftShader)', { skip }, () => {
     assert.throws(() => n.buffers, /await net\.download\(\) first/);
     await n.download();
     assert.deepEqual(n.getWeights(), before);
-    await assert.rejects(n.lossAsync(x, { values: new Float32Array(3) }, 1, 'quadratic'), /quadratic loss is not available on the webgpu engine/);
-    assert.throws(() => exportTfjs(n), /cannot export to TensorFlow\.js: the network is on the webgpu engine; save it and load it on a CPU engine/);
-    const depthwise = net(gpu, 1, { inputShape: [4, 4, 2], layers: [{ type: 'DepthwiseConv2d', kernelSize: 3 }, { type: 'Flatten' },
-      { type: 'Dense', outFeatures: 2 }, { type: 'Softmax' }] });
-    await assert.rejects(depthwise.predictAsync(new Float32Array(32), 1), /grouped convolutions \(G = 2\) are not supported by the WebGPU kernels yet/);
   });
 });

@@ -78,7 +78,8 @@ program.command('train')
   .addOption(gpuAdapterOption())
   .addOption(threadsOption())
   .option('-o, --out <dir>', 'output directory (default: runs/<date-time>)')
-  .option('--resume <checkpoint>', 'continue from a checkpoint, with the flags it was started with')
+  .option('--resume <checkpoint>', 'continue from a checkpoint, with the flags it was started with, on the engine (and GPU adapter) ' +
+    'it trained on; --engine continues elsewhere, not bitwise')
   .option('--ui', 'serve the live dashboard while training')
   .option('--json', 'JSON lines on stdout instead of the progress display')
   .action(async function (this: Command, flags: TrainFlags) {

@@ -24,6 +24,11 @@ const numeric = (parse: (s: string) => number) => (v: unknown) => {
   return parse(String(v));
 };
 
+const oneOf = (choices: string[]) => (v: unknown) => {
+  if (!choices.includes(v as string)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}.`);
+  return v;
+};
+
 /** How each flag a checkpoint keeps is checked: the command line's own parsers. */
 const SAVED: Partial<Record<keyof TrainFlags, (v: unknown) => unknown>> = {
   data: isString, schedule: isString, earlyStopping: isBoolean, normalize: isBoolean,
@@ -35,6 +40,7 @@ const SAVED: Partial<Record<keyof TrainFlags, (v: unknown) => unknown>> = {
   patience: numeric(nonNegativeInt), augment: numeric(nonNegativeInt), seed: numeric(nonNegativeInt),
   lr: numeric(positiveNumber), momentum: numeric(positiveNumber), weightDecay: numeric(positiveNumber),
   validationSplit: numeric(fraction),
+  engine: oneOf(['auto', 'wasm', 'webgpu', 'reference']), gpuAdapter: oneOf(['system', 'swiftshader']),
 };
 
 /** The flags saved in a checkpoint's meta, each checked as if given on the command line. */

@@ -12,6 +12,7 @@ import { applyStandardization, fitStandardization, type Standardization } from '
 import type { ArchitectureConfig } from '../network/sequential.js';
 import { Sequential } from '../network/sequential.js';
 import { createEngine, describeEngine, type EngineKind } from '../node/engine.js';
+import { engineChangeNote, engineMeta, resumedEngineError, restoreEngine } from './resume-engine.js';
 import { readFileMaybeGzip, writeFileAtomic } from '../node/files.js';
 import { saveModel } from '../node/model-io.js';
 import { decodeCheckpoint } from '../train/checkpoint.js';
@@ -78,6 +79,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   // A resumed run continues with the flags it was started with, unless given again here.
   let checkpoint: Uint8Array | null = null;
   let architecture: ArchitectureConfig | null = null;
+  let saved: Partial<TrainFlags> = {};
   if (flags.resume) {
     const path = resolve(flags.resume);
     if (!existsSync(path)) throw new DescentError(`--resume: no checkpoint at ${path}`);
@@ -88,8 +90,9 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
     cleanBeside(path);
     const snapshot = decodeCheckpoint(checkpoint, path);
     architecture = snapshot.architecture;
-    const saved = savedFlags(snapshot.meta.flags, path);
+    saved = savedFlags(snapshot.meta.flags, path);
     for (const key of RESUMED_FLAGS) if (!explicit.has(key) && key in saved) (flags as unknown as Record<string, unknown>)[key] = saved[key];
+    restoreEngine(flags, explicit, saved);
   }
 
   // Flags that are parsed after loading (the schedule needs the step count) are checked first.
@@ -130,12 +133,16 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
   }
 
   architecture ??= loadArchitecture(flags.model, train.shape, train.classes);
-  const engine = await createEngine({ kind: flags.engine, threads: flags.threads, gpuAdapter: flags.gpuAdapter });
+  const engine = await createEngine({ kind: flags.engine, threads: flags.threads, gpuAdapter: flags.gpuAdapter }).catch((e) => {
+    throw resumedEngineError(e, saved, explicit);
+  });
   let dashboard: Dashboard | null = null, dashboardFinished = false;
   try {
     const net = Sequential.fromConfig(architecture, { seed: flags.seed, arena: engine.arena, kernels: engine.kernels });
     log(`Descent: ${flags.resume ? `resuming ${flags.resume}` : `training ${flags.model} (recipe ${flags.recipe})`} on ${flags.data} ` +
       `(${train.count.toLocaleString('en-US')} images ${train.shape.join('×')}, ${train.classes} classes), engine ${describeEngine(engine)}, output ${out}`);
+    const note = engineChangeNote(saved, engine);
+    if (note) log(note);
     if (!flags.json) log(net.summary());
 
     const validationSplit = flags.validationSplit > 0 ? flags.validationSplit : undefined;
@@ -153,7 +160,7 @@ export async function trainCommand(flags: TrainFlags, explicit: Set<string>): Pr
       maxSteps: flags.maxSteps,
       checkpointEvery: { epochs: 1, ...(flags.checkpointEvery ? { steps: flags.checkpointEvery } : {}) },
       onCheckpoint: (bytes, where) => recorder?.saveCheckpoint(bytes, where),
-      meta: { flags: Object.fromEntries(RESUMED_FLAGS.map((k) => [k, flags[k]])) },
+      meta: { flags: { ...Object.fromEntries(RESUMED_FLAGS.map((k) => [k, flags[k]])), ...engineMeta(engine, flags) } },
     };
     const trainer = new Trainer(net, options);
     if (checkpoint) trainer.restore(checkpoint, flags.resume);

@@ -50,7 +50,7 @@ export function missingAdapterReason(icd = process.env.VK_ICD_FILENAMES): string
 
 /** Opens a WebGPU device in Node: the package, then the adapter, each failing with a clear reason. */
 export async function openNodeGpu(options: NodeGpuOptions = {}): Promise<GpuDevice> {
-  const missing = options.swiftshader ? null : missingBeforeDawn();
+  const missing = options.swiftshader ? missingIcd() : missingBeforeDawn();
   if (missing) throw new WebGpuUnavailableError(`WebGPU found no adapter: ${missing}`);
   return openDevice(await nodeGpu(options), () => missingAdapterReason());
 }
@@ -61,14 +61,16 @@ export async function openNodeGpu(options: NodeGpuOptions = {}): Promise<GpuDevi
  * environment, any GPU device at all.
  */
 function missingBeforeDawn(): string | null {
-  const icd = process.env.VK_ICD_FILENAMES;
-  if (icd) {
-    const absent = icd.split(':').filter((f) => !existsSync(f));
-    return absent.length ? `VK_ICD_FILENAMES names ${absent.join(', ')}, which does not exist` : null;
-  }
+  if (process.env.VK_ICD_FILENAMES) return missingIcd();
   if (process.platform !== 'linux' || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return null;
   return gpuDevicePresent() ? null : 'this machine has no GPU device (no /dev/dri/renderD* or /dev/nvidia0); ' +
     `for SwiftShader, the CPU driver of Debian's chromium (for tests), ask for it: { swiftshader: true } (CLI: --gpu-adapter swiftshader)`;
+}
+
+/** A driver file named by VK_ICD_FILENAMES that does not exist (SwiftShader asked for by name too). */
+function missingIcd(): string | null {
+  const absent = (process.env.VK_ICD_FILENAMES ?? '').split(':').filter((f) => f && !existsSync(f));
+  return absent.length ? `VK_ICD_FILENAMES names ${absent.join(', ')}, which does not exist` : null;
 }
 
 /** Whether a GPU could be there, by its device files (Linux; elsewhere: yes). */

@@ -1,13 +1,17 @@
-/** Exports refuse a network holding NaN or ±Inf: non-finite numbers never reach a saved model. */
+/**
+ * Exports refuse a network holding NaN or ±Inf: non-finite numbers never reach a saved model. On a
+ * device engine they read the host copies, which must be up to date.
+ */
 import { DescentError } from '../core/errors.js';
 import { firstNonFinite, NonFiniteError } from '../core/finite.js';
 import type { Sequential } from '../network/sequential.js';
 
 export function checkFiniteNetwork(net: Sequential, what: string): void {
-  // The exporters read each layer's tensors, which on a device (WebGPU) are handles, not numbers.
-  if (net.device) {
-    throw new DescentError(`${what}: the network is on the ${net.kernels.name} engine; save it and load it on a CPU engine ` +
-      '(loadModel without an engine) to export it');
+  // Exporters read the host copies of w and the buffers (hostTensors); on a device (WebGPU) they
+  // must be current: fit leaves them so, other device-side changes need a download.
+  if (!net.hostInSync) {
+    throw new DescentError(`${what}: the network changed on the ${net.kernels.name} engine's device since its numbers were ` +
+      'last read: await net.download() first');
   }
   for (const [slots, vector] of [[net.paramSlots, net.w], [net.bufferSlots, net.buffers]] as const) {
     for (const s of slots) {

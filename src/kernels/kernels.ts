@@ -65,7 +65,7 @@ export type ClassTarget = { labels: Int32Array } | { probs: Floats };
 export interface DeviceTensors {
   /** The adapter, as a person reads it (e.g. "nvidia ampere (...)"). */
   readonly adapter: string;
-  /** Where softmaxCrossEntropy writes the risk (one element); it returns NaN on such an engine. */
+  /** Where softmaxCrossEntropy and quadraticLoss write the risk (one element); softmaxCrossEntropy returns NaN on such an engine. */
   readonly loss: Tensor;
   /** Elements [offset, offset + length) of t, as a handle. */
   view(t: Tensor, offset: number, length: number): Tensor;
@@ -79,6 +79,21 @@ export interface DeviceTensors {
   squaredDistance(a: Tensor, b: Tensor | null, n: number, out: Tensor): void;
   /** out[0] = 1 when x[0 .. n) holds a NaN or ±∞, else 0. */
   nonFinite(x: Tensor, n: number, out: Tensor): void;
+  /**
+   * Why this engine cannot run a node (its type, input and output shapes of one sample) at `batch`
+   * samples, or null: a network refuses such a node when it is built (batch 1) and when a batch
+   * size is reserved, in one line, before a run starts.
+   */
+  unsupported(node: DeviceNode, batch: number): string | null;
+  /** The quadratic loss (src/losses/quadratic.ts) of outputs y against host values: g = ∂risk/∂y, the risk to `loss`. */
+  quadraticLoss(y: Tensor, values: Float32Array, g: Tensor, N: number, E: number): void;
+}
+
+/** A network node as an engine sees it when it checks what it can run (DeviceTensors.unsupported). */
+export interface DeviceNode {
+  readonly type: string;
+  readonly inputs: readonly (readonly number[])[];
+  readonly output: readonly number[];
 }
 
 /** Every loop a layer needs: the reference TypeScript kernels and the WebAssembly engine implement it. */

@@ -3,6 +3,7 @@
  * so ∂ℓ/∂y = 2 (y - y').
  */
 import type { Floats } from '../core/floats.js';
+import type { ClassTarget } from '../kernels/kernels.js';
 
 /** Risk (mean over N samples of E values each) and, in g, ∂risk/∂y. */
 export function quadraticLoss(y: Floats, target: Floats, g: Floats, N: number, E: number): number {
@@ -13,4 +14,15 @@ export function quadraticLoss(y: Floats, target: Floats, g: Floats, N: number, E
     g[i] = (2 * d) / N;
   }
   return risk / N;
+}
+
+/**
+ * y' for N samples of E outputs when the targets are classes: the one-hot vector e_y of each
+ * label (Keras' mean squared error on categorical labels), or the given target probabilities.
+ */
+export function quadraticTargets(target: ClassTarget, N: number, E: number): Float32Array {
+  if ('probs' in target) return Float32Array.from(target.probs.subarray(0, N * E));
+  const values = new Float32Array(N * E);
+  for (let n = 0; n < N; n++) values[n * E + target.labels[n]] = 1;
+  return values;
 }

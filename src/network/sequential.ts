@@ -23,7 +23,7 @@ import type { DeviceTensors, Kernels } from '../kernels/kernels.js';
 import { referenceKernels } from '../kernels/reference/index.js';
 import { Layer, type LayerConfig, type ParamSpec, type RunContext } from '../layers/layer.js';
 import { JoinLayer } from '../layers/join.js';
-import { quadraticLoss } from '../losses/quadratic.js';
+import { quadraticLoss, quadraticTargets } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
@@ -166,6 +166,8 @@ export class Sequential {
   /** Where `risk` lets the loss kernel write a gradient no one reads (shareActivations). */
   private riskGradient: Tensor | null = null;
   private readonly sizes: number[];
+  /** One sample's shape of x^(0..K). */
+  private readonly shapes: Shape[];
   /** fused[k]: layer k also computes layer k+1, a ReLU, in its forward pass. */
   private readonly fused: boolean[];
   /** Who reads what: inputs[k] are the tensors node k reads (x^(0) the input, x^(j+1) node j's output). */
@@ -204,6 +206,7 @@ export class Sequential {
 
     // Shape inference, node by node: a network that does not fit fails here, naming the node,
     // its inputs and their shapes.
+    this.device = this.kernels.device;
     const shapes: Shape[] = [this.inputShape];
     layers.forEach((layer, k) => {
       const ins = this.topology.inputs[k].map((t) => shapes[t]);
@@ -216,8 +219,10 @@ export class Sequential {
       }
     });
     this.sizes = shapes.map(sizeOf);
+    this.shapes = shapes;
     this.outputShape = shapes[shapes.length - 1];
     checkSize(layers, this.sizes);
+    this.checkDevice(1);
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
@@ -226,7 +231,6 @@ export class Sequential {
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
-    this.device = this.kernels.device;
     const wCount = countOf(paramSpecs), bufferCount = countOf(bufferSpecs);
     this.wTensor = this.arena.floats(wCount);
     this.gTensor = this.arena.floats(wCount);
@@ -359,6 +363,7 @@ export class Sequential {
   /** Make room for batches of up to `batch` samples. Allocates only when the capacity grows. */
   reserve(batch: number): void {
     if (batch <= this.capacity) return;
+    this.checkDevice(batch);
     this.xs = this.sizes.map((d) => this.arena.floats(batch * d));
     // An input read by several nodes gets one gradient buffer per reading edge (summed in gatherGradient).
     const { inputs, consumers } = this.topology;
@@ -378,11 +383,22 @@ export class Sequential {
   /** Room for inference passes of up to `batch` samples on the shared slots (shareActivations). */
   private reserveInference(batch: number): void {
     if (batch <= this.inferenceCapacity) return;
+    this.checkDevice(batch);
     const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes, this.fused));
     const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
     this.inferenceXs = this.sizes.map((d, t) => this.view(slots[plan.slotOf[t]], 0, batch * d));
     this.allocateLayers(batch);
     this.inferenceCapacity = batch;
+  }
+
+  /** On a device engine: every node must be one it can run at `batch` samples (refused here, naming the node). */
+  private checkDevice(batch: number): void {
+    const unsupported = this.device?.unsupported;
+    if (!unsupported) return;
+    this.layers.forEach((layer, k) => {
+      const why = unsupported({ type: layer.type, inputs: this.topology.inputs[k].map((t) => this.shapes[t]), output: this.shapes[k + 1] }, batch);
+      if (why) throw new ShapeError(`${this.where(k, this.shapes)}: the ${this.kernels.name} engine cannot run it: ${why}`);
+    });
   }
 
   /** The layers' own buffers (pooling arg max, batch-norm statistics), for the larger of both passes. */
@@ -565,9 +581,6 @@ export class Sequential {
 
   /** loss's work on every engine; on a device the risk stays in device.loss and is NaN here. @internal */
   recordLoss(input: Floats, target: Target, N: number, loss: LossKind = this.defaultLoss, training = false): { risk: number; from: number } {
-    if (this.device && loss !== 'cross_entropy') {
-      throw new DescentError(`the ${loss} loss is not available on the ${this.kernels.name} engine: use cross_entropy`);
-    }
     this.run(input, N, training, false);
     return this.riskOf(this.xs, (t) => this.gs[t], target, N, loss);
   }
@@ -597,8 +610,20 @@ export class Sequential {
       const risk = this.kernels.softmaxCrossEntropy(xs[logits], target, p, grad(logits), N, E);
       return { risk, from: logits - 1 };
     }
-    if (!('values' in target)) throw new DescentError('the quadratic loss needs regression targets ({ values })');
-    return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), target.values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
+    if ('labels' in target) this.checkLabels(target.labels, N, E);
+    if ('probs' in target && target.probs.length < N * E) {
+      throw new DescentError(`the quadratic loss needs ${N * E} target probabilities (${N} samples × ${E} outputs), got ${target.probs.length}`);
+    }
+    // Class targets become y' = e_y (or the given probabilities): ||y − y'||² on the outputs.
+    const values = 'values' in target ? target.values : quadraticTargets(target, N, E);
+    if (values.length < N * E) {
+      throw new DescentError(`the quadratic loss needs ${N * E} target values (${N} samples × ${E} outputs), got ${values.length}`);
+    }
+    if (this.device) {
+      this.device.quadraticLoss(xs[K], Float32Array.from(values.subarray(0, N * E)), grad(K), N, E);
+      return { risk: NaN, from: K - 1 };
+    }
+    return { risk: quadraticLoss(hostFloats(xs[K], 'quadraticLoss'), values, hostFloats(grad(K), 'quadraticLoss'), N, E), from: K - 1 };
   }
 
   /** p for cross-entropy on a network without a final Softmax; allocated once. */

@@ -1,5 +1,5 @@
 /**
- * Evaluation on a dataset: the risk (mean cross-entropy), the zero-one error of the arg-max rule
+ * Evaluation on a dataset: the risk (mean cross-entropy, or the quadratic loss on one-hot targets), the zero-one error of the arg-max rule
  * (notes, section 1: correct when p falls in the decision region P_c), and the confusion matrix.
  */
 import { check } from '../core/errors.js';
@@ -7,10 +7,11 @@ import type { Dataset } from '../data/dataset.js';
 import { sizeOf } from '../core/shape.js';
 import { argmaxRows, type Sequential } from '../network/sequential.js';
 import { hostFloats } from '../core/tensor.js';
+import type { LossKind } from '../losses/loss.js';
 
 /** What `evaluate` measures on a dataset. */
 export interface Evaluation {
-  /** Mean cross-entropy loss. */
+  /** Mean loss: cross-entropy, or what `loss` asked for (the quadratic loss ||p − e_y||² per sample). */
   loss: number;
   /** Zero-one error: the fraction of samples whose arg max p is not the true class. */
   error: number;
@@ -22,23 +23,24 @@ export interface Evaluation {
   confusion: number[][];
 }
 
-/** Accuracy, mean cross-entropy and the confusion matrix of `net` on `data`, in batches of `batchSize`. */
-export function evaluate(net: Sequential, data: Dataset, batchSize = 256): Evaluation {
+/** Accuracy, mean loss (cross-entropy unless `loss` says) and the confusion matrix of `net` on `data`, in batches of `batchSize`. */
+export function evaluate(net: Sequential, data: Dataset, batchSize = 256, loss: LossKind = 'cross_entropy'): Evaluation {
   const run = evaluation(net, data, batchSize);
   for (const { x, labels, n } of run.batches()) {
-    const risk = net.risk(x, { labels }, n, 'cross_entropy');
+    const risk = net.risk(x, { labels }, n, loss);
     run.tally(risk, argmaxRows(hostFloats(net.activation(net.layers.length), 'evaluate'), n, run.E), n);
   }
   return run.result();
 }
 
 /** As evaluate, on every engine: on a device (WebGPU) each batch's loss and outputs are read back. */
-export async function evaluateAsync(net: Sequential, data: Dataset, batchSize = 256): Promise<Evaluation> {
+export async function evaluateAsync(net: Sequential, data: Dataset, batchSize = 256,
+  loss: LossKind = 'cross_entropy'): Promise<Evaluation> {
   const device = net.device;
-  if (!device) return evaluate(net, data, batchSize);
+  if (!device) return evaluate(net, data, batchSize, loss);
   const run = evaluation(net, data, batchSize);
   for (const { x, labels, n } of run.batches()) {
-    net.recordLoss(x, { labels }, n, 'cross_entropy', false);
+    net.recordLoss(x, { labels }, n, loss, false);
     const [risk, out] = await Promise.all([device.read(device.loss), net.readOutput(n)]);
     run.tally(risk[0], argmaxRows(out, n, run.E), n);
   }

@@ -41,7 +41,11 @@ export interface FitOptions {
   optimizer?: OptimizerConfig;
   /** The learning-rate schedule (default constant). */
   schedule?: ScheduleConfig;
-  /** The loss (default 'cross_entropy', fused with a final Softmax; 'quadratic' for regression). */
+  /**
+   * The loss (default 'cross_entropy', fused with a final Softmax). 'quadratic' is ||y − y'||² with
+   * y' the one-hot vector of the label (Keras' mean squared error on categorical labels), also for
+   * the validation loss.
+   */
   loss?: LossKind;
   /** A validation set, evaluated after every epoch (instead of validationSplit). */
   validation?: Dataset;
@@ -564,7 +568,8 @@ export class Trainer extends Emitter {
     };
     if (this.options.validate || validation) {
       const v = this.options.validate?.(net, rec.epoch) ??
-        (net.device ? await evaluateAsync(net, validation!, this.options.evalBatchSize) : evaluate(net, validation!, this.options.evalBatchSize));
+        (net.device ? await evaluateAsync(net, validation!, this.options.evalBatchSize, this.options.loss)
+          : evaluate(net, validation!, this.options.evalBatchSize, this.options.loss));
       rec.valLoss = v.loss;
       rec.valError = v.error;
     }

@@ -12,6 +12,7 @@ import type { Engine } from '../engine.js';
 import type { AdapterDescription, GpuDevice } from './device.js';
 import { GpuKernels } from './gpu-kernels.js';
 import { gpuTensor, subTensor, type GpuTensor, view } from './tensor.js';
+import { unsupportedNode } from './limits.js';
 
 /** A tensor of the kernel interface as this engine's handle (narrowed once per call; see tensor.ts). */
 const gpu = gpuTensor;
@@ -43,6 +44,11 @@ export class GpuArena implements Arena {
   }
 }
 
+/** The floats one tensor may hold: each is bound whole, as one buffer. */
+export function maxElements(device: GPUDevice): number {
+  return Math.floor(Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) / 4);
+}
+
 /** `GpuKernels` as `Kernels`: the same calls, with class labels and target probabilities taken up from the host. */
 export class WebGpuKernels implements Kernels {
   readonly name = 'webgpu';
@@ -63,6 +69,9 @@ export class WebGpuKernels implements Kernels {
       read: (t) => k.read(gpuTensor(t)),
       squaredDistance: (a, b, n, out) => k.squaredDistance(gpuTensor(a), opt(b), n, gpuTensor(out)),
       nonFinite: (x, n, out) => k.nonFinite(gpuTensor(x), n, gpuTensor(out)),
+      unsupported: (node, batch) => unsupportedNode(node, batch, maxElements(gpu.device)),
+      quadraticLoss: (y, values, g, N, E) => k.quadraticLoss(gpuTensor(y), this.upload('probs', values.subarray(0, N * E)),
+        gpuTensor(g), N, E, gpuTensor(loss)),
     };
   }
 

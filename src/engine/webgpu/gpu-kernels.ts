@@ -14,10 +14,11 @@ import { OPTIMIZER_KERNELS, ADAGRAD_UPDATE, ADAM_UPDATE, RMSPROP_UPDATE, SGD_UPD
 import { ACTIVATION_BACKWARD, ACTIVATION_CODES, ACTIVATION_FORWARD, ADD_BIAS, DROPOUT, NON_FINITE, POINTWISE_KERNELS,
   SUM_ROWS } from './shaders/pointwise.js';
 import { AVG_POOL_BACKWARD, AVG_POOL_FORWARD, MAX_POOL_BACKWARD, MAX_POOL_FORWARD, POOL_KERNELS } from './shaders/pool.js';
-import { MEAN_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOFTMAX_FORWARD, SOFTMAX_KERNELS } from './shaders/softmax.js';
+import { MEAN_LOSS, QUADRATIC_LOSS, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, SOFTMAX_FORWARD, SOFTMAX_KERNELS } from './shaders/softmax.js';
 import { ADD_BROADCAST, ADD_TENSORS, COPY_BLOCK, JOIN_KERNELS, SQUARED_DISTANCE, SUM_BROADCAST } from './shaders/join.js';
 import { paramBytes, type KernelSpec } from './shaders/spec.js';
 import { type GpuTensor, view } from './tensor.js';
+import { MAX_GROUPS, TILE } from './limits.js';
 
 type T = GpuTensor;
 
@@ -29,8 +30,6 @@ export const ALL_KERNELS: readonly KernelSpec[] = [...GEMM_KERNELS, ...POINTWISE
 export type GpuClassTarget = { labels: T } | { probs: T };
 
 const WG = 64;
-const MAX_GROUPS = 65535;
-const TILE = 32;
 
 export class GpuKernels {
   readonly name = 'webgpu';
@@ -86,26 +85,37 @@ export class GpuKernels {
   }
 
   conv2dForward(x: T, w: T, b: T | null, y: T, g: Conv2dGeometry, relu?: T | null): void {
-    ungrouped(g, 'conv2dForward');
-    const rows = g.N * g.OH * g.OW, K = g.KH * g.KW * g.C;
+    const { G, Cg, Og } = groups(g, 'conv2dForward');
+    const rows = g.N * g.OH * g.OW, K = g.KH * g.KW * Cg;
     need([[x, g.N * g.H * g.W * g.C, 'x'], [w, g.O * K, 'w'], [b, g.O, 'b'], [y, rows * g.O, 'y'],
       [relu ?? null, rows * g.O, 'relu']], 'conv2dForward');
-    this.gemm(CONV_FORWARD, [x, w, b, y, relu ?? null], { GM: rows, GN: g.O, GK: K, ...g, hasBias: b !== null, hasRelu: !!relu });
+    for (let i = 0; i < G; i++) {
+      const [xi, yi] = [shift(x, i * Cg), shift(y, i * Og)];
+      this.gemm(CONV_FORWARD, [xi, shift(w, i * Og * K), b && shift(b, i * Og), yi, relu ? shift(relu, i * Og) : null],
+        { GM: rows, GN: Og, GK: K, ...groupDims(g, Cg, Og), hasBias: b !== null, hasRelu: !!relu });
+    }
   }
 
   conv2dBackwardData(gy: T, w: T, gx: T, g: Conv2dGeometry): void {
-    ungrouped(g, 'conv2dBackwardData');
-    need([[gy, g.N * g.OH * g.OW * g.O, 'gy'], [w, g.O * g.KH * g.KW * g.C, 'w'], [gx, g.N * g.H * g.W * g.C, 'gx']],
+    const { G, Cg, Og } = groups(g, 'conv2dBackwardData');
+    const K = g.KH * g.KW * Cg;
+    need([[gy, g.N * g.OH * g.OW * g.O, 'gy'], [w, g.O * K, 'w'], [gx, g.N * g.H * g.W * g.C, 'gx']],
       'conv2dBackwardData');
-    this.gemm(CONV_BACKWARD_DATA, [gy, w, gx], { GM: g.N * g.H * g.W, GN: g.C, GK: g.KH * g.KW * g.O, ...g });
+    for (let i = 0; i < G; i++) {
+      this.gemm(CONV_BACKWARD_DATA, [shift(gy, i * Og), shift(w, i * Og * K), shift(gx, i * Cg)],
+        { GM: g.N * g.H * g.W, GN: Cg, GK: g.KH * g.KW * Og, ...groupDims(g, Cg, Og) });
+    }
   }
 
   conv2dBackwardFilter(x: T, gy: T, gw: T, gb: T | null, g: Conv2dGeometry): void {
-    ungrouped(g, 'conv2dBackwardFilter');
-    const rows = g.N * g.OH * g.OW;
-    need([[x, g.N * g.H * g.W * g.C, 'x'], [gy, rows * g.O, 'gy'], [gw, g.O * g.KH * g.KW * g.C, 'gw'], [gb, g.O, 'gb']],
+    const { G, Cg, Og } = groups(g, 'conv2dBackwardFilter');
+    const rows = g.N * g.OH * g.OW, K = g.KH * g.KW * Cg;
+    need([[x, g.N * g.H * g.W * g.C, 'x'], [gy, rows * g.O, 'gy'], [gw, g.O * K, 'gw'], [gb, g.O, 'gb']],
       'conv2dBackwardFilter');
-    this.gemm(CONV_BACKWARD_FILTER, [x, gy, gw], { GM: g.O, GN: g.KH * g.KW * g.C, GK: rows, ...g });
+    for (let i = 0; i < G; i++) {
+      this.gemm(CONV_BACKWARD_FILTER, [shift(x, i * Cg), shift(gy, i * Og), shift(gw, i * Og * K)],
+        { GM: Og, GN: K, GK: rows, ...groupDims(g, Cg, Og) });
+    }
     if (gb) this.sumRows(gy, gb, rows, g.O);
   }
 
@@ -225,6 +235,14 @@ export class GpuKernels {
       [loss, 1, 'loss']], 'softmaxCrossEntropy');
     const rows = this.rowLosses(N);
     this.flat(SOFTMAX_CROSS_ENTROPY, [z, labels, probs, p, gz, rows], N, { N, E, useLabels: labels !== null });
+    this.dispatch(MEAN_LOSS, [rows, loss], { N }, 1, 1);
+  }
+
+  /** As quadraticLoss (src/losses/quadratic.ts) with target values t: g = ∂risk/∂y, the risk to loss[0]. */
+  quadraticLoss(y: T, t: T, g: T, N: number, E: number, loss: T): void {
+    need([[y, N * E, 'y'], [t, N * E, 't'], [g, N * E, 'g'], [loss, 1, 'loss']], 'quadraticLoss');
+    const rows = this.rowLosses(N);
+    this.flat(QUADRATIC_LOSS, [y, t, g, rows], N, { N, E });
     this.dispatch(MEAN_LOSS, [rows, loss], { N }, 1, 1);
   }
 
@@ -400,9 +418,26 @@ function dropThreshold(p: number): { threshold: number; dropAll: boolean; scale:
   return { threshold: Math.min(t, 4294967295), dropAll: t >= 4294967296, scale: 1 / (1 - p) };
 }
 
-/** Grouped convolutions (G > 1, main's newer interface) are not in these kernels yet: refused, never computed as G = 1. */
-function ungrouped(g: Conv2dGeometry, kernel: string): void {
-  if ((g.G ?? 1) !== 1) throw new RangeError(`${kernel}: grouped convolutions (G = ${g.G}) are not supported by the WebGPU kernels yet`);
+/** The group count and a group's input and output channels; a geometry whose groups do not divide C and O is refused. */
+export function groups(g: Conv2dGeometry, kernel: string): { G: number; Cg: number; Og: number } {
+  const G = g.G ?? 1;
+  if (!Number.isInteger(G) || G < 1 || g.C % G !== 0 || g.O % G !== 0) {
+    throw new RangeError(`${kernel}: ${G} groups do not divide ${g.C} input and ${g.O} output channels`);
+  }
+  return { G, Cg: g.C / G, Og: g.O / G };
+}
+
+/**
+ * A group's dispatch sees C = Cg and O = Og channels; XC and YC (the channels per pixel of x and y)
+ * stay the whole tensor's, and the group's first channel is in each tensor's offset (see `shift`).
+ */
+function groupDims(g: Conv2dGeometry, Cg: number, Og: number): Conv2dGeometry & { XC: number; YC: number } {
+  return { ...g, C: Cg, O: Og, XC: g.C, YC: g.O };
+}
+
+/** t from element `by` on: a group's first channel (the loaders stride over pixels by XC / YC). */
+function shift(t: T, by: number): T {
+  return by === 0 ? t : view(t.buffer, t.offset + by, t.length - by);
 }
 
 /** Each tensor (when given) must hold what the call reads or writes: the views share buffers. */

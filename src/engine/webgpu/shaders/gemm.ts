@@ -59,8 +59,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 /** A select() evaluates both sides, so loaders must stay in bounds: they clamp their index. */
 const GEMM_DIMS: (readonly [string, ScalarType])[] = [['GM', 'u32'], ['GN', 'u32'], ['GK', 'u32']];
 
-const CONV_DIMS: (readonly [string, ScalarType])[] = ['N', 'H', 'W', 'C', 'O', 'OH', 'OW', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW']
-  .map((n) => [n, 'i32'] as const);
+/**
+ * A grouped convolution runs one dispatch per group over the group's channels: C and O are then a
+ * group's input and output channels, while XC and YC are the channels per pixel of x (gx) and y (gy),
+ * the row strides; the group's first channel is in the tensors' offsets. Ungrouped: XC = C, YC = O.
+ */
+const CONV_DIMS: (readonly [string, ScalarType])[] = ['N', 'H', 'W', 'C', 'O', 'OH', 'OW', 'KH', 'KW', 'SH', 'SW', 'PH', 'PW', 'DH', 'DW',
+  'XC', 'YC'].map((n) => [n, 'i32'] as const);
 
 /** x[n, oh·SH − PH + kh·DH, ow·SW − PW + kw·DW, c] for row m = (n, oh, ow) and column k = (kh, kw, c); 0 in the padding. */
 const IM2COL = /* wgsl */ `
@@ -78,7 +83,7 @@ fn im2col(m: u32, k: u32) -> f32 {
   let ih = oh * P.SH - P.PH + kh * P.DH;
   let iw = ow * P.SW - P.PW + kw * P.DW;
   if (kh >= P.KH || ih < 0 || ih >= P.H || iw < 0 || iw >= P.W) { return 0.0; }
-  return x[P.off_x + u32(((n * P.H + ih) * P.W + iw) * P.C + c)];
+  return x[P.off_x + u32(((n * P.H + ih) * P.W + iw) * P.XC + c)];
 }`;
 
 const RELU = /* wgsl */ `fn relu(v: f32) -> f32 { return select(v, 0.0, is_negative(v)); }`;
@@ -135,8 +140,9 @@ ${RELU}
 fn store_c(m: u32, n: u32, v: f32) {
   var s = v;
   if (P.hasBias != 0u) { s = s + bias[P.off_bias + n]; }
-  y[P.off_y + m * P.GN + n] = s;
-  if (P.hasRelu != 0u) { r[P.off_r + m * P.GN + n] = relu(s); }
+  let i = m * u32(P.YC) + n;
+  y[P.off_y + i] = s;
+  if (P.hasRelu != 0u) { r[P.off_r + i] = relu(s); }
 }` + TILE,
 };
 
@@ -167,7 +173,7 @@ fn load_a(m: u32, k: u32) -> f32 {
   let oh = th / P.SH;
   let ow = tw / P.SW;
   if (oh >= P.OH || ow >= P.OW) { return 0.0; }
-  return gy[P.off_gy + u32(((n * P.OH + oh) * P.OW + ow) * P.O + o)];
+  return gy[P.off_gy + u32(((n * P.OH + oh) * P.OW + ow) * P.YC + o)];
 }
 fn load_b(k: u32, c: u32) -> f32 {
   let ki = i32(min(k, P.GK - 1u));
@@ -177,7 +183,7 @@ fn load_b(k: u32, c: u32) -> f32 {
   let kh = kk / P.KW;
   return w[P.off_w + u32(((o * P.KH + kh) * P.KW + kw) * P.C) + min(c, P.GN - 1u)];
 }
-fn store_c(m: u32, c: u32, v: f32) { gx[P.off_gx + m * P.GN + c] = v; }` + TILE,
+fn store_c(m: u32, c: u32, v: f32) { gx[P.off_gx + m * u32(P.XC) + c] = v; }` + TILE,
 };
 
 /** Convolution backward-filter: gw[o, (kh, kw, c)] += Σ_(n, oh, ow) gy[(n, oh, ow), o] · im2col[(n, oh, ow), (kh, kw, c)]. */
@@ -200,9 +206,9 @@ fn im2col(m: u32, k: u32) -> f32 {
   let ih = oh * P.SH - P.PH + kh * P.DH;
   let iw = ow * P.SW - P.PW + kw * P.DW;
   if (ih < 0 || ih >= P.H || iw < 0 || iw >= P.W) { return 0.0; }
-  return x[P.off_x + u32(((n * P.H + ih) * P.W + iw) * P.C + c)];
+  return x[P.off_x + u32(((n * P.H + ih) * P.W + iw) * P.XC + c)];
 }
-fn load_a(o: u32, m: u32) -> f32 { return gy[P.off_gy + min(m, P.GK - 1u) * P.GM + min(o, P.GM - 1u)]; }
+fn load_a(o: u32, m: u32) -> f32 { return gy[P.off_gy + min(m, P.GK - 1u) * u32(P.YC) + min(o, P.GM - 1u)]; }
 fn load_b(m: u32, k: u32) -> f32 { return im2col(m, k); }
 fn store_c(o: u32, k: u32, v: f32) {
   let i = P.off_gw + o * P.GN + k;

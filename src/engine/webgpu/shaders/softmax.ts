@@ -78,6 +78,26 @@ export const SOFTMAX_CROSS_ENTROPY: KernelSpec = {
 }`,
 };
 
+/** Per row n: rowLoss[n] = Σ_e (y − t)², g = 2 (y − t)/N (src/losses/quadratic.ts: no ½ factor). */
+export const QUADRATIC_LOSS: KernelSpec = {
+  name: 'quadraticLoss',
+  tensors: [['y', 'f32'], ['t', 'f32'], ['g', 'f32'], ['rowLoss', 'f32']],
+  scalars: [['N', 'u32'], ['E', 'u32']],
+  body: /* wgsl */ `${FLAT_MAIN} {
+  let n = flat(wid, nwg, lid);
+  if (n >= P.N) { return; }
+  let o = n * P.E;
+  let inv = 1.0 / f32(P.N);
+  var risk = 0.0;
+  for (var e = 0u; e < P.E; e++) {
+    let d = y[P.off_y + o + e] - t[P.off_t + o + e];
+    risk = risk + d * d;
+    g[P.off_g + o + e] = 2.0 * d * inv;
+  }
+  rowLoss[P.off_rowLoss + n] = risk;
+}`,
+};
+
 /** loss[0] = (Σ_n rowLoss[n]) / N, summed in row order by one thread. */
 export const MEAN_LOSS: KernelSpec = {
   name: 'meanLoss',
@@ -92,4 +112,4 @@ fn main() {
 }`,
 };
 
-export const SOFTMAX_KERNELS = [SOFTMAX_FORWARD, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, MEAN_LOSS];
+export const SOFTMAX_KERNELS = [SOFTMAX_FORWARD, SOFTMAX_BACKWARD, SOFTMAX_CROSS_ENTROPY, QUADRATIC_LOSS, MEAN_LOSS];
