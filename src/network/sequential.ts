@@ -29,6 +29,8 @@ import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
 import { type FusionPlan, planFusions, runsThroughRelu } from './fusion-plan.js';
 import { type BufferSlots, planActivationSlots, planGradientSlots } from './memory-plan.js';
+import { HostCopies } from './host-copies.js';
+import { carve, countOf } from './parameter-vector.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
 import { type GraphNode, INPUT, isChain, resolveTopology, type Topology } from './topology.js';
@@ -139,16 +141,14 @@ export class Sequential {
   readonly wTensor: Tensor;
   readonly gTensor: Tensor;
   readonly bufferTensor: Tensor;
-  private readonly hostW: Floats;
-  private readonly hostBuffers: Floats;
-  /** On a device: w or the buffers changed there since the host copies were last brought up. */
-  private deviceAhead = false;
+  /** w and the buffers as host numbers: the engine's arrays, or on a device copies that may be stale. */
+  private readonly host: HostCopies;
   private hostInput: Float32Array | null = null;
 
   /** The notes' parameter vector w (on a device: its host copy, valid after `await download()`). */
   get w(): Floats {
-    this.checkHost('w');
-    return this.hostW;
+    this.host.check('w');
+    return this.host.w;
   }
 
   /** ∂L/∂w, the twin of w (each layer's grads are views into it); on a device use `gTensor` with `device.read`. */
@@ -159,8 +159,8 @@ export class Sequential {
 
   /** Non-trainable state (batch-norm running statistics); on a device, a host copy as w. */
   get buffers(): Floats {
-    this.checkHost('buffers');
-    return this.hostBuffers;
+    this.host.check('buffers');
+    return this.host.buffers;
   }
   /** Where each layer's parameters sit inside w. */
   readonly paramSlots: TensorSlot[] = [];
@@ -243,9 +243,7 @@ export class Sequential {
     this.wTensor = this.arena.floats(wCount);
     this.gTensor = this.arena.floats(wCount);
     this.bufferTensor = this.arena.floats(bufferCount);
-    // On a CPU engine w and the buffers are the engine's own arrays; on a device, host copies.
-    this.hostW = this.device ? new Float32Array(wCount) : hostFloats(this.wTensor, 'Sequential.w');
-    this.hostBuffers = this.device ? new Float32Array(bufferCount) : hostFloats(this.bufferTensor, 'Sequential.buffers');
+    this.host = new HostCopies(this.device, this.kernels.name, this.wTensor, this.bufferTensor);
     const view = (t: Tensor, offset: number, length: number) => this.view(t, offset, length);
     carve(layers, paramSpecs, this.wTensor, this.paramSlots, (l, name, v) => (l.params[name] = v), view);
     carve(layers, paramSpecs, this.gTensor, [], (l, name, v) => (l.grads[name] = v), view);
@@ -313,32 +311,22 @@ export class Sequential {
     return this.device ? this.device.view(t, offset, length) : hostFloats(t, 'Sequential.view').subarray(offset, offset + length);
   }
 
-  private checkHost(what: string): void {
-    if (this.deviceAhead) {
-      throw new DescentError(`${what} has changed on the ${this.kernels.name} engine's device since it was last read: ` +
-        'await net.download() first');
-    }
-  }
-
   /**
    * Brings the host copies of w and the buffers up to date with the device (WebGPU): call it before
    * reading w, buffers or getWeights() after training there. Nothing to do on the CPU engines.
    */
   async download(): Promise<void> {
-    if (!this.device || !this.deviceAhead) return;
-    this.hostW.set(await this.device.read(this.wTensor));
-    if (this.hostBuffers.length) this.hostBuffers.set(await this.device.read(this.bufferTensor));
-    this.deviceAhead = false;
+    await this.host.download();
   }
 
   /** Whether the host copies w and buffers are current (always on the CPU engines). */
   get hostInSync(): boolean {
-    return !this.deviceAhead;
+    return this.host.inSync;
   }
 
   /** Says that w or the buffers changed on the device (an optimizer step there), so the host copies are stale. */
   deviceChanged(): void {
-    if (this.device) this.deviceAhead = true;
+    this.host.changed();
   }
 
   /**
@@ -346,9 +334,7 @@ export class Sequential {
    * the device; nothing to do on the CPU engines, whose w and buffers are the engine's arrays.
    */
   upload(): void {
-    if (!this.device) return;
-    this.device.write(this.wTensor, this.hostW as Float32Array);
-    if (this.hostBuffers.length) this.device.write(this.bufferTensor, this.hostBuffers as Float32Array);
+    this.host.upload();
   }
 
   /** Re-draw w from the network's generator (default: PyTorch's init; 'auto': He before ReLU, Glorot otherwise). */
@@ -358,14 +344,13 @@ export class Sequential {
       const spec = specs.find((s) => s.name === slot.name) as ParamSpec;
       const chosen = scheme === 'auto' ? (feedsRelu(this.layers, this.topology, slot.layer) ? 'he' : 'glorot') : scheme;
       const layerFan = specs.find((s) => s.fan)?.fan;
-      initTensor(this.hostW.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
+      initTensor(this.host.w.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
     }
     for (const slot of this.bufferSlots) {
       const spec = this.layers[slot.layer].bufferSpecs().find((s) => s.name === slot.name) as ParamSpec;
-      this.hostBuffers.fill(spec.fill ?? 0, slot.offset, slot.offset + slot.length);
+      this.host.buffers.fill(spec.fill ?? 0, slot.offset, slot.offset + slot.length);
     }
-    this.upload();
-    this.deviceAhead = false;
+    this.host.upload();
   }
 
   /** Make room for batches of up to `batch` samples. Allocates only when the capacity grows. */
@@ -477,7 +462,7 @@ export class Sequential {
     if (this.device) {
       const x = input.subarray(0, N * this.sizes[0]);
       this.device.write(xs[0], x instanceof Float32Array ? x : Float32Array.from(x));
-      if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
+      if (training && this.bufferTensor.length) this.host.changed(); // batch norm's running statistics
     } else if (input !== xs[0]) hostFloats(xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
     const fuse = this.kernels.fusesRelu === true;
@@ -704,16 +689,7 @@ export class Sequential {
 
   /** Sets w from a copy (its length must match). */
   setWeights(values: ArrayLike<number>): void {
-    if (values.length !== this.hostW.length) {
-      throw new DescentError(`expected ${this.hostW.length} weights, got ${values.length}`);
-    }
-    if (!this.device) {
-      this.hostW.set(values);
-      return;
-    }
-    const data = Float32Array.from(values);
-    if (!this.deviceAhead) this.hostW.set(data);
-    this.device.write(this.wTensor, data);
+    this.host.set('w', values);
   }
 
   /** A copy of the buffer vector (running statistics). */
@@ -723,16 +699,7 @@ export class Sequential {
 
   /** Sets the buffer vector from a copy. */
   setBuffers(values: ArrayLike<number>): void {
-    if (values.length !== this.hostBuffers.length) {
-      throw new DescentError(`expected ${this.hostBuffers.length} buffer values, got ${values.length}`);
-    }
-    if (!this.device) {
-      this.hostBuffers.set(values);
-      return;
-    }
-    const data = Float32Array.from(values);
-    if (!this.deviceAhead) this.hostBuffers.set(data);
-    if (data.length) this.device.write(this.bufferTensor, data);
+    this.host.set('buffers', values);
   }
 
   /** The generator's state (for checkpoints). */
@@ -783,27 +750,6 @@ function checkSize(layers: Layer[], sizes: number[]): void {
     for (const spec of layer.paramSpecs()) total += sizeOf(spec.shape);
     if (total > MAX_PARAMETERS) {
       throw new ShapeError(`layer ${k} (${layer.type}) brings the network to ${total} parameters, more than the ${MAX_PARAMETERS} Descent allocates`);
-    }
-  });
-}
-
-function countOf(specs: ParamSpec[][]): number {
-  let n = 0;
-  for (const layerSpecs of specs) for (const s of layerSpecs) n += sizeOf(s.shape);
-  return n;
-}
-
-/** Carve consecutive views, layer by layer, out of one vector. */
-function carve(layers: Layer[], specs: ParamSpec[][], vector: Tensor, slots: TensorSlot[],
-  bind: (layer: Layer, name: string, view: Tensor) => void,
-  view: (t: Tensor, offset: number, length: number) => Tensor): void {
-  let offset = 0;
-  specs.forEach((layerSpecs, k) => {
-    for (const s of layerSpecs) {
-      const length = sizeOf(s.shape);
-      bind(layers[k], s.name, view(vector, offset, length));
-      slots.push({ layer: k, name: s.name, shape: s.shape, offset, length });
-      offset += length;
     }
   });
 }
