@@ -40,6 +40,23 @@ export let reluDelta: usize = 0;
   return v < 0 ? 0 : v;
 }
 
+/**
+ * g[i] = x[i] < 0 ? 0 : g[i] for i in [start, start + count): the ReLU backward of activations.ts
+ * in place, for a kernel that fuses it after writing g (the max-pool's backward).
+ */
+export function reluBackwardInPlace(g: usize, x: usize, start: i32, count: i32): void {
+  const zero = f32x4.splat(0), e = start + count;
+  let i = start;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(g + o, v128.bitselect(zero, v128.load(g + o), f32x4.lt(v128.load(x + o), zero)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    if (load<f32>(x + o) < 0) store<f32>(g + o, 0);
+  }
+}
+
 /** The i-th 32-bit word of a parameter block, as a signed integer (a size or a flag). */
 @inline export function pi(params: usize, i: i32): i32 {
   return load<i32>(params + (<usize>i << 2));

@@ -10,7 +10,7 @@
  * Parameter words: Pool in src/engine/kernel-params.ts.
  */
 import { hash32 } from './hash';
-import { pf, pi, pp, shareStart } from './common';
+import { pf, pi, pp, reluBackwardInPlace, shareStart } from './common';
 import { Pool } from '../src/engine/kernel-params';
 
 /**
@@ -217,9 +217,11 @@ export function maxPool2dForward(params: usize, part: i32, parts: i32): void {
  * not overlap (stride = kernel, no padding) and every arg-max lies in its own window, each input
  * is covered by at most one window, so gx is written once: gy where the arg-max points, else 0
  * (same values: 0 + gy[i] is gy[i]); a sample whose arg-max leaves its windows is scattered.
+ * With Pool.ReluX (the ReLU before the pool, fused), each sample's gx then goes through the ReLU
+ * backward as activationBackward computes it, while it is in cache.
  */
 export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, Pool.In), gx = pp(params, Pool.Out), am = pp(params, Pool.Argmax);
+  const gy = pp(params, Pool.In), gx = pp(params, Pool.Out), am = pp(params, Pool.Argmax), rx = pp(params, Pool.ReluX);
   const N = pi(params, Pool.N), H = pi(params, Pool.H), W = pi(params, Pool.W), C = pi(params, Pool.C);
   const OH = pi(params, Pool.OH), OW = pi(params, Pool.OW), KH = pi(params, Pool.KH), KW = pi(params, Pool.KW);
   const SH = pi(params, Pool.SH), SW = pi(params, Pool.SW), PH = pi(params, Pool.PH), PW = pi(params, Pool.PW);
@@ -230,7 +232,7 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
   // First every sample is gathered or zeroed, then the samples that could not be gathered scatter.
   let scatter = false;
   for (let n = n0; n < n1; n++) {
-    if (gather && gather2x2(gy, gx, am, n, H, W, C, OH, OW)) continue;
+    if (gather && gather2x2(gy, gx, am, rx, n, H, W, C, OH, OW)) continue;
     memory.fill(gx + (<usize>(n * inPer) << 2), 0, <usize>inPer << 2);
     scatter = true;
   }
@@ -244,7 +246,15 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
       const at = gx + (<usize>j << 2);
       store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize>i << 2)));
     }
+    if (rx != 0) reluBackwardInPlace(gx, rx, n * inPer, inPer);
   }
+}
+
+/** v, or 0 where the ReLU input at rx + o is negative (no ReLU when rx is 0). */
+@inline function reluGate(v: v128, rx: usize, o: usize): v128 {
+  if (rx == 0) return v;
+  const zero = f32x4.splat(0);
+  return v128.bitselect(zero, v, f32x4.lt(v128.load(rx + o), zero));
 }
 
 /** Whether every arg-max of sample n lies in its own 2×2 window (gather2x2 then wrote the sample). */
@@ -262,8 +272,11 @@ function gathered(am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): 
   return true;
 }
 
-/** The gather form of maxPool2dBackward for sample n (2×2, stride 2): false if an arg-max is elsewhere. */
-function gather2x2(gy: usize, gx: usize, am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
+/**
+ * The gather form of maxPool2dBackward for sample n (2×2, stride 2), gated by the ReLU input rx
+ * when it is not 0: false if an arg-max is elsewhere.
+ */
+function gather2x2(gy: usize, gx: usize, am: usize, rx: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
   const lanes = i32x4(0, 1, 2, 3), cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
   for (let oh = 0; oh < OH; oh++) {
     const base = (n * H + 2 * oh) * W * C;
@@ -280,10 +293,11 @@ function gather2x2(gy: usize, gx: usize, am: usize, n: i32, H: i32, W: i32, C: i
         const m2 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc), lanes));
         const m3 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc + C), lanes));
         if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
-        v128.store(q0 + o, v128.and(g, m0));
-        v128.store(q0 + o + cb, v128.and(g, m1));
-        v128.store(q1 + o, v128.and(g, m2));
-        v128.store(q1 + o + cb, v128.and(g, m3));
+        const a0 = (<usize>(i0 + cc) << 2), a2 = (<usize>(i2 + cc) << 2);
+        v128.store(q0 + o, reluGate(v128.and(g, m0), rx, a0));
+        v128.store(q0 + o + cb, reluGate(v128.and(g, m1), rx, a0 + cb));
+        v128.store(q1 + o, reluGate(v128.and(g, m2), rx, a2));
+        v128.store(q1 + o + cb, reluGate(v128.and(g, m3), rx, a2 + cb));
       }
     }
   }

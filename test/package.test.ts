@@ -62,8 +62,9 @@ describe('the tarball', () => {
     assert.deepEqual(unwanted, []);
     assert.ok(packed.files.length < 360, `${packed.files.length} files`); // 320 and the WebGPU engine's ~30 (shipped since it trains)
     // 410 kB / 1.2 MB until recipes and the one-cycle schedule (~7 kB packed, 17 kB unpacked), the WebGPU engine
-    // (~35 kB, ~130 kB) and the one-tile engine's .wasm, raw and base64 (~3 kB, ~13 kB) came.
-    assert.ok(packed.size < 470_000, `the tarball is ${packed.size} bytes`);
+    // (~35 kB, ~130 kB) and the one-tile engine's .wasm, raw and base64 (~3 kB, ~13 kB) came; 470 kB until
+    // the kernel-fusion plan, the one-pass batch gather and the measured optimizer step (~7 kB, ~25 kB) came.
+    assert.ok(packed.size < 480_000, `the tarball is ${packed.size} bytes`);
     assert.ok(packed.unpackedSize < 1_440_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });
 });

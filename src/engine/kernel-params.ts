@@ -108,6 +108,11 @@ export const enum Pool {
   TieSeed = 15,
   /** avgPool2d*: 1/(KH·KW), float32. */
   Scale = 15,
+  /**
+   * maxPool2dBackward: the input of a ReLU before the pool (a convolution's output), or 0; then gx
+   * is the ReLU's input gradient, 0 where that input is negative (the ReLU backward, fused).
+   */
+  ReluX = 16,
 }
 
 /** activationForward: y = f(x), n values. */
@@ -221,6 +226,8 @@ export const enum Sgd {
   Count = 3,
   /** 1 nesterov, 2 first step. */
   Flags = 4,
+  /** Where each StepBlock's Σ (w_new − w_old)² goes (float64, one per block), or 0. */
+  Sums = 5,
   Lr = 6,
   Momentum = 8,
   /** 1 - dampening. */
@@ -249,6 +256,17 @@ export const enum Adam {
   StepSize = 20,
   /** √(1 - β2^t). */
   SqrtBc2 = 22,
+  /** As Sgd.Sums. */
+  Sums = 24,
+}
+
+/**
+ * The optimizer updates' step size Σ (w_new − w_old)², in one order on every engine and thread
+ * count: blocks of Size elements, in each the even and the odd offsets summed apart (an odd last
+ * element with the even ones), even + odd, then the blocks added in order.
+ */
+export const enum StepBlock {
+  Size = 1024,
 }
 
 /** addTensors: y = a + b, n values. */

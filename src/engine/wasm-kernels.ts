@@ -18,7 +18,7 @@ import { referenceKernels as ref } from '../kernels/reference/index.js';
 import type { KernelName } from './protocol.js';
 import {
   ActivationBackward, ActivationForward, Adam, AddBroadcast, AddTensors, BatchNorm, BiasRows, Conv, CopyBlock, Dropout,
-  Gemm, Grouped, Pool, Sgd, SoftmaxBackward, SoftmaxCrossEntropy, SoftmaxForward, SumBroadcast,
+  Gemm, Grouped, Pool, Sgd, SoftmaxBackward, SoftmaxCrossEntropy, SoftmaxForward, StepBlock, SumBroadcast,
 } from './kernel-params.js';
 import type { Runtime } from './runtime.js';
 import { type ConvAlgorithm, WinogradConv, winogradFits, winogradPays } from './winograd.js';
@@ -361,6 +361,7 @@ export class WasmKernels implements Kernels {
     u[Pool.In] = a; u[Pool.Out] = b; u[Pool.Argmax] = argmax;
     u[Pool.N] = g.N; u[Pool.H] = g.H; u[Pool.W] = g.W; u[Pool.C] = g.C; u[Pool.OH] = g.OH; u[Pool.OW] = g.OW;
     u[Pool.KH] = g.KH; u[Pool.KW] = g.KW; u[Pool.SH] = g.SH; u[Pool.SW] = g.SW; u[Pool.PH] = g.PH; u[Pool.PW] = g.PW;
+    u[Pool.ReluX] = 0;
   }
 
   private poolOk(g: Pool2dGeometry): boolean {
@@ -380,6 +381,20 @@ export class WasmKernels implements Kernels {
     this.setPool(x.byteOffset, y.byteOffset, hostInts(argmax, 'maxPool2dForward').byteOffset, g);
     this.rt.i32[Pool.TieSeed] = tieSeed < 0 ? -1 : tieSeed;
     this.run('maxPool2dForward', this.parts(out * KH * KW * NS_PER_ELEMENT * (tieSeed >= 0 ? 4 : 1), N * OH));
+  }
+
+  /** maxPool2dBackward, then the ReLU backward on each sample of gx while it is in cache: one call. */
+  maxPool2dReluBackward(gy: Tensor, argmax: IntTensor, x: Tensor, gx: Tensor, g: Pool2dGeometry): void {
+    const { N, H, W, C, OH, OW } = g;
+    const out = N * OH * OW * C, n = N * H * W * C;
+    if (!(this.poolOk(g) && this.f(gy, out) && this.ints(argmax, out) && this.f(gx, n) && this.f(x, n))) {
+      this.maxPool2dBackward(gy, argmax, gx, g);
+      this.activationBackward('relu', x, x, gx, gx, n, 0);
+      return;
+    }
+    this.setPool(gy.byteOffset, gx.byteOffset, hostInts(argmax, 'maxPool2dReluBackward').byteOffset, g);
+    this.rt.u32[Pool.ReluX] = x.byteOffset;
+    this.run('maxPool2dBackward', this.parts((out + 2 * n) * NS_PER_ELEMENT, N));
   }
 
   maxPool2dBackward(gy: Tensor, argmax: IntTensor, gx: Tensor, g: Pool2dGeometry): void {
@@ -559,30 +574,41 @@ export class WasmKernels implements Kernels {
 
   // ---- optimizer updates ----------------------------------------------------------------
 
-  /** One SGD step over the whole vector: bitwise the reference loop's (float64 inside, float32 stored). */
+  /**
+   * One SGD step over the whole vector: bitwise the reference loop's (float64 inside, float32 stored);
+   * with `stepSquares`, also stepSquares[0] = Σ (w_new − w_old)² in the order of StepBlock.
+   */
   sgdUpdate(w: Tensor, g: Tensor, buf: Tensor | null, n: number, lr: number, momentum: number, dampening: number,
-    weightDecay: number, nesterov: boolean, firstStep: boolean): void {
+    weightDecay: number, nesterov: boolean, firstStep: boolean, stepSquares: Float64Array | null = null): void {
     if (!(Number.isInteger(n) && n >= 0 && this.f(w, n) && this.f(g, n) && (buf === null || this.f(buf, n)))) {
-      ref.sgdUpdate!(w, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+      ref.sgdUpdate!(w, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep, stepSquares);
       return;
     }
+    if (stepSquares) stepSquares[0] = 0;
     if (n === 0) return;
     const u = this.rt.u32, f64 = this.rt.f64;
     u[Sgd.W] = w.byteOffset; u[Sgd.G] = g.byteOffset; u[Sgd.Buf] = buf ? (buf as Float32Array).byteOffset : 0;
     u[Sgd.Count] = n; u[Sgd.Flags] = (nesterov ? 1 : 0) | (firstStep ? 2 : 0);
     f64[Sgd.Lr / 2] = lr; f64[Sgd.Momentum / 2] = momentum; f64[Sgd.Keep / 2] = 1 - dampening;
     f64[Sgd.WeightDecay / 2] = weightDecay;
-    this.run('sgdUpdate', this.parts(n * NS_PER_ELEMENT * (buf ? 4 : 3), n >> 10));
+    u[Sgd.Sums] = stepSquares ? this.rt.scratch(blocks(n) * 8) : 0;
+    this.run('sgdUpdate', this.parts(n * NS_PER_ELEMENT * (buf ? 4 : 3), blocks(n)));
+    if (stepSquares) stepSquares[0] = this.blockTotal(u[Sgd.Sums], blocks(n));
   }
 
-  /** One Adam/AdamW step over the whole vector: bitwise the reference loop's. */
+  /**
+   * One Adam/AdamW step over the whole vector: bitwise the reference loop's; with `stepSquares`, also
+   * stepSquares[0] = Σ (w_new − w_old)² in the order of StepBlock.
+   */
   adamUpdate(w: Tensor, g: Tensor, m: Tensor, v: Tensor, vMax: Tensor | null, n: number, lr: number,
-    beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void {
+    beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number,
+    stepSquares: Float64Array | null = null): void {
     if (!(Number.isInteger(n) && n >= 0 && this.f(w, n) && this.f(g, n) && this.f(m, n) && this.f(v, n) &&
       (vMax === null || this.f(vMax, n)))) {
-      ref.adamUpdate!(w, g, m, v, vMax, n, lr, beta1, beta2, eps, l2, shrink, t);
+      ref.adamUpdate!(w, g, m, v, vMax, n, lr, beta1, beta2, eps, l2, shrink, t, stepSquares);
       return;
     }
+    if (stepSquares) stepSquares[0] = 0;
     if (n === 0) return;
     const u = this.rt.u32, f64 = this.rt.f64;
     u[Adam.W] = w.byteOffset; u[Adam.G] = g.byteOffset; u[Adam.M] = m.byteOffset; u[Adam.V] = v.byteOffset;
@@ -590,7 +616,17 @@ export class WasmKernels implements Kernels {
     f64[Adam.Beta1 / 2] = beta1; f64[Adam.OneMinusBeta1 / 2] = 1 - beta1; f64[Adam.Beta2 / 2] = beta2;
     f64[Adam.OneMinusBeta2 / 2] = 1 - beta2; f64[Adam.Eps / 2] = eps; f64[Adam.L2 / 2] = l2; f64[Adam.Shrink / 2] = shrink;
     f64[Adam.StepSize / 2] = lr / (1 - beta1 ** t); f64[Adam.SqrtBc2 / 2] = Math.sqrt(1 - beta2 ** t);
-    this.run('adamUpdate', this.parts(n * NS_PER_ELEMENT * 8, n >> 10));
+    u[Adam.Sums] = stepSquares ? this.rt.scratch(blocks(n) * 8) : 0;
+    this.run('adamUpdate', this.parts(n * NS_PER_ELEMENT * 8, blocks(n)));
+    if (stepSquares) stepSquares[0] = this.blockTotal(u[Adam.Sums], blocks(n));
+  }
+
+  /** The blocks' step-size sums at `at` (float64), added in order. */
+  private blockTotal(at: number, count: number): number {
+    const sums = new Float64Array(this.rt.currentBuffer, at, count);
+    let total = 0;
+    for (let b = 0; b < count; b++) total += sums[b];
+    return total;
   }
 
   addBias(y: Tensor, bias: Tensor, R: number, C: number): void {
@@ -655,6 +691,11 @@ export class WasmKernels implements Kernels {
     u[CopyBlock.DstStride] = dstStride; u[CopyBlock.DstOffset] = dstOffset;
     this.run('copyBlock', this.parts(R * C * NS_PER_ELEMENT, R));
   }
+}
+
+/** Blocks of StepBlock.Size in n elements: the optimizer updates' units of work. */
+function blocks(n: number): number {
+  return Math.ceil(n / StepBlock.Size);
 }
 
 function align64(n: number): number {

@@ -134,6 +134,14 @@ export interface Kernels {
   maxPool2dForward(x: Tensor, y: Tensor, argmax: IntTensor, g: Pool2dGeometry, tieSeed: number): void;
   /** Routes gy to the recorded arg-max inputs; each arg-max lies in its own output's window (same sample). */
   maxPool2dBackward(gy: Tensor, argmax: IntTensor, gx: Tensor, g: Pool2dGeometry): void;
+  /**
+   * Optional fusion, an engine optimisation (the reference kernels leave it out, and the layers then
+   * run one by one): maxPool2dBackward(gy, argmax, gx, g) followed by the ReLU's backward
+   * activationBackward('relu', x, ·, gx, gx, ·) in place, bitwise: gx is ∂L/∂x for the ReLU's input x,
+   * and the pool's own input gradient is never written. Sequential calls it for ReLU → MaxPool2d
+   * (src/network/fusion-plan.ts).
+   */
+  maxPool2dReluBackward?(gy: Tensor, argmax: IntTensor, x: Tensor, gx: Tensor, g: Pool2dGeometry): void;
   /** Average pool; padded positions count in the divisor (PyTorch's count_include_pad=True). */
   avgPool2dForward(x: Tensor, y: Tensor, g: Pool2dGeometry): void;
   avgPool2dBackward(gy: Tensor, gx: Tensor, g: Pool2dGeometry): void;
@@ -172,16 +180,20 @@ export interface Kernels {
    * One SGD step over the whole vector (torch.optim.SGD; eq. 6 when momentum = weight decay = 0):
    * d = g + λw; with momentum μ the buffer b = d on the first step, else μb + (1 − τ)d;
    * d = d + μb (Nesterov) or b; w ← w − α d.
+   * With `stepSquares` (CPU engines), also stepSquares[0] = Σ (w_new − w_old)², summed in the order
+   * of reference/step-squares.ts, so the same on every engine and thread count: the trainer's step
+   * size, without a pass over w of its own.
    */
   sgdUpdate?(w: Tensor, g: Tensor, buf: Tensor | null, n: number, lr: number, momentum: number, dampening: number,
-    weightDecay: number, nesterov: boolean, firstStep: boolean): void;
+    weightDecay: number, nesterov: boolean, firstStep: boolean, stepSquares?: Float64Array | null): void;
   /**
    * One Adam step over the whole vector (torch.optim.Adam/AdamW), step t ≥ 1: g ← g + l2·w;
    * m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g² (amsgrad: v̂ = max(v̂, v) replaces v);
    * w ← w·shrink − (α/(1 − β₁ᵗ)) m / (√v/√(1 − β₂ᵗ) + ε). Adam: shrink = 1; AdamW: l2 = 0, shrink = 1 − αλ.
+   * `stepSquares` as sgdUpdate's.
    */
   adamUpdate?(w: Tensor, g: Tensor, m: Tensor, v: Tensor, vMax: Tensor | null, n: number, lr: number,
-    beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number): void;
+    beta1: number, beta2: number, eps: number, l2: number, shrink: number, t: number, stepSquares?: Float64Array | null): void;
 
   /** torch.optim.RMSprop over the whole vector (src/train/optimizers/rmsprop.ts); engines with a device have it. */
   rmspropUpdate?(w: Tensor, g: Tensor, squareAvg: Tensor, buf: Tensor | null, gradAvg: Tensor | null, n: number, lr: number,

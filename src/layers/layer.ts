@@ -92,6 +92,13 @@ export abstract class Layer {
   /** gx is null for the first layer, whose input gradient nobody needs. */
   abstract backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void;
 
+  /**
+   * For a layer whose input x is a ReLU's output: this layer's backward and then the ReLU's, in a
+   * fused kernel, gx being ∂L/∂ of the ReLU's input `reluInput` (src/network/fusion-plan.ts names
+   * the layers and kernels; MaxPool2d has it).
+   */
+  backwardThroughRelu?(x: Tensor, y: Tensor, gy: Tensor, reluInput: Tensor, gx: Tensor, N: number, ctx: RunContext): void;
+
   /** The constructor options, as JSON. */
   abstract config(): LayerConfig;
 

@@ -113,6 +113,11 @@ export class MaxPool2d extends Pool2d {
     if (gx) ctx.kernels.maxPool2dBackward(gy, this.argmax, gx, this.geometryFor(N));
   }
 
+  /** backward, then the ReLU's before it, in one kernel (Kernels.maxPool2dReluBackward, which the engine must have). */
+  override backwardThroughRelu(_x: Tensor, _y: Tensor, gy: Tensor, reluInput: Tensor, gx: Tensor, N: number, ctx: RunContext): void {
+    ctx.kernels.maxPool2dReluBackward!(gy, this.argmax, reluInput, gx, this.geometryFor(N));
+  }
+
   config(): LayerConfig {
     return { type: this.type, kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, tieBreak: this.tieBreak };
   }

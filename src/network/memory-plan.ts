@@ -13,6 +13,7 @@
  * last node that reads it, so activations whose lives do not overlap can share memory too
  * (planActivationSlots; SequentialOptions.shareActivations).
  */
+import { reluFusions, type ThroughReluKernel, throughReluFusions } from './fusion-plan.js';
 import type { Sequential } from './sequential.js';
 
 export interface MemoryPlan {
@@ -54,16 +55,14 @@ export function memoryPlan(net: Sequential): MemoryPlan {
   }
   const sizes = Array.from({ length: K + 1 }, (_, t) => size(t));
   const total = (slots: BufferSlots) => slots.slotSizes.reduce((a, b) => a + b, 0);
-  const gradientSlots = total(planGradientSlots(inputs, consumers, sizes));
+  const gradientSlots = total(planGradientSlots(inputs, consumers, sizes, throughReluFusions(net.layers, net.topology)));
   const activationSlots = total(planActivationSlots(inputs, consumers, sizes, fusedRelus(net)));
   return { activations, gradients, gradientPeak: peak, gradientSlots, activationSlots };
 }
 
 /** Which nodes may write the ReLU after them in the same pass (Sequential's fusion rule; see its fuseRelu). */
 export function fusedRelus(net: Sequential): boolean[] {
-  const { layers, topology } = net;
-  return layers.map((l, k) => l.fusesRelu && layers[k + 1]?.type === 'ReLU' &&
-    topology.inputs[k + 1].length === 1 && topology.inputs[k + 1][0] === k + 1);
+  return reluFusions(net.layers, net.topology);
 }
 
 function sizeOf(shape: readonly number[]): number {
@@ -86,18 +85,21 @@ export interface BufferSlots {
 /** A buffer's life: from the step that writes it to the step that last reads it. */
 interface Life { start: number; end: number; size: number }
 
-export function planGradientSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[]): BufferSlots {
+export function planGradientSlots(inputs: number[][], consumers: { node: number; slot: number }[][], sizes: number[],
+  throughRelu: readonly (ThroughReluKernel | null)[] = []): BufferSlots {
   const K = inputs.length, step = (node: number) => K - 1 - node;
+  // Where node k's backward writes: one step early when the node after it runs it (a ReLU; fusion-plan.ts).
+  const writes = (node: number) => (throughRelu[node + 1] ? step(node + 1) : step(node));
   const lives: Life[] = [];
   for (let t = 0; t <= K; t++) {
     const end = t === 0 ? K : step(t - 1);
     const readers = consumers[t];
-    let start = t === K ? -1 : readers.length === 1 ? step(readers[0].node) : end; // several readers: summed at `end`
+    let start = t === K ? -1 : readers.length === 1 ? writes(readers[0].node) : end; // several readers: summed at `end`
     if (t === K - 1) start = -1; // the loss may write the logits' gradient before step 0
     lives.push({ start, end, size: sizes[t] });
   }
   inputs.forEach((ins, k) => ins.forEach((t) => {
-    if (consumers[t].length > 1) lives.push({ start: step(k), end: t === 0 ? K : step(t - 1), size: sizes[t] });
+    if (consumers[t].length > 1) lives.push({ start: writes(k), end: t === 0 ? K : step(t - 1), size: sizes[t] });
   }));
   return assignSlots(lives);
 }

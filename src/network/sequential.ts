@@ -27,7 +27,10 @@ import { quadraticLoss, quadraticTargets } from '../losses/quadratic.js';
 import type { LossKind, Target } from '../losses/loss.js';
 import { checkArchitectureShape, checkKnownOptions } from './config-check.js';
 import { DEFAULT_INIT, type InitScheme, initTensor } from './init.js';
-import { type BufferSlots, fusedRelus, planActivationSlots, planGradientSlots } from './memory-plan.js';
+import { type FusionPlan, planFusions, runsThroughRelu } from './fusion-plan.js';
+import { type BufferSlots, planActivationSlots, planGradientSlots } from './memory-plan.js';
+import { HostCopies } from './host-copies.js';
+import { carve, countOf } from './parameter-vector.js';
 import { nodeFromConfig } from './node-config.js';
 import { summaryTable } from './summary.js';
 import { type GraphNode, INPUT, isChain, resolveTopology, type Topology } from './topology.js';
@@ -59,6 +62,13 @@ export interface SequentialOptions {
    * true): one pass over the activations fewer, the same numbers. Every x^(k) is still kept.
    */
   fuseRelu?: boolean;
+  /**
+   * Let the backward of a MaxPool2d that reads a ReLU's output run the ReLU's backward in the same
+   * kernel, on an engine that has it (the WebAssembly engine; see src/network/fusion-plan.ts).
+   * Default true: the same numbers, one pass over the activation gradient fewer. The ReLU output's
+   * gradient ∂L/∂x^(k) is then not written (activationGradient refuses it).
+   */
+  fuseReluBackward?: boolean;
   /**
    * Let gradient buffers ∂L/∂x^(k) whose lives in the backward pass do not overlap share memory
    * (src/network/memory-plan.ts). Default: true for a graph, false for a chain. When shared, only
@@ -131,16 +141,14 @@ export class Sequential {
   readonly wTensor: Tensor;
   readonly gTensor: Tensor;
   readonly bufferTensor: Tensor;
-  private readonly hostW: Floats;
-  private readonly hostBuffers: Floats;
-  /** On a device: w or the buffers changed there since the host copies were last brought up. */
-  private deviceAhead = false;
+  /** w and the buffers as host numbers: the engine's arrays, or on a device copies that may be stale. */
+  private readonly host: HostCopies;
   private hostInput: Float32Array | null = null;
 
   /** The notes' parameter vector w (on a device: its host copy, valid after `await download()`). */
   get w(): Floats {
-    this.checkHost('w');
-    return this.hostW;
+    this.host.check('w');
+    return this.host.w;
   }
 
   /** ∂L/∂w, the twin of w (each layer's grads are views into it); on a device use `gTensor` with `device.read`. */
@@ -151,8 +159,8 @@ export class Sequential {
 
   /** Non-trainable state (batch-norm running statistics); on a device, a host copy as w. */
   get buffers(): Floats {
-    this.checkHost('buffers');
-    return this.hostBuffers;
+    this.host.check('buffers');
+    return this.host.buffers;
   }
   /** Where each layer's parameters sit inside w. */
   readonly paramSlots: TensorSlot[] = [];
@@ -168,8 +176,8 @@ export class Sequential {
   private readonly sizes: number[];
   /** One sample's shape of x^(0..K). */
   private readonly shapes: Shape[];
-  /** fused[k]: layer k also computes layer k+1, a ReLU, in its forward pass. */
-  private readonly fused: boolean[];
+  /** Which layers run together where the engine has the fused kernels (fusion-plan.ts). */
+  private readonly plan: FusionPlan;
   /** Who reads what: inputs[k] are the tensors node k reads (x^(0) the input, x^(j+1) node j's output). */
   readonly topology: Topology;
   /** edgeGs[k][slot]: where node k writes its gradient for an input that other nodes read too. */
@@ -226,8 +234,8 @@ export class Sequential {
     this.shareGradients = options.shareGradients ?? !isChain(this.topology);
     this.shareActivations = options.shareActivations ?? false;
     // A ReLU is fused into the layer before it when it reads that layer's output (others may too:
-    // the layer's own output is still written).
-    this.fused = (options.fuseRelu ?? true) ? fusedRelus(this) : layers.map(() => false);
+    // the layer's own output is still written); a max-pool's backward runs the ReLU's before it.
+    this.plan = planFusions(layers, this.topology, { relu: options.fuseRelu ?? true, reluBackward: options.fuseReluBackward ?? true });
 
     const paramSpecs = layers.map((l) => l.paramSpecs());
     const bufferSpecs = layers.map((l) => l.bufferSpecs());
@@ -235,9 +243,7 @@ export class Sequential {
     this.wTensor = this.arena.floats(wCount);
     this.gTensor = this.arena.floats(wCount);
     this.bufferTensor = this.arena.floats(bufferCount);
-    // On a CPU engine w and the buffers are the engine's own arrays; on a device, host copies.
-    this.hostW = this.device ? new Float32Array(wCount) : hostFloats(this.wTensor, 'Sequential.w');
-    this.hostBuffers = this.device ? new Float32Array(bufferCount) : hostFloats(this.bufferTensor, 'Sequential.buffers');
+    this.host = new HostCopies(this.device, this.kernels.name, this.wTensor, this.bufferTensor);
     const view = (t: Tensor, offset: number, length: number) => this.view(t, offset, length);
     carve(layers, paramSpecs, this.wTensor, this.paramSlots, (l, name, v) => (l.params[name] = v), view);
     carve(layers, paramSpecs, this.gTensor, [], (l, name, v) => (l.grads[name] = v), view);
@@ -305,32 +311,22 @@ export class Sequential {
     return this.device ? this.device.view(t, offset, length) : hostFloats(t, 'Sequential.view').subarray(offset, offset + length);
   }
 
-  private checkHost(what: string): void {
-    if (this.deviceAhead) {
-      throw new DescentError(`${what} has changed on the ${this.kernels.name} engine's device since it was last read: ` +
-        'await net.download() first');
-    }
-  }
-
   /**
    * Brings the host copies of w and the buffers up to date with the device (WebGPU): call it before
    * reading w, buffers or getWeights() after training there. Nothing to do on the CPU engines.
    */
   async download(): Promise<void> {
-    if (!this.device || !this.deviceAhead) return;
-    this.hostW.set(await this.device.read(this.wTensor));
-    if (this.hostBuffers.length) this.hostBuffers.set(await this.device.read(this.bufferTensor));
-    this.deviceAhead = false;
+    await this.host.download();
   }
 
   /** Whether the host copies w and buffers are current (always on the CPU engines). */
   get hostInSync(): boolean {
-    return !this.deviceAhead;
+    return this.host.inSync;
   }
 
   /** Says that w or the buffers changed on the device (an optimizer step there), so the host copies are stale. */
   deviceChanged(): void {
-    if (this.device) this.deviceAhead = true;
+    this.host.changed();
   }
 
   /**
@@ -338,9 +334,7 @@ export class Sequential {
    * the device; nothing to do on the CPU engines, whose w and buffers are the engine's arrays.
    */
   upload(): void {
-    if (!this.device) return;
-    this.device.write(this.wTensor, this.hostW as Float32Array);
-    if (this.hostBuffers.length) this.device.write(this.bufferTensor, this.hostBuffers as Float32Array);
+    this.host.upload();
   }
 
   /** Re-draw w from the network's generator (default: PyTorch's init; 'auto': He before ReLU, Glorot otherwise). */
@@ -350,14 +344,13 @@ export class Sequential {
       const spec = specs.find((s) => s.name === slot.name) as ParamSpec;
       const chosen = scheme === 'auto' ? (feedsRelu(this.layers, this.topology, slot.layer) ? 'he' : 'glorot') : scheme;
       const layerFan = specs.find((s) => s.fan)?.fan;
-      initTensor(this.hostW.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
+      initTensor(this.host.w.subarray(slot.offset, slot.offset + slot.length), spec, chosen, this.rng, layerFan);
     }
     for (const slot of this.bufferSlots) {
       const spec = this.layers[slot.layer].bufferSpecs().find((s) => s.name === slot.name) as ParamSpec;
-      this.hostBuffers.fill(spec.fill ?? 0, slot.offset, slot.offset + slot.length);
+      this.host.buffers.fill(spec.fill ?? 0, slot.offset, slot.offset + slot.length);
     }
-    this.upload();
-    this.deviceAhead = false;
+    this.host.upload();
   }
 
   /** Make room for batches of up to `batch` samples. Allocates only when the capacity grows. */
@@ -369,7 +362,7 @@ export class Sequential {
     const { inputs, consumers } = this.topology;
     let buffer: (b: number, size: number) => Tensor = (_b, size) => this.arena.floats(batch * size);
     if (this.shareGradients) {
-      const plan = planGradientSlots(inputs, consumers, this.sizes);
+      const plan = planGradientSlots(inputs, consumers, this.sizes, this.plan.throughRelu);
       const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
       buffer = (b, size) => this.view(slots[plan.slotOf[b]], 0, batch * size);
     }
@@ -384,7 +377,8 @@ export class Sequential {
   private reserveInference(batch: number): void {
     if (batch <= this.inferenceCapacity) return;
     this.checkDevice(batch);
-    const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes, this.fused));
+    const plan = (this.activationSlots ??= planActivationSlots(this.topology.inputs, this.topology.consumers, this.sizes,
+      this.plan.relu));
     const slots = plan.slotSizes.map((d) => this.arena.floats(batch * d));
     this.inferenceXs = this.sizes.map((d, t) => this.view(slots[plan.slotOf[t]], 0, batch * d));
     this.allocateLayers(batch);
@@ -439,6 +433,10 @@ export class Sequential {
     if (this.shareGradients && k !== 0 && k !== this.layers.length) {
       throw new DescentError(`∂L/∂x^(${k}) is not kept: this network shares gradient buffers (shareGradients: false keeps all)`);
     }
+    if (k < this.layers.length && runsThroughRelu(this.plan, k, this.kernels)) {
+      throw new DescentError(`∂L/∂x^(${k}) is not kept: the ReLU's backward runs in layer ${k}'s kernel here ` +
+        '(fuseReluBackward: false keeps it)');
+    }
     return this.gs[k];
   }
 
@@ -464,7 +462,7 @@ export class Sequential {
     if (this.device) {
       const x = input.subarray(0, N * this.sizes[0]);
       this.device.write(xs[0], x instanceof Float32Array ? x : Float32Array.from(x));
-      if (training && this.hostBuffers.length) this.deviceAhead = true; // batch norm's running statistics
+      if (training && this.bufferTensor.length) this.host.changed(); // batch norm's running statistics
     } else if (input !== xs[0]) hostFloats(xs[0], 'Sequential.forward').set(input.subarray(0, N * this.sizes[0]));
     const ctx = this.context(training);
     const fuse = this.kernels.fusesRelu === true;
@@ -472,7 +470,7 @@ export class Sequential {
       const layer = this.layers[k], ins = this.topology.inputs[k];
       if (layer instanceof JoinLayer) {
         layer.forwardJoin(ins.map((t) => xs[t]), xs[k + 1], N, ctx);
-      } else if (fuse && this.fused[k]) {
+      } else if (fuse && this.plan.relu[k]) {
         layer.forward(xs[ins[0]], xs[k + 1], N, ctx, xs[k + 2]);
         k++; // layer k + 1, the ReLU, is done
       } else {
@@ -493,6 +491,13 @@ export class Sequential {
       if (k < from) this.gatherGradient(k + 1, N);
       const layer = this.layers[k], ins = this.topology.inputs[k];
       const gxs = ins.map((t, slot) => (t > 0 || inputGradient ? this.edgeGs[k][slot] ?? this.gs[t] : null));
+      if (layer.backwardThroughRelu && runsThroughRelu(this.plan, k, this.kernels)) {
+        // Node k's backward and then the ReLU's (node k - 1), in one kernel: gs[k] is skipped.
+        const t = this.topology.inputs[k - 1][0];
+        layer.backwardThroughRelu(this.xs[k], this.xs[k + 1], this.gs[k + 1], this.xs[t], this.edgeGs[k - 1][0] ?? this.gs[t], N, ctx);
+        k--;
+        continue;
+      }
       if (layer instanceof JoinLayer) {
         layer.backwardJoin(ins.map((t) => this.xs[t]), this.xs[k + 1], this.gs[k + 1], gxs, N, ctx);
       } else {
@@ -684,16 +689,7 @@ export class Sequential {
 
   /** Sets w from a copy (its length must match). */
   setWeights(values: ArrayLike<number>): void {
-    if (values.length !== this.hostW.length) {
-      throw new DescentError(`expected ${this.hostW.length} weights, got ${values.length}`);
-    }
-    if (!this.device) {
-      this.hostW.set(values);
-      return;
-    }
-    const data = Float32Array.from(values);
-    if (!this.deviceAhead) this.hostW.set(data);
-    this.device.write(this.wTensor, data);
+    this.host.set('w', values);
   }
 
   /** A copy of the buffer vector (running statistics). */
@@ -703,16 +699,7 @@ export class Sequential {
 
   /** Sets the buffer vector from a copy. */
   setBuffers(values: ArrayLike<number>): void {
-    if (values.length !== this.hostBuffers.length) {
-      throw new DescentError(`expected ${this.hostBuffers.length} buffer values, got ${values.length}`);
-    }
-    if (!this.device) {
-      this.hostBuffers.set(values);
-      return;
-    }
-    const data = Float32Array.from(values);
-    if (!this.deviceAhead) this.hostBuffers.set(data);
-    if (data.length) this.device.write(this.bufferTensor, data);
+    this.host.set('buffers', values);
   }
 
   /** The generator's state (for checkpoints). */
@@ -763,27 +750,6 @@ function checkSize(layers: Layer[], sizes: number[]): void {
     for (const spec of layer.paramSpecs()) total += sizeOf(spec.shape);
     if (total > MAX_PARAMETERS) {
       throw new ShapeError(`layer ${k} (${layer.type}) brings the network to ${total} parameters, more than the ${MAX_PARAMETERS} Descent allocates`);
-    }
-  });
-}
-
-function countOf(specs: ParamSpec[][]): number {
-  let n = 0;
-  for (const layerSpecs of specs) for (const s of layerSpecs) n += sizeOf(s.shape);
-  return n;
-}
-
-/** Carve consecutive views, layer by layer, out of one vector. */
-function carve(layers: Layer[], specs: ParamSpec[][], vector: Tensor, slots: TensorSlot[],
-  bind: (layer: Layer, name: string, view: Tensor) => void,
-  view: (t: Tensor, offset: number, length: number) => Tensor): void {
-  let offset = 0;
-  specs.forEach((layerSpecs, k) => {
-    for (const s of layerSpecs) {
-      const length = sizeOf(s.shape);
-      bind(layers[k], s.name, view(vector, offset, length));
-      slots.push({ layer: k, name: s.name, shape: s.shape, offset, length });
-      offset += length;
     }
   });
 }

@@ -15,7 +15,8 @@ import type { Floats } from '../core/floats.js';
 import { hostFloats, type Tensor } from '../core/tensor.js';
 import { Rng } from '../core/rng.js';
 import { sizeOf } from '../core/shape.js';
-import { augmentBatch, type AugmentOptions } from '../data/augment.js';
+import type { AugmentOptions } from '../data/augment.js';
+import { gatherBatch } from '../data/gather.js';
 import { type Dataset, splitTrainValidation } from '../data/dataset.js';
 import type { LossKind } from '../losses/loss.js';
 import { canonicalArchitecture } from '../network/canonical.js';
@@ -153,7 +154,8 @@ export class Trainer extends Emitter {
   private isPaused = false;
   private epochStartWeights: Float32Array;
   private previousEpochLoss = NaN;
-  private readonly prevW: Tensor;
+  /** On a device: w before the step, for ||Δw||² (on the CPU engines the update sums it as it goes). */
+  private readonly prevW: Tensor | null;
   private gAccumulator: Tensor | null = null;
   /** On a device: [Σ(w − w_prev)², buffers non-finite], read once per step. */
   private stepScalars: Tensor | null = null;
@@ -170,7 +172,7 @@ export class Trainer extends Emitter {
     this.rate = new LearningRate(this.optimizer.lr, options.schedule ? createSchedule(options.schedule) : null);
     this.earlyStopping = options.earlyStopping ? new EarlyStopping(options.earlyStopping) : null;
     this.epochStartWeights = model.getWeights();
-    this.prevW = model.arena.floats(model.parameterCount);
+    this.prevW = model.device ? model.arena.floats(model.parameterCount) : null;
   }
 
   /** The schedule, if any. */
@@ -403,12 +405,9 @@ export class Trainer extends Emitter {
         for (let c = 0; c < count; c += micro) {
           const n = Math.min(micro, count - c);
           const x = net.inputBuffer(micro);
-          for (let i = 0; i < n; i++) {
-            const s = p.order[first + c + i];
-            x.set(train.x.subarray(s * d, (s + 1) * d), i * d);
-            labels[i] = train.labels[s];
-          }
-          if (o.augment) augmentBatch(x as Float32Array, n, train.shape, o.augment, net.rng);
+          for (let i = 0; i < n; i++) labels[i] = train.labels[p.order[first + c + i]];
+          // The images, shifted and flipped as they are copied (the draws augmentBatch would make).
+          gatherBatch(train.x, p.order, first + c, n, x, train.shape, o.augment, net.rng);
           const r = await this.microStep(x, labels, n, loss, predicted);
           for (let i = 0; i < n; i++) if (predicted[i] !== labels[i]) wrong++;
           risk += (r * n) / count;
@@ -529,24 +528,19 @@ export class Trainer extends Emitter {
     else net.g.set(hostFloats(acc, 'trainer'));
   }
 
-  /** The optimizer's step on host arrays; returns ||Δw||². */
+  /** The optimizer's step on host arrays; returns ||Δw||², which the update itself sums (no copy of w). */
   private hostUpdate(): number {
-    const w = this.model.w, prev = hostFloats(this.prevW, 'trainer');
-    prev.set(w);
-    this.optimizer.step(w, this.model.g);
-    let step2 = 0;
-    for (let j = 0; j < w.length; j++) step2 += (w[j] - prev[j]) ** 2;
-    return step2;
+    return this.optimizer.stepMeasured(this.model.w, this.model.g);
   }
 
   /** The optimizer's step on the device; reads back ||Δw||² and whether the buffers stayed finite. */
   private async deviceUpdate(): Promise<number> {
     const net = this.model, device = net.device!, n = net.parameterCount, nb = net.bufferTensor.length;
-    const scalars = (this.stepScalars ??= net.arena.floats(2));
-    net.kernels.copyBlock(net.wTensor, this.prevW, 1, n, n, 0, n, 0);
+    const scalars = (this.stepScalars ??= net.arena.floats(2)), prev = this.prevW!;
+    net.kernels.copyBlock(net.wTensor, prev, 1, n, n, 0, n, 0);
     this.optimizer.step(net.wTensor, net.gTensor);
     net.deviceChanged();
-    device.squaredDistance(net.wTensor, this.prevW, n, device.view(scalars, 0, 1));
+    device.squaredDistance(net.wTensor, prev, n, device.view(scalars, 0, 1));
     if (nb) device.nonFinite(net.bufferTensor, nb, device.view(scalars, 1, 1));
     const [step2, bad] = await device.read(scalars);
     this.buffersFinite = bad === 0;

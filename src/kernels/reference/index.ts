@@ -56,10 +56,10 @@ export const referenceKernels: Kernels = {
       f(sMean, BB), f(sInvStd, BB)),
   addBias: (y, bias, R, C) => addBias(f(y, 'addBias'), f(bias, 'addBias'), R, C),
   sumRows: (gy, gb, R, C) => sumRows(f(gy, 'sumRows'), f(gb, 'sumRows'), R, C),
-  sgdUpdate: (w, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep) =>
-    sgdUpdate(f(w, SGD), f(g, SGD), f(buf, SGD), n, lr, momentum, dampening, weightDecay, nesterov, firstStep),
-  adamUpdate: (w, g, m, v, vMax, n, lr, beta1, beta2, eps, l2, shrink, t) =>
-    adamUpdate(f(w, AD), f(g, AD), f(m, AD), f(v, AD), f(vMax, AD), n, lr, beta1, beta2, eps, l2, shrink, t),
+  sgdUpdate: (w, g, buf, n, lr, momentum, dampening, weightDecay, nesterov, firstStep, squares) =>
+    sgdUpdate(f(w, SGD), f(g, SGD), f(buf, SGD), n, lr, momentum, dampening, weightDecay, nesterov, firstStep, squares),
+  adamUpdate: (w, g, m, v, vMax, n, lr, beta1, beta2, eps, l2, shrink, t, squares) =>
+    adamUpdate(f(w, AD), f(g, AD), f(m, AD), f(v, AD), f(vMax, AD), n, lr, beta1, beta2, eps, l2, shrink, t, squares),
   addTensors: (a, b, y, n) => addTensors(f(a, 'addTensors'), f(b, 'addTensors'), f(y, 'addTensors'), n),
   addBroadcast: (x, b, y, N, R, C) => addBroadcast(f(x, AB2), f(b, AB2), f(y, AB2), N, R, C),
   sumBroadcast: (gy, gb, N, R, C) => sumBroadcast(f(gy, 'sumBroadcast'), f(gb, 'sumBroadcast'), N, R, C),

@@ -6,6 +6,7 @@
 import type { Arena } from '../../core/arena.js';
 import { hostFloats, type Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../kernels/kernels.js';
+import { StepSquares } from '../../kernels/reference/step-squares.js';
 import { BaseOptimizer, checkNumber, type AdagradConfig } from './optimizer.js';
 
 /** Adagrad (torch.optim.Adagrad). */
@@ -30,7 +31,7 @@ export class Adagrad extends BaseOptimizer {
     this.sum = this.buffer('sum', this.initialAccumulatorValue);
   }
 
-  protected update(wt: Tensor, gt: Tensor, t: number): void {
+  protected update(wt: Tensor, gt: Tensor, t: number, stepSquares: Float64Array | null): void {
     const { eps } = this, wd = this.weightDecay;
     if (this.engine.adagradUpdate) {
       this.engine.adagradUpdate(wt, gt, this.sum, wt.length, this.lr, this.lrDecay, eps, wd, t);
@@ -39,11 +40,15 @@ export class Adagrad extends BaseOptimizer {
     // The reference loop, on the host's arrays.
     const w = hostFloats(wt, 'adagrad update'), g = hostFloats(gt, 'adagrad update'), sum = hostFloats(this.sum, 'adagrad update');
     const clr = this.lr / (1 + (t - 1) * this.lrDecay);
+    const squares = stepSquares ? new StepSquares(w.length) : null;
     for (let i = 0; i < w.length; i++) {
-      const gi = g[i] + wd * w[i];
+      const old = w[i];
+      const gi = g[i] + wd * old;
       sum[i] += gi * gi;
-      w[i] -= (clr * gi) / (Math.sqrt(sum[i]) + eps);
+      w[i] = old - (clr * gi) / (Math.sqrt(sum[i]) + eps);
+      squares?.add(i, w[i] - old);
     }
+    if (stepSquares) stepSquares[0] = squares!.total;
   }
 
   config(): Required<AdagradConfig> {

@@ -42,10 +42,11 @@ export class Adam extends BaseOptimizer {
     this.vMax = this.amsgrad ? this.buffer('max_exp_avg_sq') : null;
   }
 
-  protected update(w: Tensor, g: Tensor, t: number): void {
+  protected update(w: Tensor, g: Tensor, t: number, squares: Float64Array | null): void {
     const l2 = this.kind === 'adam' ? this.weightDecay : 0;
     const shrink = this.kind === 'adamw' ? 1 - this.lr * this.weightDecay : 1;
-    this.kernels.adamUpdate(w, g, this.m, this.v, this.vMax, w.length, this.lr, this.beta1, this.beta2, this.eps, l2, shrink, t);
+    this.kernels.adamUpdate(w, g, this.m, this.v, this.vMax, w.length, this.lr, this.beta1, this.beta2, this.eps, l2, shrink, t,
+      squares);
   }
 
   config(): Required<AdamConfig> {

@@ -102,6 +102,12 @@ export interface Optimizer {
   readonly paramCount: number;
   /** One update of w from gradient g (both of length paramCount). */
   step(w: Tensor, g: Tensor): void;
+  /**
+   * step(w, g), returning Σ (w_new − w_old)², the squared step size, as the update computed it (in
+   * the order of src/kernels/reference/step-squares.ts: the same on every CPU engine and thread
+   * count), with no copy of w or pass over it of its own; NaN on an engine with a device.
+   */
+  stepMeasured(w: Tensor, g: Tensor): number;
   /** Every hyper-parameter with defaults filled in, including kind and the current lr; JSON-safe. */
   config(): Required<OptimizerConfig>;
   /** Copies of the state, so a checkpoint is not changed by later steps. */
@@ -128,6 +134,8 @@ export abstract class BaseOptimizer implements Optimizer {
   protected readonly engine: Kernels;
   /** On a device: host copies of the state, as last read by `download()`, or null when a step has changed it since. */
   #host: Record<string, Float32Array> | null = {};
+  /** Where a measured step's Σ (w_new − w_old)² comes back. */
+  readonly #squares = new Float64Array(1);
 
   constructor(lr: number, paramCount: number, arena: Arena = new HeapArena('float32'), kernels: Kernels = referenceKernels) {
     check(Number.isInteger(paramCount) && paramCount >= 0, `paramCount must be a non-negative integer, got ${paramCount}`);
@@ -163,11 +171,27 @@ export abstract class BaseOptimizer implements Optimizer {
   }
 
   step(w: Tensor, g: Tensor): void {
+    this.update(w, g, this.begin(w, g), null);
+  }
+
+  stepMeasured(w: Tensor, g: Tensor): number {
+    const t = this.begin(w, g);
+    if (this.device) {
+      this.update(w, g, t, null);
+      return NaN;
+    }
+    const squares = this.#squares;
+    this.update(w, g, t, squares);
+    return squares[0];
+  }
+
+  /** Checks the lengths and counts the step; returns its number t. */
+  private begin(w: Tensor, g: Tensor): number {
     check(w.length === this.paramCount && g.length === this.paramCount,
       () => `${this.kind}: w (${w.length}) and g (${g.length}) must both have paramCount = ${this.paramCount} entries`);
     this.#t++;
     if (this.device) this.#host = null;
-    this.update(w, g, this.#t);
+    return this.#t;
   }
 
   /** The engine's device, when its tensors are not JavaScript arrays (WebGPU). */
@@ -184,8 +208,11 @@ export abstract class BaseOptimizer implements Optimizer {
     this.#host = host;
   }
 
-  /** The update rule proper; t is the 1-based number of this step (PyTorch's state['step']). */
-  protected abstract update(w: Tensor, g: Tensor, t: number): void;
+  /**
+   * The update rule proper; t is the 1-based number of this step (PyTorch's state['step']). With
+   * `squares` (CPU engines only), also squares[0] = Σ (w_new − w_old)² in StepSquares' order.
+   */
+  protected abstract update(w: Tensor, g: Tensor, t: number, squares: Float64Array | null): void;
   abstract config(): Required<OptimizerConfig>;
 
   state(): OptimizerState {

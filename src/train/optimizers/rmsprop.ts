@@ -6,6 +6,7 @@
 import type { Arena } from '../../core/arena.js';
 import { hostFloats, type Tensor } from '../../core/tensor.js';
 import type { Kernels } from '../../kernels/kernels.js';
+import { StepSquares } from '../../kernels/reference/step-squares.js';
 import { BaseOptimizer, checkNumber, type RmspropConfig } from './optimizer.js';
 
 /** RMSprop (torch.optim.RMSprop). */
@@ -37,7 +38,7 @@ export class RMSprop extends BaseOptimizer {
     this.gradAvg = this.centered ? this.buffer('grad_avg') : null;
   }
 
-  protected update(wt: Tensor, gt: Tensor): void {
+  protected update(wt: Tensor, gt: Tensor, _t: number, stepSquares: Float64Array | null): void {
     const { alpha, eps, momentum } = this, lr = this.lr, wd = this.weightDecay;
     if (this.engine.rmspropUpdate) {
       this.engine.rmspropUpdate(wt, gt, this.squareAvg, this.buf, this.gradAvg, wt.length, lr, alpha, eps, wd, momentum);
@@ -46,17 +47,21 @@ export class RMSprop extends BaseOptimizer {
     // The reference loop, on the host's arrays.
     const h = (t: Tensor | null) => hostFloats(t, 'rmsprop update');
     const w = h(wt)!, g = h(gt)!, squareAvg = h(this.squareAvg)!, buf = h(this.buf), gradAvg = h(this.gradAvg);
+    const squares = stepSquares ? new StepSquares(w.length) : null;
     for (let i = 0; i < w.length; i++) {
-      const gi = g[i] + wd * w[i];
+      const old = w[i];
+      const gi = g[i] + wd * old;
       let s = (squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * gi * gi);
       if (gradAvg) {
         const a = (gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * gi);
         s -= a * a;
       }
       const d = gi / (Math.sqrt(s) + eps);
-      if (buf) w[i] -= lr * (buf[i] = momentum * buf[i] + d);
-      else w[i] -= lr * d;
+      if (buf) w[i] = old - lr * (buf[i] = momentum * buf[i] + d);
+      else w[i] = old - lr * d;
+      squares?.add(i, w[i] - old);
     }
+    if (stepSquares) stepSquares[0] = squares!.total;
   }
 
   config(): Required<RmspropConfig> {

@@ -35,9 +35,9 @@ export class SGD extends BaseOptimizer {
     this.buf = this.momentum > 0 ? this.buffer('momentum_buffer') : null;
   }
 
-  protected update(w: Tensor, g: Tensor, t: number): void {
+  protected update(w: Tensor, g: Tensor, t: number, squares: Float64Array | null): void {
     this.kernels.sgdUpdate(w, g, this.buf, w.length, this.lr, this.momentum, this.dampening, this.weightDecay,
-      this.nesterov, t === 1);
+      this.nesterov, t === 1, squares);
   }
 
   config(): Required<SgdConfig> {
