@@ -48,6 +48,20 @@ import { Adam, Sgd, StepBlock } from '../src/engine/kernel-params';
   v128.store64_lane(p, f32x4.demote_f64x2_zero(v), <u8>0);
 }
 
+/** Stores two new w at p and adds their squared steps, as stored, to acc when block sums are asked for. */
+@inline function storeStep2(p: usize, nw: v128, wi: v128, acc: v128, sums: usize): v128 {
+  store2(p, nw);
+  if (!sums) return acc;
+  const dw = f64x2.sub(rounded2(nw), wi);
+  return f64x2.add(acc, f64x2.mul(dw, dw));
+}
+
+/** (w_new − w_old)² of one element, w_new as stored. */
+@inline function stepSquare(nw: f32, wi: f64): f64 {
+  const dw = <f64>nw - wi;
+  return dw * dw;
+}
+
 export function sgdUpdate(params: usize, part: i32, parts: i32): void {
   const w = pp(params, Sgd.W), g = pp(params, Sgd.G), buf = pp(params, Sgd.Buf), n = pi(params, Sgd.Count);
   const flags = pi(params, Sgd.Flags);
@@ -72,11 +86,7 @@ export function sgdUpdate(params: usize, part: i32, parts: i32): void {
         d = nesterov ? f64x2.add(d, f64x2.mul(vmu, b)) : b;
       }
       const nw = f64x2.sub(wi, f64x2.mul(vlr, d));
-      store2(w + o, nw);
-      if (sums) {
-        const dw = f64x2.sub(rounded2(nw), wi);
-        acc = f64x2.add(acc, f64x2.mul(dw, dw));
-      }
+      acc = storeStep2(w + o, nw, wi, acc, sums);
     }
     for (; i < end; i++) {
       const o = <usize>i << 2;
@@ -89,8 +99,7 @@ export function sgdUpdate(params: usize, part: i32, parts: i32): void {
       }
       const nw = <f32>(wi - lr * d);
       store<f32>(w + o, nw);
-      const dw = <f64>nw - wi;
-      tail = dw * dw;
+      tail = stepSquare(nw, wi);
     }
     if (sums) store<f64>(sums + (<usize>(start / StepBlock.Size) << 3), blockSum(acc, tail));
   }
@@ -128,11 +137,7 @@ export function adamUpdate(params: usize, part: i32, parts: i32): void {
       const mi = load2(m + o);
       const den = f64x2.add(f64x2.div(f64x2.sqrt(vi), vbc2), veps);
       const nw = f64x2.sub(f64x2.mul(wi, vshrink), f64x2.div(f64x2.mul(vstep, mi), den));
-      store2(w + o, nw);
-      if (sums) {
-        const dw = f64x2.sub(rounded2(nw), wi);
-        acc = f64x2.add(acc, f64x2.mul(dw, dw));
-      }
+      acc = storeStep2(w + o, nw, wi, acc, sums);
     }
     for (; i < end; i++) {
       const o = <usize>i << 2;
@@ -149,8 +154,7 @@ export function adamUpdate(params: usize, part: i32, parts: i32): void {
       const mi = <f64>load<f32>(m + o);
       const nw = <f32>(wi * shrink - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps));
       store<f32>(w + o, nw);
-      const dw = <f64>nw - wi;
-      tail = dw * dw;
+      tail = stepSquare(nw, wi);
     }
     if (sums) store<f64>(sums + (<usize>(start / StepBlock.Size) << 3), blockSum(acc, tail));
   }
