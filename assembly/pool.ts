@@ -117,12 +117,16 @@ const PHI = <i32>0x9e3779b1;
 /**
  * The reference's maximum of a 2×2 window: the first tap, then each strictly greater value or NaN
  * replaces it. pmax keeps its first operand unless the second is greater (so -0 then +0 stays -0,
- * as in the reference); a NaN tap is put in by the select.
+ * as in the reference), which is the whole rule while no tap is a NaN; the sum of the taps is a
+ * NaN if one is (or for +∞ and -∞), and only then does the select put the NaN taps in.
  */
 @inline function max4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  let best = v128.bitselect(x1, f32x4.pmax(x0, x1), f32x4.ne(x1, x1));
-  best = v128.bitselect(x2, f32x4.pmax(best, x2), f32x4.ne(x2, x2));
-  return v128.bitselect(x3, f32x4.pmax(best, x3), f32x4.ne(x3, x3));
+  const best = f32x4.pmax(f32x4.pmax(f32x4.pmax(x0, x1), x2), x3);
+  const sum = f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3));
+  if (!v128.any_true(f32x4.ne(sum, sum))) return best;
+  let m = v128.bitselect(x1, f32x4.pmax(x0, x1), f32x4.ne(x1, x1));
+  m = v128.bitselect(x2, f32x4.pmax(m, x2), f32x4.ne(x2, x2));
+  return v128.bitselect(x3, f32x4.pmax(m, x3), f32x4.ne(x3, x3));
 }
 
 /**
@@ -140,7 +144,9 @@ const PHI = <i32>0x9e3779b1;
   const x0 = v128.load(r0), x1 = v128.load(r0 + cb), x2 = v128.load(r1), x3 = v128.load(r1 + cb);
   const best = max4(x0, x1, x2, x3);
   const q0 = f32x4.eq(x0, best), q1 = f32x4.eq(x1, best), q2 = f32x4.eq(x2, best), q3 = f32x4.eq(x3, best);
-  let off = v128.bitselect(i32x4.splat(0), v128.bitselect(tc, v128.bitselect(tw, twc, q2), q1), q0);
+  // First q: tap 0, else 1 (offset C), 2 (W·C) or 3 (both); the row offset where neither q0 nor q1.
+  const q01 = v128.or(q0, q1);
+  let off = i32x4.add(v128.andnot(tw, q01), v128.and(tc, v128.andnot(v128.or(q1, v128.not(q2)), q0)));
   const nan = f32x4.ne(best, best);
   if (v128.any_true(nan)) {
     // The last NaN tap (a NaN replaces any maximum, and nothing replaces a NaN but another).
@@ -149,7 +155,7 @@ const PHI = <i32>0x9e3779b1;
     off = v128.bitselect(last, off, nan);
   }
   if (ties) {
-    const e1 = v128.and(q1, q0), q01 = v128.or(q0, q1);
+    const e1 = v128.and(q1, q0);
     const e2 = v128.and(q2, q01), e3 = v128.and(q3, v128.or(q01, q2));
     if (v128.any_true(v128.or(v128.or(e1, e2), e3))) {
       // Occurrence counts: k2 ∈ {2, 3} where e2, k3 ∈ {2, 3, 4} where e3 (and k1 = 2 where e1).
