@@ -137,11 +137,11 @@ const PHI = <i32>0x9e3779b1;
  * (e_j = q_j and some earlier q; k = 1 + the earlier q's) and takes the arg-max when
  * hash32(tieSeed, out·64 + k) % k == 0 (reservoir sampling), the last such tap winning. As k is
  * 2, 3 or 4, the three draws D_k are made once per lane, sharing (out·64)·φ (`keyPhi`), and each tap
- * picks its own. `j0` is tap 0's input index on each lane; tc, tw, twc the other taps' offsets (C, W·C, W·C + C).
+ * picks its own. x0..x3 are the taps, `j0` tap 0's input index on each lane; tc, tw, twc the other taps' offsets
+ * (C, W·C, W·C + C); `keyPhi` is (out·64)·φ on each lane, out the lane's output index.
  */
-@inline function max2x2(r0: usize, r1: usize, cb: usize, yo: usize, ao: usize, j0: v128, tc: v128, tw: v128, twc: v128, keyPhi: v128,
-  seed: v128, ties: bool): void {
-  const x0 = v128.load(r0), x1 = v128.load(r0 + cb), x2 = v128.load(r1), x3 = v128.load(r1 + cb);
+@inline function max2x2(x0: v128, x1: v128, x2: v128, x3: v128, yo: usize, ao: usize, j0: v128, tc: v128, tw: v128,
+  twc: v128, keyPhi: v128, seed: v128, ties: bool): void {
   const best = max4(x0, x1, x2, x3);
   const q0 = f32x4.eq(x0, best), q1 = f32x4.eq(x1, best), q2 = f32x4.eq(x2, best), q3 = f32x4.eq(x3, best);
   // First q: tap 0, else 1 (offset C), 2 (W·C) or 3 (both); the row offset where neither q0 nor q1.
@@ -176,26 +176,59 @@ const PHI = <i32>0x9e3779b1;
   v128.store(ao, i32x4.add(j0, off));
 }
 
-/** maxPool2dForward for 2×2 windows, stride 2, no padding, C ≥ 4: rows r0..r1 of the output. */
+/** The four channels from input index i (tap 0) to output index o, whose taps are contiguous vectors. */
+@inline function maxAt(x: usize, y: usize, am: usize, i: i32, o: i32, cb: usize, rowBytes: usize, tc: v128, tw: v128,
+  twc: v128, seed: v128, ties: bool): void {
+  const p = x + (<usize>i << 2), lanes = i32x4(0, 1, 2, 3);
+  const keyPhi = i32x4.mul(i32x4.shl(i32x4.add(i32x4.splat(o), lanes), 6), i32x4.splat(PHI));
+  max2x2(v128.load(p), v128.load(p + cb), v128.load(p + rowBytes), v128.load(p + rowBytes + cb), y + (<usize>o << 2),
+    am + (<usize>o << 2), i32x4.add(i32x4.splat(i), lanes), tc, tw, twc, keyPhi, seed, ties);
+}
+
+/**
+ * Output o..o+3 across two neighbouring outputs: the last two channels of one (tap 0 at input i)
+ * and the first two of the next (tap 0 at input i + C + 2), each half one 64-bit load per tap.
+ */
+@inline function maxAcross(x: usize, y: usize, am: usize, i: i32, o: i32, C: i32, cb: usize, rowBytes: usize, tc: v128,
+  tw: v128, twc: v128, seed: v128, ties: bool): void {
+  const p = x + (<usize>i << 2), q = p + (<usize>(C + 2) << 2);
+  const keyPhi = i32x4.mul(i32x4.shl(i32x4.add(i32x4.splat(o), i32x4(0, 1, 2, 3)), 6), i32x4.splat(PHI));
+  max2x2(v128.load64_lane(q, v128.load64_zero(p), 1), v128.load64_lane(q + cb, v128.load64_zero(p + cb), 1),
+    v128.load64_lane(q + rowBytes, v128.load64_zero(p + rowBytes), 1),
+    v128.load64_lane(q + rowBytes + cb, v128.load64_zero(p + rowBytes + cb), 1), y + (<usize>o << 2), am + (<usize>o << 2),
+    i32x4(i, i + 1, i + C + 2, i + C + 3), tc, tw, twc, keyPhi, seed, ties);
+}
+
+/**
+ * maxPool2dForward for 2×2 windows, stride 2, no padding, C ≥ 4: rows r0..r1 of the output. A last
+ * partial group of channels is done as the overlapping vector C-4..C-1 (writing the same values again
+ * for the channels it shares), except that where C = 4m + 2, two neighbouring outputs' 2C channels
+ * are whole vectors, one of them across the two (maxAcross).
+ */
 function maxPool2x2(x: usize, y: usize, am: usize, H: i32, W: i32, C: i32, OH: i32, OW: i32, r0: i32, r1: i32,
   tieSeed: i32): void {
-  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
-  const seed = i32x4.splat(tieSeed), lanes = i32x4(0, 1, 2, 3);
+  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2, ties = tieSeed >= 0;
+  const seed = i32x4.splat(tieSeed);
   const tc = i32x4.splat(C), tw = i32x4.splat(W * C), twc = i32x4.splat(W * C + C);
+  const across = (C & 3) == 2;
   for (let row = r0; row < r1; row++) {
     const n = row / OH, oh = row - n * OH;
     const base = (n * H + 2 * oh) * W * C;
-    for (let ow = 0; ow < OW; ow++) {
-      const i0 = base + 2 * ow * C;
-      const out = (row * OW + ow) * C;
-      const p0 = x + (<usize>i0 << 2), p1 = p0 + rowBytes;
-      const yo = y + (<usize>out << 2), ao = am + (<usize>out << 2);
+    let ow = 0;
+    if (across) {
+      for (; ow + 2 <= OW; ow += 2) {
+        // Flat channel c < 2C of the pair: output out + c, input i0 + c (first output) or i0 + C + c (second).
+        const i0 = base + 2 * ow * C, out = (row * OW + ow) * C;
+        for (let c = 0; c < C - 2; c += 4) maxAt(x, y, am, i0 + c, out + c, cb, rowBytes, tc, tw, twc, seed, ties);
+        maxAcross(x, y, am, i0 + C - 2, out + C - 2, C, cb, rowBytes, tc, tw, twc, seed, ties);
+        for (let c = C + 2; c < 2 * C; c += 4) maxAt(x, y, am, i0 + C + c, out + c, cb, rowBytes, tc, tw, twc, seed, ties);
+      }
+    }
+    for (; ow < OW; ow++) {
+      const i0 = base + 2 * ow * C, out = (row * OW + ow) * C;
       for (let c = 0; c < C; c += 4) {
         const cc = c + 4 <= C ? c : C - 4;
-        const o = <usize>cc << 2;
-        const keyPhi = i32x4.mul(i32x4.shl(i32x4.add(i32x4.splat(out + cc), lanes), 6), i32x4.splat(PHI));
-        max2x2(p0 + o, p1 + o, cb, yo + o, ao + o, i32x4.add(i32x4.splat(i0 + cc), lanes), tc, tw, twc,
-          keyPhi, seed, tieSeed >= 0);
+        maxAt(x, y, am, i0 + cc, out + cc, cb, rowBytes, tc, tw, twc, seed, ties);
       }
     }
   }

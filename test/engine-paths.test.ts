@@ -228,10 +228,13 @@ describe('wasm engine: 2×2 stride-2 max-pool', () => {
   const PATTERNS = TAP_VALUES.length ** 4;
   const tapsOf = (p: number) => [0, 1, 2, 3].map((t) => TAP_VALUES[Math.floor(p / TAP_VALUES.length ** t) % TAP_VALUES.length]);
 
-  /** Batch 1, two rows of windows (so that threads split them), C = 5 (a last partial vector): every pattern. */
-  const C5 = 5, OW5 = Math.ceil(PATTERNS / (2 * C5)), PATTERN_POOL = pool(1, 4, 2 * OW5, C5);
-  function patternInput(x: Float32Array): void {
-    const { W, C, OH, OW } = PATTERN_POOL;
+  /**
+   * Batch 1, two rows of windows (so that threads split them), every pattern: C = 5 (a last partial
+   * vector), 6 and 10 (vectors across two outputs), an odd number of windows in a row.
+   */
+  const patternPool = (C: number) => pool(1, 4, 2 * (Math.ceil(PATTERNS / (4 * C)) * 2 + 1), C);
+  function patternInput(x: Float32Array, g: Pool2dGeometry): void {
+    const { W, C, OH, OW } = g;
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
         for (let c = 0; c < C; c++) {
@@ -244,11 +247,11 @@ describe('wasm engine: 2×2 stride-2 max-pool', () => {
   }
 
   it('forward takes the reference maximum and arg-max on every window of -0, +0, ties, NaN and ±∞, for any tie seed', () => {
-    const g = PATTERN_POOL, nIn = g.H * g.W * g.C, n = g.OH * g.OW * g.C;
-    for (const tieSeed of [-1, 0, 1, 777, 0x7fffffff]) {
-      same(`max-pool tie patterns, seed ${tieSeed}`, (k, inp) => {
+    for (const [C, tieSeed] of [[5, -1], [5, 0], [5, 1], [5, 777], [5, 0x7fffffff], [6, -1], [6, 777], [10, 1]]) {
+      const g = patternPool(C), nIn = g.H * g.W * g.C, n = g.OH * g.OW * g.C;
+      same(`max-pool tie patterns, C ${C}, seed ${tieSeed}`, (k, inp) => {
         const x = inp.zeros(nIn), y = inp.zeros(n), am = inp.ints(n);
-        patternInput(x);
+        patternInput(x, g);
         k.maxPool2dForward(x, y, am, g, tieSeed);
         return [y, new Float32Array(am.buffer, am.byteOffset, n), x];
       }, ([y, amf, x]) => {
@@ -258,9 +261,9 @@ describe('wasm engine: 2×2 stride-2 max-pool', () => {
   });
 
   it('the tie-pattern check sees a wrong tie pick and a +0 for a -0 (negative test)', () => {
-    const g = PATTERN_POOL, n = g.OH * g.OW * g.C;
+    const g = patternPool(6), n = g.OH * g.OW * g.C;
     const x = new Float32Array(g.H * g.W * g.C), y = new Float32Array(n), am = new Int32Array(n);
-    patternInput(x);
+    patternInput(x, g);
     ref.maxPool2dForward(x, y, am, g, 777);
     assert.equal(poolMismatch(x, y, am, g, 777), -1);
     // Pattern 0: four -0 taps (all tied): another tap than the one drawn.
