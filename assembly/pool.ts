@@ -317,11 +317,46 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
   }
 }
 
-/** v, or 0 where the ReLU input at rx + o is negative (no ReLU when rx is 0). */
-@inline function reluGate(v: v128, rx: usize, o: usize): v128 {
-  if (rx == 0) return v;
-  const zero = f32x4.splat(0);
-  return v128.bitselect(zero, v, f32x4.lt(v128.load(rx + o), zero));
+/**
+ * Stores v, or 0 where the ReLU input rx is negative (no ReLU when rx is 0), at byte offset p of gx
+ * (and of rx); with `split`, lanes 0-1 at p and lanes 2-3 at q.
+ */
+@inline function putTap(gx: usize, rx: usize, p: usize, q: usize, split: bool, v: v128): void {
+  if (rx != 0) {
+    const r = split ? v128.load64_lane(rx + q, v128.load64_zero(rx + p), 1) : v128.load(rx + p);
+    v = v128.bitselect(f32x4.splat(0), v, f32x4.lt(r, f32x4.splat(0)));
+  }
+  if (split) {
+    v128.store64_lane(gx + p, v, 0);
+    v128.store64_lane(gx + q, v, 1);
+  } else {
+    v128.store(gx + p, v);
+  }
+}
+
+/**
+ * gx at the taps of outputs o..o+3 (tap 0 of lane l at input j0[l], the others tc, tw, twc further,
+ * tap 0's byte offsets p, or p and q with `split` as in putTap): gy where the arg-max points, else 0;
+ * false (nothing written) if an arg-max lies elsewhere.
+ */
+@inline function gatherAt(gy: usize, gx: usize, am: usize, rx: usize, o: i32, j0: v128, p: usize, q: usize, split: bool,
+  tc: v128, tw: v128, twc: v128, cb: usize, rowBytes: usize): bool {
+  const a = v128.load(am + (<usize>o << 2)), g = v128.load(gy + (<usize>o << 2));
+  const m0 = i32x4.eq(a, j0), m1 = i32x4.eq(a, i32x4.add(j0, tc));
+  const m2 = i32x4.eq(a, i32x4.add(j0, tw)), m3 = i32x4.eq(a, i32x4.add(j0, twc));
+  if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
+  putTap(gx, rx, p, q, split, v128.and(g, m0));
+  putTap(gx, rx, p + cb, q + cb, split, v128.and(g, m1));
+  putTap(gx, rx, p + rowBytes, q + rowBytes, split, v128.and(g, m2));
+  putTap(gx, rx, p + rowBytes + cb, q + rowBytes + cb, split, v128.and(g, m3));
+  return true;
+}
+
+/** gatherAt for four channels from input i, output o, whose taps are contiguous vectors. */
+@inline function gatherVector(gy: usize, gx: usize, am: usize, rx: usize, i: i32, o: i32, tc: v128, tw: v128,
+  twc: v128, cb: usize, rowBytes: usize): bool {
+  const p = <usize>i << 2;
+  return gatherAt(gy, gx, am, rx, o, i32x4.add(i32x4.splat(i), i32x4(0, 1, 2, 3)), p, p, false, tc, tw, twc, cb, rowBytes);
 }
 
 /** Whether every arg-max of sample n lies in its own 2×2 window (gather2x2 then wrote the sample). */
@@ -341,30 +376,34 @@ function gathered(am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): 
 
 /**
  * The gather form of maxPool2dBackward for sample n (2×2, stride 2), gated by the ReLU input rx
- * when it is not 0: false if an arg-max is elsewhere.
+ * when it is not 0: false if an arg-max is elsewhere. Channels go in vectors as in maxPool2x2
+ * (across two outputs where C = 4m + 2).
  */
 function gather2x2(gy: usize, gx: usize, am: usize, rx: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
-  const lanes = i32x4(0, 1, 2, 3), cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
+  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
+  const tc = i32x4.splat(C), tw = i32x4.splat(W * C), twc = i32x4.splat(W * C + C);
+  const across = (C & 3) == 2;
   for (let oh = 0; oh < OH; oh++) {
     const base = (n * H + 2 * oh) * W * C;
-    for (let ow = 0; ow < OW; ow++) {
-      const i0 = base + 2 * ow * C, i2 = i0 + W * C;
-      const out = ((n * OH + oh) * OW + ow) * C;
-      const q0 = gx + (<usize>i0 << 2), q1 = q0 + rowBytes;
+    let ow = 0;
+    if (across) {
+      for (; ow + 2 <= OW; ow += 2) {
+        const i0 = base + 2 * ow * C, out = ((n * OH + oh) * OW + ow) * C, i = i0 + C - 2;
+        for (let c = 0; c < C - 2; c += 4) {
+          if (!gatherVector(gy, gx, am, rx, i0 + c, out + c, tc, tw, twc, cb, rowBytes)) return false;
+        }
+        if (!gatherAt(gy, gx, am, rx, out + C - 2, i32x4(i, i + 1, i + C + 2, i + C + 3), <usize>i << 2,
+          <usize>(i + C + 2) << 2, true, tc, tw, twc, cb, rowBytes)) return false;
+        for (let c = C + 2; c < 2 * C; c += 4) {
+          if (!gatherVector(gy, gx, am, rx, i0 + C + c, out + c, tc, tw, twc, cb, rowBytes)) return false;
+        }
+      }
+    }
+    for (; ow < OW; ow++) {
+      const i0 = base + 2 * ow * C, out = ((n * OH + oh) * OW + ow) * C;
       for (let c = 0; c < C; c += 4) {
         const cc = c + 4 <= C ? c : C - 4;
-        const o = <usize>cc << 2;
-        const a = v128.load(am + (<usize>(out + cc) << 2)), g = v128.load(gy + (<usize>(out + cc) << 2));
-        const m0 = i32x4.eq(a, i32x4.add(i32x4.splat(i0 + cc), lanes));
-        const m1 = i32x4.eq(a, i32x4.add(i32x4.splat(i0 + cc + C), lanes));
-        const m2 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc), lanes));
-        const m3 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc + C), lanes));
-        if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
-        const a0 = (<usize>(i0 + cc) << 2), a2 = (<usize>(i2 + cc) << 2);
-        v128.store(q0 + o, reluGate(v128.and(g, m0), rx, a0));
-        v128.store(q0 + o + cb, reluGate(v128.and(g, m1), rx, a0 + cb));
-        v128.store(q1 + o, reluGate(v128.and(g, m2), rx, a2));
-        v128.store(q1 + o + cb, reluGate(v128.and(g, m3), rx, a2 + cb));
+        if (!gatherVector(gy, gx, am, rx, i0 + cc, out + cc, tc, tw, twc, cb, rowBytes)) return false;
       }
     }
   }

@@ -119,6 +119,15 @@ const maxPool = (g: Pool2dGeometry): Case => (k, floats, ints) => {
   return { run: () => k.maxPool2dForward(x, y, am, g, 12345), outputs: [y, am] };
 };
 
+/** maxPool2dReluBackward after the forward (the arg-maxes), on a ReLU's input that is half negative. */
+const maxPoolBack = (g: Pool2dGeometry): Case => (k, floats, ints) => {
+  const nIn = g.N * g.H * g.W * g.C, out = g.N * g.OH * g.OW * g.C;
+  const z = floats(nIn, 1), x = reluFloats(floats, nIn, 1), y = floats(out, 2), am = ints(out);
+  const gy = floats(out, 3), gx = floats(nIn, 4);
+  k.maxPool2dForward(x, y, am, g, 12345);
+  return { run: () => k.maxPool2dReluBackward!(gy, am, z, gx, g), outputs: [gx] };
+};
+
 const convCase = (pass: 'fwd' | 'bwdData' | 'bwdFilter', g: Conv2dGeometry): Case => (k, floats) => {
   const nx = g.N * g.H * g.W * g.C, ny = g.N * g.OH * g.OW * g.O, nw = g.O * g.KH * g.KW * g.C;
   const x = floats(nx, 1), w = floats(nw, 2), b = floats(g.O, 3), y = floats(ny, 4), gw = floats(nw, 5), gb = floats(g.O, 6);
@@ -133,6 +142,8 @@ const CASES: Record<string, Case> = {
   'NET-A pool1 28×28×6 (ReLU input)': maxPool(pool(BATCH, 28, 6)),
   'NET-A pool2 10×10×16': maxPool(pool(BATCH, 10, 16)),
   'NET-B pool 24×24×64': maxPool(pool(BATCH, 24, 64)),
+  'NET-A pool1 backward + ReLU': maxPoolBack(pool(BATCH, 28, 6)),
+  'NET-A pool2 backward + ReLU': maxPoolBack(pool(BATCH, 10, 16)),
   'NET-A conv1 fwd 28×28×1→6 k5 p2': convCase('fwd', conv(28, 1, 6, 5, 2)),
   'NET-A conv1 bwd-filter': convCase('bwdFilter', conv(28, 1, 6, 5, 2)),
   'NET-A conv2 fwd 14×14×6→16 k5': convCase('fwd', conv(14, 6, 16, 5, 0)),
