@@ -149,14 +149,15 @@ export class WasmKernels implements Kernels {
   }
 
   denseBackward(x: Tensor, w: Tensor, gy: Tensor, gx: Tensor | null, gw: Tensor, gb: Tensor | null,
-    N: number, I: number, O: number): void {
+    N: number, I: number, O: number, writeGw = false): void {
     if (!(this.f(x, N * I) && this.f(w, O * I) && this.f(gy, N * O) && this.f(gw, O * I) &&
       (gx === null || this.f(gx, N * I)) && (gb === null || this.f(gb, O)))) {
-      ref.denseBackward(x, w, gy, gx, gw, gb, N, I, O);
+      ref.denseBackward(x, w, gy, gx, gw, gb, N, I, O, writeGw);
       return;
     }
     if (gx) this.gemm(gy, w, gx as Float32Array, N, I, O, 0, null);
-    this.gemm(gy, x, gw, O, I, N, TRANS_A | ACCUMULATE, null);
+    // The tile's sums start from +0, so writing them gives the bits 0 + sum gives.
+    this.gemm(gy, x, gw, O, I, N, TRANS_A | (writeGw ? 0 : ACCUMULATE), null);
     if (gb) this.sumRowsFast(gy, gb as Float32Array, N, O);
   }
 

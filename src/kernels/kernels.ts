@@ -118,9 +118,12 @@ export interface Kernels {
    */
   denseForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, N: number, I: number, O: number,
     relu?: Tensor | null): void;
-  /** gx[N,I] = gy·W (if gx); gw[O,I] += gyᵀ·x; gb[O] += Σ_n gy. */
+  /**
+   * gx[N,I] = gy·W (if gx); gw[O,I] += gyᵀ·x (= with `writeGw`: the same bits as adding to zeros);
+   * gb[O] += Σ_n gy.
+   */
   denseBackward(x: Tensor, w: Tensor, gy: Tensor, gx: Tensor | null, gw: Tensor, gb: Tensor | null,
-    N: number, I: number, O: number): void;
+    N: number, I: number, O: number, writeGw?: boolean): void;
 
   /** y = conv(x, w) + b; with `relu`, also relu = ReLU(y) in the same pass (as denseForward). */
   conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, g: Conv2dGeometry, relu?: Tensor | null): void;

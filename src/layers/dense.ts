@@ -53,8 +53,11 @@ export class Dense extends Layer {
 
   backward(x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     ctx.kernels.denseBackward(x, this.params.weight, gy, gx, this.grads.weight, this.grads.bias ?? null,
-      N, this.inputShape[0], this.outFeatures);
+      N, this.inputShape[0], this.outFeatures, ctx.writeGradients?.has(this) === true);
   }
+
+  /** Its weight gradient has one producer, this backward, which can write it (RunContext.writeGradients). */
+  override readonly writesGradients: readonly string[] = ['weight'];
 
   config(): LayerConfig {
     return { type: this.type, outFeatures: this.outFeatures, bias: this.bias };

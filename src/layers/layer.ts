@@ -21,6 +21,11 @@ export interface RunContext {
   training: boolean;
   /** The network's seeded generator: every random choice of a step is drawn from it. */
   rng: Rng;
+  /**
+   * Layers whose `writesGradients` the network left unzeroed: they write those gradients instead of
+   * adding to them (saves a pass over g and a read of it; Dense's 9216×128 weight in NET-B).
+   */
+  writeGradients?: ReadonlySet<Layer>;
 }
 
 /** A named tensor of a layer: its shape and, once bound, its view into w (or the state vector). */
@@ -91,6 +96,12 @@ export abstract class Layer {
 
   /** gx is null for the first layer, whose input gradient nobody needs. */
   abstract backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void;
+
+  /**
+   * Parameters whose gradient backward writes outright when RunContext.writeGradients is set (the
+   * network then leaves them unzeroed before a gradient pass).
+   */
+  readonly writesGradients: readonly string[] = [];
 
   /**
    * For a layer whose input x is a ReLU's output: this layer's backward and then the ReLU's, in a

@@ -440,6 +440,11 @@ export class Sequential {
     return this.gs[k];
   }
 
+  /** The ranges of g that recordGradient zeroes on the host (set on first use). */
+  private zeroRanges?: [number, number][];
+  /** The layers that write their gradients (Layer.writesGradients) instead of adding. */
+  private readonly writers = new Set<Layer>();
+
   private context(training: boolean): RunContext {
     return { kernels: this.kernels, training, rng: this.rng };
   }
@@ -483,10 +488,12 @@ export class Sequential {
   /**
    * Backward recursion (eqs. 2-3) in reverse topological order, from node `from` down:
    * gs[from + 1] must hold ∂L/∂x^(from+1). Each node accumulates its parameter gradient into g
-   * (eq. 2) and writes g·∂x^(k+1)/∂x for each tensor x it reads (eq. 3).
+   * (eq. 2) and writes g·∂x^(k+1)/∂x for each tensor x it reads (eq. 3). With `writeGradients`,
+   * the gradients named by Layer.writesGradients are written instead (the caller left them unzeroed).
    */
-  backwardFrom(from: number, N: number, training = true, inputGradient = false): void {
+  backwardFrom(from: number, N: number, training = true, inputGradient = false, writeGradients = false): void {
     const ctx = this.context(training);
+    if (writeGradients) ctx.writeGradients = this.writers;
     for (let k = from; k >= 0; k--) {
       if (k < from) this.gatherGradient(k + 1, N);
       const layer = this.layers[k], ins = this.topology.inputs[k];
@@ -558,10 +565,35 @@ export class Sequential {
     options: { inputGradient?: boolean; training?: boolean } = {}): number {
     const training = options.training ?? true;
     if (this.device) this.device.fill(this.gTensor, 0);
-    else hostFloats(this.gTensor, 'Sequential.gradient').fill(0);
+    else this.zeroUnwrittenGradients();
     const { risk, from } = this.recordLoss(input, target, N, loss, training);
-    this.backwardFrom(from, N, training, options.inputGradient ?? false);
+    // Every layer below the logits runs its backward, so the unzeroed gradients all get written.
+    this.backwardFrom(from, N, training, options.inputGradient ?? false, !this.device);
     return risk;
+  }
+
+  /** Zeroes g on the host except the gradients their layers' backward writes (Layer.writesGradients). */
+  private zeroUnwrittenGradients(): void {
+    const g = hostFloats(this.gTensor, 'Sequential.gradient');
+    this.zeroRanges ??= this.unwrittenRanges(g, this.writers);
+    for (const [start, end] of this.zeroRanges) g.fill(0, start, end);
+  }
+
+  /** The [start, end) ranges of g that no backward writes outright, in order; the writers go into `writers`. */
+  private unwrittenRanges(g: Floats, writers: Set<Layer>): [number, number][] {
+    // A layer object listed twice would write its gradient twice: it keeps adding.
+    const once = this.layers.filter((l) => l.writesGradients.length && this.layers.indexOf(l) === this.layers.lastIndexOf(l));
+    once.forEach((l) => writers.add(l));
+    const written = once.flatMap((l) => l.writesGradients.map((name) => hostFloats(l.grads[name], 'Sequential.gradient')))
+      .map((v) => [(v.byteOffset - g.byteOffset) / g.BYTES_PER_ELEMENT, v.length] as const).sort((a, b) => a[0] - b[0]);
+    const ranges: [number, number][] = [];
+    let at = 0;
+    for (const [start, length] of written) {
+      if (start > at) ranges.push([at, start]);
+      at = Math.max(at, start + length);
+    }
+    if (at < g.length) ranges.push([at, g.length]);
+    return ranges;
   }
 
   /** Refuses a synchronous read on a device, naming the call that works there. */

@@ -30,8 +30,8 @@ export const referenceKernels: Kernels = {
   // Each kernel narrows its tensors once at entry (a device handle is refused with the kernel's name).
   matmul: (a, b, c, M, N, K, tA, tB, acc) => matmul(f(a, 'matmul'), f(b, 'matmul'), f(c, 'matmul'), M, N, K, tA, tB, acc),
   denseForward: (x, w, b, y, N, I, O, relu) => denseForward(f(x, DF), f(w, DF), f(b, DF), f(y, DF), N, I, O, f(relu, DF)),
-  denseBackward: (x, w, gy, gx, gw, gb, N, I, O) =>
-    denseBackward(f(x, DB), f(w, DB), f(gy, DB), f(gx, DB), f(gw, DB), f(gb, DB), N, I, O),
+  denseBackward: (x, w, gy, gx, gw, gb, N, I, O, writeGw) =>
+    denseBackward(f(x, DB), f(w, DB), f(gy, DB), f(gx, DB), f(gw, DB), f(gb, DB), N, I, O, writeGw),
   conv2dForward: (x, w, b, y, g, relu) => conv2dForward(f(x, CF), f(w, CF), f(b, CF), f(y, CF), g, f(relu, CF)),
   conv2dBackwardData: (gy, w, gx, g) => conv2dBackwardData(f(gy, CD), f(w, CD), f(gx, CD), g),
   conv2dBackwardFilter: (x, gy, gw, gb, g) => conv2dBackwardFilter(f(x, CW), f(gy, CW), f(gw, CW), f(gb, CW), g),

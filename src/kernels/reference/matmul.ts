@@ -44,8 +44,8 @@ export function denseForward(x: Floats, w: Floats, b: Floats | null, y: Floats, 
 }
 
 export function denseBackward(x: Floats, w: Floats, gy: Floats, gx: Floats | null, gw: Floats, gb: Floats | null,
-  N: number, I: number, O: number): void {
+  N: number, I: number, O: number, writeGw = false): void {
   if (gx) matmul(gy, w, gx, N, I, O, false, false, false); // g·∂x/∂x^(k-1) = g W
-  matmul(gy, x, gw, O, I, N, true, false, true);            // g·∂x/∂W: outer products g_i x̃_j
+  matmul(gy, x, gw, O, I, N, true, false, !writeGw);        // g·∂x/∂W: outer products g_i x̃_j
   if (gb) sumRows(gy, gb, N, O);
 }
