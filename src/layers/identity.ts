@@ -6,18 +6,20 @@ import { Layer, type LayerConfig, type RunContext } from './layer.js';
 export class Identity extends Layer {
   readonly type = 'Identity';
 
+  override readonly reshapesOnly: boolean = true;
+
   protected outputShapeFor(input: Shape): Shape {
     return input;
   }
 
   forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
-    ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
+    if (x !== y) ctx.kernels.copyBlock(x, y, 1, n, n, 0, n, 0);
   }
 
   backward(_x: Tensor, _y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
-    if (gx) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);
+    if (gx && gx !== gy) ctx.kernels.copyBlock(gy, gx, 1, n, n, 0, n, 0);
   }
 
   config(): LayerConfig {

@@ -98,6 +98,12 @@ export abstract class Layer {
   abstract backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void;
 
   /**
+   * y = x with another shape (Flatten, Identity): the network may give y x's memory (and gx gy's),
+   * and forward/backward then copy nothing.
+   */
+  readonly reshapesOnly: boolean = false;
+
+  /**
    * Parameters whose gradient backward writes outright when RunContext.writeGradients is set (the
    * network then leaves them unzeroed before a gradient pass).
    */

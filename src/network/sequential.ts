@@ -367,10 +367,23 @@ export class Sequential {
       buffer = (b, size) => this.view(slots[plan.slotOf[b]], 0, batch * size);
     }
     this.gs = this.sizes.map((d, t) => buffer(t, d));
+    if (!this.device) this.aliasReshapes(!this.shareGradients);
     let e = this.sizes.length;
     this.edgeGs = inputs.map((ins) => ins.map((t) => (consumers[t].length > 1 ? buffer(e++, this.sizes[t]) : null)));
     this.allocateLayers(batch);
     this.capacity = batch;
+  }
+
+  /**
+   * A reshape (Layer.reshapesOnly: Flatten, Identity) whose input has no other reader gets its input's
+   * memory as output (and, with a gradient buffer per tensor, the same for the gradients), so its
+   * copies are skipped. The numbers are the same either way; on a device every tensor keeps its own.
+   */
+  private aliasReshapes(gradients: boolean): void {
+    const { inputs, consumers } = this.topology, K = this.layers.length;
+    const aliased = (k: number) => this.layers[k].reshapesOnly && inputs[k].length === 1 && consumers[inputs[k][0]].length === 1;
+    for (let k = 0; k < K; k++) if (aliased(k)) this.xs[k + 1] = this.xs[inputs[k][0]];
+    if (gradients) for (let k = K - 1; k >= 0; k--) if (aliased(k)) this.gs[inputs[k][0]] = this.gs[k + 1];
   }
 
   /** Room for inference passes of up to `batch` samples on the shared slots (shareActivations). */
