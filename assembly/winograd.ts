@@ -23,7 +23,7 @@
  * Parameter words: Conv in src/engine/kernel-params.ts (WinogradG, WinogradFlip its own).
  */
 import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
-import { tileLoad, tileRows, tileStore } from './tile';
+import { tileLoad, tilePanel, tileRows, tileStore } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles per forward block. */
@@ -53,7 +53,7 @@ export function winogradForwardScratchBytes(C: i32, O: i32): i32 {
   return 16 * TB * (c4(C) + op8(O)) * 4;
 }
 
-/** Per-thread scratch of winogradFilter: Vt[16][C4][SB] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
+/** Per-thread scratch of winogradFilter: Vp[16][C4/4][SB][4] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
 export function winogradFilterScratchBytes(C: i32, O: i32): i32 {
   return 16 * SB * (c4(C) + op8(O)) * 4 + 256;
 }
@@ -127,12 +127,9 @@ export function winogradPack(params: usize): void {
   return v;
 }
 
-/**
- * Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride
- * (lane-transposed with `scatter`: lane l to dst + xi·xiStride + l·laneStride).
- */
+/** Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride. */
 @inline function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
-  dst: usize, xiStride: usize, scatter: bool, laneStride: usize): void {
+  dst: usize, xiStride: usize): void {
   // Columns first: t[r][s] rows combined, r = 0..3 (Bᵀ on the left).
   let t00 = f32x4.splat(0), t01 = t00, t02 = t00, t03 = t00, t10 = t00, t11 = t00, t12 = t00, t13 = t00;
   let t20 = t00, t21 = t00, t22 = t00, t23 = t00, t30 = t00, t31 = t00, t32 = t00, t33 = t00;
@@ -145,30 +142,22 @@ export function winogradPack(params: usize): void {
     else if (s == 2) { t02 = a; t12 = b; t22 = e; t32 = f; }
     else { t03 = a; t13 = b; t23 = e; t33 = f; }
   }
-  putRow(dst, 0, xiStride, t00, t01, t02, t03, scatter, laneStride);
-  putRow(dst, 4, xiStride, t10, t11, t12, t13, scatter, laneStride);
-  putRow(dst, 8, xiStride, t20, t21, t22, t23, scatter, laneStride);
-  putRow(dst, 12, xiStride, t30, t31, t32, t33, scatter, laneStride);
+  putRow(dst, 0, xiStride, t00, t01, t02, t03);
+  putRow(dst, 4, xiStride, t10, t11, t12, t13);
+  putRow(dst, 8, xiStride, t20, t21, t22, t23);
+  putRow(dst, 12, xiStride, t30, t31, t32, t33);
 }
 
 /** Row transform (B on the right) of one row of t, stored at positions xi0..xi0+3. */
-@inline function putRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128, c: v128, d: v128,
-  scatter: bool, laneStride: usize): void {
-  put(dst + <usize>xi0 * xiStride, f32x4.sub(a, c), scatter, laneStride);
-  put(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(b, c), scatter, laneStride);
-  put(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(c, b), scatter, laneStride);
-  put(dst + <usize>(xi0 + 3) * xiStride, f32x4.sub(b, d), scatter, laneStride);
+@inline function putRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128, c: v128, d: v128): void {
+  put(dst + <usize>xi0 * xiStride, f32x4.sub(a, c));
+  put(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(b, c));
+  put(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(c, b));
+  put(dst + <usize>(xi0 + 3) * xiStride, f32x4.sub(b, d));
 }
 
-@inline function put(p: usize, v: v128, scatter: bool, laneStride: usize): void {
-  if (!scatter) {
-    v128.store(p, v);
-  } else {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    store<f32>(p + laneStride, f32x4.extract_lane(v, 1));
-    store<f32>(p + 2 * laneStride, f32x4.extract_lane(v, 2));
-    store<f32>(p + 3 * laneStride, f32x4.extract_lane(v, 3));
-  }
+@inline function put(p: usize, v: v128): void {
+  v128.store(p, v);
 }
 
 /**
@@ -178,6 +167,13 @@ export function winogradPack(params: usize): void {
 function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
   if (acc) tileLoad(out, outStride);
   tileRows(a, a + aStride, a + 2 * aStride, a + 3 * aStride, b, L, acc);
+  tileStore(out, outStride);
+}
+
+/** out rows r (outStride apart) (+)= Σ_{k<n} a[k][r] · b[k][0..8], a a packed panel [n][4]. */
+function panelSum(a: usize, n: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
+  if (acc) tileLoad(out, outStride);
+  tilePanel(a, b, n, acc);
   tileStore(out, outStride);
 }
 
@@ -239,7 +235,7 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
       const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
       const img = x + <usize>n * imgBytes;
       for (let c = 0; c < C4; c += 4) {
-        inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vXi, false, 0);
+        inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vXi);
       }
     }
     for (let xi = 0; xi < 16; xi++) {
@@ -318,9 +314,9 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
   const groups = winogradFilterGroups(N, OH, OW, C, O);
   const g0 = shareStart(groups, part, parts), g1 = shareStart(groups, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
-  const Vt = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const Z = Vt + (<usize>(16 * C4 * SB) << 2);
-  const vtRow = <usize>SB << 2, vtXi = <usize>C4 * vtRow;
+  const Vp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
+  const Z = Vp + (<usize>(16 * C4 * SB) << 2);
+  const vpCg = <usize>SB << 4, vpXi = <usize>(C4 >> 2) * vpCg;
   const zOb = <usize>SB << 5, zXi = <usize>OB * zOb;
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
   const imgBytes = <usize>(H * W * C) << 2, gyImg = <usize>(OH * OW * O) << 2;
@@ -333,7 +329,7 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
         const t = s0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
         const img = x + <usize>n * imgBytes, gimg = gy + <usize>n * gyImg;
         for (let c = 0; c < C4; c += 4) {
-          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, Vt + <usize>c * vtRow + (<usize>i << 2), vtXi, true, vtRow);
+          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, Vp + <usize>(c >> 2) * vpCg + (<usize>i << 4), vpXi);
         }
         for (let o = 0; o < O8; o += 4) {
           gradTransform(gimg, 2 * th, 2 * tw, OH, OW, O, o, Z + <usize>(o >> 3) * zOb + (<usize>i << 5) + (<usize>(o & 7) << 2), zXi);
@@ -342,9 +338,9 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
       const first = s0 == gStart;
       for (let xi = 0; xi < 16; xi++) {
         for (let c = 0; c < C4; c += 4) {
+          const a = Vp + <usize>xi * vpXi + <usize>(c >> 2) * vpCg;
           for (let ob = 0; ob < OB; ob++) {
-            tile48(Vt + <usize>xi * vtXi + <usize>c * vtRow, vtRow, nt, Z + <usize>xi * zXi + <usize>ob * zOb,
-              P + <usize>xi * pXi + <usize>c * pRow + (<usize>ob << 5), pRow, !first);
+            panelSum(a, nt, Z + <usize>xi * zXi + <usize>ob * zOb, P + <usize>xi * pXi + <usize>c * pRow + (<usize>ob << 5), pRow, !first);
           }
         }
       }
