@@ -23,7 +23,7 @@
  * Parameter words: Conv in src/engine/kernel-params.ts (WinogradG, WinogradFlip its own).
  */
 import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
-import { tileLoad, tilePanel, tileRows, tileStore } from './tile';
+import { tileLoad, tilePanel, tileStore } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles per forward block. */
@@ -48,9 +48,12 @@ export function winogradPackedBytes(C: i32, O: i32): i32 {
   return 16 * op8(O) * C * 4;
 }
 
-/** Per-thread scratch of winogradForward: V[16][TB][C4] and M[16][TB][O8]. */
+/**
+ * Per-thread scratch of winogradForward: Vp[16][TB/4][C4][4] (panels of four tiles), M[16][TB][O8]
+ * and Q[16][4][C4] (four tiles' transforms before they are interleaved into Vp).
+ */
 export function winogradForwardScratchBytes(C: i32, O: i32): i32 {
-  return 16 * TB * (c4(C) + op8(O)) * 4;
+  return 16 * (TB * (c4(C) + op8(O)) + 4 * c4(C)) * 4;
 }
 
 /** Per-thread scratch of winogradFilter: Vp[16][C4/4][SB][4] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
@@ -161,13 +164,36 @@ export function winogradPack(params: usize): void {
 }
 
 /**
- * The 4×8 register tile (tile.ts): out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
- * a_r rows aStride apart, b packed [L][8]. With acc, the sums continue from what out holds.
+ * Q[xi][j][c] (four tiles j, rows `row` bytes apart, positions xi 4·row apart) interleaved into
+ * the panel Vp[xi][c][j] (positions xiStride apart): a 4×4 transpose per four channels.
  */
-function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
-  if (acc) tileLoad(out, outStride);
-  tileRows(a, a + aStride, a + 2 * aStride, a + 3 * aStride, b, L, acc);
-  tileStore(out, outStride);
+@inline function interleave(Q: usize, row: usize, Vp: usize, xiStride: usize, C4: i32): void {
+  for (let xi = 0; xi < 16; xi++) {
+    const q = Q + <usize>xi * (row << 2), v = Vp + <usize>xi * xiStride;
+    for (let c = 0; c < C4; c += 4) {
+      const p = q + (<usize>c << 2);
+      const r0 = v128.load(p), r1 = v128.load(p + row), r2 = v128.load(p + 2 * row), r3 = v128.load(p + 3 * row);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const d = v + (<usize>c << 4);
+      v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+      v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+      v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+    }
+  }
+}
+
+/**
+ * For each of `groups` panels a[k][4] (k < n, aGroup bytes apart): out rows (outStride apart,
+ * 4·outStride per panel) = Σ_k a[k][r] · b[k][0..8]. One call per b, the loop over panels inside.
+ */
+function panelRows(a: usize, aGroup: usize, groups: i32, n: i32, b: usize, out: usize, outStride: usize): void {
+  const block = outStride << 2;
+  for (let g = 0; g < groups; g++) {
+    tilePanel(a + <usize>g * aGroup, b, n, false);
+    tileStore(out + <usize>g * block, outStride);
+  }
 }
 
 /** out rows r (outStride apart) (+)= Σ_{k<n} a[k][r] · b[k][0..8], a a packed panel [n][4]. */
@@ -219,32 +245,32 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
   const b0 = shareStart(blocks, part, parts), b1 = shareStart(blocks, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
   const V = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const M = V + (<usize>(16 * TB * C4) << 2);
-  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow;
+  const M = V + (<usize>(16 * TB * C4) << 2), Q = M + (<usize>(16 * TB * O8) << 2);
+  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow, vGroup = vRow << 2;
   const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow;
   const uXi = <usize>(OB * C * 8) << 2, uOb = <usize>(C * 8) << 2;
   const imgBytes = <usize>(H * W * C) << 2, outImg = <usize>(OH * OW * O) << 2;
   for (let b = b0; b < b1; b++) {
     const t0 = b * TB, nt = imin(TB, T - t0), nt4 = (nt + 3) & ~3;
-    for (let i = 0; i < nt4; i++) {
-      const dst = V + <usize>i * vRow;
-      if (i >= nt) {
-        for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * vXi, 0, vRow);
-        continue;
+    for (let i = 0; i < nt4; i += 4) {
+      for (let j = 0; j < 4; j++) {
+        const dst = Q + <usize>j * vRow;
+        if (i + j >= nt) {
+          for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * vGroup, 0, vRow);
+          continue;
+        }
+        const t = t0 + i + j, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
+        const img = x + <usize>n * imgBytes;
+        for (let c = 0; c < C4; c += 4) {
+          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vGroup);
+        }
       }
-      const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
-      const img = x + <usize>n * imgBytes;
-      for (let c = 0; c < C4; c += 4) {
-        inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vXi);
-      }
+      interleave(Q, vRow, V + <usize>i * vRow, vXi, C4);
     }
     for (let xi = 0; xi < 16; xi++) {
       for (let ob = 0; ob < OB; ob++) {
-        const u = U + <usize>xi * uXi + <usize>ob * uOb;
-        for (let i = 0; i < nt4; i += 4) {
-          tile48(V + <usize>xi * vXi + <usize>i * vRow, vRow, C, u,
-            M + <usize>xi * mXi + <usize>i * mRow + (<usize>ob << 5), mRow, false);
-        }
+        panelRows(V + <usize>xi * vXi, vGroup, nt4 >> 2, C, U + <usize>xi * uXi + <usize>ob * uOb,
+          M + <usize>xi * mXi + (<usize>ob << 5), mRow);
       }
     }
     for (let i = 0; i < nt; i++) {
