@@ -196,11 +196,17 @@ function panelRows(a: usize, aGroup: usize, groups: i32, n: i32, b: usize, out: 
   }
 }
 
-/** out rows r (outStride apart) (+)= Σ_{k<n} a[k][r] · b[k][0..8], a a packed panel [n][4]. */
-function panelSum(a: usize, n: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
-  if (acc) tileLoad(out, outStride);
-  tilePanel(a, b, n, acc);
-  tileStore(out, outStride);
+/**
+ * For each of `blocks` b panels b_j[k][8] (bBlock bytes apart): out rows r (outStride apart,
+ * columns 8j..8j+7) (+)= Σ_{k<n} a[k][r] · b_j[k][0..8], a a packed panel [n][4].
+ */
+function panelSums(a: usize, n: i32, b: usize, bBlock: usize, blocks: i32, out: usize, outStride: usize, acc: bool): void {
+  for (let j = 0; j < blocks; j++) {
+    const o = out + (<usize>j << 5);
+    if (acc) tileLoad(o, outStride);
+    tilePanel(a, b + <usize>j * bBlock, n, acc);
+    tileStore(o, outStride);
+  }
 }
 
 /** Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked. */
@@ -364,10 +370,8 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
       const first = s0 == gStart;
       for (let xi = 0; xi < 16; xi++) {
         for (let c = 0; c < C4; c += 4) {
-          const a = Vp + <usize>xi * vpXi + <usize>(c >> 2) * vpCg;
-          for (let ob = 0; ob < OB; ob++) {
-            panelSum(a, nt, Z + <usize>xi * zXi + <usize>ob * zOb, P + <usize>xi * pXi + <usize>c * pRow + (<usize>ob << 5), pRow, !first);
-          }
+          panelSums(Vp + <usize>xi * vpXi + <usize>(c >> 2) * vpCg, nt, Z + <usize>xi * zXi, zOb, OB,
+            P + <usize>xi * pXi + <usize>c * pRow, pRow, !first);
         }
       }
     }
