@@ -28,6 +28,11 @@ import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles per forward block. */
 const TB: i32 = 32;
+/**
+ * Bytes added to the stride between the 16 positions xi of a scratch array: strides that are
+ * multiples of 4 KiB (NET-B's are) put all 16 in one L1 set, and the transforms touch all 16 at once.
+ */
+const SKEW: i32 = 64;
 /** Tiles per partial-sum group of backward-filter (fixed by the geometry, so sums never depend on threads). */
 const GT: i32 = 256;
 /** At most this many bytes of partial sums: large layers get fewer, larger groups. */
@@ -53,12 +58,12 @@ export function winogradPackedBytes(C: i32, O: i32): i32 {
  * and Q[16][4][C4] (four tiles' transforms before they are interleaved into Vp).
  */
 export function winogradForwardScratchBytes(C: i32, O: i32): i32 {
-  return 16 * (TB * (c4(C) + op8(O)) + 4 * c4(C)) * 4;
+  return 16 * ((TB * (c4(C) + op8(O)) + 4 * c4(C)) * 4 + 2 * SKEW);
 }
 
 /** Per-thread scratch of winogradFilter: Vp[16][C4/4][SB][4] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
 export function winogradFilterScratchBytes(C: i32, O: i32): i32 {
-  return 16 * SB * (c4(C) + op8(O)) * 4 + 256;
+  return 16 * (SB * (c4(C) + op8(O)) * 4 + 2 * SKEW) + 256;
 }
 
 /** Partial-sum groups of winogradFilter (its work units): GT tiles each, fewer when they would not fit. */
@@ -251,9 +256,9 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
   const b0 = shareStart(blocks, part, parts), b1 = shareStart(blocks, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
   const V = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const M = V + (<usize>(16 * TB * C4) << 2), Q = M + (<usize>(16 * TB * O8) << 2);
-  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow, vGroup = vRow << 2;
-  const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow;
+  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow + SKEW, vGroup = vRow << 2;
+  const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow + SKEW;
+  const M = V + 16 * vXi, Q = M + 16 * mXi;
   const uXi = <usize>(OB * C * 8) << 2, uOb = <usize>(C * 8) << 2;
   const imgBytes = <usize>(H * W * C) << 2, outImg = <usize>(OH * OW * O) << 2;
   for (let b = b0; b < b1; b++) {
@@ -347,9 +352,9 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
   const g0 = shareStart(groups, part, parts), g1 = shareStart(groups, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
   const Vp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const Z = Vp + (<usize>(16 * C4 * SB) << 2);
-  const vpCg = <usize>SB << 4, vpXi = <usize>(C4 >> 2) * vpCg;
-  const zOb = <usize>SB << 5, zXi = <usize>OB * zOb;
+  const vpCg = <usize>SB << 4, vpXi = <usize>(C4 >> 2) * vpCg + SKEW;
+  const zOb = <usize>SB << 5, zXi = <usize>OB * zOb + SKEW;
+  const Z = Vp + 16 * vpXi;
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
   const imgBytes = <usize>(H * W * C) << 2, gyImg = <usize>(OH * OW * O) << 2;
   for (let g = g0; g < g1; g++) {
