@@ -38,31 +38,35 @@ async function engineOf(path: string | URL): Promise<WasmEngine> {
 }
 
 const engines = { this: await engineOf(new URL('../wasm/descent.wasm', import.meta.url)), other: await engineOf(other) };
-function passes(g: Conv2dGeometry): Record<string, Map<WasmEngine, () => void>> {
-  const out: Record<string, Map<WasmEngine, () => void>> = { forward: new Map(), 'backward-data': new Map(), 'backward-filter': new Map() };
+type Calls = Map<WasmEngine, { call: () => void; result: Float32Array }>;
+/** Each pass's call on each engine and the array it writes (same inputs on both engines). */
+function passes(g: Conv2dGeometry): Record<string, Calls> {
+  const out: Record<string, Calls> = { forward: new Map(), 'backward-data': new Map(), 'backward-filter': new Map() };
   for (const e of Object.values(engines)) {
     const rng = new Rng(1);
     const fill = (n: number) => { const a = e.arena.floats(n); for (let i = 0; i < n; i++) a[i] = rng.normal(); return a; };
     const x = fill(g.N * g.H * g.W * g.C), w = fill(g.O * 9 * g.C), b = fill(g.O);
     const y = fill(g.N * g.OH * g.OW * g.O), gx = fill(x.length), gw = fill(w.length);
     const k = e.kernels;
-    out.forward.set(e, () => k.conv2dForward(x, w, b, y, g));
-    out['backward-data'].set(e, () => k.conv2dBackwardData(y, w, gx, g));
-    out['backward-filter'].set(e, () => k.conv2dBackwardFilter(x, y, gw, null, g));
+    out.forward.set(e, { call: () => k.conv2dForward(x, w, b, y, g), result: y });
+    out['backward-data'].set(e, { call: () => k.conv2dBackwardData(y, w, gx, g), result: gx });
+    out['backward-filter'].set(e, { call: () => k.conv2dBackwardFilter(x, y, gw, null, g), result: gw });
   }
   return out;
 }
 const time = (f: () => void) => { const t = performance.now(); f(); return performance.now() - t; };
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const layers: [string, Conv2dGeometry][] = [
   ['NET-B conv2 26×26×32→64', squareConv(64, 26, 26, 32, 64, 3, 1, 0)],
   ['ResNet-20 32×32×16→16 pad 1', squareConv(64, 32, 32, 16, 16, 3, 1, 1)],
   ['ResNet-20 8×8×64→64 pad 1', squareConv(64, 8, 8, 64, 64, 3, 1, 1)],
 ];
-console.log(`${threads} thread(s), ${pairs} pairs per pass; ratios > 1: this build faster`);
+console.log(`${threads} thread(s), ${pairs} pairs per pass; ratios > 1: this build faster; "bitwise": both builds wrote the same bits`);
 for (const [label, g] of layers) {
   for (const [name, calls] of Object.entries(passes(g))) {
-    const me = calls.get(engines.this)!, them = calls.get(engines.other)!;
+    const mine = calls.get(engines.this)!, theirs = calls.get(engines.other)!, me = mine.call, them = theirs.call;
     const direct = () => { engines.this.kernels.convAlgorithm = 'direct'; me(); engines.this.kernels.convAlgorithm = 'winograd'; };
     for (let i = 0; i < 2; i++) { me(); them(); direct(); }
     const vsOther: number[] = [], vsDirect: number[] = [];
@@ -72,7 +76,8 @@ for (const [label, g] of layers) {
       vsOther.push(b / a); vsDirect.push(d / a);
     }
     console.log(`${label.padEnd(30)} ${name.padEnd(16)} other/this ${median(vsOther).toFixed(2)}× ` +
-      `(${Math.min(...vsOther).toFixed(2)}–${Math.max(...vsOther).toFixed(2)}), direct/this ${median(vsDirect).toFixed(2)}×`);
+      `(${Math.min(...vsOther).toFixed(2)}–${Math.max(...vsOther).toFixed(2)}), direct/this ${median(vsDirect).toFixed(2)}×` +
+      (mine.result.fill(0), theirs.result.fill(0), me(), them(), sameBits(mine.result, theirs.result) ? ', bitwise' : ', RESULTS DIFFER'));
   }
 }
 for (const e of Object.values(engines)) await e.dispose();
