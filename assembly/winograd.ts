@@ -135,15 +135,30 @@ export function winogradPack(params: usize): void {
   return v;
 }
 
+/** Pixel (h, w), channels c..c+3: a plain load when `inside` (the caller checked), else ld. */
+@inline function ldAt(inside: bool, img: usize, h: i32, w: i32, H: i32, W: i32, C: i32, c: i32): v128 {
+  return inside ? v128.load(img + ((<usize>(h * W + w) * <usize>C + <usize>c) << 2)) : ld(img, h, w, H, W, C, c);
+}
+
 /** Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride. */
 @inline function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
+  dst: usize, xiStride: usize): void {
+  // Patches and channels inside the image (most of them) skip the bounds checks.
+  if (h0 >= 0 && w0 >= 0 && h0 + 4 <= H && w0 + 4 <= W && c + 4 <= C) {
+    inputTransformAt(true, img, h0, w0, H, W, C, c, dst, xiStride);
+  } else {
+    inputTransformAt(false, img, h0, w0, H, W, C, c, dst, xiStride);
+  }
+}
+
+@inline function inputTransformAt(inside: bool, img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
   dst: usize, xiStride: usize): void {
   // Columns first: t[r][s] rows combined, r = 0..3 (Bᵀ on the left).
   let t00 = f32x4.splat(0), t01 = t00, t02 = t00, t03 = t00, t10 = t00, t11 = t00, t12 = t00, t13 = t00;
   let t20 = t00, t21 = t00, t22 = t00, t23 = t00, t30 = t00, t31 = t00, t32 = t00, t33 = t00;
   for (let s = 0; s < 4; s++) {
-    const d0 = ld(img, h0, w0 + s, H, W, C, c), d1 = ld(img, h0 + 1, w0 + s, H, W, C, c);
-    const d2 = ld(img, h0 + 2, w0 + s, H, W, C, c), d3 = ld(img, h0 + 3, w0 + s, H, W, C, c);
+    const d0 = ldAt(inside, img, h0, w0 + s, H, W, C, c), d1 = ldAt(inside, img, h0 + 1, w0 + s, H, W, C, c);
+    const d2 = ldAt(inside, img, h0 + 2, w0 + s, H, W, C, c), d3 = ldAt(inside, img, h0 + 3, w0 + s, H, W, C, c);
     const a = f32x4.sub(d0, d2), b = f32x4.add(d1, d2), e = f32x4.sub(d2, d1), f = f32x4.sub(d1, d3);
     if (s == 0) { t00 = a; t10 = b; t20 = e; t30 = f; }
     else if (s == 1) { t01 = a; t11 = b; t21 = e; t31 = f; }
@@ -321,8 +336,14 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
 /** A gy Aᵀ of one 2×2 block of gy (origin oh, ow) for channels o..o+3, stored at dst + xi·xiStride. */
 @inline function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
   dst: usize, xiStride: usize): void {
-  const g00 = ld(img, oh, ow, OH, OW, O, o), g01 = ld(img, oh, ow + 1, OH, OW, O, o);
-  const g10 = ld(img, oh + 1, ow, OH, OW, O, o), g11 = ld(img, oh + 1, ow + 1, OH, OW, O, o);
+  if (oh + 2 <= OH && ow + 2 <= OW && o + 4 <= O) gradTransformAt(true, img, oh, ow, OH, OW, O, o, dst, xiStride);
+  else gradTransformAt(false, img, oh, ow, OH, OW, O, o, dst, xiStride);
+}
+
+@inline function gradTransformAt(inside: bool, img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
+  dst: usize, xiStride: usize): void {
+  const g00 = ldAt(inside, img, oh, ow, OH, OW, O, o), g01 = ldAt(inside, img, oh, ow + 1, OH, OW, O, o);
+  const g10 = ldAt(inside, img, oh + 1, ow, OH, OW, O, o), g11 = ldAt(inside, img, oh + 1, ow + 1, OH, OW, O, o);
   // Rows: z0 = g0, z1 = g0 + g1, z2 = g0 - g1, z3 = -g1 (A on the left), then the same on columns.
   const s0 = f32x4.add(g00, g10), d0 = f32x4.sub(g00, g10), s1 = f32x4.add(g01, g11), d1 = f32x4.sub(g01, g11);
   gradRow(dst, 0, xiStride, g00, g01);
