@@ -88,39 +88,55 @@ export function winogradFilterPartialBytes(N: i32, OH: i32, OW: i32, C: i32, O: 
  * forward layer's weights seen by its backward-data).
  */
 export function winogradPack(params: usize): void {
-  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed), gt = pp(params, Conv.WinogradG), work = gt + 64;
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed), gt = pp(params, Conv.WinogradG);
   const C = pi(params, Conv.C), O = pi(params, Conv.O), flip = pi(params, Conv.WinogradFlip) != 0;
   const OB = (O + 7) >> 3;
   const xiStride = <usize>(OB * C * 8) << 2;
-  for (let o = 0; o < OB * 8; o++) {
-    const ob = o >> 3, j = o & 7;
+  // G's columns as vectors over its rows i (G[0..3][r]) and its entries, read once.
+  const G0 = gColumn(gt, 0), G1 = gColumn(gt, 1), G2 = gColumn(gt, 2);
+  for (let ob = 0; ob < OB; ob++) {
     for (let c = 0; c < C; c++) {
-      const d = dst + ((<usize>((ob * C + c) * 8 + j)) << 2);
-      if (o >= O) {
-        for (let xi = 0; xi < 16; xi++) store<f32>(d + <usize>xi * xiStride, 0);
-        continue;
-      }
-      // work[i][s] = Σ_r G[i][r] g[r][s] (4×3), then U[i][l] = Σ_s work[i][s] G[l][s].
-      for (let i = 0; i < 4; i++) {
-        for (let s = 0; s < 3; s++) {
-          let a: f32 = 0;
-          for (let r = 0; r < 3; r++) {
-            const t = r * 3 + s;
-            const src = flip ? w + (<usize>((c * 9 + 8 - t) * O + o) << 2) : w + (<usize>((o * 9 + t) * C + c) << 2);
-            a += gAt(gt, i, r) * load<f32>(src);
-          }
-          store<f32>(work + (<usize>(i * 3 + s) << 2), a);
+      for (let j = 0; j < 8; j++) {
+        const o = ob * 8 + j, d = dst + ((<usize>((ob * C + c) * 8 + j)) << 2);
+        if (o >= O) {
+          for (let xi = 0; xi < 16; xi++) store<f32>(d + <usize>xi * xiStride, 0);
+          continue;
         }
-      }
-      for (let i = 0; i < 4; i++) {
+        // work[i][s] = Σ_r G[i][r] g[r][s] (lanes i), then U[i][l] = Σ_s work[i][s] G[l][s].
+        const src = flip ? w + (<usize>(c * 9 * O + o) << 2) : w + (<usize>(o * 9 * C + c) << 2);
+        const step = flip ? -(<isize>O << 2) : <isize>C << 2, last = flip ? <isize>8 * (<isize>O << 2) : 0;
+        const k = src + last;
+        let w0 = f32x4.splat(0), w1 = w0, w2 = w0;
+        for (let s = 0; s < 3; s++) {
+          let a = f32x4.splat(0);
+          a = f32x4.add(a, f32x4.mul(G0, f32x4.splat(load<f32>(k + (0 * 3 + s) * step))));
+          a = f32x4.add(a, f32x4.mul(G1, f32x4.splat(load<f32>(k + (1 * 3 + s) * step))));
+          a = f32x4.add(a, f32x4.mul(G2, f32x4.splat(load<f32>(k + (2 * 3 + s) * step))));
+          if (s == 0) w0 = a;
+          else if (s == 1) w1 = a;
+          else w2 = a;
+        }
         for (let l = 0; l < 4; l++) {
-          let a: f32 = 0;
-          for (let s = 0; s < 3; s++) a += load<f32>(work + (<usize>(i * 3 + s) << 2)) * gAt(gt, l, s);
-          store<f32>(d + <usize>(i * 4 + l) * xiStride, a);
+          let u = f32x4.splat(0);
+          u = f32x4.add(u, f32x4.mul(w0, f32x4.splat(gAt(gt, l, 0))));
+          u = f32x4.add(u, f32x4.mul(w1, f32x4.splat(gAt(gt, l, 1))));
+          u = f32x4.add(u, f32x4.mul(w2, f32x4.splat(gAt(gt, l, 2))));
+          store<f32>(d + <usize>l * xiStride, f32x4.extract_lane(u, 0));
+          store<f32>(d + <usize>(4 + l) * xiStride, f32x4.extract_lane(u, 1));
+          store<f32>(d + <usize>(8 + l) * xiStride, f32x4.extract_lane(u, 2));
+          store<f32>(d + <usize>(12 + l) * xiStride, f32x4.extract_lane(u, 3));
         }
       }
     }
   }
+}
+
+/** Column r of G as a vector over its rows: (G[0][r], G[1][r], G[2][r], G[3][r]). */
+@inline function gColumn(gt: usize, r: i32): v128 {
+  let v = f32x4.splat(gAt(gt, 0, r));
+  v = f32x4.replace_lane(v, 1, gAt(gt, 1, r));
+  v = f32x4.replace_lane(v, 2, gAt(gt, 2, r));
+  return f32x4.replace_lane(v, 3, gAt(gt, 3, r));
 }
 
 /** Four channels of pixel (h, w) of image base `img`, zero outside the image or past C. */
