@@ -7,18 +7,22 @@
  * xi of the 4×4 transformed patch, run with the engine's 4×8 register tile.
  *
  * Forward (winogradForward): threads split blocks of TB tiles; a block transforms its input
- * patches (V[xi][tile][c], vectorised over channels), multiplies by the packed transformed
- * weights (U[xi][⌈O/8⌉][C][8]), and transforms back (Aᵀ M A, plus bias, plus the fused ReLU).
+ * patches (vectorised over channels, then interleaved four tiles at a time into packed panels
+ * Vp[xi][tile/4][c][4]), multiplies them by the packed transformed weights (U[xi][⌈O/8⌉][C][8])
+ * with the tile's one-pointer panel loop, and transforms back (Aᵀ M A, plus bias, plus the fused ReLU).
  * Backward-data is the forward convolution of gy with the weights flipped and transposed,
  * padding 2 - P (winogradPack with the flip word set).
  * Backward-filter (winogradFilter) uses the transposed algorithm,
  * gw = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G: fixed groups of ~GT tiles each sum into partial
- * sums of their own (sub-blocks of SB tiles, transforms then 16 products over the sub-block),
+ * sums of their own (sub-blocks of SB tiles: transforms, the input's stored as packed panels
+ * Vp[xi][c/4][tile][4], then 16 products over the sub-block's tiles with the panel loop),
  * and winogradFilterReduce adds the groups in group order, transforms back and adds to gw.
  *
  * Every output is one chain of float32 operations that depends only on the geometry (never on
  * how blocks or groups are shared out), so results are bitwise the same for every thread count.
  * G is read from a table in memory (written by the JavaScript side), so a test can break it.
+ * Scratch arrays indexed by xi have strides skewed off multiples of 4 KiB (SKEW), and patches
+ * inside the image skip the per-pixel bounds checks.
  *
  * Parameter words: Conv in src/engine/kernel-params.ts (WinogradG, WinogradFlip its own).
  */
