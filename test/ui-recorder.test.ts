@@ -114,10 +114,17 @@ describe('RunRecorder', () => {
   });
 });
 
-/** Reads server-sent events from a stream until `done` says enough. */
-function collectEvents(url: string, done: (events: Array<{ event: string; data: any }>) => boolean): Promise<Array<{ event: string; data: any }>> {
-  return new Promise((resolve, reject) => {
-    const events: Array<{ event: string; data: any }> = [];
+type Event = { event: string; data: any };
+
+/**
+ * Reads server-sent events from a stream until `done` says enough; `connected` settles with the
+ * first event (the state), so a test starts training only once the page is listening.
+ */
+function collectEvents(url: string, done: (events: Event[]) => boolean): { connected: Promise<void>; events: Promise<Event[]> } {
+  let connect!: () => void;
+  const firstEvent = new Promise<void>((r) => (connect = r));
+  const events = new Promise<Event[]>((resolve, reject) => {
+    const events: Event[] = [];
     const req = http.get(url, (res) => {
       assert.equal(res.statusCode, 200);
       assert.match(res.headers['content-type'] ?? '', /text\/event-stream/);
@@ -132,6 +139,7 @@ function collectEvents(url: string, done: (events: Array<{ event: string; data: 
           const event = /^event: (.*)$/m.exec(block)?.[1], data = /^data: (.*)$/m.exec(block)?.[1];
           if (event && data) events.push({ event, data: JSON.parse(data) });
         }
+        if (events.length > 0) connect();
         if (done(events)) {
           req.destroy();
           resolve(events);
@@ -140,6 +148,8 @@ function collectEvents(url: string, done: (events: Array<{ event: string; data: 
     });
     req.on('error', (e) => (e.message.includes('aborted') ? undefined : reject(e)));
   });
+  // A stream that fails before its first event rejects `connected` too, rather than leaving it waiting.
+  return { connected: Promise.race([firstEvent, events.then(() => undefined)]), events };
 }
 
 describe('dashboard event stream', () => {
@@ -152,10 +162,10 @@ describe('dashboard event stream', () => {
       const url = dash.url.replace('/?token=', '/api/stream?token=');
       const stream = collectEvents(url, (evs) => evs.some((e) => e.event === 'events' && e.data.some((l: Line) => l.type === 'end')) &&
         evs.some((e) => e.event === 'snapshot' && e.data.final));
-      await new Promise((r) => setTimeout(r, 100));
+      await stream.connected;
       trainer.on('step', () => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3));
       await trainer.fit(patches(64, 5));
-      const events = await stream;
+      const events = await stream.events;
       assert.equal(events[0].event, 'state');
       assert.equal(events[0].data.run.format, 'descent-run/1');
       assert.equal(events[0].data.metrics.steps.length, 0);
@@ -179,10 +189,10 @@ describe('dashboard event stream', () => {
     try {
       const url = dash.url.replace('/?token=', '/api/stream?token=');
       const stream = collectEvents(url, (evs) => evs.some((e) => e.event === 'live' && e.data.ended === true));
-      await new Promise((r) => setTimeout(r, 100));
+      await stream.connected;
       trainer.on('step', () => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40));
       await trainer.fit(patches(64, 5));
-      const events = await stream;
+      const events = await stream.events;
       assert.deepEqual(events.filter((e) => e.event === 'events').flatMap((e) => e.data).filter((l: Line) => l.type === 'lr'), []);
       const rates = new Set(events.filter((e) => e.event === 'live').map((e) => e.data.lr));
       assert.ok(rates.size >= 3, `the live rate took ${rates.size} values: ${[...rates].join(', ')}`);
