@@ -39,13 +39,20 @@ function maxScalar(x: usize, yo: usize, ao: usize, out: i32, c: i32, C: i32, row
   store<i32>(ao + (<usize>c << 2), bestIndex);
 }
 
-/** hash32 (hash.ts) on four lanes. */
-@inline function hash32x4(seed: v128, index: v128): v128 {
-  let h = v128.xor(seed, i32x4.mul(index, i32x4.splat(<i32>0x9e3779b1)));
+/** The mixing steps of hash32 (hash.ts) after its first (seed ^ index·φ), on four lanes. */
+@inline function fmix32x4(h: v128): v128 {
   h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 16)), i32x4.splat(<i32>0x85ebca6b));
   h = i32x4.mul(v128.xor(h, i32x4.shr_u(h, 13)), i32x4.splat(<i32>0xc2b2ae35));
   return v128.xor(h, i32x4.shr_u(h, 16));
 }
+
+/** hash32 (hash.ts) on four lanes. */
+@inline function hash32x4(seed: v128, index: v128): v128 {
+  return fmix32x4(v128.xor(seed, i32x4.mul(index, i32x4.splat(PHI))));
+}
+
+/** hash32's multiplier of the index (as i32: the products wrap as uint32 ones do). */
+const PHI = <i32>0x9e3779b1;
 
 /** Lanes where the uint32 h is a multiple of the (small, positive) t: exact in float64. */
 @inline function divisible(h: v128, t: v128): v128 {
@@ -108,60 +115,120 @@ function maxScalar(x: usize, yo: usize, ao: usize, out: i32, c: i32, C: i32, row
 }
 
 /**
- * The 2×2, stride 2, unpadded window (four taps, all inside) on channels c..c+3 of one output,
- * branch-free. A first pass takes the maximum as the reference does (first tap, then strictly
- * greater or NaN) and the tap of its first occurrence f. Only ties with the final maximum can move
- * the arg-max (an earlier tie is undone by the greater value that follows), so a second pass
- * replays them: tap j > f equal to the maximum is the k-th occurrence (k = 2, 3, 4) and takes the
- * arg-max when hash32(tieSeed, out·64 + k) % k == 0; the last such tap wins.
+ * The reference's maximum of a 2×2 window: the first tap, then each strictly greater value or NaN
+ * replaces it. pmax keeps its first operand unless the second is greater (so -0 then +0 stays -0,
+ * as in the reference), which is the whole rule while no tap is a NaN; the sum of the taps is a
+ * NaN if one is (or for +∞ and -∞), and only then does the select put the NaN taps in.
  */
-@inline function max2x2(r0: usize, r1: usize, cb: usize, yo: usize, ao: usize, i0: i32, i2: i32, C: i32, key: v128,
-  seed: v128, ties: bool): void {
-  const lanes = i32x4(0, 1, 2, 3);
-  const x0 = v128.load(r0), x1 = v128.load(r0 + cb), x2 = v128.load(r1), x3 = v128.load(r1 + cb);
-  const j0 = i32x4.add(i32x4.splat(i0), lanes), j1 = i32x4.add(i32x4.splat(i0 + C), lanes);
-  const j2 = i32x4.add(i32x4.splat(i2), lanes), j3 = i32x4.add(i32x4.splat(i2 + C), lanes);
-  let best = x0, idx = j0, f = i32x4.splat(0);
-  let up = v128.or(f32x4.gt(x1, best), f32x4.ne(x1, x1));
-  best = v128.bitselect(x1, best, up); idx = v128.bitselect(j1, idx, up); f = v128.bitselect(i32x4.splat(1), f, up);
-  up = v128.or(f32x4.gt(x2, best), f32x4.ne(x2, x2));
-  best = v128.bitselect(x2, best, up); idx = v128.bitselect(j2, idx, up); f = v128.bitselect(i32x4.splat(2), f, up);
-  up = v128.or(f32x4.gt(x3, best), f32x4.ne(x3, x3));
-  best = v128.bitselect(x3, best, up); idx = v128.bitselect(j3, idx, up); f = v128.bitselect(i32x4.splat(3), f, up);
+@inline function max4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const best = f32x4.pmax(f32x4.pmax(f32x4.pmax(x0, x1), x2), x3);
+  const sum = f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3));
+  if (!v128.any_true(f32x4.ne(sum, sum))) return best;
+  let m = v128.bitselect(x1, f32x4.pmax(x0, x1), f32x4.ne(x1, x1));
+  m = v128.bitselect(x2, f32x4.pmax(m, x2), f32x4.ne(x2, x2));
+  return v128.bitselect(x3, f32x4.pmax(m, x3), f32x4.ne(x3, x3));
+}
+
+/**
+ * The 2×2, stride 2, unpadded window (four taps, all inside) on channels c..c+3 of one output.
+ * The maximum is max4's; with q_j = (tap j == maximum), the reference's arg-max before ties is the
+ * first tap with q_j (a tap before it cannot equal the final maximum), or, where the maximum is a
+ * NaN (q all false), the last NaN tap. Tap j > first is then the k-th occurrence of the maximum
+ * (e_j = q_j and some earlier q; k = 1 + the earlier q's) and takes the arg-max when
+ * hash32(tieSeed, out·64 + k) % k == 0 (reservoir sampling), the last such tap winning. As k is
+ * 2, 3 or 4, the three draws D_k are made once per lane, sharing (out·64)·φ (`keyPhi`), and each tap
+ * picks its own. x0..x3 are the taps, `j0` tap 0's input index on each lane; tc, tw, twc the other taps' offsets
+ * (C, W·C, W·C + C); `keyPhi` is (out·64)·φ on each lane, out the lane's output index.
+ */
+@inline function max2x2(x0: v128, x1: v128, x2: v128, x3: v128, yo: usize, ao: usize, j0: v128, tc: v128, tw: v128,
+  twc: v128, keyPhi: v128, seed: v128, ties: bool): void {
+  const best = max4(x0, x1, x2, x3);
+  const q0 = f32x4.eq(x0, best), q1 = f32x4.eq(x1, best), q2 = f32x4.eq(x2, best), q3 = f32x4.eq(x3, best);
+  // First q: tap 0, else 1 (offset C), 2 (W·C) or 3 (both); the row offset where neither q0 nor q1.
+  const q01 = v128.or(q0, q1);
+  let off = i32x4.add(v128.andnot(tw, q01), v128.and(tc, v128.andnot(v128.or(q1, v128.not(q2)), q0)));
+  const nan = f32x4.ne(best, best);
+  if (v128.any_true(nan)) {
+    // The last NaN tap (a NaN replaces any maximum, and nothing replaces a NaN but another).
+    const last = v128.bitselect(twc, v128.bitselect(tw, v128.bitselect(tc, i32x4.splat(0), f32x4.ne(x1, x1)),
+      f32x4.ne(x2, x2)), f32x4.ne(x3, x3));
+    off = v128.bitselect(last, off, nan);
+  }
   if (ties) {
-    // e_j: tap j comes after the first occurrence and equals the maximum (never for a NaN maximum).
-    const e1 = v128.and(f32x4.eq(x1, best), i32x4.lt_s(f, i32x4.splat(1)));
-    const e2 = v128.and(f32x4.eq(x2, best), i32x4.lt_s(f, i32x4.splat(2)));
-    const e3 = v128.and(f32x4.eq(x3, best), i32x4.lt_s(f, i32x4.splat(3)));
+    const e1 = v128.and(q1, q0);
+    const e2 = v128.and(q2, q01), e3 = v128.and(q3, v128.or(q01, q2));
     if (v128.any_true(v128.or(v128.or(e1, e2), e3))) {
-      const k1 = i32x4.sub(i32x4.splat(1), e1), k2 = i32x4.sub(k1, e2), k3 = i32x4.sub(k2, e3);
-      idx = v128.bitselect(j1, idx, v128.and(e1, divisibleSmall(hash32x4(seed, i32x4.add(key, k1)), k1)));
-      idx = v128.bitselect(j2, idx, v128.and(e2, divisibleSmall(hash32x4(seed, i32x4.add(key, k2)), k2)));
-      idx = v128.bitselect(j3, idx, v128.and(e3, divisibleSmall(hash32x4(seed, i32x4.add(key, k3)), k3)));
+      // Occurrence counts: k2 ∈ {2, 3} where e2, k3 ∈ {2, 3, 4} where e3 (and k1 = 2 where e1).
+      const k2 = i32x4.sub(i32x4.sub(i32x4.splat(1), e1), e2), k3 = i32x4.sub(k2, e3);
+      const zero = i32x4.splat(0);
+      const d2 = i32x4.eq(v128.and(fmix32x4(v128.xor(seed, i32x4.add(keyPhi, i32x4.splat(2 * PHI)))), i32x4.splat(1)), zero);
+      // h·3⁻¹ mod 2³² ≤ ⌊(2³² - 1)/3⌋ exactly when 3 divides h.
+      const h3 = fmix32x4(v128.xor(seed, i32x4.add(keyPhi, i32x4.splat(3 * PHI))));
+      const d3 = i32x4.le_u(i32x4.mul(h3, i32x4.splat(<i32>0xaaaaaaab)), i32x4.splat(0x55555555));
+      const d4 = i32x4.eq(v128.and(fmix32x4(v128.xor(seed, i32x4.add(keyPhi, i32x4.splat(4 * PHI)))), i32x4.splat(3)), zero);
+      const k3is3 = i32x4.eq(k3, i32x4.splat(3));
+      off = v128.bitselect(tc, off, v128.and(e1, d2));
+      off = v128.bitselect(tw, off, v128.and(e2, v128.bitselect(d3, d2, i32x4.eq(k2, i32x4.splat(3)))));
+      off = v128.bitselect(twc, off, v128.and(e3, v128.bitselect(d4, v128.bitselect(d3, d2, k3is3), i32x4.eq(k3, i32x4.splat(4)))));
     }
   }
   v128.store(yo, best);
-  v128.store(ao, idx);
+  v128.store(ao, i32x4.add(j0, off));
 }
 
-/** maxPool2dForward for 2×2 windows, stride 2, no padding, C ≥ 4: rows r0..r1 of the output. */
+/** The four channels from input index i (tap 0) to output index o, whose taps are contiguous vectors. */
+@inline function maxAt(x: usize, y: usize, am: usize, i: i32, o: i32, cb: usize, rowBytes: usize, tc: v128, tw: v128,
+  twc: v128, seed: v128, ties: bool): void {
+  const p = x + (<usize>i << 2), lanes = i32x4(0, 1, 2, 3);
+  const keyPhi = i32x4.mul(i32x4.shl(i32x4.add(i32x4.splat(o), lanes), 6), i32x4.splat(PHI));
+  max2x2(v128.load(p), v128.load(p + cb), v128.load(p + rowBytes), v128.load(p + rowBytes + cb), y + (<usize>o << 2),
+    am + (<usize>o << 2), i32x4.add(i32x4.splat(i), lanes), tc, tw, twc, keyPhi, seed, ties);
+}
+
+/**
+ * Output o..o+3 across two neighbouring outputs: the last two channels of one (tap 0 at input i)
+ * and the first two of the next (tap 0 at input i + C + 2), each half one 64-bit load per tap.
+ */
+@inline function maxAcross(x: usize, y: usize, am: usize, i: i32, o: i32, C: i32, cb: usize, rowBytes: usize, tc: v128,
+  tw: v128, twc: v128, seed: v128, ties: bool): void {
+  const p = x + (<usize>i << 2), q = p + (<usize>(C + 2) << 2);
+  const keyPhi = i32x4.mul(i32x4.shl(i32x4.add(i32x4.splat(o), i32x4(0, 1, 2, 3)), 6), i32x4.splat(PHI));
+  max2x2(v128.load64_lane(q, v128.load64_zero(p), 1), v128.load64_lane(q + cb, v128.load64_zero(p + cb), 1),
+    v128.load64_lane(q + rowBytes, v128.load64_zero(p + rowBytes), 1),
+    v128.load64_lane(q + rowBytes + cb, v128.load64_zero(p + rowBytes + cb), 1), y + (<usize>o << 2), am + (<usize>o << 2),
+    i32x4(i, i + 1, i + C + 2, i + C + 3), tc, tw, twc, keyPhi, seed, ties);
+}
+
+/**
+ * maxPool2dForward for 2×2 windows, stride 2, no padding, C ≥ 4: rows r0..r1 of the output. A last
+ * partial group of channels is done as the overlapping vector C-4..C-1 (writing the same values again
+ * for the channels it shares), except that where C = 4m + 2, two neighbouring outputs' 2C channels
+ * are whole vectors, one of them across the two (maxAcross).
+ */
 function maxPool2x2(x: usize, y: usize, am: usize, H: i32, W: i32, C: i32, OH: i32, OW: i32, r0: i32, r1: i32,
   tieSeed: i32): void {
-  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
-  const seed = i32x4.splat(tieSeed), lanes = i32x4(0, 1, 2, 3);
+  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2, ties = tieSeed >= 0;
+  const seed = i32x4.splat(tieSeed);
+  const tc = i32x4.splat(C), tw = i32x4.splat(W * C), twc = i32x4.splat(W * C + C);
+  const across = (C & 3) == 2;
   for (let row = r0; row < r1; row++) {
     const n = row / OH, oh = row - n * OH;
     const base = (n * H + 2 * oh) * W * C;
-    for (let ow = 0; ow < OW; ow++) {
-      const i0 = base + 2 * ow * C, i2 = i0 + W * C;
-      const out = (row * OW + ow) * C;
-      const p0 = x + (<usize>i0 << 2), p1 = p0 + rowBytes;
-      const yo = y + (<usize>out << 2), ao = am + (<usize>out << 2);
+    let ow = 0;
+    if (across) {
+      for (; ow + 2 <= OW; ow += 2) {
+        // Flat channel c < 2C of the pair: output out + c, input i0 + c (first output) or i0 + C + c (second).
+        const i0 = base + 2 * ow * C, out = (row * OW + ow) * C;
+        for (let c = 0; c < C - 2; c += 4) maxAt(x, y, am, i0 + c, out + c, cb, rowBytes, tc, tw, twc, seed, ties);
+        maxAcross(x, y, am, i0 + C - 2, out + C - 2, C, cb, rowBytes, tc, tw, twc, seed, ties);
+        for (let c = C + 2; c < 2 * C; c += 4) maxAt(x, y, am, i0 + C + c, out + c, cb, rowBytes, tc, tw, twc, seed, ties);
+      }
+    }
+    for (; ow < OW; ow++) {
+      const i0 = base + 2 * ow * C, out = (row * OW + ow) * C;
       for (let c = 0; c < C; c += 4) {
         const cc = c + 4 <= C ? c : C - 4;
-        const o = <usize>cc << 2;
-        const key = i32x4.shl(i32x4.add(i32x4.splat(out + cc), lanes), 6);
-        max2x2(p0 + o, p1 + o, cb, yo + o, ao + o, i0 + cc, i2 + cc, C, key, seed, tieSeed >= 0);
+        maxAt(x, y, am, i0 + cc, out + cc, cb, rowBytes, tc, tw, twc, seed, ties);
       }
     }
   }
@@ -250,11 +317,46 @@ export function maxPool2dBackward(params: usize, part: i32, parts: i32): void {
   }
 }
 
-/** v, or 0 where the ReLU input at rx + o is negative (no ReLU when rx is 0). */
-@inline function reluGate(v: v128, rx: usize, o: usize): v128 {
-  if (rx == 0) return v;
-  const zero = f32x4.splat(0);
-  return v128.bitselect(zero, v, f32x4.lt(v128.load(rx + o), zero));
+/**
+ * Stores v, or 0 where the ReLU input rx is negative (no ReLU when rx is 0), at byte offset p of gx
+ * (and of rx); with `split`, lanes 0-1 at p and lanes 2-3 at q.
+ */
+@inline function putTap(gx: usize, rx: usize, p: usize, q: usize, split: bool, v: v128): void {
+  if (rx != 0) {
+    const r = split ? v128.load64_lane(rx + q, v128.load64_zero(rx + p), 1) : v128.load(rx + p);
+    v = v128.bitselect(f32x4.splat(0), v, f32x4.lt(r, f32x4.splat(0)));
+  }
+  if (split) {
+    v128.store64_lane(gx + p, v, 0);
+    v128.store64_lane(gx + q, v, 1);
+  } else {
+    v128.store(gx + p, v);
+  }
+}
+
+/**
+ * gx at the taps of outputs o..o+3 (tap 0 of lane l at input j0[l], the others tc, tw, twc further,
+ * tap 0's byte offsets p, or p and q with `split` as in putTap): gy where the arg-max points, else 0;
+ * false (nothing written) if an arg-max lies elsewhere.
+ */
+@inline function gatherAt(gy: usize, gx: usize, am: usize, rx: usize, o: i32, j0: v128, p: usize, q: usize, split: bool,
+  tc: v128, tw: v128, twc: v128, cb: usize, rowBytes: usize): bool {
+  const a = v128.load(am + (<usize>o << 2)), g = v128.load(gy + (<usize>o << 2));
+  const m0 = i32x4.eq(a, j0), m1 = i32x4.eq(a, i32x4.add(j0, tc));
+  const m2 = i32x4.eq(a, i32x4.add(j0, tw)), m3 = i32x4.eq(a, i32x4.add(j0, twc));
+  if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
+  putTap(gx, rx, p, q, split, v128.and(g, m0));
+  putTap(gx, rx, p + cb, q + cb, split, v128.and(g, m1));
+  putTap(gx, rx, p + rowBytes, q + rowBytes, split, v128.and(g, m2));
+  putTap(gx, rx, p + rowBytes + cb, q + rowBytes + cb, split, v128.and(g, m3));
+  return true;
+}
+
+/** gatherAt for four channels from input i, output o, whose taps are contiguous vectors. */
+@inline function gatherVector(gy: usize, gx: usize, am: usize, rx: usize, i: i32, o: i32, tc: v128, tw: v128,
+  twc: v128, cb: usize, rowBytes: usize): bool {
+  const p = <usize>i << 2;
+  return gatherAt(gy, gx, am, rx, o, i32x4.add(i32x4.splat(i), i32x4(0, 1, 2, 3)), p, p, false, tc, tw, twc, cb, rowBytes);
 }
 
 /** Whether every arg-max of sample n lies in its own 2×2 window (gather2x2 then wrote the sample). */
@@ -274,30 +376,34 @@ function gathered(am: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): 
 
 /**
  * The gather form of maxPool2dBackward for sample n (2×2, stride 2), gated by the ReLU input rx
- * when it is not 0: false if an arg-max is elsewhere.
+ * when it is not 0: false if an arg-max is elsewhere. Channels go in vectors as in maxPool2x2
+ * (across two outputs where C = 4m + 2).
  */
 function gather2x2(gy: usize, gx: usize, am: usize, rx: usize, n: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
-  const lanes = i32x4(0, 1, 2, 3), cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
+  const cb = <usize>C << 2, rowBytes = <usize>(W * C) << 2;
+  const tc = i32x4.splat(C), tw = i32x4.splat(W * C), twc = i32x4.splat(W * C + C);
+  const across = (C & 3) == 2;
   for (let oh = 0; oh < OH; oh++) {
     const base = (n * H + 2 * oh) * W * C;
-    for (let ow = 0; ow < OW; ow++) {
-      const i0 = base + 2 * ow * C, i2 = i0 + W * C;
-      const out = ((n * OH + oh) * OW + ow) * C;
-      const q0 = gx + (<usize>i0 << 2), q1 = q0 + rowBytes;
+    let ow = 0;
+    if (across) {
+      for (; ow + 2 <= OW; ow += 2) {
+        const i0 = base + 2 * ow * C, out = ((n * OH + oh) * OW + ow) * C, i = i0 + C - 2;
+        for (let c = 0; c < C - 2; c += 4) {
+          if (!gatherVector(gy, gx, am, rx, i0 + c, out + c, tc, tw, twc, cb, rowBytes)) return false;
+        }
+        if (!gatherAt(gy, gx, am, rx, out + C - 2, i32x4(i, i + 1, i + C + 2, i + C + 3), <usize>i << 2,
+          <usize>(i + C + 2) << 2, true, tc, tw, twc, cb, rowBytes)) return false;
+        for (let c = C + 2; c < 2 * C; c += 4) {
+          if (!gatherVector(gy, gx, am, rx, i0 + C + c, out + c, tc, tw, twc, cb, rowBytes)) return false;
+        }
+      }
+    }
+    for (; ow < OW; ow++) {
+      const i0 = base + 2 * ow * C, out = ((n * OH + oh) * OW + ow) * C;
       for (let c = 0; c < C; c += 4) {
         const cc = c + 4 <= C ? c : C - 4;
-        const o = <usize>cc << 2;
-        const a = v128.load(am + (<usize>(out + cc) << 2)), g = v128.load(gy + (<usize>(out + cc) << 2));
-        const m0 = i32x4.eq(a, i32x4.add(i32x4.splat(i0 + cc), lanes));
-        const m1 = i32x4.eq(a, i32x4.add(i32x4.splat(i0 + cc + C), lanes));
-        const m2 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc), lanes));
-        const m3 = i32x4.eq(a, i32x4.add(i32x4.splat(i2 + cc + C), lanes));
-        if (!i32x4.all_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) return false;
-        const a0 = (<usize>(i0 + cc) << 2), a2 = (<usize>(i2 + cc) << 2);
-        v128.store(q0 + o, reluGate(v128.and(g, m0), rx, a0));
-        v128.store(q0 + o + cb, reluGate(v128.and(g, m1), rx, a0 + cb));
-        v128.store(q1 + o, reluGate(v128.and(g, m2), rx, a2));
-        v128.store(q1 + o + cb, reluGate(v128.and(g, m3), rx, a2 + cb));
+        if (!gatherVector(gy, gx, am, rx, i0 + cc, out + cc, tc, tw, twc, cb, rowBytes)) return false;
       }
     }
   }

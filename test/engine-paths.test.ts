@@ -215,6 +215,66 @@ describe('wasm engine: 2×2 stride-2 max-pool', () => {
     }
   });
 
+  /** First output where y (by Object.is: -0 and +0 differ) or the arg-max differs from the reference's, or -1. */
+  function poolMismatch(x: Float32Array, y: Float32Array, am: Int32Array, g: Pool2dGeometry, tieSeed: number): number {
+    const n = g.N * g.OH * g.OW * g.C, y0 = new Float32Array(n), am0 = new Int32Array(n);
+    ref.maxPool2dForward(x, y0, am0, g, tieSeed);
+    for (let i = 0; i < n; i++) if (!Object.is(y[i], y0[i]) || am[i] !== am0[i]) return i;
+    return -1;
+  }
+
+  // Every window of four taps drawn from these values, one window per (output column, channel).
+  const TAP_VALUES = [-0, 0, 1, 0.5, NaN, Infinity, -Infinity];
+  const PATTERNS = TAP_VALUES.length ** 4;
+  const tapsOf = (p: number) => [0, 1, 2, 3].map((t) => TAP_VALUES[Math.floor(p / TAP_VALUES.length ** t) % TAP_VALUES.length]);
+
+  /**
+   * Batch 1, two rows of windows (so that threads split them), every pattern: C = 5 (a last partial
+   * vector), 6 and 10 (vectors across two outputs), an odd number of windows in a row.
+   */
+  const patternPool = (C: number) => pool(1, 4, 2 * (Math.ceil(PATTERNS / (4 * C)) * 2 + 1), C);
+  function patternInput(x: Float32Array, g: Pool2dGeometry): void {
+    const { W, C, OH, OW } = g;
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let c = 0; c < C; c++) {
+          const [a, b, d, e] = tapsOf(((oh * OW + ow) * C + c) % PATTERNS);
+          const i0 = (2 * oh * W + 2 * ow) * C + c;
+          x[i0] = a; x[i0 + C] = b; x[i0 + W * C] = d; x[i0 + W * C + C] = e;
+        }
+      }
+    }
+  }
+
+  it('forward takes the reference maximum and arg-max on every window of -0, +0, ties, NaN and ±∞, for any tie seed', () => {
+    for (const [C, tieSeed] of [[5, -1], [5, 0], [5, 1], [5, 777], [5, 0x7fffffff], [6, -1], [6, 777], [10, 1]]) {
+      const g = patternPool(C), nIn = g.H * g.W * g.C, n = g.OH * g.OW * g.C;
+      same(`max-pool tie patterns, C ${C}, seed ${tieSeed}`, (k, inp) => {
+        const x = inp.zeros(nIn), y = inp.zeros(n), am = inp.ints(n);
+        patternInput(x, g);
+        k.maxPool2dForward(x, y, am, g, tieSeed);
+        return [y, new Float32Array(am.buffer, am.byteOffset, n), x];
+      }, ([y, amf, x]) => {
+        assert.equal(poolMismatch(x, y, new Int32Array(amf.buffer), g, tieSeed), -1, `seed ${tieSeed}`);
+      });
+    }
+  });
+
+  it('the tie-pattern check sees a wrong tie pick and a +0 for a -0 (negative test)', () => {
+    const g = patternPool(6), n = g.OH * g.OW * g.C;
+    const x = new Float32Array(g.H * g.W * g.C), y = new Float32Array(n), am = new Int32Array(n);
+    patternInput(x, g);
+    ref.maxPool2dForward(x, y, am, g, 777);
+    assert.equal(poolMismatch(x, y, am, g, 777), -1);
+    // Pattern 0: four -0 taps (all tied): another tap than the one drawn.
+    const wrong = Int32Array.from(am);
+    wrong[0] = wrong[0] === 0 ? g.C : 0;
+    assert.equal(poolMismatch(x, y, wrong, g, 777), 0);
+    const plusZero = Float32Array.from(y);
+    plusZero[0] = 0;
+    assert.equal(poolMismatch(x, plusZero, am, g, 777), 0);
+  });
+
   it('backward scatters like the reference when an arg-max lies outside its window', () => {
     const g = pool(3, 6, 6, 8);
     const nIn = 3 * 6 * 6 * 8, nOut = 3 * 3 * 3 * 8;
