@@ -160,8 +160,11 @@ export function winogradPack(params: usize): void {
   return inside ? v128.load(img + ((<usize>(h * W + w) * <usize>C + <usize>c) << 2)) : ld(img, h, w, H, W, C, c);
 }
 
-/** Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride. */
-@inline function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
+/**
+ * Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride.
+ * A called function (not inlined into each kernel): the same speed, 2.3 kB less code.
+ */
+function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
   dst: usize, xiStride: usize): void {
   // Patches and channels inside the image (most of them) skip the bounds checks.
   if (h0 >= 0 && w0 >= 0 && h0 + 4 <= H && w0 + 4 <= W && c + 4 <= C) {
@@ -354,7 +357,7 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
 }
 
 /** A gy Aᵀ of one 2×2 block of gy (origin oh, ow) for channels o..o+3, stored at dst + xi·xiStride. */
-@inline function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
+function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
   dst: usize, xiStride: usize): void {
   if (oh + 2 <= OH && ow + 2 <= OW && o + 4 <= O) gradTransformAt(true, img, oh, ow, OH, OW, O, o, dst, xiStride);
   else gradTransformAt(false, img, oh, ow, OH, OW, O, o, dst, xiStride);
