@@ -7,27 +7,36 @@
  * xi of the 4×4 transformed patch, run with the engine's 4×8 register tile.
  *
  * Forward (winogradForward): threads split blocks of TB tiles; a block transforms its input
- * patches (V[xi][tile][c], vectorised over channels), multiplies by the packed transformed
- * weights (U[xi][⌈O/8⌉][C][8]), and transforms back (Aᵀ M A, plus bias, plus the fused ReLU).
+ * patches (vectorised over channels, then interleaved four tiles at a time into packed panels
+ * Vp[xi][tile/4][c][4]), multiplies them by the packed transformed weights (U[xi][⌈O/8⌉][C][8])
+ * with the tile's one-pointer panel loop, and transforms back (Aᵀ M A, plus bias, plus the fused ReLU).
  * Backward-data is the forward convolution of gy with the weights flipped and transposed,
  * padding 2 - P (winogradPack with the flip word set).
  * Backward-filter (winogradFilter) uses the transposed algorithm,
  * gw = Gᵀ [ Σ_tiles (A gy Aᵀ) ⊙ (Bᵀ d B) ] G: fixed groups of ~GT tiles each sum into partial
- * sums of their own (sub-blocks of SB tiles, transforms then 16 products over the sub-block),
+ * sums of their own (sub-blocks of SB tiles: transforms, the input's stored as packed panels
+ * Vp[xi][c/4][tile][4], then 16 products over the sub-block's tiles with the panel loop),
  * and winogradFilterReduce adds the groups in group order, transforms back and adds to gw.
  *
  * Every output is one chain of float32 operations that depends only on the geometry (never on
  * how blocks or groups are shared out), so results are bitwise the same for every thread count.
  * G is read from a table in memory (written by the JavaScript side), so a test can break it.
+ * Scratch arrays indexed by xi have strides skewed off multiples of 4 KiB (SKEW), and patches
+ * inside the image skip the per-pixel bounds checks.
  *
  * Parameter words: Conv in src/engine/kernel-params.ts (WinogradG, WinogradFlip its own).
  */
 import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
-import { tileLoad, tileRows, tileStore } from './tile';
+import { tileLoad, tilePanel, tileStore } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles per forward block. */
 const TB: i32 = 32;
+/**
+ * Bytes added to the stride between the 16 positions xi of a scratch array: strides that are
+ * multiples of 4 KiB (NET-B's are) put all 16 in one L1 set, and the transforms touch all 16 at once.
+ */
+const SKEW: i32 = 64;
 /** Tiles per partial-sum group of backward-filter (fixed by the geometry, so sums never depend on threads). */
 const GT: i32 = 256;
 /** At most this many bytes of partial sums: large layers get fewer, larger groups. */
@@ -48,14 +57,17 @@ export function winogradPackedBytes(C: i32, O: i32): i32 {
   return 16 * op8(O) * C * 4;
 }
 
-/** Per-thread scratch of winogradForward: V[16][TB][C4] and M[16][TB][O8]. */
+/**
+ * Per-thread scratch of winogradForward: Vp[16][TB/4][C4][4] (panels of four tiles), M[16][TB][O8]
+ * and Q[16][4][C4] (four tiles' transforms before they are interleaved into Vp).
+ */
 export function winogradForwardScratchBytes(C: i32, O: i32): i32 {
-  return 16 * TB * (c4(C) + op8(O)) * 4;
+  return 16 * ((TB * (c4(C) + op8(O)) + 4 * c4(C)) * 4 + 2 * SKEW);
 }
 
-/** Per-thread scratch of winogradFilter: Vt[16][C4][SB] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
+/** Per-thread scratch of winogradFilter: Vp[16][C4/4][SB][4] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
 export function winogradFilterScratchBytes(C: i32, O: i32): i32 {
-  return 16 * SB * (c4(C) + op8(O)) * 4 + 256;
+  return 16 * (SB * (c4(C) + op8(O)) * 4 + 2 * SKEW) + 256;
 }
 
 /** Partial-sum groups of winogradFilter (its work units): GT tiles each, fewer when they would not fit. */
@@ -80,39 +92,55 @@ export function winogradFilterPartialBytes(N: i32, OH: i32, OW: i32, C: i32, O: 
  * forward layer's weights seen by its backward-data).
  */
 export function winogradPack(params: usize): void {
-  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed), gt = pp(params, Conv.WinogradG), work = gt + 64;
+  const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed), gt = pp(params, Conv.WinogradG);
   const C = pi(params, Conv.C), O = pi(params, Conv.O), flip = pi(params, Conv.WinogradFlip) != 0;
   const OB = (O + 7) >> 3;
   const xiStride = <usize>(OB * C * 8) << 2;
-  for (let o = 0; o < OB * 8; o++) {
-    const ob = o >> 3, j = o & 7;
+  // G's columns as vectors over its rows i (G[0..3][r]) and its entries, read once.
+  const G0 = gColumn(gt, 0), G1 = gColumn(gt, 1), G2 = gColumn(gt, 2);
+  for (let ob = 0; ob < OB; ob++) {
     for (let c = 0; c < C; c++) {
-      const d = dst + ((<usize>((ob * C + c) * 8 + j)) << 2);
-      if (o >= O) {
-        for (let xi = 0; xi < 16; xi++) store<f32>(d + <usize>xi * xiStride, 0);
-        continue;
-      }
-      // work[i][s] = Σ_r G[i][r] g[r][s] (4×3), then U[i][l] = Σ_s work[i][s] G[l][s].
-      for (let i = 0; i < 4; i++) {
-        for (let s = 0; s < 3; s++) {
-          let a: f32 = 0;
-          for (let r = 0; r < 3; r++) {
-            const t = r * 3 + s;
-            const src = flip ? w + (<usize>((c * 9 + 8 - t) * O + o) << 2) : w + (<usize>((o * 9 + t) * C + c) << 2);
-            a += gAt(gt, i, r) * load<f32>(src);
-          }
-          store<f32>(work + (<usize>(i * 3 + s) << 2), a);
+      for (let j = 0; j < 8; j++) {
+        const o = ob * 8 + j, d = dst + ((<usize>((ob * C + c) * 8 + j)) << 2);
+        if (o >= O) {
+          for (let xi = 0; xi < 16; xi++) store<f32>(d + <usize>xi * xiStride, 0);
+          continue;
         }
-      }
-      for (let i = 0; i < 4; i++) {
+        // work[i][s] = Σ_r G[i][r] g[r][s] (lanes i), then U[i][l] = Σ_s work[i][s] G[l][s].
+        const src = flip ? w + (<usize>(c * 9 * O + o) << 2) : w + (<usize>(o * 9 * C + c) << 2);
+        const step = flip ? -(<isize>O << 2) : <isize>C << 2, last = flip ? <isize>8 * (<isize>O << 2) : 0;
+        const k = src + last;
+        let w0 = f32x4.splat(0), w1 = w0, w2 = w0;
+        for (let s = 0; s < 3; s++) {
+          let a = f32x4.splat(0);
+          a = f32x4.add(a, f32x4.mul(G0, f32x4.splat(load<f32>(k + (0 * 3 + s) * step))));
+          a = f32x4.add(a, f32x4.mul(G1, f32x4.splat(load<f32>(k + (1 * 3 + s) * step))));
+          a = f32x4.add(a, f32x4.mul(G2, f32x4.splat(load<f32>(k + (2 * 3 + s) * step))));
+          if (s == 0) w0 = a;
+          else if (s == 1) w1 = a;
+          else w2 = a;
+        }
         for (let l = 0; l < 4; l++) {
-          let a: f32 = 0;
-          for (let s = 0; s < 3; s++) a += load<f32>(work + (<usize>(i * 3 + s) << 2)) * gAt(gt, l, s);
-          store<f32>(d + <usize>(i * 4 + l) * xiStride, a);
+          let u = f32x4.splat(0);
+          u = f32x4.add(u, f32x4.mul(w0, f32x4.splat(gAt(gt, l, 0))));
+          u = f32x4.add(u, f32x4.mul(w1, f32x4.splat(gAt(gt, l, 1))));
+          u = f32x4.add(u, f32x4.mul(w2, f32x4.splat(gAt(gt, l, 2))));
+          store<f32>(d + <usize>l * xiStride, f32x4.extract_lane(u, 0));
+          store<f32>(d + <usize>(4 + l) * xiStride, f32x4.extract_lane(u, 1));
+          store<f32>(d + <usize>(8 + l) * xiStride, f32x4.extract_lane(u, 2));
+          store<f32>(d + <usize>(12 + l) * xiStride, f32x4.extract_lane(u, 3));
         }
       }
     }
   }
+}
+
+/** Column r of G as a vector over its rows: (G[0][r], G[1][r], G[2][r], G[3][r]). */
+@inline function gColumn(gt: usize, r: i32): v128 {
+  let v = f32x4.splat(gAt(gt, 0, r));
+  v = f32x4.replace_lane(v, 1, gAt(gt, 1, r));
+  v = f32x4.replace_lane(v, 2, gAt(gt, 2, r));
+  return f32x4.replace_lane(v, 3, gAt(gt, 3, r));
 }
 
 /** Four channels of pixel (h, w) of image base `img`, zero outside the image or past C. */
@@ -127,58 +155,101 @@ export function winogradPack(params: usize): void {
   return v;
 }
 
+/** Pixel (h, w), channels c..c+3: a plain load when `inside` (the caller checked), else ld. */
+@inline function ldAt(inside: bool, img: usize, h: i32, w: i32, H: i32, W: i32, C: i32, c: i32): v128 {
+  return inside ? v128.load(img + ((<usize>(h * W + w) * <usize>C + <usize>c) << 2)) : ld(img, h, w, H, W, C, c);
+}
+
 /**
- * Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride
- * (lane-transposed with `scatter`: lane l to dst + xi·xiStride + l·laneStride).
+ * Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride.
+ * A called function (not inlined into each kernel): the same speed, 2.3 kB less code.
  */
-@inline function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
-  dst: usize, xiStride: usize, scatter: bool, laneStride: usize): void {
+function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
+  dst: usize, xiStride: usize): void {
+  // Patches and channels inside the image (most of them) skip the bounds checks.
+  if (h0 >= 0 && w0 >= 0 && h0 + 4 <= H && w0 + 4 <= W && c + 4 <= C) {
+    inputTransformAt(true, img, h0, w0, H, W, C, c, dst, xiStride);
+  } else {
+    inputTransformAt(false, img, h0, w0, H, W, C, c, dst, xiStride);
+  }
+}
+
+@inline function inputTransformAt(inside: bool, img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
+  dst: usize, xiStride: usize): void {
   // Columns first: t[r][s] rows combined, r = 0..3 (Bᵀ on the left).
   let t00 = f32x4.splat(0), t01 = t00, t02 = t00, t03 = t00, t10 = t00, t11 = t00, t12 = t00, t13 = t00;
   let t20 = t00, t21 = t00, t22 = t00, t23 = t00, t30 = t00, t31 = t00, t32 = t00, t33 = t00;
   for (let s = 0; s < 4; s++) {
-    const d0 = ld(img, h0, w0 + s, H, W, C, c), d1 = ld(img, h0 + 1, w0 + s, H, W, C, c);
-    const d2 = ld(img, h0 + 2, w0 + s, H, W, C, c), d3 = ld(img, h0 + 3, w0 + s, H, W, C, c);
+    const d0 = ldAt(inside, img, h0, w0 + s, H, W, C, c), d1 = ldAt(inside, img, h0 + 1, w0 + s, H, W, C, c);
+    const d2 = ldAt(inside, img, h0 + 2, w0 + s, H, W, C, c), d3 = ldAt(inside, img, h0 + 3, w0 + s, H, W, C, c);
     const a = f32x4.sub(d0, d2), b = f32x4.add(d1, d2), e = f32x4.sub(d2, d1), f = f32x4.sub(d1, d3);
     if (s == 0) { t00 = a; t10 = b; t20 = e; t30 = f; }
     else if (s == 1) { t01 = a; t11 = b; t21 = e; t31 = f; }
     else if (s == 2) { t02 = a; t12 = b; t22 = e; t32 = f; }
     else { t03 = a; t13 = b; t23 = e; t33 = f; }
   }
-  putRow(dst, 0, xiStride, t00, t01, t02, t03, scatter, laneStride);
-  putRow(dst, 4, xiStride, t10, t11, t12, t13, scatter, laneStride);
-  putRow(dst, 8, xiStride, t20, t21, t22, t23, scatter, laneStride);
-  putRow(dst, 12, xiStride, t30, t31, t32, t33, scatter, laneStride);
+  putRow(dst, 0, xiStride, t00, t01, t02, t03);
+  putRow(dst, 4, xiStride, t10, t11, t12, t13);
+  putRow(dst, 8, xiStride, t20, t21, t22, t23);
+  putRow(dst, 12, xiStride, t30, t31, t32, t33);
 }
 
 /** Row transform (B on the right) of one row of t, stored at positions xi0..xi0+3. */
-@inline function putRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128, c: v128, d: v128,
-  scatter: bool, laneStride: usize): void {
-  put(dst + <usize>xi0 * xiStride, f32x4.sub(a, c), scatter, laneStride);
-  put(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(b, c), scatter, laneStride);
-  put(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(c, b), scatter, laneStride);
-  put(dst + <usize>(xi0 + 3) * xiStride, f32x4.sub(b, d), scatter, laneStride);
+@inline function putRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128, c: v128, d: v128): void {
+  put(dst + <usize>xi0 * xiStride, f32x4.sub(a, c));
+  put(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(b, c));
+  put(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(c, b));
+  put(dst + <usize>(xi0 + 3) * xiStride, f32x4.sub(b, d));
 }
 
-@inline function put(p: usize, v: v128, scatter: bool, laneStride: usize): void {
-  if (!scatter) {
-    v128.store(p, v);
-  } else {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    store<f32>(p + laneStride, f32x4.extract_lane(v, 1));
-    store<f32>(p + 2 * laneStride, f32x4.extract_lane(v, 2));
-    store<f32>(p + 3 * laneStride, f32x4.extract_lane(v, 3));
+@inline function put(p: usize, v: v128): void {
+  v128.store(p, v);
+}
+
+/**
+ * Q[xi][j][c] (four tiles j, rows `row` bytes apart, positions xi 4·row apart) interleaved into
+ * the panel Vp[xi][c][j] (positions xiStride apart): a 4×4 transpose per four channels.
+ */
+@inline function interleave(Q: usize, row: usize, Vp: usize, xiStride: usize, C4: i32): void {
+  for (let xi = 0; xi < 16; xi++) {
+    const q = Q + <usize>xi * (row << 2), v = Vp + <usize>xi * xiStride;
+    for (let c = 0; c < C4; c += 4) {
+      const p = q + (<usize>c << 2);
+      const r0 = v128.load(p), r1 = v128.load(p + row), r2 = v128.load(p + 2 * row), r3 = v128.load(p + 3 * row);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const d = v + (<usize>c << 4);
+      v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+      v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+      v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+    }
   }
 }
 
 /**
- * The 4×8 register tile (tile.ts): out row r (r < 4, rows outStride apart) = Σ_{l<L} a_r[l] · b[l][0..8],
- * a_r rows aStride apart, b packed [L][8]. With acc, the sums continue from what out holds.
+ * For each of `groups` panels a[k][4] (k < n, aGroup bytes apart): out rows (outStride apart,
+ * 4·outStride per panel) = Σ_k a[k][r] · b[k][0..8]. One call per b, the loop over panels inside.
  */
-function tile48(a: usize, aStride: usize, L: i32, b: usize, out: usize, outStride: usize, acc: bool): void {
-  if (acc) tileLoad(out, outStride);
-  tileRows(a, a + aStride, a + 2 * aStride, a + 3 * aStride, b, L, acc);
-  tileStore(out, outStride);
+function panelRows(a: usize, aGroup: usize, groups: i32, n: i32, b: usize, out: usize, outStride: usize): void {
+  const block = outStride << 2;
+  for (let g = 0; g < groups; g++) {
+    tilePanel(a + <usize>g * aGroup, b, n, false);
+    tileStore(out + <usize>g * block, outStride);
+  }
+}
+
+/**
+ * For each of `blocks` b panels b_j[k][8] (bBlock bytes apart): out rows r (outStride apart,
+ * columns 8j..8j+7) (+)= Σ_{k<n} a[k][r] · b_j[k][0..8], a a packed panel [n][4].
+ */
+function panelSums(a: usize, n: i32, b: usize, bBlock: usize, blocks: i32, out: usize, outStride: usize, acc: bool): void {
+  for (let j = 0; j < blocks; j++) {
+    const o = out + (<usize>j << 5);
+    if (acc) tileLoad(o, outStride);
+    tilePanel(a, b + <usize>j * bBlock, n, acc);
+    tileStore(o, outStride);
+  }
 }
 
 /** Stores v (channels o..o+3 of one output pixel), its ReLU at reluDelta further when asked. */
@@ -223,32 +294,32 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
   const b0 = shareStart(blocks, part, parts), b1 = shareStart(blocks, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
   const V = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const M = V + (<usize>(16 * TB * C4) << 2);
-  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow;
-  const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow;
+  const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow + SKEW, vGroup = vRow << 2;
+  const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow + SKEW;
+  const M = V + 16 * vXi, Q = M + 16 * mXi;
   const uXi = <usize>(OB * C * 8) << 2, uOb = <usize>(C * 8) << 2;
   const imgBytes = <usize>(H * W * C) << 2, outImg = <usize>(OH * OW * O) << 2;
   for (let b = b0; b < b1; b++) {
     const t0 = b * TB, nt = imin(TB, T - t0), nt4 = (nt + 3) & ~3;
-    for (let i = 0; i < nt4; i++) {
-      const dst = V + <usize>i * vRow;
-      if (i >= nt) {
-        for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * vXi, 0, vRow);
-        continue;
+    for (let i = 0; i < nt4; i += 4) {
+      for (let j = 0; j < 4; j++) {
+        const dst = Q + <usize>j * vRow;
+        if (i + j >= nt) {
+          for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * vGroup, 0, vRow);
+          continue;
+        }
+        const t = t0 + i + j, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
+        const img = x + <usize>n * imgBytes;
+        for (let c = 0; c < C4; c += 4) {
+          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vGroup);
+        }
       }
-      const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
-      const img = x + <usize>n * imgBytes;
-      for (let c = 0; c < C4; c += 4) {
-        inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vXi, false, 0);
-      }
+      interleave(Q, vRow, V + <usize>i * vRow, vXi, C4);
     }
     for (let xi = 0; xi < 16; xi++) {
       for (let ob = 0; ob < OB; ob++) {
-        const u = U + <usize>xi * uXi + <usize>ob * uOb;
-        for (let i = 0; i < nt4; i += 4) {
-          tile48(V + <usize>xi * vXi + <usize>i * vRow, vRow, C, u,
-            M + <usize>xi * mXi + <usize>i * mRow + (<usize>ob << 5), mRow, false);
-        }
+        panelRows(V + <usize>xi * vXi, vGroup, nt4 >> 2, C, U + <usize>xi * uXi + <usize>ob * uOb,
+          M + <usize>xi * mXi + (<usize>ob << 5), mRow);
       }
     }
     for (let i = 0; i < nt; i++) {
@@ -286,10 +357,16 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
 }
 
 /** A gy Aᵀ of one 2×2 block of gy (origin oh, ow) for channels o..o+3, stored at dst + xi·xiStride. */
-@inline function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
+function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
   dst: usize, xiStride: usize): void {
-  const g00 = ld(img, oh, ow, OH, OW, O, o), g01 = ld(img, oh, ow + 1, OH, OW, O, o);
-  const g10 = ld(img, oh + 1, ow, OH, OW, O, o), g11 = ld(img, oh + 1, ow + 1, OH, OW, O, o);
+  if (oh + 2 <= OH && ow + 2 <= OW && o + 4 <= O) gradTransformAt(true, img, oh, ow, OH, OW, O, o, dst, xiStride);
+  else gradTransformAt(false, img, oh, ow, OH, OW, O, o, dst, xiStride);
+}
+
+@inline function gradTransformAt(inside: bool, img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
+  dst: usize, xiStride: usize): void {
+  const g00 = ldAt(inside, img, oh, ow, OH, OW, O, o), g01 = ldAt(inside, img, oh, ow + 1, OH, OW, O, o);
+  const g10 = ldAt(inside, img, oh + 1, ow, OH, OW, O, o), g11 = ldAt(inside, img, oh + 1, ow + 1, OH, OW, O, o);
   // Rows: z0 = g0, z1 = g0 + g1, z2 = g0 - g1, z3 = -g1 (A on the left), then the same on columns.
   const s0 = f32x4.add(g00, g10), d0 = f32x4.sub(g00, g10), s1 = f32x4.add(g01, g11), d1 = f32x4.sub(g01, g11);
   gradRow(dst, 0, xiStride, g00, g01);
@@ -318,10 +395,10 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
   const groups = winogradFilterGroups(N, OH, OW, C, O);
   const g0 = shareStart(groups, part, parts), g1 = shareStart(groups, part + 1, parts);
   const C4 = c4(C), OB = (O + 7) >> 3, O8 = OB << 3;
-  const Vt = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const Z = Vt + (<usize>(16 * C4 * SB) << 2);
-  const vtRow = <usize>SB << 2, vtXi = <usize>C4 * vtRow;
-  const zOb = <usize>SB << 5, zXi = <usize>OB * zOb;
+  const Vp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
+  const vpCg = <usize>SB << 4, vpXi = <usize>(C4 >> 2) * vpCg + SKEW;
+  const zOb = <usize>SB << 5, zXi = <usize>OB * zOb + SKEW;
+  const Z = Vp + 16 * vpXi;
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
   const imgBytes = <usize>(H * W * C) << 2, gyImg = <usize>(OH * OW * O) << 2;
   for (let g = g0; g < g1; g++) {
@@ -333,7 +410,7 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
         const t = s0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
         const img = x + <usize>n * imgBytes, gimg = gy + <usize>n * gyImg;
         for (let c = 0; c < C4; c += 4) {
-          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, Vt + <usize>c * vtRow + (<usize>i << 2), vtXi, true, vtRow);
+          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, Vp + <usize>(c >> 2) * vpCg + (<usize>i << 4), vpXi);
         }
         for (let o = 0; o < O8; o += 4) {
           gradTransform(gimg, 2 * th, 2 * tw, OH, OW, O, o, Z + <usize>(o >> 3) * zOb + (<usize>i << 5) + (<usize>(o & 7) << 2), zXi);
@@ -342,10 +419,8 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
       const first = s0 == gStart;
       for (let xi = 0; xi < 16; xi++) {
         for (let c = 0; c < C4; c += 4) {
-          for (let ob = 0; ob < OB; ob++) {
-            tile48(Vt + <usize>xi * vtXi + <usize>c * vtRow, vtRow, nt, Z + <usize>xi * zXi + <usize>ob * zOb,
-              P + <usize>xi * pXi + <usize>c * pRow + (<usize>ob << 5), pRow, !first);
-          }
+          panelSums(Vp + <usize>xi * vpXi + <usize>(c >> 2) * vpCg, nt, Z + <usize>xi * zXi, zOb, OB,
+            P + <usize>xi * pXi + <usize>c * pRow, pRow, !first);
         }
       }
     }

@@ -194,5 +194,8 @@ describe('wasm engine: Winograd F(2×2, 3×3)', () => {
     assert.equal(winogradFits(squareConv(1, 9, 9, 4, 4, 3, 1, 3)), false); // padding 3
     assert.equal(winogradPays(32, 64, 24, 24), true); // NET-B's second convolution
     assert.equal(winogradPays(1, 32, 26, 26), false); // a first layer
+    assert.equal(winogradPays(8, 8, 28, 28), true);
+    assert.equal(winogradPays(4, 16, 28, 28), false);
+    assert.equal(winogradPays(16, 16, 3, 3), false);
   });
 });

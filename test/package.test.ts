@@ -66,8 +66,9 @@ describe('the tarball', () => {
     // the kernel-fusion plan, the one-pass batch gather and the measured optimizer step (~7 kB, ~25 kB) came;
     // 480 kB until the WebGPU register-tiled GEMMs for software adapters (~3 kB, ~10 kB) came; 1.44 MB unpacked
     // until the max-pool's inlined 2×2 windows (whole and across two outputs; ~4.3 kB per .wasm, ~20 kB with
-    // the embedded copies; called, they ran 8-18% slower) came.
-    assert.ok(packed.size < 486_000, `the tarball is ${packed.size} bytes`);
+    // the embedded copies; called, they ran 8-18% slower) came; 486 kB until the Winograd kernels' panel layouts,
+    // skewed scratch and unchecked interior loads (~1.5 kB per .wasm; 486,833 bytes with them) came.
+    assert.ok(packed.size < 488_000, `the tarball is ${packed.size} bytes`);
     assert.ok(packed.unpackedSize < 1_460_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });
 });
