@@ -67,9 +67,11 @@ describe('the tarball', () => {
     // 480 kB until the WebGPU register-tiled GEMMs for software adapters (~3 kB, ~10 kB) came; 1.44 MB unpacked
     // until the max-pool's inlined 2×2 windows (whole and across two outputs; ~4.3 kB per .wasm, ~20 kB with
     // the embedded copies; called, they ran 8-18% slower) came; 486 kB until the Winograd kernels' panel layouts,
-    // skewed scratch and unchecked interior loads (~1.5 kB per .wasm; 486,833 bytes with them) came.
-    assert.ok(packed.size < 488_000, `the tarball is ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 1_460_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
+    // skewed scratch and unchecked interior loads (~1.5 kB per .wasm; 486,833 bytes with them) came; 488 kB /
+    // 1.46 MB until Dense's written weight gradient and the Flatten/Identity aliasing (~2 kB, ~5.8 kB of
+    // TypeScript and its doc comments; 488,792 / 1,462,034 bytes with them) came.
+    assert.ok(packed.size < 490_000, `the tarball is ${packed.size} bytes`);
+    assert.ok(packed.unpackedSize < 1_464_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });
 });
 
