@@ -3,14 +3,12 @@ import type { Tensor } from '../core/tensor.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import { Layer, type LayerConfig, type RunContext } from './layer.js';
 
-export class Identity extends Layer {
-  readonly type = 'Identity';
-
+/**
+ * A layer whose output holds its input's numbers unchanged (Jacobian I), whatever its shape: the
+ * forward and backward copy, or nothing where the network gave y x's memory (reshapesOnly).
+ */
+export abstract class PassThrough extends Layer {
   override readonly reshapesOnly: boolean = true;
-
-  protected outputShapeFor(input: Shape): Shape {
-    return input;
-  }
 
   forward(x: Tensor, y: Tensor, N: number, ctx: RunContext): void {
     const n = N * sizeOf(this.inputShape);
@@ -24,5 +22,13 @@ export class Identity extends Layer {
 
   config(): LayerConfig {
     return { type: this.type };
+  }
+}
+
+export class Identity extends PassThrough {
+  readonly type = 'Identity';
+
+  protected outputShapeFor(input: Shape): Shape {
+    return input;
   }
 }
