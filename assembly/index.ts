@@ -21,5 +21,5 @@ export { adamUpdate, sgdUpdate } from './optimizers';
 export { addBroadcast, addTensors, copyBlock, sumBroadcast } from './join';
 export {
   winogradFilter, winogradFilterGroups, winogradFilterPartialBytes, winogradFilterReduce, winogradFilterScratchBytes,
-  winogradForward, winogradForwardScratchBytes, winogradPack, winogradPackedBytes,
+  winogradForward, winogradForwardScratchBytes, winogradSkip, winogradPack, winogradPackedBytes,
 } from './winograd';

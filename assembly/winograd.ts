@@ -30,6 +30,8 @@ import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
 import { tileLoad, tilePanel, tileStore } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
+/** TEMP phase-skip mask for profiling. */
+export let winogradSkip: i32 = 0;
 /** Tiles per forward block. */
 const TB: i32 = 32;
 /**
@@ -62,12 +64,12 @@ export function winogradPackedBytes(C: i32, O: i32): i32 {
  * and Q[16][4][C4] (four tiles' transforms before they are interleaved into Vp).
  */
 export function winogradForwardScratchBytes(C: i32, O: i32): i32 {
-  return 16 * ((TB * (c4(C) + op8(O)) + 4 * c4(C)) * 4 + 2 * SKEW);
+  return 16 * ((TB * (c4(C) + op8(O)) + 5 * c4(C)) * 4 + 2 * SKEW);
 }
 
 /** Per-thread scratch of winogradFilter: Vp[16][C4/4][SB][4] and Z[16][⌈O/8⌉][SB][8] (also the reduce's). */
 export function winogradFilterScratchBytes(C: i32, O: i32): i32 {
-  return 16 * (SB * (c4(C) + op8(O)) * 4 + 2 * SKEW) + 256;
+  return 16 * ((SB * (c4(C) + op8(O)) + c4(C)) * 4 + 2 * SKEW) + 256;
 }
 
 /** Partial-sum groups of winogradFilter (its work units): GT tiles each, fewer when they would not fit. */
@@ -155,55 +157,75 @@ export function winogradPack(params: usize): void {
   return v;
 }
 
-/** Pixel (h, w), channels c..c+3: a plain load when `inside` (the caller checked), else ld. */
-@inline function ldAt(inside: bool, img: usize, h: i32, w: i32, H: i32, W: i32, C: i32, c: i32): v128 {
-  return inside ? v128.load(img + ((<usize>(h * W + w) * <usize>C + <usize>c) << 2)) : ld(img, h, w, H, W, C, c);
-}
-
 /**
- * Bᵀ d B of one 4×4 patch (origin h0, w0) for channels c..c+3, stored at dst + xi·xiStride.
- * A called function (not inlined into each kernel): the same speed, 2.3 kB less code.
+ * Bᵀ d B of one 4×4 patch (origin h0, w0), every channel: channels c..c+3 stored at
+ * dst + (c/4)·cStep + xi·xiStride. A patch inside the image is read in place; one that crosses
+ * its edge (or has C not divisible by 4) is first copied into `patch` ([4][4][C4], zero-padded).
+ * A called function (not inlined into each kernel): the same speed, less code.
  */
-function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
-  dst: usize, xiStride: usize): void {
-  // Patches and channels inside the image (most of them) skip the bounds checks.
-  if (h0 >= 0 && w0 >= 0 && h0 + 4 <= H && w0 + 4 <= W && c + 4 <= C) {
-    inputTransformAt(true, img, h0, w0, H, W, C, c, dst, xiStride);
+function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32,
+  dst: usize, cStep: usize, xiStride: usize, patch: usize): void {
+  const C4 = c4(C);
+  let p = patch, pix = <usize>C4 << 2, row = pix << 2;
+  if (h0 >= 0 && w0 >= 0 && h0 + 4 <= H && w0 + 4 <= W && C == C4) {
+    row = <usize>(W * C) << 2;
+    p = img + ((<usize>(h0 * W + w0) * <usize>C) << 2);
   } else {
-    inputTransformAt(false, img, h0, w0, H, W, C, c, dst, xiStride);
+    gatherPatch(img, h0, w0, H, W, C, patch);
+  }
+  const p1 = p + row, p2 = p1 + row, p3 = p2 + row;
+  const x4 = xiStride << 2;
+  for (let c = 0; c < C4; c += 4) {
+    const o = <usize>c << 2, d = dst + <usize>(c >> 2) * cStep;
+    transformPatch(p + o, p1 + o, p2 + o, p3 + o, pix, d, d + x4, d + 2 * x4, d + 3 * x4, xiStride);
   }
 }
 
-@inline function inputTransformAt(inside: bool, img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, c: i32,
-  dst: usize, xiStride: usize): void {
+/** Copies the patch at (h0, w0) into patch[4][4][C4], zero outside the image and past C. */
+function gatherPatch(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, patch: usize): void {
+  const pixBytes = <usize>c4(C) << 2;
+  memory.fill(patch, 0, 16 * pixBytes);
+  for (let r = 0; r < 4; r++) {
+    const h = h0 + r;
+    if (<u32>h >= <u32>H) continue;
+    for (let s = 0; s < 4; s++) {
+      const w = w0 + s;
+      if (<u32>w >= <u32>W) continue;
+      memory.copy(patch + <usize>(r * 4 + s) * pixBytes, img + ((<usize>(h * W + w) * <usize>C) << 2), <usize>C << 2);
+    }
+  }
+}
+
+/**
+ * Bᵀ d B for four channels: row r of the patch at p_r (pixels pix bytes apart), output row i
+ * (positions 4i..4i+3) at q_i (positions xiStride apart).
+ */
+@inline function transformPatch(p0: usize, p1: usize, p2: usize, p3: usize, pix: usize,
+  q0: usize, q1: usize, q2: usize, q3: usize, xiStride: usize): void {
   // Columns first: t[r][s] rows combined, r = 0..3 (Bᵀ on the left).
   let t00 = f32x4.splat(0), t01 = t00, t02 = t00, t03 = t00, t10 = t00, t11 = t00, t12 = t00, t13 = t00;
   let t20 = t00, t21 = t00, t22 = t00, t23 = t00, t30 = t00, t31 = t00, t32 = t00, t33 = t00;
   for (let s = 0; s < 4; s++) {
-    const d0 = ldAt(inside, img, h0, w0 + s, H, W, C, c), d1 = ldAt(inside, img, h0 + 1, w0 + s, H, W, C, c);
-    const d2 = ldAt(inside, img, h0 + 2, w0 + s, H, W, C, c), d3 = ldAt(inside, img, h0 + 3, w0 + s, H, W, C, c);
+    const off = <usize>s * pix;
+    const d0 = v128.load(p0 + off), d1 = v128.load(p1 + off), d2 = v128.load(p2 + off), d3 = v128.load(p3 + off);
     const a = f32x4.sub(d0, d2), b = f32x4.add(d1, d2), e = f32x4.sub(d2, d1), f = f32x4.sub(d1, d3);
     if (s == 0) { t00 = a; t10 = b; t20 = e; t30 = f; }
     else if (s == 1) { t01 = a; t11 = b; t21 = e; t31 = f; }
     else if (s == 2) { t02 = a; t12 = b; t22 = e; t32 = f; }
     else { t03 = a; t13 = b; t23 = e; t33 = f; }
   }
-  putRow(dst, 0, xiStride, t00, t01, t02, t03);
-  putRow(dst, 4, xiStride, t10, t11, t12, t13);
-  putRow(dst, 8, xiStride, t20, t21, t22, t23);
-  putRow(dst, 12, xiStride, t30, t31, t32, t33);
+  putRow(q0, xiStride, t00, t01, t02, t03);
+  putRow(q1, xiStride, t10, t11, t12, t13);
+  putRow(q2, xiStride, t20, t21, t22, t23);
+  putRow(q3, xiStride, t30, t31, t32, t33);
 }
 
-/** Row transform (B on the right) of one row of t, stored at positions xi0..xi0+3. */
-@inline function putRow(dst: usize, xi0: i32, xiStride: usize, a: v128, b: v128, c: v128, d: v128): void {
-  put(dst + <usize>xi0 * xiStride, f32x4.sub(a, c));
-  put(dst + <usize>(xi0 + 1) * xiStride, f32x4.add(b, c));
-  put(dst + <usize>(xi0 + 2) * xiStride, f32x4.sub(c, b));
-  put(dst + <usize>(xi0 + 3) * xiStride, f32x4.sub(b, d));
-}
-
-@inline function put(p: usize, v: v128): void {
-  v128.store(p, v);
+/** Row transform (B on the right) of one row of t, stored at q, q + xiStride, ... (four positions). */
+@inline function putRow(q: usize, xiStride: usize, a: v128, b: v128, c: v128, d: v128): void {
+  v128.store(q, f32x4.sub(a, c));
+  v128.store(q + xiStride, f32x4.add(b, c));
+  v128.store(q + 2 * xiStride, f32x4.sub(c, b));
+  v128.store(q + 3 * xiStride, f32x4.sub(b, d));
 }
 
 /**
@@ -296,33 +318,30 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
   const V = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const vRow = <usize>C4 << 2, vXi = <usize>TB * vRow + SKEW, vGroup = vRow << 2;
   const mRow = <usize>O8 << 2, mXi = <usize>TB * mRow + SKEW;
-  const M = V + 16 * vXi, Q = M + 16 * mXi;
+  const M = V + 16 * vXi, Q = M + 16 * mXi, patch = Q + 16 * (vRow << 2);
   const uXi = <usize>(OB * C * 8) << 2, uOb = <usize>(C * 8) << 2;
   const imgBytes = <usize>(H * W * C) << 2, outImg = <usize>(OH * OW * O) << 2;
   for (let b = b0; b < b1; b++) {
     const t0 = b * TB, nt = imin(TB, T - t0), nt4 = (nt + 3) & ~3;
     for (let i = 0; i < nt4; i += 4) {
-      for (let j = 0; j < 4; j++) {
+      if (!(winogradSkip & 1)) for (let j = 0; j < 4; j++) {
         const dst = Q + <usize>j * vRow;
         if (i + j >= nt) {
           for (let xi = 0; xi < 16; xi++) memory.fill(dst + <usize>xi * vGroup, 0, vRow);
           continue;
         }
         const t = t0 + i + j, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
-        const img = x + <usize>n * imgBytes;
-        for (let c = 0; c < C4; c += 4) {
-          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, dst + (<usize>c << 2), vGroup);
-        }
+        inputTransform(x + <usize>n * imgBytes, 2 * th - PH, 2 * tw - PW, H, W, C, dst, 16, vGroup, patch);
       }
-      interleave(Q, vRow, V + <usize>i * vRow, vXi, C4);
+      if (!(winogradSkip & 2)) interleave(Q, vRow, V + <usize>i * vRow, vXi, C4);
     }
-    for (let xi = 0; xi < 16; xi++) {
+    if (!(winogradSkip & 4)) for (let xi = 0; xi < 16; xi++) {
       for (let ob = 0; ob < OB; ob++) {
         panelRows(V + <usize>xi * vXi, vGroup, nt4 >> 2, C, U + <usize>xi * uXi + <usize>ob * uOb,
           M + <usize>xi * mXi + (<usize>ob << 5), mRow);
       }
     }
-    for (let i = 0; i < nt; i++) {
+    if (!(winogradSkip & 8)) for (let i = 0; i < nt; i++) {
       const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
       const oh = 2 * th, ow = 2 * tw;
       const yb = y + <usize>n * outImg + ((<usize>(oh * OW + ow) * <usize>O) << 2);
@@ -356,17 +375,31 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
   }
 }
 
-/** A gy Aᵀ of one 2×2 block of gy (origin oh, ow) for channels o..o+3, stored at dst + xi·xiStride. */
-function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
-  dst: usize, xiStride: usize): void {
-  if (oh + 2 <= OH && ow + 2 <= OW && o + 4 <= O) gradTransformAt(true, img, oh, ow, OH, OW, O, o, dst, xiStride);
-  else gradTransformAt(false, img, oh, ow, OH, OW, O, o, dst, xiStride);
+/**
+ * A gy Aᵀ of one 2×2 block of gy (origin oh, ow), every channel: channels o..o+3 stored at
+ * dst + (o/8)·obStep + (o%8)·4 + xi·xiStride, for o < ⌈O/8⌉·8 (lanes past O are never read back).
+ */
+function gradTransform(img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32,
+  dst: usize, obStep: usize, xiStride: usize): void {
+  const O8 = op8(O);
+  if (oh + 2 <= OH && ow + 2 <= OW && O == O8) {
+    // Blocks inside gy (all of them on even sizes): plain loads, pointers stepping over o.
+    const pix = <usize>O << 2, p0 = img + ((<usize>(oh * OW + ow) * <usize>O) << 2), p1 = p0 + <usize>OW * pix;
+    for (let o = 0; o < O8; o += 4) {
+      const off = <usize>o << 2;
+      gradPatch(v128.load(p0 + off), v128.load(p0 + pix + off), v128.load(p1 + off), v128.load(p1 + pix + off),
+        dst + <usize>(o >> 3) * obStep + (<usize>(o & 7) << 2), xiStride);
+    }
+  } else {
+    for (let o = 0; o < O8; o += 4) {
+      gradPatch(ld(img, oh, ow, OH, OW, O, o), ld(img, oh, ow + 1, OH, OW, O, o), ld(img, oh + 1, ow, OH, OW, O, o),
+        ld(img, oh + 1, ow + 1, OH, OW, O, o), dst + <usize>(o >> 3) * obStep + (<usize>(o & 7) << 2), xiStride);
+    }
+  }
 }
 
-@inline function gradTransformAt(inside: bool, img: usize, oh: i32, ow: i32, OH: i32, OW: i32, O: i32, o: i32,
-  dst: usize, xiStride: usize): void {
-  const g00 = ldAt(inside, img, oh, ow, OH, OW, O, o), g01 = ldAt(inside, img, oh, ow + 1, OH, OW, O, o);
-  const g10 = ldAt(inside, img, oh + 1, ow, OH, OW, O, o), g11 = ldAt(inside, img, oh + 1, ow + 1, OH, OW, O, o);
+/** A g Aᵀ of the 2×2 block g00..g11 (four channels), stored at dst + xi·xiStride. */
+@inline function gradPatch(g00: v128, g01: v128, g10: v128, g11: v128, dst: usize, xiStride: usize): void {
   // Rows: z0 = g0, z1 = g0 + g1, z2 = g0 - g1, z3 = -g1 (A on the left), then the same on columns.
   const s0 = f32x4.add(g00, g10), d0 = f32x4.sub(g00, g10), s1 = f32x4.add(g01, g11), d1 = f32x4.sub(g01, g11);
   gradRow(dst, 0, xiStride, g00, g01);
@@ -398,7 +431,7 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
   const Vp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const vpCg = <usize>SB << 4, vpXi = <usize>(C4 >> 2) * vpCg + SKEW;
   const zOb = <usize>SB << 5, zXi = <usize>OB * zOb + SKEW;
-  const Z = Vp + 16 * vpXi;
+  const Z = Vp + 16 * vpXi, patch = Z + 16 * zXi;
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
   const imgBytes = <usize>(H * W * C) << 2, gyImg = <usize>(OH * OW * O) << 2;
   for (let g = g0; g < g1; g++) {
@@ -409,15 +442,11 @@ export function winogradFilter(params: usize, part: i32, parts: i32): void {
       for (let i = 0; i < nt; i++) {
         const t = s0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
         const img = x + <usize>n * imgBytes, gimg = gy + <usize>n * gyImg;
-        for (let c = 0; c < C4; c += 4) {
-          inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, c, Vp + <usize>(c >> 2) * vpCg + (<usize>i << 4), vpXi);
-        }
-        for (let o = 0; o < O8; o += 4) {
-          gradTransform(gimg, 2 * th, 2 * tw, OH, OW, O, o, Z + <usize>(o >> 3) * zOb + (<usize>i << 5) + (<usize>(o & 7) << 2), zXi);
-        }
+        if (!(winogradSkip & 1)) inputTransform(img, 2 * th - PH, 2 * tw - PW, H, W, C, Vp + (<usize>i << 4), vpCg, vpXi, patch);
+        if (!(winogradSkip & 2)) gradTransform(gimg, 2 * th, 2 * tw, OH, OW, O, Z + (<usize>i << 5), zOb, zXi);
       }
       const first = s0 == gStart;
-      for (let xi = 0; xi < 16; xi++) {
+      if (!(winogradSkip & 4)) for (let xi = 0; xi < 16; xi++) {
         for (let c = 0; c < C4; c += 4) {
           panelSums(Vp + <usize>xi * vpXi + <usize>(c >> 2) * vpCg, nt, Z + <usize>xi * zXi, zOb, OB,
             P + <usize>xi * pXi + <usize>c * pRow, pRow, !first);
