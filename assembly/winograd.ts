@@ -345,32 +345,64 @@ export function winogradForward(params: usize, part: i32, parts: i32): void {
       const t = t0 + i, n = t / TI, r = t - n * TI, th = r / TW, tw = r - th * TW;
       const oh = 2 * th, ow = 2 * tw;
       const yb = y + <usize>n * outImg + ((<usize>(oh * OW + ow) * <usize>O) << 2);
-      const down = oh + 1 < OH, right = ow + 1 < OW;
-      const rowBytes = <usize>(OW * O) << 2, pixBytes = <usize>O << 2;
-      for (let o = 0; o < O; o += 4) {
-        const m = M + <usize>i * mRow + (<usize>o << 2);
-        // Aᵀ on the left (rows 0..3 → 2), then A on the right (columns 0..3 → 2).
-        let u00 = f32x4.splat(0), u01 = u00, u02 = u00, u03 = u00, u10 = u00, u11 = u00, u12 = u00, u13 = u00;
-        for (let s = 0; s < 4; s++) {
-          const m0 = v128.load(m + <usize>s * mXi), m1 = v128.load(m + <usize>(4 + s) * mXi);
-          const m2 = v128.load(m + <usize>(8 + s) * mXi), m3 = v128.load(m + <usize>(12 + s) * mXi);
-          const a = f32x4.add(f32x4.add(m0, m1), m2), e = f32x4.sub(f32x4.sub(m1, m2), m3);
-          if (s == 0) { u00 = a; u10 = e; }
-          else if (s == 1) { u01 = a; u11 = e; }
-          else if (s == 2) { u02 = a; u12 = e; }
-          else { u03 = a; u13 = e; }
-        }
-        const bv = biasAt(bias, o, O);
-        const p = yb + (<usize>o << 2);
-        storeOut(p, f32x4.add(f32x4.add(f32x4.add(u00, u01), u02), bv), o, O, relu, reluDelta);
-        if (right) storeOut(p + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u01, u02), u03), bv), o, O, relu, reluDelta);
-        if (down) {
-          storeOut(p + rowBytes, f32x4.add(f32x4.add(f32x4.add(u10, u11), u12), bv), o, O, relu, reluDelta);
-          if (right) {
-            storeOut(p + rowBytes + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u11, u12), u13), bv), o, O, relu, reluDelta);
-          }
-        }
+      outputTransform(M + <usize>i * mRow, mXi, yb, O, bias, OW, oh + 1 < OH, ow + 1 < OW, relu, reluDelta);
+    }
+  }
+}
+
+/**
+ * y (+ bias, ReLU copy) of one tile from M (rows m, positions xi mXi bytes apart): Aᵀ M A per
+ * four channels, the 2×2 outputs stored at yb (down, right: whether the lower row and right
+ * column exist). Whole tiles with O divisible by 4 (most of them) take a path without the checks.
+ */
+function outputTransform(m: usize, mXi: usize, yb: usize, O: i32, bias: usize, OW: i32, down: bool, right: bool,
+  relu: bool, reluDelta: usize): void {
+  if (down && right && (O & 3) == 0) outputTransformAt(true, m, mXi, yb, O, bias, OW, true, true, relu, reluDelta);
+  else outputTransformAt(false, m, mXi, yb, O, bias, OW, down, right, relu, reluDelta);
+}
+
+@inline function outputTransformAt(whole: bool, m: usize, mXi: usize, yb: usize, O: i32, bias: usize, OW: i32,
+  down: bool, right: bool, relu: bool, reluDelta: usize): void {
+  const x4 = mXi << 2, r1 = m + x4, r2 = r1 + x4, r3 = r2 + x4;
+  const rowBytes = <usize>(OW * O) << 2, pixBytes = <usize>O << 2;
+  for (let o = 0; o < O; o += 4) {
+    const off = <usize>o << 2;
+    // Aᵀ on the left (rows 0..3 → 2), then A on the right (columns 0..3 → 2).
+    let u00 = f32x4.splat(0), u01 = u00, u02 = u00, u03 = u00, u10 = u00, u11 = u00, u12 = u00, u13 = u00;
+    for (let s = 0; s < 4; s++) {
+      const c = off + <usize>s * mXi;
+      const m0 = v128.load(m + c), m1 = v128.load(r1 + c), m2 = v128.load(r2 + c), m3 = v128.load(r3 + c);
+      const a = f32x4.add(f32x4.add(m0, m1), m2), e = f32x4.sub(f32x4.sub(m1, m2), m3);
+      if (s == 0) { u00 = a; u10 = e; }
+      else if (s == 1) { u01 = a; u11 = e; }
+      else if (s == 2) { u02 = a; u12 = e; }
+      else { u03 = a; u13 = e; }
+    }
+    const bv = whole ? (bias == 0 ? f32x4.splat(0) : v128.load(bias + off)) : biasAt(bias, o, O);
+    const p = yb + off;
+    const y00 = f32x4.add(f32x4.add(f32x4.add(u00, u01), u02), bv);
+    if (whole) {
+      v128.store(p, y00);
+      const y01 = f32x4.add(f32x4.sub(f32x4.sub(u01, u02), u03), bv);
+      v128.store(p + pixBytes, y01);
+      const y10 = f32x4.add(f32x4.add(f32x4.add(u10, u11), u12), bv);
+      v128.store(p + rowBytes, y10);
+      const y11 = f32x4.add(f32x4.sub(f32x4.sub(u11, u12), u13), bv);
+      v128.store(p + rowBytes + pixBytes, y11);
+      if (relu) {
+        const q = p + reluDelta;
+        v128.store(q, relu4(y00));
+        v128.store(q + pixBytes, relu4(y01));
+        v128.store(q + rowBytes, relu4(y10));
+        v128.store(q + rowBytes + pixBytes, relu4(y11));
       }
+      continue;
+    }
+    storeOut(p, y00, o, O, relu, reluDelta);
+    if (right) storeOut(p + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u01, u02), u03), bv), o, O, relu, reluDelta);
+    if (down) {
+      storeOut(p + rowBytes, f32x4.add(f32x4.add(f32x4.add(u10, u11), u12), bv), o, O, relu, reluDelta);
+      if (right) storeOut(p + rowBytes + pixBytes, f32x4.add(f32x4.sub(f32x4.sub(u11, u12), u13), bv), o, O, relu, reluDelta);
     }
   }
 }
