@@ -45,6 +45,8 @@ const GT: i32 = 256;
 const MAX_PARTIAL_BYTES: i32 = 32 << 20;
 /** Tiles per transformed sub-block of backward-filter. */
 const SB: i32 = 32;
+/** Input channels per chunk of winogradFilterReduce (its sums S[16][RC][O8] fit the filter's scratch, RC <= SB). */
+const RC: i32 = 8;
 
 @inline function c4(C: i32): i32 {
   return (C + 3) & ~3;
@@ -498,36 +500,51 @@ export function winogradFilterReduce(params: usize, part: i32, parts: i32): void
   const groups = winogradFilterGroups(N, OH, OW, C, O);
   const C4 = c4(C), O8 = op8(O);
   const pRow = <usize>O8 << 2, pXi = <usize>C4 * pRow, pGroup = <usize>16 * pXi;
-  const m = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
+  const S = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
+  const sXi = <usize>RC * pRow, m = S + 16 * sXi;
   const ca = shareStart(C, part, parts), cb = shareStart(C, part + 1, parts);
-  for (let c = ca; c < cb; c++) {
-    for (let o = 0; o < O; o += 4) {
-      for (let xi = 0; xi < 16; xi++) {
-        const src = partials + <usize>xi * pXi + <usize>c * pRow + (<usize>o << 2);
-        let s = v128.load(src);
-        for (let g = 1; g < groups; g++) s = f32x4.add(s, v128.load(src + <usize>g * pGroup));
-        v128.store(m + (<usize>xi << 4), s);
-      }
-      for (let kh = 0; kh < 3; kh++) {
-        for (let kw = 0; kw < 3; kw++) {
-          let r = f32x4.splat(0);
-          for (let i = 0; i < 4; i++) {
-            const gi = gAt(gt, i, kh);
-            if (gi == 0) continue;
-            let row = f32x4.splat(0);
-            for (let j = 0; j < 4; j++) {
-              const gj = gAt(gt, j, kw);
-              if (gj != 0) row = f32x4.add(row, f32x4.mul(f32x4.splat(gj), v128.load(m + (<usize>(i * 4 + j) << 4))));
-            }
-            r = f32x4.add(r, f32x4.mul(f32x4.splat(gi), row));
+  for (let c0 = ca; c0 < cb; c0 += RC) {
+    // S[xi][c - c0][o] = Σ_g P[g][xi][c][o] for RC rows c, groups in order: each add streams a run of rows.
+    const rows = <usize>imin(RC, cb - c0) * pRow;
+    for (let xi = 0; xi < 16; xi++) {
+      const src = partials + <usize>xi * pXi + <usize>c0 * pRow, dst = S + <usize>xi * sXi;
+      memory.copy(dst, src, rows);
+      for (let g = 1; g < groups; g++) addRun(dst, src + <usize>g * pGroup, rows);
+    }
+    const c1 = imin(c0 + RC, cb);
+    for (let c = c0; c < c1; c++) reduceRow(S + <usize>(c - c0) * pRow, sXi, m, gt, gw, c, C, O);
+  }
+}
+
+/** d[0..bytes) += s[0..bytes), four floats at a time (bytes a multiple of 16). */
+function addRun(d: usize, s: usize, bytes: usize): void {
+  const end = d + bytes;
+  for (; d < end; d += 16, s += 16) v128.store(d, f32x4.add(v128.load(d), v128.load(s)));
+}
+
+/** gw[o][kh][kw][c] += (Gᵀ m G)[kh][kw] for every o, m[xi][o] the summed row at src (positions sXi apart). */
+function reduceRow(src: usize, sXi: usize, m: usize, gt: usize, gw: usize, c: i32, C: i32, O: i32): void {
+  for (let o = 0; o < O; o += 4) {
+    for (let xi = 0; xi < 16; xi++) v128.store(m + (<usize>xi << 4), v128.load(src + <usize>xi * sXi + (<usize>o << 2)));
+    for (let kh = 0; kh < 3; kh++) {
+      for (let kw = 0; kw < 3; kw++) {
+        let r = f32x4.splat(0);
+        for (let i = 0; i < 4; i++) {
+          const gi = gAt(gt, i, kh);
+          if (gi == 0) continue;
+          let row = f32x4.splat(0);
+          for (let j = 0; j < 4; j++) {
+            const gj = gAt(gt, j, kw);
+            if (gj != 0) row = f32x4.add(row, f32x4.mul(f32x4.splat(gj), v128.load(m + (<usize>(i * 4 + j) << 4))));
           }
-          const t = kh * 3 + kw, step = <usize>(9 * C) << 2;
-          const p = gw + (<usize>((o * 9 + t) * C + c) << 2);
-          store<f32>(p, load<f32>(p) + f32x4.extract_lane(r, 0));
-          if (o + 1 < O) store<f32>(p + step, load<f32>(p + step) + f32x4.extract_lane(r, 1));
-          if (o + 2 < O) store<f32>(p + 2 * step, load<f32>(p + 2 * step) + f32x4.extract_lane(r, 2));
-          if (o + 3 < O) store<f32>(p + 3 * step, load<f32>(p + 3 * step) + f32x4.extract_lane(r, 3));
+          r = f32x4.add(r, f32x4.mul(f32x4.splat(gi), row));
         }
+        const t = kh * 3 + kw, step = <usize>(9 * C) << 2;
+        const p = gw + (<usize>((o * 9 + t) * C + c) << 2);
+        store<f32>(p, load<f32>(p) + f32x4.extract_lane(r, 0));
+        if (o + 1 < O) store<f32>(p + step, load<f32>(p + step) + f32x4.extract_lane(r, 1));
+        if (o + 2 < O) store<f32>(p + 2 * step, load<f32>(p + 2 * step) + f32x4.extract_lane(r, 2));
+        if (o + 3 < O) store<f32>(p + 3 * step, load<f32>(p + 3 * step) + f32x4.extract_lane(r, 3));
       }
     }
   }
