@@ -21,8 +21,10 @@
  * Every output is one chain of float32 operations that depends only on the geometry (never on
  * how blocks or groups are shared out), so results are bitwise the same for every thread count.
  * G is read from a table in memory (written by the JavaScript side), so a test can break it.
- * Scratch arrays indexed by xi have strides skewed off multiples of 4 KiB (SKEW), and patches
- * inside the image skip the per-pixel bounds checks.
+ * Scratch arrays indexed by xi have strides skewed off multiples of 4 KiB (SKEW). The transforms
+ * run every channel of one tile per call with pointers computed once; patches inside the image are
+ * read in place, edge patches are first gathered into a zero-padded patch.
+ * winogradSkip (0 in use) lets bench/winograd-phases.ts time each phase by skipping it.
  *
  * Parameter words: Conv in src/engine/kernel-params.ts (WinogradG, WinogradFlip its own).
  */
@@ -30,7 +32,10 @@ import { imax, imin, pi, pp, relu4, shareStart, thread } from './common';
 import { tileLoad, tilePanel, tileStore } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
-/** TEMP phase-skip mask for profiling. */
+/**
+ * Profiling only (bench/winograd-phases.ts): bits skip phases, leaving wrong results: 1 input
+ * transform, 2 interleave (forward) or gy transform (filter), 4 products, 8 output transform.
+ */
 export let winogradSkip: i32 = 0;
 /** Tiles per forward block. */
 const TB: i32 = 32;
