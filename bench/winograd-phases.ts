@@ -3,7 +3,9 @@
  * timed whole and with one phase skipped (a build with the winogradSkip mask exported), calls
  * interleaved round by round; a phase's cost is median(whole) − median(skipped). The weight pack
  * and backward-filter's reduce are timed as calls of their own. Prints the tile probe beside it.
- *   node dist/bench/winograd-phases.js [rounds]
+ * Approximate: a skipped phase leaves stale scratch behind and changes what the caches hold (small
+ * batches can even show negative costs); use it to see where the time goes, A/B runs to decide.
+ *   node dist/bench/winograd-phases.js [rounds] [batch]
  */
 import { Rng } from '../src/core/rng.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
@@ -11,13 +13,13 @@ import type { Runtime } from '../src/engine/runtime.js';
 import { squareConv } from '../test/helpers.js';
 import { probe } from './probe.js';
 
-const rounds = Number(process.argv[2] ?? 15);
+const rounds = Number(process.argv[2] ?? 15), N = Number(process.argv[3] ?? 64);
 const engine = await createWasmEngine({ threads: 1, convAlgorithm: 'winograd' });
 const rt = (engine.kernels as unknown as { rt: Runtime }).rt;
 const ex = rt.exports as unknown as Record<string, (...a: number[]) => void> & { winogradSkip?: WebAssembly.Global };
 if (!ex.winogradSkip) throw new Error('this build has no winogradSkip export');
 const skip = ex.winogradSkip;
-const g = squareConv(64, 26, 26, 32, 64, 3, 1, 0);
+const g = squareConv(N, 26, 26, 32, 64, 3, 1, 0);
 const rng = new Rng(1);
 const fill = (n: number) => { const a = engine.arena.floats(n); for (let i = 0; i < n; i++) a[i] = rng.normal(); return a; };
 const x = fill(g.N * g.H * g.W * g.C), w = fill(g.O * 9 * g.C), b = fill(g.O);
@@ -30,15 +32,15 @@ interface Pass { name: string; call: () => void; phases: [string, number][]; ext
 const fwdPhases: [string, number][] = [['input transform', 1], ['interleave', 2], ['products', 4], ['output transform', 8]];
 const passes: Pass[] = [
   { name: 'forward', call: () => k.conv2dForward(x, w, b, y, g), phases: fwdPhases,
-    extra: [['pack', () => ex.winogradPack(rt.params)]], mflop: 64 * 144 * 16 * 32 * 64 * 2 / 1e6 },
+    extra: [['pack', () => ex.winogradPack(rt.params)]], mflop: N * 144 * 16 * 32 * 64 * 2 / 1e6 },
   { name: 'backward-data', call: () => k.conv2dBackwardData(y, w, gx, g), phases: fwdPhases,
-    extra: [['pack (flip)', () => ex.winogradPack(rt.params)]], mflop: 64 * 169 * 16 * 64 * 32 * 2 / 1e6 },
+    extra: [['pack (flip)', () => ex.winogradPack(rt.params)]], mflop: N * 169 * 16 * 64 * 32 * 2 / 1e6 },
   { name: 'backward-filter', call: () => k.conv2dBackwardFilter(x, y, gw, null, g),
     phases: [['input transform', 1], ['gy transform', 2], ['products', 4]],
-    extra: [['reduce', () => ex.winogradFilterReduce(rt.params, 0, 1)]], mflop: 64 * 144 * 16 * 32 * 64 * 2 / 1e6 },
+    extra: [['reduce', () => ex.winogradFilterReduce(rt.params, 0, 1)]], mflop: N * 144 * 16 * 32 * 64 * 2 / 1e6 },
 ];
 const p = await probe(1);
-console.log(`probe: clock ${p.clockGHz.toFixed(2)} GHz, 4×8 tile ${p.tileGflops.toFixed(1)} GFLOP/s; ${rounds} rounds`);
+console.log(`batch ${N}; probe: clock ${p.clockGHz.toFixed(2)} GHz, 4×8 tile ${p.tileGflops.toFixed(1)} GFLOP/s; ${rounds} rounds`);
 for (const pass of passes) {
   const masks = [0, ...pass.phases.map(([, m]) => m), pass.phases.reduce((s, [, m]) => s | m, 0)];
   const t = new Map<number, number[]>(masks.map((m) => [m, []]));
