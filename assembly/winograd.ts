@@ -180,11 +180,11 @@ function inputTransform(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32,
   } else {
     gatherPatch(img, h0, w0, H, W, C, patch);
   }
-  const p1 = p + row, p2 = p1 + row, p3 = p2 + row;
+  const p1 = p + row, p2 = p1 + row, p3 = p2 + row, pix2 = pix << 1, pix3 = pix2 + pix;
   const x4 = xiStride << 2;
   for (let c = 0; c < C4; c += 4) {
     const o = <usize>c << 2, d = dst + <usize>(c >> 2) * cStep;
-    transformPatch(p + o, p1 + o, p2 + o, p3 + o, pix, d, d + x4, d + 2 * x4, d + 3 * x4, xiStride);
+    transformPatch(p + o, p1 + o, p2 + o, p3 + o, pix, pix2, pix3, d, d + x4, d + 2 * x4, d + 3 * x4, xiStride);
   }
 }
 
@@ -205,26 +205,24 @@ function gatherPatch(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, patch
 
 /**
  * Bᵀ d B for four channels: row r of the patch at p_r (pixels pix bytes apart), output row i
- * (positions 4i..4i+3) at q_i (positions xiStride apart).
+ * (positions 4i..4i+3) at q_i (positions xiStride apart). Written out row by row (binaryen keeps
+ * a loop over columns, and its 16 values live across it spill).
  */
-@inline function transformPatch(p0: usize, p1: usize, p2: usize, p3: usize, pix: usize,
+@inline function transformPatch(p0: usize, p1: usize, p2: usize, p3: usize, pix: usize, pix2: usize, pix3: usize,
   q0: usize, q1: usize, q2: usize, q3: usize, xiStride: usize): void {
-  // Columns first: t[r][s] rows combined, r = 0..3 (Bᵀ on the left).
-  let t00 = f32x4.splat(0), t01 = t00, t02 = t00, t03 = t00, t10 = t00, t11 = t00, t12 = t00, t13 = t00;
-  let t20 = t00, t21 = t00, t22 = t00, t23 = t00, t30 = t00, t31 = t00, t32 = t00, t33 = t00;
-  for (let s = 0; s < 4; s++) {
-    const off = <usize>s * pix;
-    const d0 = v128.load(p0 + off), d1 = v128.load(p1 + off), d2 = v128.load(p2 + off), d3 = v128.load(p3 + off);
-    const a = f32x4.sub(d0, d2), b = f32x4.add(d1, d2), e = f32x4.sub(d2, d1), f = f32x4.sub(d1, d3);
-    if (s == 0) { t00 = a; t10 = b; t20 = e; t30 = f; }
-    else if (s == 1) { t01 = a; t11 = b; t21 = e; t31 = f; }
-    else if (s == 2) { t02 = a; t12 = b; t22 = e; t32 = f; }
-    else { t03 = a; t13 = b; t23 = e; t33 = f; }
-  }
-  putRow(q0, xiStride, t00, t01, t02, t03);
-  putRow(q1, xiStride, t10, t11, t12, t13);
-  putRow(q2, xiStride, t20, t21, t22, t23);
-  putRow(q3, xiStride, t30, t31, t32, t33);
+  // Bᵀ on the left: t[0] = d0 - d2, t[1] = d1 + d2, t[2] = d2 - d1, t[3] = d1 - d3 (per column), then B on the right.
+  putRow(q0, xiStride,
+    f32x4.sub(v128.load(p0), v128.load(p2)), f32x4.sub(v128.load(p0 + pix), v128.load(p2 + pix)),
+    f32x4.sub(v128.load(p0 + pix2), v128.load(p2 + pix2)), f32x4.sub(v128.load(p0 + pix3), v128.load(p2 + pix3)));
+  putRow(q1, xiStride,
+    f32x4.add(v128.load(p1), v128.load(p2)), f32x4.add(v128.load(p1 + pix), v128.load(p2 + pix)),
+    f32x4.add(v128.load(p1 + pix2), v128.load(p2 + pix2)), f32x4.add(v128.load(p1 + pix3), v128.load(p2 + pix3)));
+  putRow(q2, xiStride,
+    f32x4.sub(v128.load(p2), v128.load(p1)), f32x4.sub(v128.load(p2 + pix), v128.load(p1 + pix)),
+    f32x4.sub(v128.load(p2 + pix2), v128.load(p1 + pix2)), f32x4.sub(v128.load(p2 + pix3), v128.load(p1 + pix3)));
+  putRow(q3, xiStride,
+    f32x4.sub(v128.load(p1), v128.load(p3)), f32x4.sub(v128.load(p1 + pix), v128.load(p3 + pix)),
+    f32x4.sub(v128.load(p1 + pix2), v128.load(p3 + pix2)), f32x4.sub(v128.load(p1 + pix3), v128.load(p3 + pix3)));
 }
 
 /** Row transform (B on the right) of one row of t, stored at q, q + xiStride, ... (four positions). */
