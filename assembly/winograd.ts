@@ -211,18 +211,21 @@ function gatherPatch(img: usize, h0: i32, w0: i32, H: i32, W: i32, C: i32, patch
 @inline function transformPatch(p0: usize, p1: usize, p2: usize, p3: usize, pix: usize, pix2: usize, pix3: usize,
   q0: usize, q1: usize, q2: usize, q3: usize, xiStride: usize): void {
   // Bᵀ on the left: t[0] = d0 - d2, t[1] = d1 + d2, t[2] = d2 - d1, t[3] = d1 - d3 (per column), then B on the right.
-  putRow(q0, xiStride,
-    f32x4.sub(v128.load(p0), v128.load(p2)), f32x4.sub(v128.load(p0 + pix), v128.load(p2 + pix)),
-    f32x4.sub(v128.load(p0 + pix2), v128.load(p2 + pix2)), f32x4.sub(v128.load(p0 + pix3), v128.load(p2 + pix3)));
-  putRow(q1, xiStride,
-    f32x4.add(v128.load(p1), v128.load(p2)), f32x4.add(v128.load(p1 + pix), v128.load(p2 + pix)),
-    f32x4.add(v128.load(p1 + pix2), v128.load(p2 + pix2)), f32x4.add(v128.load(p1 + pix3), v128.load(p2 + pix3)));
-  putRow(q2, xiStride,
-    f32x4.sub(v128.load(p2), v128.load(p1)), f32x4.sub(v128.load(p2 + pix), v128.load(p1 + pix)),
-    f32x4.sub(v128.load(p2 + pix2), v128.load(p1 + pix2)), f32x4.sub(v128.load(p2 + pix3), v128.load(p1 + pix3)));
-  putRow(q3, xiStride,
-    f32x4.sub(v128.load(p1), v128.load(p3)), f32x4.sub(v128.load(p1 + pix), v128.load(p3 + pix)),
-    f32x4.sub(v128.load(p1 + pix2), v128.load(p3 + pix2)), f32x4.sub(v128.load(p1 + pix3), v128.load(p3 + pix3)));
+  transformRow(q0, xiStride, false, p0, p2, pix, pix2, pix3);
+  transformRow(q1, xiStride, true, p1, p2, pix, pix2, pix3);
+  transformRow(q2, xiStride, false, p2, p1, pix, pix2, pix3);
+  transformRow(q3, xiStride, false, p1, p3, pix, pix2, pix3);
+}
+
+/** Row t = a ± b of Bᵀ d (patch rows a and b, four columns pix bytes apart), then putRow. */
+@inline function transformRow(q: usize, xiStride: usize, add: bool, a: usize, b: usize, pix: usize, pix2: usize,
+  pix3: usize): void {
+  putRow(q, xiStride, combine(add, a, b), combine(add, a + pix, b + pix), combine(add, a + pix2, b + pix2),
+    combine(add, a + pix3, b + pix3));
+}
+
+@inline function combine(add: bool, a: usize, b: usize): v128 {
+  return add ? f32x4.add(v128.load(a), v128.load(b)) : f32x4.sub(v128.load(a), v128.load(b));
 }
 
 /** Row transform (B on the right) of one row of t, stored at q, q + xiStride, ... (four positions). */
