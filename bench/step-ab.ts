@@ -5,10 +5,12 @@
  *     interleaved short windows, so a shared machine's load falls on both alike: each round's ratio
  *     new/base, median and range; after one step the two gradients must be bitwise equal;
  *   - with --kernels, single kernel calls on the networks' shapes alternate call by call (--pairs, 300):
- *     the median of (base time / new time), outputs checked bitwise equal (--only <text> picks cases).
+ *     the median of (base time / new time), outputs checked bitwise equal (--only <text> picks cases;
+ *     --cpu, with --threads 1, times by this process's CPU time, steadier on a busy machine).
  *
  *   cp -r dist /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules   (before the change)
- *   node dist/bench/step-ab.js --base /tmp/base/dist [--threads 2] [--nets NET-A,NET-B] [--rounds 8] [--window 0.5] [--kernels]
+ *   node dist/bench/step-ab.js --base /tmp/base/dist [--threads 2] [--nets NET-A,NET-B] [--rounds 8] [--window 0.5]
+ *     [--kernels [--only <text>] [--pairs 300] [--cpu]]
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -179,7 +181,10 @@ const CASES: Record<string, Case> = {
 function kernels(builds: Build[]): void {
   const only = arg('only', '');
   const pairs = Number(arg('pairs', '300'));
-  console.log(`kernel calls, ${threads} threads, batch ${BATCH}: base/new time, median of ${pairs} alternating pairs`);
+  // On one thread, this process's CPU time is the call's own time, whatever else the machine runs.
+  const cpu = process.argv.includes('--cpu');
+  if (cpu && threads !== 1) throw new Error('--cpu times calls by this process\'s CPU time: use it with --threads 1');
+  console.log(`kernel calls, ${threads} threads, batch ${BATCH}: base/new ${cpu ? 'CPU' : 'wall'} time, median of ${pairs} alternating pairs`);
   for (const [label, c] of Object.entries(CASES)) {
     if (only && !label.includes(only)) continue;
     const made = builds.map((b) => c(b.engine.kernels, (n, seed) => fill(b.engine.arena.floats(n), seed),
@@ -187,7 +192,8 @@ function kernels(builds: Build[]): void {
     for (const m of made) m.run();
     const same = made[0].outputs.every((o, i) => Array.prototype.every.call(o,
       (v: number, j: number) => Object.is(v, made[1].outputs[i][j])));
-    const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
+    const time = cpu ? (f: () => void) => { const c0 = process.cpuUsage(); f(); const c = process.cpuUsage(c0); return (c.user + c.system) / 1000; }
+      : (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
     for (let i = 0; i < 20; i++) { made[0].run(); made[1].run(); }
     const ratios: number[] = [], t: number[][] = [[], []];
     for (let i = 0; i < pairs; i++) {
