@@ -258,26 +258,30 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
   const ap = scratch, bp = scratch + (<usize>(MC * KC) << 2), tmp = bp + (<usize>(KC * NC) << 2);
   // Rows that fit one A block (a dense layer's batch): A is packed once per K block and B a group of
   // panels at a time, whose tiles run while it is still in L1 (the order of the tiles changes no sum).
-  const oneA = m1 - m0 <= MC, ncMax = oneA ? NR_GROUP : NC;
-  for (let pc = 0; pc < K; pc += KC) {
-    const kc = imin(KC, K - pc);
-    const last = pc + kc >= K;
-    const mode = (pc > 0 || acc ? STORE_ACC : 0) | (last && bias != 0 ? STORE_BIAS : 0) | (last && relu ? STORE_RELU : 0);
-    if (oneA) packA(ap, a, transA, M, K, m0, m1 - m0, pc, kc);
-    for (let jc = n0; jc < n1; jc += ncMax) {
-      const nc = imin(ncMax, n1 - jc);
-      packB(bp, b, transB, N, K, jc, nc, pc, kc);
-      for (let ic = m0; ic < m1; ic += MC) {
-        const mc = imin(MC, m1 - ic);
-        if (!oneA) packA(ap, a, transA, M, K, ic, mc, pc, kc);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = imin(NR, nc - jr);
-          const bpanel = bp + (<usize>(jr * kc) << 2);
-          const crow = c + (<usize>(jc + jr) << 2);
-          const brow = bias + (<usize>(jc + jr) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            tile(ap + (<usize>(ir * kc) << 2), bpanel, kc, crow + <usize>(ic + ir) * ldc, ldc,
-              imin(MR, mc - ir), nr, mode, brow, tmp);
+  // Else GotoBLAS's order: B in blocks of NC columns × KC, A repacked per block.
+  const oneA = m1 - m0 <= MC, outer = oneA ? n1 - n0 : NC, group = oneA ? NR_GROUP : NC;
+  for (let j0 = n0; j0 < n1; j0 += outer) {
+    const j1 = imin(n1, j0 + outer);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = imin(KC, K - pc);
+      const last = pc + kc >= K;
+      const mode = (pc > 0 || acc ? STORE_ACC : 0) | (last && bias != 0 ? STORE_BIAS : 0) | (last && relu ? STORE_RELU : 0);
+      if (oneA) packA(ap, a, transA, M, K, m0, m1 - m0, pc, kc);
+      for (let jc = j0; jc < j1; jc += group) {
+        const nc = imin(group, j1 - jc);
+        packB(bp, b, transB, N, K, jc, nc, pc, kc);
+        for (let ic = m0; ic < m1; ic += MC) {
+          const mc = imin(MC, m1 - ic);
+          if (!oneA) packA(ap, a, transA, M, K, ic, mc, pc, kc);
+          for (let jr = 0; jr < nc; jr += NR) {
+            const nr = imin(NR, nc - jr);
+            const bpanel = bp + (<usize>(jr * kc) << 2);
+            const crow = c + (<usize>(jc + jr) << 2);
+            const brow = bias + (<usize>(jc + jr) << 2);
+            for (let ir = 0; ir < mc; ir += MR) {
+              tile(ap + (<usize>(ir * kc) << 2), bpanel, kc, crow + <usize>(ic + ir) * ldc, ldc,
+                imin(MR, mc - ir), nr, mode, brow, tmp);
+            }
           }
         }
       }

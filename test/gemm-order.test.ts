@@ -61,12 +61,12 @@ function check(kernels: Kernels, floats: (n: number) => Float32Array, p: Product
 }
 
 /**
- * M ≤ 128 (one A block: the dense layers' batch) and M > 128; N around the four-panel group (32)
- * and the panel (8); K = 1, one block exactly, and over one and two blocks.
+ * M ≤ 128 (one A block: the dense layers' batch) and M > 128; N around the four-panel group (32),
+ * the panel (8) and the B block (1024 columns); K = 1, one block exactly, and over one and two blocks.
  */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 37, 300], [3, 33, 257], [64, 32, 256], [64, 130, 513], [13, 95, 70], [128, 41, 33], [129, 67, 260],
-  [5, 8, 9], [7, 31, 2],
+  [5, 8, 9], [7, 31, 2], [5, 1100, 3], [129, 1031, 9],
 ];
 
 function products(): Product[] {
