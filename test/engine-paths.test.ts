@@ -151,6 +151,32 @@ describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
     for (const g of cases) checkConv(g, ['bwdD']);
   });
 
+  it('the check sees window rows taken in the wrong order (negative test)', () => {
+    // The kernel reads gy rows from a strip packed in reverse row order; a strip in forward order
+    // would pair gy row oh with the weights of window row KH-1-kh: the reference with w's rows
+    // flipped is that result, and the check must refuse it.
+    const g = convGeometry(2, 14, 14, 6, 16, 5, 5);
+    const engine = engines[0], mark = engine.arena.mark();
+    try {
+      const inp = new Inputs(engine, 9);
+      const gy = inp.normal(g.N * g.OH * g.OW * g.O), w = inp.normal(g.O * g.KH * g.KW * g.C), gx = inp.zeros(g.N * g.H * g.W * g.C);
+      engine.kernels.conv2dBackwardData(gy, w, gx, g);
+      const rowFloats = g.KW * g.C, flipped = new Float32Array(w.length);
+      for (let o = 0; o < g.O; o++) {
+        for (let kh = 0; kh < g.KH; kh++) {
+          flipped.set(w.subarray((o * g.KH + kh) * rowFloats, (o * g.KH + kh + 1) * rowFloats), (o * g.KH + g.KH - 1 - kh) * rowFloats);
+        }
+      }
+      const good = new Float32Array(gx.length), bad = new Float32Array(gx.length);
+      ref.conv2dBackwardData(Float32Array.from(gy), Float32Array.from(w), good, g);
+      ref.conv2dBackwardData(Float32Array.from(gy), flipped, bad, g);
+      assertClose(gx, good, TOL, 'backward-data');
+      assert.throws(() => assertClose(gx, bad, TOL, 'backward-data, window rows flipped'), /scaled error/);
+    } finally {
+      engine.arena.release(mark);
+    }
+  });
+
   it('gives what the forward-of-gy form gives (within rounding)', () => {
     const g = convGeometry(3, 9, 11, 6, 10, 3, 3, 1, 1, 1, 1);
     const engine = engines[1], k = engine.kernels;

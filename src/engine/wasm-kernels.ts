@@ -282,7 +282,7 @@ export class WasmKernels implements Kernels {
       // Stride 1: Z = gy·W, 4 pixels × 8 columns at a time, added to the gx rows the windows cover.
       const parts = this.parts(flops * NS_PER_FLOP, N);
       const packed = align64(ex.convScatterPackedBytes(C, O, KH, KW));
-      const per = align64(ex.convScatterScratchBytes(C, O, KW));
+      const per = align64(ex.convScatterScratchBytes(C, O, KW, OH));
       const scratch = this.rt.scratch(packed + per * parts);
       this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, scratch + packed, per, w.byteOffset);
       ex.convPackScatter(this.rt.params);
