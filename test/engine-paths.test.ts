@@ -133,6 +133,28 @@ describe('wasm engine: convolutions of inputs with few channels (direct paths)',
     ];
     for (const g of cases) checkConv(g, ['fwd', 'bwdF']);
   });
+
+  it('the check sees channels 4 and 5 of a 6-channel tile swapped (negative test)', () => {
+    // O = 5 or 6 run as one tile of 6 lanes whose last two channels are stored as a pair: the
+    // reference with those channels' weights swapped is what a wrong pair lane would give.
+    const g = convGeometry(2, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2);
+    const engine = engines[0], mark = engine.arena.mark();
+    try {
+      const inp = new Inputs(engine, 11), T = g.KH * g.KW;
+      const x = inp.normal(g.N * g.H * g.W), w = inp.normal(g.O * T), b = inp.normal(g.O), y = inp.zeros(g.N * g.OH * g.OW * g.O);
+      engine.kernels.conv2dForward(x, w, b, y, g);
+      const swapped = Float32Array.from(w);
+      swapped.set(w.subarray(5 * T, 6 * T), 4 * T);
+      swapped.set(w.subarray(4 * T, 5 * T), 5 * T);
+      const good = new Float32Array(y.length), bad = new Float32Array(y.length);
+      ref.conv2dForward(Float32Array.from(x), Float32Array.from(w), Float32Array.from(b), good, g);
+      ref.conv2dForward(Float32Array.from(x), swapped, Float32Array.from(b), bad, g);
+      assertClose(y, good, TOL, 'forward');
+      assert.throws(() => assertClose(y, bad, TOL, 'forward, channels 4 and 5 swapped'), /scaled error/);
+    } finally {
+      engine.arena.release(mark);
+    }
+  });
 });
 
 describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
