@@ -2,7 +2,7 @@
  * Convolution backward-data: the stride-1 scatter form (GEMM + col2im) and the direct kernel for
  * larger strides. See conv.ts for the design.
  */
-import { imin, pi, pp, shareStart, thread } from './common';
+import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
 import { tileMask, tilePanel, tileSpill, tileStore } from './tile';
@@ -93,83 +93,118 @@ export function convScatterScratchBytes(C: i32, O: i32, KW: i32, OH: i32): i32 {
 }
 
 /**
+ * Images per work unit of the scatter form: 2 when rows end in a group of 2 pixels (OW = 4m + 2),
+ * whose strips of the two images share one tile, else 1.
+ */
+@inline function scatterPairs(OW: i32): bool {
+  return (OW & 3) == 2;
+}
+
+/** Work units of conv2dBackwardDataScatter (whole images, or pairs of images: see scatterPairs). */
+export function convScatterUnits(N: i32, OW: i32): i32 {
+  return scatterPairs(OW) ? (N + 1) >> 1 : N;
+}
+
+/**
  * gx = ∂/∂x for stride 1 (and unit width dilation), scatter form. For 4 adjacent gy pixels of a
  * row (a column strip) and one gx row ih, Z[r][kw·C + c] = Σ_kh Σ_o gy[oh_kh, ow_r, o] · w[o, kh, kw, c]
  * over the window rows kh that reach ih from gy row oh_kh = ih + PH - kh·DH: one 4×8 tile per 8
  * columns, K = (rows) · O. The strip's gy pixels are packed once per image as panels [O][4], one
  * per gy row, rows in reverse order, so the rows a gx row needs follow on (DH = 1) and meet the
  * weights packed [columns][kh][O][8] in one run. Row r of Z adds to the run of gx row ih that
- * pixel r's window row covers (KW·C contiguous values from column ow_r - PW). Threads split the
- * images; within an image the additions run in a fixed order (strips, then gx rows, then columns),
- * so every gx value is the same chain of float32 operations for any split. No tap in the padding is
- * ever computed.
+ * pixel r's window row covers (KW·C contiguous values from column ow_r - PW). A last group of 2
+ * pixels takes the same 2 pixels of the next image as tile rows 2 and 3 (threads then split pairs
+ * of images). Threads split the images; within an image the additions run in a fixed order
+ * (strips, then gx rows, then columns), so every gx value is the same chain of float32 operations
+ * for any split. No tap in the padding is ever computed.
  */
 export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32): void {
-  const gy = pp(params, Conv.In), wb = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const gx = pp(params, Conv.Out);
   const N = pi(params, Conv.N), H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C);
-  const O = pi(params, Conv.O);
-  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
-  const PH = pi(params, Conv.PH), PW = pi(params, Conv.PW), DH = pi(params, Conv.DH);
-  const n0 = shareStart(N, part, parts), n1 = shareStart(N, part + 1, parts);
-  if (n0 >= n1) return;
-  const L = KW * C, JB = (L + 7) >> 3, rowLen = W * C;
+  const O = pi(params, Conv.O), OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KW = pi(params, Conv.KW);
+  const units = convScatterUnits(N, OW), pairs = scatterPairs(OW);
+  const u0 = shareStart(units, part, parts), u1 = shareStart(units, part + 1, parts);
+  if (u0 >= u1) return;
+  const rowLen = W * C;
   const strip = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
-  const panelBytes = <usize>O << 4;
-  const zero = strip + <usize>OH * panelBytes, tmp = zero + (<usize>(O + 8) << 2);
+  const zero = strip + <usize>OH * (<usize>O << 4), tmp = zero + (<usize>(O + 8) << 2);
   memory.fill(zero, 0, <usize>(O + 8) << 2);
   // Z buffer: 4 rows of zRow floats; only [3·C, 3·C + JB·8) of each row is ever written.
-  const zb = tmp + 128, zRowBytes = <usize>zRow(C, KW) << 2, zCols = zb + (<usize>(3 * C) << 2);
-  memory.fill(zb, 0, 4 * zRowBytes);
-  const gyPix = <usize>O << 2, khBytes = <usize>O * 32, jbBytes = <usize>KH * khBytes;
-  for (let n = n0; n < n1; n++) {
-    const img = gx + (<usize>(n * H) * <usize>rowLen << 2);
-    memory.fill(img, 0, <usize>(H * rowLen) << 2);
-    for (let ow0 = 0; ow0 < OW; ow0 += 4) {
-      const np = imin(4, OW - ow0);
-      for (let oh = 0; oh < OH; oh++) {
-        const g0 = gy + <usize>((n * OH + oh) * OW + ow0) * gyPix;
-        pack4(strip + <usize>(OH - 1 - oh) * panelBytes, O, g0, np > 1 ? g0 + gyPix : zero,
-          np > 2 ? g0 + 2 * gyPix : zero, np > 3 ? g0 + 3 * gyPix : zero);
+  const zb = tmp + 128;
+  memory.fill(zb, 0, 4 * (<usize>zRow(C, KW) << 2));
+  const full = pairs ? OW - 2 : OW;
+  for (let u = u0; u < u1; u++) {
+    const nA = pairs ? 2 * u : u, nB = imin(N, nA + (pairs ? 2 : 1));
+    for (let n = nA; n < nB; n++) {
+      memory.fill(gx + (<usize>(n * H) * <usize>rowLen << 2), 0, <usize>(H * rowLen) << 2);
+      for (let ow0 = 0; ow0 < full; ow0 += 4) scatterStrip(params, strip, zero, tmp, zb, n, -1, ow0, imin(4, full - ow0));
+    }
+    if (pairs) scatterStrip(params, strip, zero, tmp, zb, nA, nA + 1 < N ? nA + 1 : -1, full, 2);
+  }
+}
+
+/**
+ * One strip of conv2dBackwardDataScatter: gy pixels ow0..ow0+np-1 of image n as tile rows 0..np-1
+ * and, when m ≥ 0 (np = 2), those of image m as rows 2 and 3.
+ */
+function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: usize, n: i32, m: i32, ow0: i32,
+  np: i32): void {
+  const gy = pp(params, Conv.In), wb = pp(params, Conv.Packed), gx = pp(params, Conv.Out);
+  const H = pi(params, Conv.H), W = pi(params, Conv.W), C = pi(params, Conv.C), O = pi(params, Conv.O);
+  const OH = pi(params, Conv.OH), OW = pi(params, Conv.OW), KH = pi(params, Conv.KH), KW = pi(params, Conv.KW);
+  const PH = pi(params, Conv.PH), PW = pi(params, Conv.PW), DH = pi(params, Conv.DH);
+  const L = KW * C, JB = (L + 7) >> 3, rowLen = W * C;
+  const panelBytes = <usize>O << 4, gyPix = <usize>O << 2, khBytes = <usize>O * 32, jbBytes = <usize>KH * khBytes;
+  const zRowBytes = <usize>zRow(C, KW) << 2, zCols = zb + (<usize>(3 * C) << 2);
+  const imgN = gx + (<usize>(n * H) * <usize>rowLen << 2), imgM = gx + (<usize>(imax(m, 0) * H) * <usize>rowLen << 2);
+  const both = m >= 0;
+  for (let oh = 0; oh < OH; oh++) {
+    const g0 = gy + <usize>((n * OH + oh) * OW + ow0) * gyPix;
+    const g2 = both ? gy + <usize>((m * OH + oh) * OW + ow0) * gyPix : np > 2 ? g0 + 2 * gyPix : zero;
+    pack4(strip + <usize>(OH - 1 - oh) * panelBytes, O, g0, np > 1 ? g0 + gyPix : zero,
+      g2, both ? g2 + gyPix : np > 3 ? g0 + 3 * gyPix : zero);
+  }
+  const s0 = (ow0 - PW) * C;
+  // All np runs inside the row: every full 8-column block adds with vectors.
+  const inside = ow0 - PW >= 0 && ow0 + np - 1 - PW + KW <= W;
+  for (let ih = 0; ih < H; ih++) {
+    // The window rows kh that reach ih: an interval [k0, k0 + nk), gy rows oh = ih + PH - kh·DH.
+    let k0 = 0, nk = 0;
+    for (let kh = 0; kh < KH; kh++) {
+      if (<u32>(ih + PH - kh * DH) < <u32>OH) {
+        if (nk == 0) k0 = kh;
+        nk++;
       }
-      const s0 = (ow0 - PW) * C;
-      // All np runs inside the row: every full 8-column block adds with vectors.
-      const inside = ow0 - PW >= 0 && ow0 + np - 1 - PW + KW <= W;
-      for (let ih = 0; ih < H; ih++) {
-        // The window rows kh that reach ih: an interval [k0, k0 + nk), gy rows oh = ih + PH - kh·DH.
-        let k0 = 0, nk = 0;
-        for (let kh = 0; kh < KH; kh++) {
-          if (<u32>(ih + PH - kh * DH) < <u32>OH) {
-            if (nk == 0) k0 = kh;
-            nk++;
-          }
-        }
-        if (nk == 0) continue;
-        const row = img + (<usize>(ih * rowLen) << 2);
-        const ap = strip + <usize>(OH - 1 - (ih + PH - k0 * DH)) * panelBytes;
-        for (let jb = 0; jb < JB; jb++) {
-          const wk = wb + <usize>jb * jbBytes + <usize>k0 * khBytes;
-          if (DH == 1) {
-            tilePanel(ap, wk, nk * O, false);
-          } else {
-            for (let i = 0; i < nk; i++) tilePanel(ap + <usize>(i * DH) * panelBytes, wk + <usize>i * khBytes, O, i > 0);
-          }
-          const col = jb * 8;
-          if (inside) {
-            if (col + 8 > L) {
-              // Lanes past L are 0·gy: zero unless gy holds an infinity or NaN; keep them out of gx.
-              const left = i32x4.splat(L - col);
-              const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
-              tileMask(m0, m1);
-            }
-            tileStore(zCols + (<usize>col << 2), zRowBytes);
-          } else {
-            tileSpill(tmp);
-            const left = L - col, f = s0 + col;
-            for (let r = 0; r < np; r++) scatterEdge(tmp, r, row, f + r * C, rowLen, left);
-          }
-        }
-        if (inside) addRuns(row + (<usize>s0 << 2), zb, zRowBytes, (np - 1) * C + L, C, np);
+    }
+    if (nk == 0) continue;
+    const rowN = imgN + (<usize>(ih * rowLen) << 2), rowM = imgM + (<usize>(ih * rowLen) << 2);
+    const ap = strip + <usize>(OH - 1 - (ih + PH - k0 * DH)) * panelBytes;
+    for (let jb = 0; jb < JB; jb++) {
+      const wk = wb + <usize>jb * jbBytes + <usize>k0 * khBytes;
+      if (DH == 1) {
+        tilePanel(ap, wk, nk * O, false);
+      } else {
+        for (let i = 0; i < nk; i++) tilePanel(ap + <usize>(i * DH) * panelBytes, wk + <usize>i * khBytes, O, i > 0);
       }
+      const col = jb * 8;
+      if (inside) {
+        if (col + 8 > L) {
+          // Lanes past L are 0·gy: zero unless gy holds an infinity or NaN; keep them out of gx.
+          const left = i32x4.splat(L - col);
+          const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
+          tileMask(m0, m1);
+        }
+        tileStore(zCols + (<usize>col << 2), zRowBytes);
+      } else {
+        tileSpill(tmp);
+        const left = L - col, f = s0 + col;
+        for (let r = 0; r < np; r++) scatterEdge(tmp, r, rowN, f + r * C, rowLen, left);
+        if (both) for (let r = 2; r < 4; r++) scatterEdge(tmp, r, rowM, f + (r - 2) * C, rowLen, left);
+      }
+    }
+    if (inside) {
+      addRuns(rowN + (<usize>s0 << 2), zb, zRowBytes, (np - 1) * C + L, C, np);
+      if (both) addRuns(rowM + (<usize>s0 << 2), zb + 2 * zRowBytes, zRowBytes, C + L, C, 2);
     }
   }
 }

@@ -38,6 +38,6 @@
  * Parameter words: Conv in src/engine/kernel-params.ts.
  */
 export { conv2dForward, convForwardScratchBytes, convPackBackwardData, convPackFlipped, convPackForward, convPackedBytes, convScratchBytes } from './conv-forward';
-export { conv2dBackwardData, conv2dBackwardDataScatter, convPackScatter, convScatterPackedBytes, convScatterScratchBytes } from './conv-backward-data';
+export { conv2dBackwardData, conv2dBackwardDataScatter, convPackScatter, convScatterPackedBytes, convScatterScratchBytes, convScatterUnits } from './conv-backward-data';
 export { conv2dFilterDirect, conv2dForwardDirect, convDirectPackedBytes, convDirectScratchBytes, convFilterDirectScratchBytes, convFilterPartialBytes, convFilterReduce, convPackDirect } from './conv-few-channels';
 export { conv2dBackwardFilter, convFilterScratchBytes, convFilterSum, convFilterSumBytes, convFilterUnits } from './conv-backward-filter';

@@ -167,7 +167,7 @@ describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
       convGeometry(3, 11, 10, 8, 9, 3, 3, 1, 1, 2, 1, 2, 1),
       convGeometry(2, 6, 7, 5, 3, 1, 1),
       convGeometry(3, 8, 8, 4, 6, 2, 1, 1, 1, 0, 0, 1, 3), // KW = 1 with a width dilation
-      convGeometry(2, 3, 4, 12, 20, 5, 5, 1, 1, 3, 3),     // windows mostly in the padding
+      convGeometry(3, 3, 4, 12, 20, 5, 5, 1, 1, 3, 3),     // windows mostly in the padding (OW = 6: 2 units of paired images)
       convGeometry(3, 5, 5, 1, 1, 3, 3, 1, 1, 1, 1),
     ];
     for (const g of cases) checkConv(g, ['bwdD']);
