@@ -141,6 +141,11 @@ function directTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: u
   if (np > 7) directStore(yo + 3 * ldy, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), nv, bias);
 }
 
+/** a + x·w, lane by lane (one rounding for the product, one for the sum). */
+@inline function madd(a: v128, x: v128, w: v128): v128 {
+  return f32x4.add(a, f32x4.mul(x, w));
+}
+
 /**
  * directTile for a group of 5 or 6 channels (weights [K][6]): 8 adjacent pixels (4 unless `wide`)
  * × 6 channels, twelve accumulators; the same sums in the same order as directTile's.
@@ -154,37 +159,35 @@ function directTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: u
     const xs = xa + <usize>load<u32>(offs);
     const x0 = v128.load(xs), x1 = wide ? v128.load(xs, 16) : x0;
     let w = v128.load32_splat(wp);
-    a0 = f32x4.add(a0, f32x4.mul(x0, w));
-    if (wide) b0 = f32x4.add(b0, f32x4.mul(x1, w));
+    a0 = madd(a0, x0, w); if (wide) b0 = madd(b0, x1, w);
     w = v128.load32_splat(wp, 4);
-    a1 = f32x4.add(a1, f32x4.mul(x0, w));
-    if (wide) b1 = f32x4.add(b1, f32x4.mul(x1, w));
+    a1 = madd(a1, x0, w); if (wide) b1 = madd(b1, x1, w);
     w = v128.load32_splat(wp, 8);
-    a2 = f32x4.add(a2, f32x4.mul(x0, w));
-    if (wide) b2 = f32x4.add(b2, f32x4.mul(x1, w));
+    a2 = madd(a2, x0, w); if (wide) b2 = madd(b2, x1, w);
     w = v128.load32_splat(wp, 12);
-    a3 = f32x4.add(a3, f32x4.mul(x0, w));
-    if (wide) b3 = f32x4.add(b3, f32x4.mul(x1, w));
+    a3 = madd(a3, x0, w); if (wide) b3 = madd(b3, x1, w);
     w = v128.load32_splat(wp, 16);
-    a4 = f32x4.add(a4, f32x4.mul(x0, w));
-    if (wide) b4 = f32x4.add(b4, f32x4.mul(x1, w));
+    a4 = madd(a4, x0, w); if (wide) b4 = madd(b4, x1, w);
     w = v128.load32_splat(wp, 20);
-    a5 = f32x4.add(a5, f32x4.mul(x0, w));
-    if (wide) b5 = f32x4.add(b5, f32x4.mul(x1, w));
+    a5 = madd(a5, x0, w); if (wide) b5 = madd(b5, x1, w);
     offs += 4;
     wp += 24;
   }
   if (bias != 0) {
     // The bias of channel j added to its sums: directStore's addition, before the transpose.
-    a0 = f32x4.add(a0, v128.load32_splat(bias)); a1 = f32x4.add(a1, v128.load32_splat(bias, 4));
-    a2 = f32x4.add(a2, v128.load32_splat(bias, 8)); a3 = f32x4.add(a3, v128.load32_splat(bias, 12));
-    a4 = f32x4.add(a4, v128.load32_splat(bias, 16));
-    if (nv == 6) a5 = f32x4.add(a5, v128.load32_splat(bias, 20));
-    if (wide) {
-      b0 = f32x4.add(b0, v128.load32_splat(bias)); b1 = f32x4.add(b1, v128.load32_splat(bias, 4));
-      b2 = f32x4.add(b2, v128.load32_splat(bias, 8)); b3 = f32x4.add(b3, v128.load32_splat(bias, 12));
-      b4 = f32x4.add(b4, v128.load32_splat(bias, 16));
-      if (nv == 6) b5 = f32x4.add(b5, v128.load32_splat(bias, 20));
+    let v = v128.load32_splat(bias);
+    a0 = f32x4.add(a0, v); if (wide) b0 = f32x4.add(b0, v);
+    v = v128.load32_splat(bias, 4);
+    a1 = f32x4.add(a1, v); if (wide) b1 = f32x4.add(b1, v);
+    v = v128.load32_splat(bias, 8);
+    a2 = f32x4.add(a2, v); if (wide) b2 = f32x4.add(b2, v);
+    v = v128.load32_splat(bias, 12);
+    a3 = f32x4.add(a3, v); if (wide) b3 = f32x4.add(b3, v);
+    v = v128.load32_splat(bias, 16);
+    a4 = f32x4.add(a4, v); if (wide) b4 = f32x4.add(b4, v);
+    if (nv == 6) {
+      v = v128.load32_splat(bias, 20);
+      a5 = f32x4.add(a5, v); if (wide) b5 = f32x4.add(b5, v);
     }
   }
   store6(yo, ldy, imin(np, 4), nv, a0, a1, a2, a3, a4, a5);
