@@ -61,17 +61,11 @@ describe('the tarball', () => {
       p === 'dist/wasm/probe.wasm' || (p.startsWith('src/') && !p.startsWith('src/ui/static/')));
     assert.deepEqual(unwanted, []);
     assert.ok(packed.files.length < 360, `${packed.files.length} files`); // 320 and the WebGPU engine's ~30 (shipped since it trains)
-    // 410 kB / 1.2 MB until recipes and the one-cycle schedule (~7 kB packed, 17 kB unpacked), the WebGPU engine
-    // (~35 kB, ~130 kB) and the one-tile engine's .wasm, raw and base64 (~3 kB, ~13 kB) came; 470 kB until
-    // the kernel-fusion plan, the one-pass batch gather and the measured optimizer step (~7 kB, ~25 kB) came;
-    // 480 kB until the WebGPU register-tiled GEMMs for software adapters (~3 kB, ~10 kB) came; 1.44 MB unpacked
-    // until the max-pool's inlined 2×2 windows (whole and across two outputs; ~4.3 kB per .wasm, ~20 kB with
-    // the embedded copies; called, they ran 8-18% slower) came; 486 kB until the Winograd kernels' panel layouts,
-    // skewed scratch and unchecked interior loads (~1.5 kB per .wasm; 486,833 bytes with them) came; 488 kB /
-    // 1.46 MB until Dense's written weight gradient and the Flatten/Identity aliasing (~2 kB, ~5.8 kB of
-    // TypeScript, doc comments and README; 488,929 / 1,462,370 bytes with them) came.
-    assert.ok(packed.size < 490_000, `the tarball is ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 1_464_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
+    // What ships is ~489 kB packed, ~1.46 MB unpacked (2026-11-30; about 176 kB of it the two .wasm files as
+    // base64 for bundlers). The bounds leave ~4% for the engine to grow by a few kernels between reviews, and
+    // still fail on a stray data file, a third copy of a .wasm or a bundled dependency (each ≥ 20 kB).
+    assert.ok(packed.size < 510_000, `the tarball is ${packed.size} bytes`);
+    assert.ok(packed.unpackedSize < 1_520_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });
 });
 

@@ -4,8 +4,10 @@
  *
  * F(2×2, 3×3) needs 16 multiplies per 2×2 outputs and channel pair instead of 36 (2.25× fewer)
  * and its transforms only add, subtract and halve, so its float32 error stays close to the
- * direct kernels' (see bench/winograd-error.ts). F(4×4, 3×3) would save 4× but its transforms
- * have entries up to 8 and multiply the error by ~10-100×; it is not built.
+ * direct kernels' (bench/winograd-error.ts). F(4×4, 3×3) would save 4× but its transforms have
+ * entries up to 8: modelled in float32 on NET-B's layers, its largest forward error is 11× F(2×2)'s
+ * (2.65e-6 of the largest output, bench/results/winograd-error.txt), beyond the 2e-6 to which
+ * gradients must match PyTorch's. It is not built.
  */
 import type { Conv2dGeometry } from '../kernels/kernels.js';
 import { Conv } from './kernel-params.js';
