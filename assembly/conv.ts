@@ -11,9 +11,10 @@
  * consecutive gy pixels of a row and each gx row, Z = Σ_kh gy[row reaching it by kh]·W[:, kh] is
  * 4 × KW·C, computed as 4×8 tiles over K = (window rows) · O (the pixels' gy rows packed once per
  * image, in the order the window rows need them), and each row of Z belongs to the run of the gx
- * row that pixel's window row covers (never a tap in the padding); the four runs overlap, so where all lie inside
- * the row they are first summed (through a zero-margined buffer) and gx gets one addition per
- * value; threads split the images. (With a width
+ * row that pixel's window row covers (never a tap in the padding); the four runs overlap, so where
+ * all lie inside the row they are first summed (through a zero-margined buffer) and gx gets one
+ * addition per value; threads split the images (pairs of images where rows end in 2 pixels, which
+ * then fill one tile). (With a width
  * dilation it is the forward convolution of gy with the weights flipped and transposed, padding
  * (K-1)·D - P.) With larger strides it is a direct kernel (conv2dBackwardData) that tiles 4 input
  * pixels of one row with the same column residue modulo the stride (so they see the same taps)
