@@ -9,8 +9,8 @@
  * register tile (tile.ts) runs over the panel and the pre-packed weights [⌈O/8⌉][KH·KW][C][8].
  * Backward-data with stride 1 (conv2dBackwardDataScatter) is a GEMM followed by col2im: for 4
  * consecutive gy pixels of a row and each gx row, Z = Σ_kh gy[row reaching it by kh]·W[:, kh] is
- * 4 × KW·C, computed as 4×8 tiles over K = (window rows) · O (the pixels' gy rows packed once per
- * image, in the order the window rows need them), and each row of Z belongs to the run of the gx
+ * 4 × KW·C, computed as 4×8 tiles over K = O per window row, added up in a buffer (the pixels' gy
+ * rows packed once per image), and each row of Z belongs to the run of the gx
  * row that pixel's window row covers (never a tap in the padding); the four runs overlap, so where
  * all lie inside the row they are first summed (through a zero-margined buffer) and gx gets one
  * addition per value; threads split the images (pairs of images where rows end in 2 pixels, which
