@@ -17,6 +17,8 @@ export const NR: i32 = 8;
 export const KC: i32 = 256;
 export const MC: i32 = 128;
 export const NC: i32 = 1024;
+/** Columns of B packed at a time when A is one block: four panels (packB4). */
+const NR_GROUP: i32 = 4 * NR;
 
 const TRANS_A: i32 = 1;
 const TRANS_B: i32 = 2;
@@ -101,6 +103,23 @@ function packA(ap: usize, a: usize, transA: bool, M: i32, K: i32, i0: i32, mc: i
   }
 }
 
+/**
+ * Four full panels of non-transposed B side by side (32 adjacent floats per k): each row's two cache
+ * lines are read once, where a panel at a time would come back to them after kc rows, N floats apart
+ * (rows 4 KiB-aliased in L1 when N is a multiple of 1024).
+ */
+function packB4(dst: usize, src: usize, step: usize, kc: i32): void {
+  const ps = <usize>(NR * kc) << 2;
+  for (let k = 0; k < kc; k++) {
+    const d = dst + (<usize>k << 5);
+    v128.store(d, v128.load(src)); v128.store(d, v128.load(src, 16), 16);
+    v128.store(d + ps, v128.load(src, 32)); v128.store(d + ps, v128.load(src, 48), 16);
+    v128.store(d + 2 * ps, v128.load(src, 64)); v128.store(d + 2 * ps, v128.load(src, 80), 16);
+    v128.store(d + 3 * ps, v128.load(src, 96)); v128.store(d + 3 * ps, v128.load(src, 112), 16);
+    src += step;
+  }
+}
+
 /** Packs rows [p0, p0+kc) × columns [j0, j0+nc) of op(B) into 8-column panels: panel[k][8]. */
 function packB(bp: usize, b: usize, transB: bool, N: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
   for (let jr = 0; jr < nc; jr += NR) {
@@ -110,7 +129,10 @@ function packB(bp: usize, b: usize, transB: bool, N: i32, K: i32, j0: i32, nc: i
       // op(B)(k, j) = b[k·N + j]: eight adjacent floats per k.
       let src = b + ((<usize>p0 * <usize>N + <usize>(j0 + jr)) << 2);
       const step = <usize>N << 2;
-      if (cols == NR) {
+      if (jr + 4 * NR <= nc) {
+        packB4(dst, src, step, kc);
+        jr += 3 * NR;
+      } else if (cols == NR) {
         for (let k = 0; k < kc; k++) {
           const d = dst + (<usize>k << 5);
           v128.store(d, v128.load(src));
@@ -234,24 +256,32 @@ function gemmRegion(a: usize, b: usize, c: usize, M: i32, N: i32, K: i32, flags:
     return;
   }
   const ap = scratch, bp = scratch + (<usize>(MC * KC) << 2), tmp = bp + (<usize>(KC * NC) << 2);
-  for (let jc = n0; jc < n1; jc += NC) {
-    const nc = imin(NC, n1 - jc);
+  // Rows that fit one A block (a dense layer's batch): A is packed once per K block and B a group of
+  // panels at a time, whose tiles run while it is still in L1 (the order of the tiles changes no sum).
+  // Else GotoBLAS's order: B in blocks of NC columns × KC, A repacked per block.
+  const oneA = m1 - m0 <= MC, outer = oneA ? n1 - n0 : NC, group = oneA ? NR_GROUP : NC;
+  for (let j0 = n0; j0 < n1; j0 += outer) {
+    const j1 = imin(n1, j0 + outer);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = imin(KC, K - pc);
-      packB(bp, b, transB, N, K, jc, nc, pc, kc);
       const last = pc + kc >= K;
       const mode = (pc > 0 || acc ? STORE_ACC : 0) | (last && bias != 0 ? STORE_BIAS : 0) | (last && relu ? STORE_RELU : 0);
-      for (let ic = m0; ic < m1; ic += MC) {
-        const mc = imin(MC, m1 - ic);
-        packA(ap, a, transA, M, K, ic, mc, pc, kc);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = imin(NR, nc - jr);
-          const bpanel = bp + (<usize>(jr * kc) << 2);
-          const crow = c + (<usize>(jc + jr) << 2);
-          const brow = bias + (<usize>(jc + jr) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            tile(ap + (<usize>(ir * kc) << 2), bpanel, kc, crow + <usize>(ic + ir) * ldc, ldc,
-              imin(MR, mc - ir), nr, mode, brow, tmp);
+      if (oneA) packA(ap, a, transA, M, K, m0, m1 - m0, pc, kc);
+      for (let jc = j0; jc < j1; jc += group) {
+        const nc = imin(group, j1 - jc);
+        packB(bp, b, transB, N, K, jc, nc, pc, kc);
+        for (let ic = m0; ic < m1; ic += MC) {
+          const mc = imin(MC, m1 - ic);
+          if (!oneA) packA(ap, a, transA, M, K, ic, mc, pc, kc);
+          for (let jr = 0; jr < nc; jr += NR) {
+            const nr = imin(NR, nc - jr);
+            const bpanel = bp + (<usize>(jr * kc) << 2);
+            const crow = c + (<usize>(jc + jr) << 2);
+            const brow = bias + (<usize>(jc + jr) << 2);
+            for (let ir = 0; ir < mc; ir += MR) {
+              tile(ap + (<usize>(ir * kc) << 2), bpanel, kc, crow + <usize>(ic + ir) * ldc, ldc,
+                imin(MR, mc - ir), nr, mode, brow, tmp);
+            }
           }
         }
       }

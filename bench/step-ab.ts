@@ -4,11 +4,13 @@
  *   - the training steps of NET-A / NET-B (batch 64, SGD momentum, as engine-step.ts) run in
  *     interleaved short windows, so a shared machine's load falls on both alike: each round's ratio
  *     new/base, median and range; after one step the two gradients must be bitwise equal;
- *   - with --kernels, single kernel calls on the networks' shapes alternate call by call (300 pairs):
- *     the median of (base time / new time), outputs checked bitwise equal.
+ *   - with --kernels, single kernel calls on the networks' shapes alternate call by call (--pairs, 300):
+ *     the median of (base time / new time), outputs checked bitwise equal (--only <text> picks cases;
+ *     --cpu, with --threads 1, times by this process's CPU time, steadier on a busy machine).
  *
  *   cp -r dist /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules   (before the change)
- *   node dist/bench/step-ab.js --base /tmp/base/dist [--threads 2] [--nets NET-A,NET-B] [--rounds 8] [--window 0.5] [--kernels]
+ *   node dist/bench/step-ab.js --base /tmp/base/dist [--threads 2] [--nets NET-A,NET-B] [--rounds 8] [--window 0.5]
+ *     [--kernels [--only <text>] [--pairs 300] [--cpu]]
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -138,6 +140,24 @@ const convCase = (pass: 'fwd' | 'bwdData' | 'bwdFilter', g: Conv2dGeometry): Cas
   return { run, outputs: pass === 'fwd' ? [y, relu] : pass === 'bwdData' ? [gx] : [gw, gb] };
 };
 
+/** Dense N→O on a batch: forward with bias and fused ReLU, or backward writing gw (as Sequential asks) with gx and gb. */
+const denseCase = (pass: 'fwd' | 'bwd', I: number, O: number): Case => (k, floats) => {
+  const x = reluFloats(floats, BATCH * I, 1), w = floats(O * I, 2), b = floats(O, 3), y = floats(BATCH * O, 4);
+  const relu = floats(BATCH * O, 5), gy = floats(BATCH * O, 6), gx = floats(BATCH * I, 7), gw = floats(O * I, 8), gb = floats(O, 9);
+  return pass === 'fwd' ? { run: () => k.denseForward(x, w, b, y, BATCH, I, O, relu), outputs: [y, relu] }
+    : { run: () => k.denseBackward(x, w, gy, gx, gw, gb, BATCH, I, O, true), outputs: [gx, gw, gb] };
+};
+
+/** The three products of Dense I→O alone: y = x·Wᵀ, gx = gy·W, gw = gyᵀ·x. */
+const productCase = (which: 'xWt' | 'gyW' | 'gytx', I: number, O: number): Case => (k, floats) => {
+  const x = reluFloats(floats, BATCH * I, 1), w = floats(O * I, 2), gy = floats(BATCH * O, 6);
+  const c = floats(which === 'xWt' ? BATCH * O : which === 'gyW' ? BATCH * I : O * I, 4);
+  const run = which === 'xWt' ? () => k.matmul(x, w, c, BATCH, O, I, false, true, false)
+    : which === 'gyW' ? () => k.matmul(gy, w, c, BATCH, I, O, false, false, false)
+    : () => k.matmul(gy, x, c, O, I, BATCH, true, false, false);
+  return { run, outputs: [c] };
+};
+
 const CASES: Record<string, Case> = {
   'NET-A pool1 28×28×6 (ReLU input)': maxPool(pool(BATCH, 28, 6)),
   'NET-A pool2 10×10×16': maxPool(pool(BATCH, 10, 16)),
@@ -149,11 +169,22 @@ const CASES: Record<string, Case> = {
   'NET-A conv2 fwd 14×14×6→16 k5': convCase('fwd', conv(14, 6, 16, 5, 0)),
   'NET-A conv2 bwd-data': convCase('bwdData', conv(14, 6, 16, 5, 0)),
   'NET-A conv2 bwd-filter': convCase('bwdFilter', conv(14, 6, 16, 5, 0)),
+  'NET-A dense 400→120 fwd': denseCase('fwd', 400, 120),
+  'NET-A dense 400→120 bwd': denseCase('bwd', 400, 120),
+  'NET-B dense 9216→128 fwd': denseCase('fwd', 9216, 128),
+  'NET-B dense 9216→128 bwd': denseCase('bwd', 9216, 128),
+  'NET-B dense y = x·Wᵀ 64×128 K9216': productCase('xWt', 9216, 128),
+  'NET-B dense gx = gy·W 64×9216 K128': productCase('gyW', 9216, 128),
+  'NET-B dense gw = gyᵀ·x 128×9216 K64': productCase('gytx', 9216, 128),
 };
 
 function kernels(builds: Build[]): void {
   const only = arg('only', '');
-  console.log(`kernel calls, ${threads} threads, batch ${BATCH}: base/new time, median of 300 alternating pairs`);
+  const pairs = Number(arg('pairs', '300'));
+  // On one thread, this process's CPU time is the call's own time, whatever else the machine runs.
+  const cpu = process.argv.includes('--cpu');
+  if (cpu && threads !== 1) throw new Error('--cpu times calls by this process\'s CPU time: use it with --threads 1');
+  console.log(`kernel calls, ${threads} threads, batch ${BATCH}: base/new ${cpu ? 'CPU' : 'wall'} time, median of ${pairs} alternating pairs`);
   for (const [label, c] of Object.entries(CASES)) {
     if (only && !label.includes(only)) continue;
     const made = builds.map((b) => c(b.engine.kernels, (n, seed) => fill(b.engine.arena.floats(n), seed),
@@ -161,16 +192,17 @@ function kernels(builds: Build[]): void {
     for (const m of made) m.run();
     const same = made[0].outputs.every((o, i) => Array.prototype.every.call(o,
       (v: number, j: number) => Object.is(v, made[1].outputs[i][j])));
-    const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
+    const time = cpu ? (f: () => void) => { const c0 = process.cpuUsage(); f(); const c = process.cpuUsage(c0); return (c.user + c.system) / 1000; }
+      : (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
     for (let i = 0; i < 20; i++) { made[0].run(); made[1].run(); }
     const ratios: number[] = [], t: number[][] = [[], []];
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < pairs; i++) {
       const order = i % 2 ? [1, 0] : [0, 1];
       const got = [0, 0];
       for (const j of order) got[j] = time(made[j].run);
       t[0].push(got[0]); t[1].push(got[1]); ratios.push(got[0] / got[1]);
     }
-    console.log(`  ${label.padEnd(36)} base ${(median(t[0]) * 1000).toFixed(0).padStart(5)} µs, new ` +
+    console.log(`  ${label.padEnd(38)} base ${(median(t[0]) * 1000).toFixed(0).padStart(5)} µs, new ` +
       `${(median(t[1]) * 1000).toFixed(0).padStart(5)} µs: ×${median(ratios).toFixed(3)}; outputs bitwise equal: ${same}`);
   }
 }
