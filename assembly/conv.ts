@@ -27,9 +27,9 @@
  * Inputs with few channels (C ≤ 4: a network's first layer) have paths of their own, since a
  * reduction of only KH·KW·C terms per tap row wastes most of a tile: each image is copied into
  * a zero-padded planar buffer [C][Hp][Wp], then conv2dForwardDirect vectorises over 8 adjacent
- * output pixels × 4 output channels (stride 1 in width; a last group of 5 or 6 channels is one tile of 6), and conv2dFilterDirect over 8 output
- * channels × 4 taps, one image at a time into per-image partial sums that convFilterReduce adds
- * to gw in image order.
+ * output pixels × 4 output channels (stride 1 in width; a last group of 5 or 6 channels is one
+ * tile of 6), and conv2dFilterDirect over 8 output channels × 4 taps, one image at a time into
+ * per-image partial sums that convFilterReduce adds to gw in image order.
  *
  * Every output element is a single chain of float32 operations in a fixed order that depends only
  * on the geometry and on which tile, image or pixel block it belongs to, and threads split the
