@@ -5,20 +5,30 @@
 import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
 import { Conv } from '../src/engine/kernel-params';
 
-/** Packs w[O, K = T·C] into wd[⌈O/4⌉][K][4] (conv2dForwardDirect). */
+/**
+ * Output channels of the direct forward's group that starts at channel o: 4, or all 5 or 6 that
+ * are left (one tile of 6 lanes instead of a tile of 4 and one of 2).
+ */
+@inline function directGroup(O: i32, o: i32): i32 {
+  const left = O - o;
+  return left == 5 || left == 6 ? left : imin(4, left);
+}
+
+/** Packs w[O, K = T·C] into wd: per channel group at o, [K][4] (or [K][6] for a group of 5 or 6), from float o·K. */
 export function convPackDirect(params: usize): void {
   const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
   const C = pi(params, Conv.C), O = pi(params, Conv.O), K = pi(params, Conv.KH) * pi(params, Conv.KW) * C;
-  const OG = (O + 3) >> 2;
-  let d = dst;
-  for (let og = 0; og < OG; og++) {
+  for (let og = 0; og < O; og += 4) {
+    const lanes = directGroup(O, og) > 4 ? 6 : 4;
+    let d = dst + (<usize>(og * K) << 2);
     for (let k = 0; k < K; k++) {
-      for (let j = 0; j < 4; j++) {
-        const o = og * 4 + j;
+      for (let j = 0; j < lanes; j++) {
+        const o = og + j;
         store<f32>(d, o < O ? load<f32>(w + ((<usize>o * <usize>K + <usize>k) << 2)) : 0);
         d += 4;
       }
     }
+    if (lanes == 6) break;
   }
 }
 
@@ -131,6 +141,91 @@ function directTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: u
   if (np > 7) directStore(yo + 3 * ldy, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), nv, bias);
 }
 
+/** a + x·w, lane by lane (one rounding for the product, one for the sum). */
+@inline function madd(a: v128, x: v128, w: v128): v128 {
+  return f32x4.add(a, f32x4.mul(x, w));
+}
+
+/**
+ * directTile for a group of 5 or 6 channels (weights [K][6]): 8 adjacent pixels (4 unless `wide`)
+ * × 6 channels, twelve accumulators; the same sums in the same order as directTile's.
+ */
+@inline function directTile6Run(wide: bool, xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize,
+  np: i32, nv: i32, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0;
+  const oEnd = offs + (<usize>K << 2);
+  while (offs < oEnd) {
+    const xs = xa + <usize>load<u32>(offs);
+    const x0 = v128.load(xs), x1 = wide ? v128.load(xs, 16) : x0;
+    let w = v128.load32_splat(wp);
+    a0 = madd(a0, x0, w); if (wide) b0 = madd(b0, x1, w);
+    w = v128.load32_splat(wp, 4);
+    a1 = madd(a1, x0, w); if (wide) b1 = madd(b1, x1, w);
+    w = v128.load32_splat(wp, 8);
+    a2 = madd(a2, x0, w); if (wide) b2 = madd(b2, x1, w);
+    w = v128.load32_splat(wp, 12);
+    a3 = madd(a3, x0, w); if (wide) b3 = madd(b3, x1, w);
+    w = v128.load32_splat(wp, 16);
+    a4 = madd(a4, x0, w); if (wide) b4 = madd(b4, x1, w);
+    w = v128.load32_splat(wp, 20);
+    a5 = madd(a5, x0, w); if (wide) b5 = madd(b5, x1, w);
+    offs += 4;
+    wp += 24;
+  }
+  if (bias != 0) {
+    // The bias of channel j added to its sums: directStore's addition, before the transpose.
+    let v = v128.load32_splat(bias);
+    a0 = f32x4.add(a0, v); if (wide) b0 = f32x4.add(b0, v);
+    v = v128.load32_splat(bias, 4);
+    a1 = f32x4.add(a1, v); if (wide) b1 = f32x4.add(b1, v);
+    v = v128.load32_splat(bias, 8);
+    a2 = f32x4.add(a2, v); if (wide) b2 = f32x4.add(b2, v);
+    v = v128.load32_splat(bias, 12);
+    a3 = f32x4.add(a3, v); if (wide) b3 = f32x4.add(b3, v);
+    v = v128.load32_splat(bias, 16);
+    a4 = f32x4.add(a4, v); if (wide) b4 = f32x4.add(b4, v);
+    if (nv == 6) {
+      v = v128.load32_splat(bias, 20);
+      a5 = f32x4.add(a5, v); if (wide) b5 = f32x4.add(b5, v);
+    }
+  }
+  store6(yo, ldy, imin(np, 4), nv, a0, a1, a2, a3, a4, a5);
+  if (wide && np > 4) store6(yo + 4 * ldy, ldy, np - 4, nv, b0, b1, b2, b3, b4, b5);
+}
+
+function directTile6(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, nv: i32,
+  bias: usize): void {
+  directTile6Run(true, xa, offs, K, wp, yo, ldy, np, nv, bias);
+}
+
+function directTile6Narrow(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, nv: i32,
+  bias: usize): void {
+  directTile6Run(false, xa, offs, K, wp, yo, ldy, np, nv, bias);
+}
+
+/** Pixels r < np (lane r of c_j = channel j) at yo + r·ldy: channels 0-3 as one vector, 4-5 as a pair. */
+@inline function store6(yo: usize, ldy: usize, np: i32, nv: i32, c0: v128, c1: v128, c2: v128, c3: v128, c4: v128,
+  c5: v128): void {
+  const t0 = v128.shuffle<f32>(c0, c1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c2, c3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(c0, c1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(c2, c3, 2, 6, 3, 7);
+  const lo = v128.shuffle<f32>(c4, c5, 0, 4, 1, 5), hi = v128.shuffle<f32>(c4, c5, 2, 6, 3, 7);
+  directStore(yo, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), 4, 0);
+  directStore2(yo + 16, lo, nv - 4, 0);
+  if (np > 1) {
+    directStore(yo + ldy, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 4, 0);
+    directStore2(yo + ldy + 16, lo, nv - 4, 1);
+  }
+  if (np > 2) {
+    directStore(yo + 2 * ldy, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 4, 0);
+    directStore2(yo + 2 * ldy + 16, hi, nv - 4, 0);
+  }
+  if (np > 3) {
+    directStore(yo + 3 * ldy, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 4, 0);
+    directStore2(yo + 3 * ldy + 16, hi, nv - 4, 1);
+  }
+}
+
 /** directTile for the last group of one or two channels (nv ≤ 2): 8 pixels × 2 channels. */
 function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, nv: i32,
   bias: usize): void {
@@ -215,7 +310,7 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
   if (n0 >= n1) return;
   const reluOut = pp(params, Conv.Relu);
   setReluOutput(reluOut != 0 ? reluOut : y, y);
-  const K = KH * KW * C, OG = (O + 3) >> 2;
+  const K = KH * KW * C;
   const Hp = paddedRows(OH, SH, KH, DH), Wp = directWidth(OW, KW, DW);
   const xp = pp(params, Conv.Scratch) + <usize>thread * pp(params, Conv.ScratchPer);
   const offs = xp + (<usize>(C * Hp * Wp) << 2);
@@ -229,12 +324,17 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
       const yrow = y + <usize>((n * OH + oh) * OW) * ldy;
       for (let ow = 0; ow < OW; ow += 8) {
         const xa = xrow + (<usize>ow << 2), ya = yrow + <usize>ow * ldy, np = imin(8, OW - ow);
-        for (let og = 0; og < OG; og++) {
-          const wg = wd + (<usize>(og * K) << 4);
-          const nv = imin(4, O - og * 4);
-          const bo = bias != 0 ? bias + (<usize>og << 4) : 0;
-          if (nv <= 2) directTile2(xa, offs, K, wg, ya + (<usize>og << 4), ldy, np, nv, bo);
-          else directTile(xa, offs, K, wg, ya + (<usize>og << 4), ldy, np, nv, bo);
+        for (let o = 0; o < O; o += 4) {
+          const wg = wd + (<usize>(o * K) << 2);
+          const nv = directGroup(O, o);
+          const bo = bias != 0 ? bias + (<usize>o << 2) : 0, yo = ya + (<usize>o << 2);
+          if (nv > 4) {
+            if (np > 4) directTile6(xa, offs, K, wg, yo, ldy, np, nv, bo);
+            else directTile6Narrow(xa, offs, K, wg, yo, ldy, np, nv, bo);
+            break;
+          }
+          if (nv <= 2) directTile2(xa, offs, K, wg, yo, ldy, np, nv, bo);
+          else directTile(xa, offs, K, wg, yo, ldy, np, nv, bo);
         }
       }
     }

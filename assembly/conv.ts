@@ -8,11 +8,13 @@
  * the padding are zeros, taps that only see padding are skipped), and the 4-pixel × 8-channel
  * register tile (tile.ts) runs over the panel and the pre-packed weights [⌈O/8⌉][KH·KW][C][8].
  * Backward-data with stride 1 (conv2dBackwardDataScatter) is a GEMM followed by col2im: for 4
- * consecutive gy pixels of a row and each window row kh, Z = gy·W[:, kh] is 4 × KW·C, computed
- * as 4×8 tiles over K = O, and each row of Z belongs to the run of the gx row that pixel's
- * window row covers (never a tap in the padding); the four runs overlap, so where all lie inside
- * the row they are first summed (through a zero-margined buffer) and gx gets one addition per
- * value; threads split the images. (With a width
+ * consecutive gy pixels of a row and each gx row, Z = Σ_kh gy[row reaching it by kh]·W[:, kh] is
+ * 4 × KW·C, computed as 4×8 tiles over K = O per window row, added up in a buffer (the pixels' gy
+ * rows packed once per image), and each row of Z belongs to the run of the gx
+ * row that pixel's window row covers (never a tap in the padding); the four runs overlap, so where
+ * all lie inside the row they are first summed (through a zero-margined buffer) and gx gets one
+ * addition per value; threads split the images (pairs of images where rows end in 2 pixels, which
+ * then fill one tile). (With a width
  * dilation it is the forward convolution of gy with the weights flipped and transposed, padding
  * (K-1)·D - P.) With larger strides it is a direct kernel (conv2dBackwardData) that tiles 4 input
  * pixels of one row with the same column residue modulo the stride (so they see the same taps)
@@ -25,9 +27,9 @@
  * Inputs with few channels (C ≤ 4: a network's first layer) have paths of their own, since a
  * reduction of only KH·KW·C terms per tap row wastes most of a tile: each image is copied into
  * a zero-padded planar buffer [C][Hp][Wp], then conv2dForwardDirect vectorises over 8 adjacent
- * output pixels × 4 output channels (stride 1 in width), and conv2dFilterDirect over 8 output
- * channels × 4 taps, one image at a time into per-image partial sums that convFilterReduce adds
- * to gw in image order.
+ * output pixels × 4 output channels (stride 1 in width; a last group of 5 or 6 channels is one
+ * tile of 6), and conv2dFilterDirect over 8 output channels × 4 taps, one image at a time into
+ * per-image partial sums that convFilterReduce adds to gw in image order.
  *
  * Every output element is a single chain of float32 operations in a fixed order that depends only
  * on the geometry and on which tile, image or pixel block it belongs to, and threads split the
@@ -37,6 +39,6 @@
  * Parameter words: Conv in src/engine/kernel-params.ts.
  */
 export { conv2dForward, convForwardScratchBytes, convPackBackwardData, convPackFlipped, convPackForward, convPackedBytes, convScratchBytes } from './conv-forward';
-export { conv2dBackwardData, conv2dBackwardDataScatter, convPackScatter, convScatterPackedBytes, convScatterScratchBytes } from './conv-backward-data';
+export { conv2dBackwardData, conv2dBackwardDataScatter, convPackScatter, convScatterPackedBytes, convScatterScratchBytes, convScatterUnits } from './conv-backward-data';
 export { conv2dFilterDirect, conv2dForwardDirect, convDirectPackedBytes, convDirectScratchBytes, convFilterDirectScratchBytes, convFilterPartialBytes, convFilterReduce, convPackDirect } from './conv-few-channels';
 export { conv2dBackwardFilter, convFilterScratchBytes, convFilterSum, convFilterSumBytes, convFilterUnits } from './conv-backward-filter';

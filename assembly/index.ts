@@ -8,7 +8,7 @@ export {
   conv2dBackwardData, conv2dBackwardDataScatter, conv2dBackwardFilter, conv2dFilterDirect, conv2dForward, conv2dForwardDirect,
   convDirectPackedBytes, convDirectScratchBytes, convFilterDirectScratchBytes, convFilterPartialBytes,
   convFilterReduce, convFilterScratchBytes, convFilterSum, convFilterSumBytes, convFilterUnits, convForwardScratchBytes, convPackBackwardData, convPackDirect,
-  convPackedBytes, convPackFlipped, convPackForward, convPackScatter, convScatterPackedBytes, convScatterScratchBytes,
+  convPackedBytes, convPackFlipped, convPackForward, convPackScatter, convScatterPackedBytes, convScatterScratchBytes, convScatterUnits,
   convScratchBytes,
 } from './conv';
 export { conv2dGroupedBackwardData, conv2dGroupedBackwardFilter, conv2dGroupedForward } from './conv-grouped';

@@ -133,6 +133,28 @@ describe('wasm engine: convolutions of inputs with few channels (direct paths)',
     ];
     for (const g of cases) checkConv(g, ['fwd', 'bwdF']);
   });
+
+  it('the check sees channels 4 and 5 of a 6-channel tile swapped (negative test)', () => {
+    // O = 5 or 6 run as one tile of 6 lanes whose last two channels are stored as a pair: the
+    // reference with those channels' weights swapped is what a wrong pair lane would give.
+    const g = convGeometry(2, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2);
+    const engine = engines[0], mark = engine.arena.mark();
+    try {
+      const inp = new Inputs(engine, 11), T = g.KH * g.KW;
+      const x = inp.normal(g.N * g.H * g.W), w = inp.normal(g.O * T), b = inp.normal(g.O), y = inp.zeros(g.N * g.OH * g.OW * g.O);
+      engine.kernels.conv2dForward(x, w, b, y, g);
+      const swapped = Float32Array.from(w);
+      swapped.set(w.subarray(5 * T, 6 * T), 4 * T);
+      swapped.set(w.subarray(4 * T, 5 * T), 5 * T);
+      const good = new Float32Array(y.length), bad = new Float32Array(y.length);
+      ref.conv2dForward(Float32Array.from(x), Float32Array.from(w), Float32Array.from(b), good, g);
+      ref.conv2dForward(Float32Array.from(x), swapped, Float32Array.from(b), bad, g);
+      assertClose(y, good, TOL, 'forward');
+      assert.throws(() => assertClose(y, bad, TOL, 'forward, channels 4 and 5 swapped'), /scaled error/);
+    } finally {
+      engine.arena.release(mark);
+    }
+  });
 });
 
 describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
@@ -145,10 +167,36 @@ describe('wasm engine: backward-data with stride 1 (scatter form)', () => {
       convGeometry(3, 11, 10, 8, 9, 3, 3, 1, 1, 2, 1, 2, 1),
       convGeometry(2, 6, 7, 5, 3, 1, 1),
       convGeometry(3, 8, 8, 4, 6, 2, 1, 1, 1, 0, 0, 1, 3), // KW = 1 with a width dilation
-      convGeometry(2, 3, 4, 12, 20, 5, 5, 1, 1, 3, 3),     // windows mostly in the padding
+      convGeometry(3, 3, 4, 12, 20, 5, 5, 1, 1, 3, 3),     // windows mostly in the padding (OW = 6: 2 units of paired images)
       convGeometry(3, 5, 5, 1, 1, 3, 3, 1, 1, 1, 1),
     ];
     for (const g of cases) checkConv(g, ['bwdD']);
+  });
+
+  it('the check sees window rows taken in the wrong order (negative test)', () => {
+    // The kernel reads gy rows from a strip packed in reverse row order; a strip in forward order
+    // would pair gy row oh with the weights of window row KH-1-kh: the reference with w's rows
+    // flipped is that result, and the check must refuse it.
+    const g = convGeometry(2, 14, 14, 6, 16, 5, 5);
+    const engine = engines[0], mark = engine.arena.mark();
+    try {
+      const inp = new Inputs(engine, 9);
+      const gy = inp.normal(g.N * g.OH * g.OW * g.O), w = inp.normal(g.O * g.KH * g.KW * g.C), gx = inp.zeros(g.N * g.H * g.W * g.C);
+      engine.kernels.conv2dBackwardData(gy, w, gx, g);
+      const rowFloats = g.KW * g.C, flipped = new Float32Array(w.length);
+      for (let o = 0; o < g.O; o++) {
+        for (let kh = 0; kh < g.KH; kh++) {
+          flipped.set(w.subarray((o * g.KH + kh) * rowFloats, (o * g.KH + kh + 1) * rowFloats), (o * g.KH + g.KH - 1 - kh) * rowFloats);
+        }
+      }
+      const good = new Float32Array(gx.length), bad = new Float32Array(gx.length);
+      ref.conv2dBackwardData(Float32Array.from(gy), Float32Array.from(w), good, g);
+      ref.conv2dBackwardData(Float32Array.from(gy), flipped, bad, g);
+      assertClose(gx, good, TOL, 'backward-data');
+      assert.throws(() => assertClose(gx, bad, TOL, 'backward-data, window rows flipped'), /scaled error/);
+    } finally {
+      engine.arena.release(mark);
+    }
   });
 
   it('gives what the forward-of-gy form gives (within rounding)', () => {

@@ -438,6 +438,7 @@ const CONVS: Conv2dGeometry[] = [
   convGeometry(1, 9, 9, 5, 7, 3, 3, 2, 2, 1, 1),        // stride 2
   convGeometry(1, 11, 10, 8, 9, 3, 3, 1, 1, 2, 2, 2, 2), // dilation
   convGeometry(1, 6, 7, 2, 3, 2, 3, 1, 2, 1, 0),        // few channels, stride 2 across
+  convGeometry(3, 5, 6, 3, 5, 3, 3, 1, 1, 1, 1),        // OW = 6: backward-data pairs two images' last 2 pixels
 ];
 
 const POOLS: Pool2dGeometry[] = [

@@ -67,7 +67,8 @@ interface Exports {
   convFilterReduce(params: number): void;
   convPackScatter(params: number): void;
   convScatterPackedBytes(C: number, O: number, KH: number, KW: number): number;
-  convScatterScratchBytes(C: number, O: number, KW: number): number;
+  convScatterScratchBytes(C: number, O: number, KW: number, OH: number): number;
+  convScatterUnits(N: number, OW: number): number;
   winogradPack(params: number): void;
   winogradPackedBytes(C: number, O: number): number;
   winogradForwardScratchBytes(C: number, O: number): number;

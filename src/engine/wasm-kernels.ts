@@ -280,9 +280,9 @@ export class WasmKernels implements Kernels {
     const flops = 2 * N * OH * OW * O * KH * KW * C;
     if (g.SH === 1 && g.SW === 1 && (g.DW === 1 || KW === 1) && OH * OW * O > 0 && this.scatterBackwardData) {
       // Stride 1: Z = gy·W, 4 pixels × 8 columns at a time, added to the gx rows the windows cover.
-      const parts = this.parts(flops * NS_PER_FLOP, N);
+      const parts = this.parts(flops * NS_PER_FLOP, ex.convScatterUnits(N, OW));
       const packed = align64(ex.convScatterPackedBytes(C, O, KH, KW));
-      const per = align64(ex.convScatterScratchBytes(C, O, KW));
+      const per = align64(ex.convScatterScratchBytes(C, O, KW, OH));
       const scratch = this.rt.scratch(packed + per * parts);
       this.setConv(gy.byteOffset, scratch, 0, gx.byteOffset, g, scratch + packed, per, w.byteOffset);
       ex.convPackScatter(this.rt.params);
