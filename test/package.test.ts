@@ -61,11 +61,11 @@ describe('the tarball', () => {
       p === 'dist/wasm/probe.wasm' || (p.startsWith('src/') && !p.startsWith('src/ui/static/')));
     assert.deepEqual(unwanted, []);
     assert.ok(packed.files.length < 360, `${packed.files.length} files`); // 320 and the WebGPU engine's ~30 (shipped since it trains)
-    // What ships is ~489 kB packed, ~1.46 MB unpacked (2026-11-30; about 176 kB of it the two .wasm files as
+    // What ships is ~497 kB packed, ~1.49 MB unpacked (2026-11-30; about 180 kB of it the two .wasm files as
     // base64 for bundlers). The bounds leave ~4% for the engine to grow by a few kernels between reviews, and
     // still fail on a stray data file, a third copy of a .wasm or a bundled dependency (each ≥ 20 kB).
-    assert.ok(packed.size < 510_000, `the tarball is ${packed.size} bytes`);
-    assert.ok(packed.unpackedSize < 1_520_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
+    assert.ok(packed.size < 520_000, `the tarball is ${packed.size} bytes`);
+    assert.ok(packed.unpackedSize < 1_560_000, `unpacked, the package is ${packed.unpackedSize} bytes`);
   });
 });
 
