@@ -54,14 +54,22 @@ class AddingDense extends Dense {
   }
 }
 
+/** A Dense that writes its weight gradient whenever the network writes any (what the network must not ask of a shared layer). */
+class WritingDense extends Dense {
+  override backward(x: Tensor, y: Tensor, gy: Tensor, gx: Tensor | null, N: number, ctx: RunContext): void {
+    super.backward(x, y, gy, gx, N, ctx.writeGradients ? { ...ctx, writeGradients: new Set([this]) } : ctx);
+  }
+}
+
 describe('Sequential.gradient with written Dense gradients', () => {
   const layers = (DenseKind: typeof Dense) => [new Conv2d({ outChannels: 3, kernelSize: 3 }), new ReLU(), new Flatten(),
     new DenseKind({ outFeatures: 7 }), new ReLU(), new DenseKind({ outFeatures: 4 }), new Softmax()];
   const N = 5, x = randomFloats(N * 6 * 6 * 2, 4), labels = randomLabels(N, 4, 5);
 
   /** g after one gradient with g full of NaN beforehand, and the old way: g zeroed, every layer adding. */
-  function both(options: { engine?: (typeof engines)[number] }, DenseKind: typeof Dense): [number[], number[]] {
-    const net = new Sequential(layers(DenseKind), { inputShape: [6, 6, 2], seed: 7, ...options });
+  function both(options: { engine?: (typeof engines)[number] }, DenseKind: typeof Dense,
+    list = layers(DenseKind)): [number[], number[]] {
+    const net = new Sequential(list, { inputShape: [6, 6, 2], seed: 7, ...options });
     net.g.fill(NaN);
     net.gradient(x, { labels }, N);
     const written = bits(Float32Array.from(net.g));
@@ -77,6 +85,26 @@ describe('Sequential.gradient with written Dense gradients', () => {
     const wasm = engines.map((engine) => both({ engine }, Dense));
     wasm.forEach(([now, old], i) => assert.deepEqual(now, old, `wasm ${THREADS[i]}T`));
     wasm.forEach(([now], i) => assert.deepEqual(now, wasm[0][0], `wasm ${THREADS[i]}T against 1T`));
+  });
+
+  // One Dense object listed twice: its two backwards share one gradient, so it must keep adding.
+  const shared = (DenseKind: typeof Dense) => {
+    const d = new DenseKind({ outFeatures: 7 });
+    return [new Flatten(), new Dense({ outFeatures: 7 }), new ReLU(), d, new ReLU(), d, new Softmax()];
+  };
+
+  it('keeps adding for a layer listed twice, on every engine and thread count', () => {
+    const [ref, refOld] = both({}, Dense, shared(Dense));
+    assert.deepEqual(ref, refOld, 'reference');
+    engines.forEach((engine, i) => {
+      const [now, old] = both({ engine }, Dense, shared(Dense));
+      assert.deepEqual(now, old, `wasm ${THREADS[i]}T`);
+    });
+  });
+
+  it('catches a layer listed twice that writes its gradient each time (the negative)', () => {
+    const [now, old] = both({}, WritingDense, shared(WritingDense));
+    assert.notDeepEqual(now, old);
   });
 
   it('catches a layer that claims to write its gradient but adds (the negative)', () => {

@@ -455,8 +455,8 @@ export class Sequential {
 
   /** The ranges of g that recordGradient zeroes on the host (set on first use). */
   private zeroRanges?: [number, number][];
-  /** The layers that write their gradients (Layer.writesGradients) instead of adding. */
-  private readonly writers = new Set<Layer>();
+  /** The layers that write their gradients (Layer.writesGradients) instead of adding (set on first use). */
+  private writers?: ReadonlySet<Layer>;
 
   private context(training: boolean): RunContext {
     return { kernels: this.kernels, training, rng: this.rng };
@@ -506,7 +506,7 @@ export class Sequential {
    */
   backwardFrom(from: number, N: number, training = true, inputGradient = false, writeGradients = false): void {
     const ctx = this.context(training);
-    if (writeGradients) ctx.writeGradients = this.writers;
+    if (writeGradients) ctx.writeGradients = this.gradientWriters();
     for (let k = from; k >= 0; k--) {
       if (k < from) this.gatherGradient(k + 1, N);
       const layer = this.layers[k], ins = this.topology.inputs[k];
@@ -588,16 +588,20 @@ export class Sequential {
   /** Zeroes g on the host except the gradients their layers' backward writes (Layer.writesGradients). */
   private zeroUnwrittenGradients(): void {
     const g = hostFloats(this.gTensor, 'Sequential.gradient');
-    this.zeroRanges ??= this.unwrittenRanges(g, this.writers);
+    this.zeroRanges ??= this.unwrittenRanges(g);
     for (const [start, end] of this.zeroRanges) g.fill(0, start, end);
   }
 
-  /** The [start, end) ranges of g that no backward writes outright, in order; the writers go into `writers`. */
-  private unwrittenRanges(g: Floats, writers: Set<Layer>): [number, number][] {
-    // A layer object listed twice would write its gradient twice: it keeps adding.
-    const once = this.layers.filter((l) => l.writesGradients.length && this.layers.indexOf(l) === this.layers.lastIndexOf(l));
-    once.forEach((l) => writers.add(l));
-    const written = once.flatMap((l) => l.writesGradients.map((name) => hostFloats(l.grads[name], 'Sequential.gradient')))
+  /** The layers that write their gradients outright; a layer object listed twice would write twice, so it keeps adding. */
+  private gradientWriters(): ReadonlySet<Layer> {
+    this.writers ??= new Set(this.layers.filter((l) => l.writesGradients.length &&
+      this.layers.indexOf(l) === this.layers.lastIndexOf(l)));
+    return this.writers;
+  }
+
+  /** The [start, end) ranges of g that no backward writes outright, in order. */
+  private unwrittenRanges(g: Floats): [number, number][] {
+    const written = [...this.gradientWriters()].flatMap((l) => l.writesGradients.map((name) => hostFloats(l.grads[name], 'Sequential.gradient')))
       .map((v) => [(v.byteOffset - g.byteOffset) / g.BYTES_PER_ELEMENT, v.length] as const).sort((a, b) => a[0] - b[0]);
     const ranges: [number, number][] = [];
     let at = 0;
