@@ -177,6 +177,24 @@ function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, 
   storeTileRows(y0, y1, y2, y3, nv, (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0), bias, tmp);
 }
 
+/**
+ * packedTile for a tile whose four windows lie wholly inside the input (stride 1 in width): the
+ * tile reads each window row of KW·C values where it is (row r of window row kh at p_r + kh·rowStep),
+ * no panel packed. The same sums in the same order as packedTile's single merged entry.
+ */
+function inPlaceTile(pe: usize, KH: i32, L: i32, rowStep: usize, wPanel: usize, y0: usize, y1: usize, y2: usize,
+  y3: usize, nv: i32, bias: usize, relu: bool, tmp: usize): void {
+  let p0 = <usize>load<u32>(pe), p1 = <usize>load<u32>(pe, 4), p2 = <usize>load<u32>(pe, 8), p3 = <usize>load<u32>(pe, 12);
+  let b = wPanel;
+  const runBytes = <usize>L << 5;
+  for (let kh = 0; kh < KH; kh++) {
+    tileRows(p0, p1, p2, p3, b, L, kh > 0);
+    p0 += rowStep; p1 += rowStep; p2 += rowStep; p3 += rowStep;
+    b += runBytes;
+  }
+  storeTileRows(y0, y1, y2, y3, nv, (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0), bias, tmp);
+}
+
 /** y[N·OH·OW, O] = conv(x, w) (+ b), and ReLU(y) at param 23 when it is not 0; threads split the 4-pixel tiles. */
 export function conv2dForward(params: usize, part: i32, parts: i32): void {
   const x = pp(params, Conv.In), wpk = pp(params, Conv.Packed), bias = pp(params, Conv.Bias), y = pp(params, Conv.Out);
@@ -203,6 +221,9 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
   // A window row (taps kh, 0..KW-1) is one contiguous run of KW·C values when it lies inside.
   const mergeable = DW == 1 || KW == 1;
   const L = KW * C;
+  // Tiles read x in place where the tap lists have room for 4 pointers.
+  const inPlace = mergeable && T >= 2;
+  const rowStep = <usize>(DH * W) * pixBytes;
   for (let g = t0; g < t1; g += G) {
     const ge = imin(t1, g + G);
     for (let t = g; t < ge; t++) {
@@ -225,6 +246,16 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
       const in0 = iw0 >= 0 && iw0 + KW <= W, in1 = iw1 >= 0 && iw1 + KW <= W;
       const in2 = iw2 >= 0 && iw2 + KW <= W, in3 = iw3 >= 0 && iw3 + KW <= W;
       const eBase = ent + <usize>((t - g) * T * 8);
+      if (inPlace && v3 && in0 && in1 && in2 && in3 && imin(imin(ih0, ih1), imin(ih2, ih3)) >= 0 &&
+        imax(imax(ih0, ih1), imax(ih2, ih3)) + (KH - 1) * DH < H) {
+        // Every window inside: the tile reads x where it is (count -1, the 4 window origins).
+        store<u32>(eBase, <u32>(nb0 + <usize>(ih0 * W + iw0) * pixBytes));
+        store<u32>(eBase, <u32>(nb1 + <usize>(ih1 * W + iw1) * pixBytes), 4);
+        store<u32>(eBase, <u32>(nb2 + <usize>(ih2 * W + iw2) * pixBytes), 8);
+        store<u32>(eBase, <u32>(nb3 + <usize>(ih3 * W + iw3) * pixBytes), 12);
+        store<i32>(cnt + (<usize>(t - g) << 2), -1);
+        continue;
+      }
       let dst = packed + (<usize>((t - g) * K) << 4);
       let ne = 0;
       for (let kh = 0; kh < KH; kh++) {
@@ -263,6 +294,12 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
       for (let t = g; t < ge; t++) {
         const q = t << 2;
         const yb = y + <usize>q * rowBytes + (<usize>ob << 5);
+        const ne = load<i32>(cnt + (<usize>(t - g) << 2));
+        if (ne < 0) {
+          inPlaceTile(ent + <usize>((t - g) * T * 8), KH, L, rowStep, wPanel, yb, yb + rowBytes, yb + 2 * rowBytes,
+            yb + 3 * rowBytes, nv, bo, relu, tmp);
+          continue;
+        }
         packedTile(packed + (<usize>((t - g) * K) << 4), ent + <usize>((t - g) * T * 8),
           load<i32>(cnt + (<usize>(t - g) << 2)), wPanel,
           yb, q + 1 < P ? yb + rowBytes : 0, q + 2 < P ? yb + 2 * rowBytes : 0, q + 3 < P ? yb + 3 * rowBytes : 0,
