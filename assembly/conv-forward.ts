@@ -4,7 +4,7 @@
  */
 import { imax, imin, pi, pp, setReluOutput, shareStart, thread } from './common';
 import { pack4, STORE_BIAS, STORE_RELU, storeEdge, storeRow } from './gemm';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileClear, tilePanel, tileRows } from './tile';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileClear, tilePanel, tileRowRuns, tileRows } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /** Tiles whose tap lists are built together and then reused for every channel block. */
@@ -184,14 +184,8 @@ function packedTile(ap: usize, ent: usize, nEnt: i32, wPanel: usize, y0: usize, 
  */
 function inPlaceTile(pe: usize, KH: i32, L: i32, rowStep: usize, wPanel: usize, y0: usize, y1: usize, y2: usize,
   y3: usize, nv: i32, bias: usize, relu: bool, tmp: usize): void {
-  let p0 = <usize>load<u32>(pe), p1 = <usize>load<u32>(pe, 4), p2 = <usize>load<u32>(pe, 8), p3 = <usize>load<u32>(pe, 12);
-  let b = wPanel;
-  const runBytes = <usize>L << 5;
-  for (let kh = 0; kh < KH; kh++) {
-    tileRows(p0, p1, p2, p3, b, L, kh > 0);
-    p0 += rowStep; p1 += rowStep; p2 += rowStep; p3 += rowStep;
-    b += runBytes;
-  }
+  const p0 = <usize>load<u32>(pe), p1 = <usize>load<u32>(pe, 4), p2 = <usize>load<u32>(pe, 8), p3 = <usize>load<u32>(pe, 12);
+  tileRowRuns(p0, p1, p2, p3, wPanel, L, KH, rowStep - (<usize>L << 2));
   storeTileRows(y0, y1, y2, y3, nv, (bias != 0 ? STORE_BIAS : 0) | (relu ? STORE_RELU : 0), bias, tmp);
 }
 

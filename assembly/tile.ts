@@ -26,13 +26,18 @@ export let acc31: v128 = f32x4(0, 0, 0, 0);
 /**
  * The loop: with `panel`, row r of a is at a0 + 4r and a0 steps 16 bytes (a1..a3 unused); else
  * row r is at a_r, each stepping 4 bytes. With `carry` the sums continue from acc00..acc31, else
- * from zero.
+ * from zero. Rows form only: `runs` runs of n values each, the rows skipping `skip` bytes between
+ * runs (b runs on), so a window of several rows is one run of the tile (1 and 0 elsewhere).
  */
-@inline function tileRun(panel: bool, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
+@inline function tileRun(panel: bool, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool,
+  runs: i32, skip: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   if (carry) {
     c00 = acc00; c01 = acc01; c10 = acc10; c11 = acc11; c20 = acc20; c21 = acc21; c30 = acc30; c31 = acc31;
   }
+  // For runs = 1 the outer loop folds away at -O3 (no branch back): the code of the single loop.
+  let run = 0;
+  while (true) {
   const aEnd = a0 + (<usize>n << (panel ? 4 : 2));
   while (a0 < aEnd) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
@@ -55,17 +60,29 @@ export let acc31: v128 = f32x4(0, 0, 0, 0);
     }
     b += 32;
   }
+  if (runs <= 1 || ++run == runs) break;
+  a0 += skip; a1 += skip; a2 += skip; a3 += skip;
+  }
   acc00 = c00; acc01 = c01; acc10 = c10; acc11 = c11; acc20 = c20; acc21 = c21; acc30 = c30; acc31 = c31;
 }
 
 /** The tile over a packed panel a[k][4], k < n. */
 @inline export function tilePanel(a: usize, b: usize, n: i32, carry: bool): void {
-  tileRun(true, a, 0, 0, 0, b, n, carry);
+  tileRun(true, a, 0, 0, 0, b, n, carry, 1, 0);
 }
 
 /** The tile over four rows of n floats each (row r at a_r). */
 @inline export function tileRows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
-  tileRun(false, a0, a1, a2, a3, b, n, carry);
+  tileRun(false, a0, a1, a2, a3, b, n, carry, 1, 0);
+}
+
+/**
+ * tileRows over `runs` runs of n values: row r's run i at a_r + i·(4n + skip) bytes, b read on
+ * throughout (one run of the tile, its sums in registers, for a window read where it lies).
+ */
+@inline export function tileRowRuns(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, runs: i32,
+  skip: usize): void {
+  tileRun(false, a0, a1, a2, a3, b, n, false, runs, skip);
 }
 
 /** Zero sums (a tile with no runs). */
