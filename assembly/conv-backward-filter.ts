@@ -4,7 +4,7 @@
  */
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { KCP } from './conv-forward';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tilePanel, tileSpill } from './tile';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather, tilePanel, tileSpill } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-filter -----------------------------------------------------------------------
@@ -74,6 +74,21 @@ export function convFilterScratchBytes(C: i32, O: i32, KH: i32, KW: i32): i32 {
 function filterTile(ap: usize, bp: usize, kc: i32, out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize,
   first: bool): void {
   tilePanel(ap, bp, kc, false);
+  filterTileStore(out, ldw, nvJ, nvO, tmp, first);
+}
+
+/**
+ * filterTile with the im2col columns read where they lie: pixel k's 4 columns at
+ * *(tab + k·tabStep) + off (its window row's start in x), no panel packed. The same sums.
+ */
+function filterTileInPlace(tab: usize, tabStep: usize, off: usize, bp: usize, kc: i32, out: usize, ldw: usize,
+  nvJ: i32, nvO: i32, tmp: usize, first: bool): void {
+  tileGather(tab, tabStep, off, bp, kc);
+  filterTileStore(out, ldw, nvJ, nvO, tmp, first);
+}
+
+/** Writes (first) or adds the tile's sums to out[o][j]: 4 columns (nvJ of them) × 8 channels (nvO). */
+@inline function filterTileStore(out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize, first: bool): void {
   if (nvJ == 4 && nvO == 8) {
     // out[o, j..j+3] for each of the 8 channels: transposes of the tile's lanes.
     filterStore4(out, ldw, acc00, acc10, acc20, acc30, first);
@@ -187,16 +202,8 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
           const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
           const dst = apan + <usize>(gg * kc) * 16;
           const tap = kh * KW + c4 / C, ch = c4 - (c4 / C) * C;
-          if (allRuns) {
-            // Every window row of the block lies inside the input (no padding here).
-            let rp = runs + (<usize>kh << 2);
-            const off = <usize>c4 << 2, rStep = <usize>KH << 2, dEnd = dst + (<usize>kc << 4);
-            for (let d = dst; d < dEnd; d += 16) {
-              v128.store(d, v128.load(<usize>load<u32>(rp) + off));
-              rp += rStep;
-            }
-            continue;
-          }
+          // Every window row of the block inside the input: the tiles read the columns in place.
+          if (allRuns) continue;
           for (let k = 0; k < kc; k++) {
             const d = dst + (<usize>k << 4);
             const rp = <usize>load<u32>(runs + (<usize>(k * KH + kh) << 2));
@@ -225,6 +232,11 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
           const outRow = out + <usize>(ob * 8) * ldw;
           for (let gg = 0; gg < ng; gg++) {
             const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
+            if (allRuns) {
+              filterTileInPlace(runs + (<usize>kh << 2), <usize>KH << 2, <usize>c4 << 2, bp, kc,
+                outRow + (<usize>(kh * L + c4) << 2), ldw, imin(4, L - c4), nvO, tmp, first);
+              continue;
+            }
             filterTile(apan + <usize>(gg * kc) * 16, bp, kc, outRow + (<usize>(kh * L + c4) << 2), ldw,
               imin(4, L - c4), nvO, tmp, first);
           }

@@ -23,13 +23,18 @@ export let acc21: v128 = f32x4(0, 0, 0, 0);
 export let acc30: v128 = f32x4(0, 0, 0, 0);
 export let acc31: v128 = f32x4(0, 0, 0, 0);
 
+/** Layouts of a (compile-time constants of tileRun). */
+const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2;
+
 /**
- * The loop: with `panel`, row r of a is at a0 + 4r and a0 steps 16 bytes (a1..a3 unused); else
- * row r is at a_r, each stepping 4 bytes. With `carry` the sums continue from acc00..acc31, else
- * from zero. Rows form only: `runs` runs of n values each, the rows skipping `skip` bytes between
- * runs (b runs on), so a window of several rows is one run of the tile (1 and 0 elsewhere).
+ * The loop, by the layout of a: PANEL, row r at a0 + 4r, a0 stepping 16 bytes (a1..a3 unused);
+ * ROWS, row r at a_r, each stepping 4 bytes; GATHER, step k's four values at *a1 + a0 + 4r, the
+ * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step). With
+ * `carry` the sums continue from acc00..acc31, else from zero. ROWS only: `runs` runs of n
+ * values each, the rows skipping `skip` bytes between runs (b runs on), so a window of several
+ * rows is one run of the tile (1 and 0 elsewhere).
  */
-@inline function tileRun(panel: bool, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool,
+@inline function tileRun(form: i32, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool,
   runs: i32, skip: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   if (carry) {
@@ -38,42 +43,45 @@ export let acc31: v128 = f32x4(0, 0, 0, 0);
   // For runs = 1 the outer loop folds away at -O3 (no branch back): the code of the single loop.
   let run = 0;
   while (true) {
-  const aEnd = a0 + (<usize>n << (panel ? 4 : 2));
-  while (a0 < aEnd) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a0);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = panel ? v128.load32_splat(a0, 4) : v128.load32_splat(a1);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = panel ? v128.load32_splat(a0, 8) : v128.load32_splat(a2);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = panel ? v128.load32_splat(a0, 12) : v128.load32_splat(a3);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    if (panel) {
-      a0 += 16;
-    } else {
-      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+    const aEnd = a0 + (<usize>n << (form == PANEL ? 4 : 2)), bEnd = b + (<usize>n << 5);
+    while (form == GATHER ? b < bEnd : a0 < aEnd) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      const ag = form == GATHER ? <usize>load<u32>(a1) + a0 : a0;
+      let x = v128.load32_splat(ag);
+      c00 = f32x4.add(c00, f32x4.mul(x, b0));
+      c01 = f32x4.add(c01, f32x4.mul(x, b1));
+      x = form == ROWS ? v128.load32_splat(a1) : v128.load32_splat(ag, 4);
+      c10 = f32x4.add(c10, f32x4.mul(x, b0));
+      c11 = f32x4.add(c11, f32x4.mul(x, b1));
+      x = form == ROWS ? v128.load32_splat(a2) : v128.load32_splat(ag, 8);
+      c20 = f32x4.add(c20, f32x4.mul(x, b0));
+      c21 = f32x4.add(c21, f32x4.mul(x, b1));
+      x = form == ROWS ? v128.load32_splat(a3) : v128.load32_splat(ag, 12);
+      c30 = f32x4.add(c30, f32x4.mul(x, b0));
+      c31 = f32x4.add(c31, f32x4.mul(x, b1));
+      if (form == PANEL) {
+        a0 += 16;
+      } else if (form == ROWS) {
+        a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      } else {
+        a1 += a2;
+      }
+      b += 32;
     }
-    b += 32;
-  }
-  if (runs <= 1 || ++run == runs) break;
-  a0 += skip; a1 += skip; a2 += skip; a3 += skip;
+    if (runs <= 1 || ++run == runs) break;
+    a0 += skip; a1 += skip; a2 += skip; a3 += skip;
   }
   acc00 = c00; acc01 = c01; acc10 = c10; acc11 = c11; acc20 = c20; acc21 = c21; acc30 = c30; acc31 = c31;
 }
 
 /** The tile over a packed panel a[k][4], k < n. */
 @inline export function tilePanel(a: usize, b: usize, n: i32, carry: bool): void {
-  tileRun(true, a, 0, 0, 0, b, n, carry, 1, 0);
+  tileRun(PANEL, a, 0, 0, 0, b, n, carry, 1, 0);
 }
 
 /** The tile over four rows of n floats each (row r at a_r). */
 @inline export function tileRows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool): void {
-  tileRun(false, a0, a1, a2, a3, b, n, carry, 1, 0);
+  tileRun(ROWS, a0, a1, a2, a3, b, n, carry, 1, 0);
 }
 
 /**
@@ -82,7 +90,16 @@ export let acc31: v128 = f32x4(0, 0, 0, 0);
  */
 @inline export function tileRowRuns(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, runs: i32,
   skip: usize): void {
-  tileRun(false, a0, a1, a2, a3, b, n, false, runs, skip);
+  tileRun(ROWS, a0, a1, a2, a3, b, n, false, runs, skip);
+}
+
+/**
+ * The tile over a panel gathered through a table of n pointers (step `tabStep` bytes apart):
+ * step k's four values are at *tab_k + off (4 consecutive floats, e.g. a run of im2col columns
+ * read where it lies in the input).
+ */
+@inline export function tileGather(tab: usize, tabStep: usize, off: usize, b: usize, n: i32): void {
+  tileRun(GATHER, off, tab, tabStep, 0, b, n, false, 1, 0);
 }
 
 /** Zero sums (a tile with no runs). */
