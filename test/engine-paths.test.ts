@@ -4,6 +4,7 @@
  *   - convolutions of inputs with few channels (C ≤ 4: conv2dForwardDirect, conv2dFilterDirect);
  *   - backward-data with stride 1 in scatter form (and the forward-of-gy form it replaced);
  *   - backward-filter by image groups and column slices, its vector im2col packing;
+ *   - forward and backward-filter tiles that read x in place where the windows lie inside it;
  *   - 2×2 stride-2 max-pool (ties, NaN, odd sizes, channels not a multiple of 4) and its gather
  *     backward, with the scatter fallback for an arg-max outside its window;
  *   - the optimizer updates (bitwise the reference loops);
@@ -229,6 +230,74 @@ describe('wasm engine: backward-filter by image groups and column slices', () =>
       convGeometry(4, 5, 7, 5, 3, 2, 3, 1, 2, 1, 1),
     ];
     for (const g of cases) checkConv(g, ['bwdF']);
+  });
+});
+
+describe('wasm engine: convolutions that read x in place (windows inside the input)', () => {
+  it('forward and backward-filter: batch 1, C and O around 6 and 16, odd sizes, strides, padding, dilation', () => {
+    const cases = [
+      convGeometry(3, 14, 14, 6, 16, 5, 5),                // LeNet's second layer: every tile and block in place
+      convGeometry(1, 14, 14, 6, 16, 5, 5),                // batch 1
+      convGeometry(2, 9, 11, 5, 15, 3, 3, 1, 1, 1, 1),     // padding: edge tiles packed, the rest in place
+      convGeometry(1, 11, 9, 7, 17, 5, 5, 1, 1, 2, 2),
+      convGeometry(2, 13, 10, 6, 16, 3, 3, 2, 2),          // stride 2
+      convGeometry(2, 12, 9, 7, 9, 3, 2, 1, 1, 0, 0, 2, 1),  // dilation in height
+      convGeometry(2, 9, 10, 6, 8, 3, 3, 1, 1, 0, 0, 1, 2),  // dilation in width: packed
+      convGeometry(3, 7, 5, 5, 17, 3, 1),                  // KW = 1: one run per window row
+      convGeometry(2, 6, 9, 6, 15, 1, 4),                  // KH = 1
+      convGeometry(1, 200, 5, 6, 5, 3, 3, 1, 1, 1, 0),     // padding in height only: inner pixel blocks in place
+    ];
+    for (const g of cases) checkConv(g, ['fwd', 'bwdF']);
+    checkConv(convGeometry(1, 9, 9, 64, 8, 3, 3), ['bwdF']); // one image group, several column slices
+  });
+
+  /** Runs `op` on engines[0] and checks it against the reference with good inputs and not with `broken` ones. */
+  function caught(g: Conv2dGeometry, op: 'fwd' | 'bwdF', broken: (x: Float32Array, w: Float32Array) => void): void {
+    const engine = engines[0], mark = engine.arena.mark();
+    try {
+      const inp = new Inputs(engine, 17), { N, H, W, C, O, OH, OW, KH, KW } = g;
+      const x = inp.normal(N * H * W * C), w = inp.normal(O * KH * KW * C), b = inp.normal(O), gy = inp.normal(N * OH * OW * O);
+      const out = op === 'fwd' ? inp.zeros(N * OH * OW * O) : inp.zeros(O * KH * KW * C);
+      if (op === 'fwd') engine.kernels.conv2dForward(x, w, b, out, g);
+      else engine.kernels.conv2dBackwardFilter(x, gy, out, null, g);
+      const run = (xs: Float32Array, ws: Float32Array) => {
+        const r = new Float32Array(out.length);
+        if (op === 'fwd') ref.conv2dForward(xs, ws, Float32Array.from(b), r, g);
+        else ref.conv2dBackwardFilter(xs, Float32Array.from(gy), r, null, g);
+        return r;
+      };
+      const xb = Float32Array.from(x), wb = Float32Array.from(w);
+      broken(xb, wb);
+      assertClose(out, run(Float32Array.from(x), Float32Array.from(w)), TOL, `${op} ${tag(g)}`);
+      assert.throws(() => assertClose(out, run(xb, wb), TOL, `${op} ${tag(g)}, broken`), /scaled error/);
+    } finally {
+      engine.arena.release(mark);
+    }
+  }
+
+  it('the check sees a window row read one input row too far (negative test)', () => {
+    // A wrong row step between window rows would read window row kh at input row oh + kh + 1 for
+    // kh > 0: the reference with x moved up one row beyond the first window row gives that.
+    const g = convGeometry(2, 14, 14, 6, 16, 5, 5);
+    const shift = (x: Float32Array) => {
+      const row = g.W * g.C, img = g.H * row, copy = Float32Array.from(x);
+      for (let n = 0; n < g.N; n++) {
+        for (let h = 1; h < g.H - 1; h++) x.set(copy.subarray(n * img + (h + 1) * row, n * img + (h + 2) * row), n * img + h * row);
+      }
+    };
+    caught(g, 'fwd', shift);
+    caught(g, 'bwdF', shift);
+  });
+
+  it('the check sees the im2col columns read one channel off (negative test)', () => {
+    // A wrong column offset into the window row (c4 + 1) pairs column j with x's value j + 1: the
+    // reference with x's channels rotated by one within each pixel gives that.
+    const g = convGeometry(2, 14, 14, 6, 16, 5, 5);
+    const rotate = (x: Float32Array) => {
+      for (let p = 0; p < x.length; p += g.C) x.set(Float32Array.from(x.subarray(p + 1, p + g.C)), p);
+    };
+    caught(g, 'bwdF', rotate);
+    caught(g, 'fwd', rotate);
   });
 });
 
