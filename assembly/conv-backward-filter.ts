@@ -93,16 +93,16 @@ function filterTileInPlace(tab: usize, tabStep: usize, off: usize, bp: usize, kc
     // out[o, j..j+3] for each of the 8 channels: transposes of the tile's lanes.
     filterStore4(out, ldw, acc00, acc10, acc20, acc30, first);
     filterStore4(out + 4 * ldw, ldw, acc01, acc11, acc21, acc31, first);
-    return;
-  }
-  tileSpill(tmp);
-  // out[o, j]: channels are the lanes, columns the rows of the tile.
-  for (let l = 0; l < nvO; l++) {
-    const row = out + <usize>l * ldw;
-    for (let r = 0; r < nvJ; r++) {
-      const at = row + (<usize>r << 2);
-      const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
-      store<f32>(at, first ? v : load<f32>(at) + v);
+  } else {
+    tileSpill(tmp);
+    // out[o, j]: channels are the lanes, columns the rows of the tile.
+    for (let l = 0; l < nvO; l++) {
+      const row = out + <usize>l * ldw;
+      for (let r = 0; r < nvJ; r++) {
+        const at = row + (<usize>r << 2);
+        const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
+        store<f32>(at, first ? v : load<f32>(at) + v);
+      }
     }
   }
 }
@@ -198,12 +198,12 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
       const first = pc == pStart;
       for (let gc = g0; gc < g1; gc += GC) {
         const ng = imin(GC, g1 - gc);
-        for (let gg = 0; gg < ng; gg++) {
+        // Every window row of the block inside the input: the tiles read the columns in place.
+        const packs = allRuns ? 0 : ng;
+        for (let gg = 0; gg < packs; gg++) {
           const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
           const dst = apan + <usize>(gg * kc) * 16;
           const tap = kh * KW + c4 / C, ch = c4 - (c4 / C) * C;
-          // Every window row of the block inside the input: the tiles read the columns in place.
-          if (allRuns) continue;
           for (let k = 0; k < kc; k++) {
             const d = dst + (<usize>k << 4);
             const rp = <usize>load<u32>(runs + (<usize>(k * KH + kh) << 2));

@@ -103,9 +103,9 @@ function pool(N: number, H: number, C: number): Pool2dGeometry {
   return { N, H, W: H, C, OH: H >> 1, OW: H >> 1, KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0 };
 }
 
-function conv(H: number, C: number, O: number, K: number, P: number): Conv2dGeometry {
-  const OH = H + 2 * P - K + 1;
-  return { N: BATCH, H, W: H, C, O, OH, OW: OH, KH: K, KW: K, SH: 1, SW: 1, PH: P, PW: P, DH: 1, DW: 1 };
+function conv(H: number, C: number, O: number, K: number, P: number, S = 1): Conv2dGeometry {
+  const OH = Math.floor((H + 2 * P - K) / S) + 1;
+  return { N: BATCH, H, W: H, C, O, OH, OW: OH, KH: K, KW: K, SH: S, SW: S, PH: P, PW: P, DH: 1, DW: 1 };
 }
 
 /** ReLU outputs (half zeros, as in training) of n values. */
@@ -140,6 +140,19 @@ const convCase = (pass: 'fwd' | 'bwdData' | 'bwdFilter', g: Conv2dGeometry): Cas
   return { run, outputs: pass === 'fwd' ? [y, relu] : pass === 'bwdData' ? [gx] : [gw, gb] };
 };
 
+/** A case run with Winograd off (the direct kernels, which a 3×3 stride-1 layer otherwise skips). */
+const direct = (c: Case): Case => (k, floats, ints) => {
+  const made = c(k, floats, ints), kk = k as Kernels & { convAlgorithm: string };
+  return {
+    run: () => {
+      const was = kk.convAlgorithm;
+      kk.convAlgorithm = 'direct';
+      try { made.run(); } finally { kk.convAlgorithm = was; }
+    },
+    outputs: made.outputs,
+  };
+};
+
 /** Dense N→O on a batch: forward with bias and fused ReLU, or backward writing gw (as Sequential asks) with gx and gb. */
 const denseCase = (pass: 'fwd' | 'bwd', I: number, O: number): Case => (k, floats) => {
   const x = reluFloats(floats, BATCH * I, 1), w = floats(O * I, 2), b = floats(O, 3), y = floats(BATCH * O, 4);
@@ -169,6 +182,12 @@ const CASES: Record<string, Case> = {
   'NET-A conv2 fwd 14×14×6→16 k5': convCase('fwd', conv(14, 6, 16, 5, 0)),
   'NET-A conv2 bwd-data': convCase('bwdData', conv(14, 6, 16, 5, 0)),
   'NET-A conv2 bwd-filter': convCase('bwdFilter', conv(14, 6, 16, 5, 0)),
+  'NET-B conv2 direct fwd 26×26×32→64 k3': direct(convCase('fwd', conv(26, 32, 64, 3, 0))),
+  'NET-B conv2 direct bwd-filter': direct(convCase('bwdFilter', conv(26, 32, 64, 3, 0))),
+  'ResNet-20 conv fwd 32×32×16→32 k3 s2 p1': convCase('fwd', conv(32, 16, 32, 3, 1, 2)),
+  'ResNet-20 conv bwd-filter 32×32×16→32 k3 s2 p1': convCase('bwdFilter', conv(32, 16, 32, 3, 1, 2)),
+  'ResNet-20 conv fwd 32×32×16→32 k1 s2': convCase('fwd', conv(32, 16, 32, 1, 0, 2)),
+  'ResNet-20 conv bwd-filter 32×32×16→32 k1 s2': convCase('bwdFilter', conv(32, 16, 32, 1, 0, 2)),
   'NET-A dense 400→120 fwd': denseCase('fwd', 400, 120),
   'NET-A dense 400→120 bwd': denseCase('bwd', 400, 120),
   'NET-B dense 9216→128 fwd': denseCase('fwd', 9216, 128),
