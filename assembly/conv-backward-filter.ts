@@ -4,7 +4,7 @@
  */
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { KCP } from './conv-forward';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather, tilePanel, tileSpill } from './tile';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather, tileGatherPair, tilePanel, tileSpill } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-filter -----------------------------------------------------------------------
@@ -87,6 +87,26 @@ function filterTileInPlace(tab: usize, tabStep: usize, off: usize, bp: usize, kc
   filterTileStore(out, ldw, nvJ, nvO, tmp, first);
 }
 
+/**
+ * filterTileInPlace for the last two columns (L - 2, L - 1) of window rows kh and kh + 1 together
+ * (rows 0-1 and 2-3 of the tile), where a window row ends in a half group (L % 4 = 2): one tile
+ * where each row alone would fill half of one. out is row kh's column L - 2.
+ */
+function filterTilePair(tab: usize, tabStep: usize, off: usize, bp: usize, kc: i32, out: usize, ldw: usize,
+  L: i32, nvO: i32, tmp: usize, first: bool): void {
+  tileGatherPair(tab, tabStep, 4, off, bp, kc);
+  tileSpill(tmp);
+  const next = <usize>(L - 2) << 2;
+  for (let l = 0; l < nvO; l++) {
+    const row = out + <usize>l * ldw;
+    for (let r = 0; r < 4; r++) {
+      const at = row + (<usize>r << 2) + (r >= 2 ? next : 0);
+      const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
+      store<f32>(at, first ? v : load<f32>(at) + v);
+    }
+  }
+}
+
 /** Writes (first) or adds the tile's sums to out[o][j]: 4 columns (nvJ of them) × 8 channels (nvO). */
 @inline function filterTileStore(out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize, first: bool): void {
   if (nvJ == 4 && nvO == 8) {
@@ -102,6 +122,32 @@ function filterTileInPlace(tab: usize, tabStep: usize, off: usize, bp: usize, kc
         const at = row + (<usize>r << 2);
         const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
         store<f32>(at, first ? v : load<f32>(at) + v);
+      }
+    }
+  }
+}
+
+/**
+ * The tiles of one block of kc pixels whose window rows all lie inside the input, groups g0..g1 of
+ * 4 columns: each reads its columns in place through the window-row table runs[k][KH]; where a
+ * window row ends in a half group (L % 4 = 2), its last two columns go with the next row's.
+ */
+function filterBlockInPlace(runs: usize, KH: i32, L: i32, RG: i32, g0: i32, g1: i32, bpan: usize, kc: i32, O: i32,
+  out: usize, ldw: usize, tmp: usize, first: bool): void {
+  const OB = (O + 7) >> 3, tabStep = <usize>KH << 2, pairTails = (L & 3) == 2;
+  for (let ob = 0; ob < OB; ob++) {
+    const bp = bpan + <usize>(ob * kc) * 32, nvO = imin(8, O - ob * 8), outRow = out + <usize>(ob * 8) * ldw;
+    let paired = -1;
+    for (let g = g0; g < g1; g++) {
+      if (g == paired) continue;
+      const kh = g / RG, c4 = (g - kh * RG) << 2;
+      const tab = runs + (<usize>kh << 2), off = <usize>c4 << 2, at = outRow + (<usize>(kh * L + c4) << 2);
+      if (pairTails && c4 == L - 2 && g + RG < g1) {
+        // The next window row's last 2 columns come along (and are then done).
+        filterTilePair(tab, tabStep, off, bp, kc, at, ldw, L, nvO, tmp, first);
+        paired = g + RG;
+      } else {
+        filterTileInPlace(tab, tabStep, off, bp, kc, at, ldw, imin(4, L - c4), nvO, tmp, first);
       }
     }
   }
@@ -196,11 +242,14 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
         }
       }
       const first = pc == pStart;
+      if (allRuns) {
+        // Every window row of the block inside the input: the tiles read the columns in place.
+        filterBlockInPlace(runs, KH, L, RG, g0, g1, bpan, kc, O, out, ldw, tmp, first);
+        continue;
+      }
       for (let gc = g0; gc < g1; gc += GC) {
         const ng = imin(GC, g1 - gc);
-        // Every window row of the block inside the input: the tiles read the columns in place.
-        const packs = allRuns ? 0 : ng;
-        for (let gg = 0; gg < packs; gg++) {
+        for (let gg = 0; gg < ng; gg++) {
           const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
           const dst = apan + <usize>(gg * kc) * 16;
           const tap = kh * KW + c4 / C, ch = c4 - (c4 / C) * C;
@@ -232,11 +281,6 @@ export function conv2dBackwardFilter(params: usize, part: i32, parts: i32): void
           const outRow = out + <usize>(ob * 8) * ldw;
           for (let gg = 0; gg < ng; gg++) {
             const g = gc + gg, kh = g / RG, c4 = (g - kh * RG) << 2;
-            if (allRuns) {
-              filterTileInPlace(runs + (<usize>kh << 2), <usize>KH << 2, <usize>c4 << 2, bp, kc,
-                outRow + (<usize>(kh * L + c4) << 2), ldw, imin(4, L - c4), nvO, tmp, first);
-              continue;
-            }
             filterTile(apan + <usize>(gg * kc) * 16, bp, kc, outRow + (<usize>(kh * L + c4) << 2), ldw,
               imin(4, L - c4), nvO, tmp, first);
           }

@@ -24,12 +24,13 @@ export let acc30: v128 = f32x4(0, 0, 0, 0);
 export let acc31: v128 = f32x4(0, 0, 0, 0);
 
 /** Layouts of a (compile-time constants of tileRun). */
-const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2;
+const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
 
 /**
  * The loop, by the layout of a: PANEL, row r at a0 + 4r, a0 stepping 16 bytes (a1..a3 unused);
  * ROWS, row r at a_r, each stepping 4 bytes; GATHER, step k's four values at *a1 + a0 + 4r, the
- * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step). With
+ * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step);
+ * GATHER_PAIR, as GATHER for rows 0 and 1, rows 2 and 3 at *(a1 + a3) + a0 + 4(r - 2). With
  * `carry` the sums continue from acc00..acc31, else from zero. ROWS only: `runs` runs of n
  * values each, the rows skipping `skip` bytes between runs (b runs on), so a window of several
  * rows is one run of the tile (1 and 0 elsewhere).
@@ -44,19 +45,21 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2;
   let run = 0;
   while (true) {
     const aEnd = a0 + (<usize>n << (form == PANEL ? 4 : 2)), bEnd = b + (<usize>n << 5);
-    while (form == GATHER ? b < bEnd : a0 < aEnd) {
+    while (form == GATHER || form == GATHER_PAIR ? b < bEnd : a0 < aEnd) {
       const b0 = v128.load(b), b1 = v128.load(b, 16);
-      const ag = form == GATHER ? <usize>load<u32>(a1) + a0 : a0;
+      const gather = form == GATHER || form == GATHER_PAIR;
+      const ag = gather ? <usize>load<u32>(a1) + a0 : a0;
+      const ah = form == GATHER_PAIR ? <usize>load<u32>(a1 + a3) + a0 : ag;
       let x = v128.load32_splat(ag);
       c00 = f32x4.add(c00, f32x4.mul(x, b0));
       c01 = f32x4.add(c01, f32x4.mul(x, b1));
       x = form == ROWS ? v128.load32_splat(a1) : v128.load32_splat(ag, 4);
       c10 = f32x4.add(c10, f32x4.mul(x, b0));
       c11 = f32x4.add(c11, f32x4.mul(x, b1));
-      x = form == ROWS ? v128.load32_splat(a2) : v128.load32_splat(ag, 8);
+      x = form == ROWS ? v128.load32_splat(a2) : form == GATHER_PAIR ? v128.load32_splat(ah) : v128.load32_splat(ag, 8);
       c20 = f32x4.add(c20, f32x4.mul(x, b0));
       c21 = f32x4.add(c21, f32x4.mul(x, b1));
-      x = form == ROWS ? v128.load32_splat(a3) : v128.load32_splat(ag, 12);
+      x = form == ROWS ? v128.load32_splat(a3) : form == GATHER_PAIR ? v128.load32_splat(ah, 4) : v128.load32_splat(ag, 12);
       c30 = f32x4.add(c30, f32x4.mul(x, b0));
       c31 = f32x4.add(c31, f32x4.mul(x, b1));
       if (form == PANEL) {
@@ -100,6 +103,15 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2;
  */
 @inline export function tileGather(tab: usize, tabStep: usize, off: usize, b: usize, n: i32): void {
   tileRun(GATHER, off, tab, tabStep, 0, b, n, false, 1, 0);
+}
+
+/**
+ * tileGather whose rows 2 and 3 come from a second table entry `second` bytes on: step k's values
+ * *tab_k + off + {0, 4} and *(tab_k + second) + off + {0, 4} (two runs of 2 columns, e.g. the last
+ * two columns of two window rows).
+ */
+@inline export function tileGatherPair(tab: usize, tabStep: usize, second: usize, off: usize, b: usize, n: i32): void {
+  tileRun(GATHER_PAIR, off, tab, tabStep, second, b, n, false, 1, 0);
 }
 
 /** Zero sums (a tile with no runs). */
