@@ -14,12 +14,16 @@ import { Conv } from '../src/engine/kernel-params';
   return left == 5 || left == 6 ? left : imin(4, left);
 }
 
-/** Packs w[O, K = T·C] into wd: per channel group at o, [K][4] (or [K][6] for a group of 5 or 6), from float o·K. */
+/**
+ * Packs w[O, K = T·C] into wd: per channel group at o, [K][4] (or [K][6] for a group of 5 or 6),
+ * from float o·K; [K][8] per group of 8 when O is a multiple of 8 (channelTile).
+ */
 export function convPackDirect(params: usize): void {
   const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
   const C = pi(params, Conv.C), O = pi(params, Conv.O), K = pi(params, Conv.KH) * pi(params, Conv.KW) * C;
-  for (let og = 0; og < O; og += 4) {
-    const lanes = directGroup(O, og) > 4 ? 6 : 4;
+  const by8 = (O & 7) == 0;
+  for (let og = 0; og < O; og += by8 ? 8 : 4) {
+    const lanes = by8 ? 8 : directGroup(O, og) > 4 ? 6 : 4;
     let d = dst + (<usize>(og * K) << 2);
     for (let k = 0; k < K; k++) {
       for (let j = 0; j < lanes; j++) {
@@ -295,6 +299,57 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
 }
 
 /**
+ * 4 adjacent output pixels × 8 channels, for O a multiple of 8: per tap, the pixels' inputs are four
+ * splats (the padded copy's columns are the pixels) and the channels' weights two vectors of the
+ * [K][8] packing. Channel lanes need no transpose to store and a row's last pixels waste at most
+ * 3 of 4 lanes; the same sums in the same order as directTile's. Stores the first np pixels (+ bias).
+ */
+function channelTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, bias: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+  const oEnd = offs + (<usize>K << 2);
+  while (offs < oEnd) {
+    const xs = xa + <usize>load<u32>(offs);
+    const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+    let v = v128.load32_splat(xs);
+    a0 = madd(a0, v, w0); b0 = madd(b0, v, w1);
+    v = v128.load32_splat(xs, 4);
+    a1 = madd(a1, v, w0); b1 = madd(b1, v, w1);
+    v = v128.load32_splat(xs, 8);
+    a2 = madd(a2, v, w0); b2 = madd(b2, v, w1);
+    v = v128.load32_splat(xs, 12);
+    a3 = madd(a3, v, w0); b3 = madd(b3, v, w1);
+    offs += 4;
+    wp += 32;
+  }
+  storePixel8(yo, a0, b0, bias);
+  if (np > 1) storePixel8(yo + ldy, a1, b1, bias);
+  if (np > 2) storePixel8(yo + 2 * ldy, a2, b2, bias);
+  if (np > 3) storePixel8(yo + 3 * ldy, a3, b3, bias);
+}
+
+/** Channels 0-3 (a) and 4-7 (b) of one pixel at y (+ bias), and their ReLU when fused. */
+@inline function storePixel8(y: usize, a: v128, b: v128, bias: usize): void {
+  directStore(y, a, 4, bias);
+  directStore(y + 16, b, 4, bias != 0 ? bias + 16 : 0);
+}
+
+/** One padded image of conv2dForwardDirect by channelTile: per output row, 4 pixels × each group of 8 channels. */
+function forwardByChannels(xp: usize, y: usize, n: i32, OH: i32, OW: i32, O: i32, SH: i32, Wp: i32, offs: usize, K: i32,
+  wd: usize, bias: usize, ldy: usize): void {
+  for (let oh = 0; oh < OH; oh++) {
+    const xrow = xp + (<usize>(oh * SH * Wp) << 2);
+    const yrow = y + <usize>((n * OH + oh) * OW) * ldy;
+    for (let ow = 0; ow < OW; ow += 4) {
+      const xa = xrow + (<usize>ow << 2), ya = yrow + <usize>ow * ldy, np = imin(4, OW - ow);
+      for (let o = 0; o < O; o += 8) {
+        channelTile(xa, offs, K, wd + (<usize>(o * K) << 2), ya + (<usize>o << 2), ldy, np,
+          bias != 0 ? bias + (<usize>o << 2) : 0);
+      }
+    }
+  }
+}
+
+/**
  * Forward for C ≤ 4 and stride 1 in width: weights packed by convPackDirect into param 1, threads
  * split the images; each image is padded into the thread's scratch, then tiled 8 pixels × 4
  * channels.
@@ -318,6 +373,10 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
   const ldy = <usize>O << 2;
   for (let n = n0; n < n1; n++) {
     padImage(xp, x, n, H, W, C, Hp, Wp, PH, PW);
+    if ((O & 7) == 0) {
+      forwardByChannels(xp, y, n, OH, OW, O, SH, Wp, offs, K, wd, bias, ldy);
+      continue;
+    }
     // All channel groups of 8 pixels in turn: their output rows are finished while in L1.
     for (let oh = 0; oh < OH; oh++) {
       const xrow = xp + (<usize>(oh * SH * Wp) << 2);

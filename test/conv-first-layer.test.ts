@@ -1,5 +1,7 @@
 /**
- * A network's first convolution (one input channel) on the WebAssembly engine: backward-filter's
+ * A network's first convolution (few input channels) on the WebAssembly engine: the direct forward
+ * by channel vectors (O a multiple of 8) and by pixel vectors must give bitwise the float32 sums of
+ * the taps in order (+ bias); backward-filter's
  * window-row path (KW = 5, O not a multiple of 8: vectors over a window row's taps) and the bias
  * gradient's column sums (sumRows with 1-3 columns past a multiple of 4) must give bitwise the
  * float32 sums, in their order, that the channel-vector loops gave before them, on 1, 2 and 3
@@ -183,5 +185,86 @@ describe('wasm engine: bias gradient column sums', () => {
         if (t === 0 && C === 19) assert.throws(() => bitwiseEqual(gb, reversed, 'rows reversed'), /differs at/);
       }
     }
+  });
+});
+
+/**
+ * The direct forward (C ≤ 4, SW = 1) as float32 sums: each output from zero over the taps in
+ * weight order (padding taps included, as zeros), then + bias. With `reversed`, the taps last to
+ * first (the negative test's model).
+ */
+function directForwardModel(x: Float32Array, w: Float32Array, b: Float32Array, g: Conv2dGeometry, reversed = false): Float32Array {
+  const { N, H, W, C, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW } = g;
+  const K = KH * KW * C, y = new Float32Array(N * OH * OW * O);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let o = 0; o < O; o++) {
+          let s = 0;
+          for (let i = 0; i < K; i++) {
+            const k = reversed ? K - 1 - i : i, c = k % C, kw = Math.floor(k / C) % KW, kh = Math.floor(k / (C * KW));
+            const ih = oh * SH - PH + kh * DH, iw = ow * SW - PW + kw * DW;
+            const v = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[((n * H + ih) * W + iw) * C + c] : 0;
+            s = f(s + f(v * w[o * K + k]));
+          }
+          y[((n * OH + oh) * OW + ow) * O + o] = f(s + b[o]);
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** Forward (with a fused ReLU output) of g on every engine from the same seeded inputs: [y, relu, x, w, b] per engine. */
+function forward(g: Conv2dGeometry, seed: number): Float32Array[][] {
+  const { N, H, W, C, O, OH, OW, KH, KW } = g;
+  return engines.map((engine) => {
+    const mark = engine.arena.mark();
+    try {
+      const rng = new Rng(seed), a = engine.arena;
+      const x = normals(rng, a.floats(N * H * W * C)), w = normals(rng, a.floats(O * KH * KW * C)), b = normals(rng, a.floats(O));
+      const y = normals(rng, a.floats(N * OH * OW * O)), relu = normals(rng, a.floats(y.length));
+      engine.kernels.conv2dForward(x, w, b, y, g, relu);
+      return [y, relu, x, w, b].map((v) => Float32Array.from(v));
+    } finally {
+      engine.arena.release(mark);
+    }
+  });
+}
+
+const FORWARDS = [
+  convGeometry(2, 28, 28, 1, 32, 3, 3),                  // NET-B's first layer: channel vectors
+  convGeometry(1, 9, 11, 1, 8, 3, 3, 1, 1, 1, 1),        // batch 1, OW = 11 (3 pixels in the last tile)
+  convGeometry(3, 7, 10, 2, 16, 3, 2, 1, 1, 0, 1),       // two channels, OW = 11, KW = 2
+  convGeometry(2, 6, 9, 3, 24, 3, 3, 2, 1, 1, 0, 1, 2),  // three channels, stride 2 in height, dilation 2 in width
+  convGeometry(2, 8, 5, 4, 8, 5, 5, 1, 1, 2, 2),         // four channels, OW = 5
+  convGeometry(1, 1, 1, 1, 8, 1, 1),                     // one pixel
+  convGeometry(2, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2),       // LeNet's first layer: pixel vectors (6-channel tile)
+  convGeometry(2, 9, 13, 1, 7, 3, 3, 1, 1, 1, 1),        // pixel vectors, O = 7
+];
+
+describe('wasm engine: first-layer forward (few input channels)', () => {
+  it('gives bitwise the float32 sums of its taps in order (+ bias), its ReLU the reference\'s, on 1, 2 and 3 threads', () => {
+    for (const g of FORWARDS) {
+      for (const [t, [y, relu, x, w, b]] of forward(g, 9).entries()) {
+        bitwiseEqual(y, directForwardModel(x, w, b, g), `forward ${tag(g)}, ${THREADS[t]} threads`);
+        const y0 = new Float32Array(y.length), r0 = new Float32Array(y.length);
+        ref.conv2dForward(x, w, b, y0, g, r0);
+        assertClose(y, y0, 2e-4, `forward ${tag(g)}`);
+        assertClose(relu, r0, 2e-4, `forward ReLU ${tag(g)}`);
+      }
+    }
+  });
+
+  it('the bitwise check sees the taps summed in another order, the reference check a pixel shifted (negative tests)', () => {
+    const g = FORWARDS[1];
+    const [y, , x, w, b] = forward(g, 4)[0];
+    assert.throws(() => bitwiseEqual(y, directForwardModel(x, w, b, g, true), 'taps reversed'), /differs at/);
+    // Pixel 1 of a tile given pixel 0's sums: what a wrong splat offset would store.
+    const good = new Float32Array(y.length);
+    ref.conv2dForward(x, w, b, good, g);
+    const shifted = Float32Array.from(good);
+    shifted.copyWithin(g.O, 0, g.O);
+    assert.throws(() => assertClose(y, shifted, 2e-4, 'forward, pixel 1 given pixel 0'), /scaled error/);
   });
 });
