@@ -158,8 +158,8 @@ describe('wasm engine: first-layer backward-filter (one input channel)', () => {
 });
 
 describe('wasm engine: bias gradient column sums', () => {
-  it('columns past a multiple of 4 are summed in row order from their value, bitwise, on every thread count', () => {
-    for (const C of [1, 2, 3, 5, 6, 7, 9, 17, 19]) {
+  it('every column (blocks of 32, 16, 4 and the last 1-3) is summed in row order from its value, bitwise, on every thread count', () => {
+    for (const C of [1, 2, 3, 5, 6, 7, 9, 17, 19, 32, 35, 50]) {
       const R = 37;
       const results = engines.map((engine) => {
         const mark = engine.arena.mark();
