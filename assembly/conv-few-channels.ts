@@ -14,12 +14,16 @@ import { Conv } from '../src/engine/kernel-params';
   return left == 5 || left == 6 ? left : imin(4, left);
 }
 
-/** Packs w[O, K = T·C] into wd: per channel group at o, [K][4] (or [K][6] for a group of 5 or 6), from float o·K. */
+/**
+ * Packs w[O, K = T·C] into wd: per channel group at o, [K][4] (or [K][6] for a group of 5 or 6),
+ * from float o·K; [K][8] per group of 8 when O is a multiple of 8 (channelTile).
+ */
 export function convPackDirect(params: usize): void {
   const w = pp(params, Conv.Weights), dst = pp(params, Conv.Packed);
   const C = pi(params, Conv.C), O = pi(params, Conv.O), K = pi(params, Conv.KH) * pi(params, Conv.KW) * C;
-  for (let og = 0; og < O; og += 4) {
-    const lanes = directGroup(O, og) > 4 ? 6 : 4;
+  const by8 = (O & 7) == 0;
+  for (let og = 0; og < O; og += by8 ? 8 : 4) {
+    const lanes = by8 ? 8 : directGroup(O, og) > 4 ? 6 : 4;
     let d = dst + (<usize>(og * K) << 2);
     for (let k = 0; k < K; k++) {
       for (let j = 0; j < lanes; j++) {
@@ -295,6 +299,57 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
 }
 
 /**
+ * 4 adjacent output pixels × 8 channels, for O a multiple of 8: per tap, the pixels' inputs are four
+ * splats (the padded copy's columns are the pixels) and the channels' weights two vectors of the
+ * [K][8] packing. Channel lanes need no transpose to store and a row's last pixels waste at most
+ * 3 of 4 lanes; the same sums in the same order as directTile's. Stores the first np pixels (+ bias).
+ */
+function channelTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, bias: usize): void {
+  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+  const oEnd = offs + (<usize>K << 2);
+  while (offs < oEnd) {
+    const xs = xa + <usize>load<u32>(offs);
+    const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+    let v = v128.load32_splat(xs);
+    a0 = madd(a0, v, w0); b0 = madd(b0, v, w1);
+    v = v128.load32_splat(xs, 4);
+    a1 = madd(a1, v, w0); b1 = madd(b1, v, w1);
+    v = v128.load32_splat(xs, 8);
+    a2 = madd(a2, v, w0); b2 = madd(b2, v, w1);
+    v = v128.load32_splat(xs, 12);
+    a3 = madd(a3, v, w0); b3 = madd(b3, v, w1);
+    offs += 4;
+    wp += 32;
+  }
+  storePixel8(yo, a0, b0, bias);
+  if (np > 1) storePixel8(yo + ldy, a1, b1, bias);
+  if (np > 2) storePixel8(yo + 2 * ldy, a2, b2, bias);
+  if (np > 3) storePixel8(yo + 3 * ldy, a3, b3, bias);
+}
+
+/** Channels 0-3 (a) and 4-7 (b) of one pixel at y (+ bias), and their ReLU when fused. */
+@inline function storePixel8(y: usize, a: v128, b: v128, bias: usize): void {
+  directStore(y, a, 4, bias);
+  directStore(y + 16, b, 4, bias != 0 ? bias + 16 : 0);
+}
+
+/** One padded image of conv2dForwardDirect by channelTile: per output row, 4 pixels × each group of 8 channels. */
+function forwardByChannels(xp: usize, y: usize, n: i32, OH: i32, OW: i32, O: i32, SH: i32, Wp: i32, offs: usize, K: i32,
+  wd: usize, bias: usize, ldy: usize): void {
+  for (let oh = 0; oh < OH; oh++) {
+    const xrow = xp + (<usize>(oh * SH * Wp) << 2);
+    const yrow = y + <usize>((n * OH + oh) * OW) * ldy;
+    for (let ow = 0; ow < OW; ow += 4) {
+      const xa = xrow + (<usize>ow << 2), ya = yrow + <usize>ow * ldy, np = imin(4, OW - ow);
+      for (let o = 0; o < O; o += 8) {
+        channelTile(xa, offs, K, wd + (<usize>(o * K) << 2), ya + (<usize>o << 2), ldy, np,
+          bias != 0 ? bias + (<usize>o << 2) : 0);
+      }
+    }
+  }
+}
+
+/**
  * Forward for C ≤ 4 and stride 1 in width: weights packed by convPackDirect into param 1, threads
  * split the images; each image is padded into the thread's scratch, then tiled 8 pixels × 4
  * channels.
@@ -318,6 +373,10 @@ export function conv2dForwardDirect(params: usize, part: i32, parts: i32): void 
   const ldy = <usize>O << 2;
   for (let n = n0; n < n1; n++) {
     padImage(xp, x, n, H, W, C, Hp, Wp, PH, PW);
+    if ((O & 7) == 0) {
+      forwardByChannels(xp, y, n, OH, OW, O, SH, Wp, offs, K, wd, bias, ldy);
+      continue;
+    }
     // All channel groups of 8 pixels in turn: their output rows are finished while in L1.
     for (let oh = 0; oh < OH; oh++) {
       const xrow = xp + (<usize>(oh * SH * Wp) << 2);
@@ -421,6 +480,127 @@ function filterDirect1(xp: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowSt
   v128.store(out, f32x4.add(b0, b1), 16);
 }
 
+/** Lanes 0-3 of v at at, at + ld, at + 2·ld, at + 3·ld. */
+@inline function storeLanes(at: usize, ld: usize, v: v128): void {
+  store<f32>(at, f32x4.extract_lane(v, 0));
+  store<f32>(at + ld, f32x4.extract_lane(v, 1));
+  store<f32>(at + 2 * ld, f32x4.extract_lane(v, 2));
+  store<f32>(at + 3 * ld, f32x4.extract_lane(v, 3));
+}
+
+/**
+ * For one input channel, DW = 1: Σ over one image's pixels of x[window row kh0 + r, columns
+ * 0-3] · gy[o + j] for rows r < 4 and channels j < 2, the lanes four taps of a window row (no lane
+ * wasted whatever O is). xa: the first pixel's window row kh0; rows rowBytes apart. Lane l of
+ * sum (j, r) is tap k = (kh0 + r)·KW + l, stored at out[k][o + j] (taps ldo apart) where o + j < O.
+ * Each lane sums its pixels in order from zero, as filterDirect4 does.
+ */
+function filterRows4(xa: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize,
+  rowBytes: usize, KW: i32, out: usize, ldo: usize, two: bool): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let g = gy;
+  const r2 = rowBytes * 2, r3 = rowBytes * 3;
+  for (let oh = 0; oh < OH; oh++) {
+    let x = xa + <usize>oh * rowStep;
+    const gEnd = g + <usize>OW * ldg;
+    while (g < gEnd) {
+      const u = v128.load32_splat(g), v = v128.load32_splat(g, 4);
+      const x0 = v128.load(x), x1 = v128.load(x + rowBytes), x2 = v128.load(x + r2), x3 = v128.load(x + r3);
+      a0 = f32x4.add(a0, f32x4.mul(x0, u));
+      b0 = f32x4.add(b0, f32x4.mul(x0, v));
+      a1 = f32x4.add(a1, f32x4.mul(x1, u));
+      b1 = f32x4.add(b1, f32x4.mul(x1, v));
+      a2 = f32x4.add(a2, f32x4.mul(x2, u));
+      b2 = f32x4.add(b2, f32x4.mul(x2, v));
+      a3 = f32x4.add(a3, f32x4.mul(x3, u));
+      b3 = f32x4.add(b3, f32x4.mul(x3, v));
+      x += colStep;
+      g += ldg;
+    }
+  }
+  storeLanes(out, ldo, a0);
+  storeLanes(out + <usize>KW * ldo, ldo, a1);
+  storeLanes(out + <usize>(2 * KW) * ldo, ldo, a2);
+  storeLanes(out + <usize>(3 * KW) * ldo, ldo, a3);
+  if (!two) return;
+  out += 4;
+  storeLanes(out, ldo, b0);
+  storeLanes(out + <usize>KW * ldo, ldo, b1);
+  storeLanes(out + <usize>(2 * KW) * ldo, ldo, b2);
+  storeLanes(out + <usize>(3 * KW) * ldo, ldo, b3);
+}
+
+/**
+ * filterRows4 for one window row and up to six channels (nv): lanes taps 0-3 of the row, six
+ * accumulators, sum j stored at out[k][j] (taps ldo apart) for j < nv.
+ */
+function filterRow6(xa: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize,
+  out: usize, ldo: usize, nv: i32): void {
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  let g = gy;
+  for (let oh = 0; oh < OH; oh++) {
+    let x = xa + <usize>oh * rowStep;
+    const gEnd = g + <usize>OW * ldg;
+    while (g < gEnd) {
+      const v = v128.load(x);
+      c0 = f32x4.add(c0, f32x4.mul(v, v128.load32_splat(g)));
+      c1 = f32x4.add(c1, f32x4.mul(v, v128.load32_splat(g, 4)));
+      c2 = f32x4.add(c2, f32x4.mul(v, v128.load32_splat(g, 8)));
+      c3 = f32x4.add(c3, f32x4.mul(v, v128.load32_splat(g, 12)));
+      c4 = f32x4.add(c4, f32x4.mul(v, v128.load32_splat(g, 16)));
+      c5 = f32x4.add(c5, f32x4.mul(v, v128.load32_splat(g, 20)));
+      x += colStep;
+      g += ldg;
+    }
+  }
+  storeLanes(out, ldo, c0);
+  if (nv > 1) storeLanes(out + 4, ldo, c1);
+  if (nv > 2) storeLanes(out + 8, ldo, c2);
+  if (nv > 3) storeLanes(out + 12, ldo, c3);
+  if (nv > 4) storeLanes(out + 16, ldo, c4);
+  if (nv > 5) storeLanes(out + 20, ldo, c5);
+}
+
+/**
+ * One image of conv2dFilterDirect for one input channel and KW = 5 (DW = 1): window columns 0-3 as
+ * vectors of taps (filterRows4 on four rows at a time, filterRow6 on the rest), column 4 as before
+ * (filterDirect4 on its taps four at a time, filterDirect1 on the last tap when K mod 4 = 1). The
+ * same sums in the same order as the channel-vector loops, without their lanes past O.
+ */
+function filterByRows(xp: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize,
+  rowBytes: usize, KH: i32, O: i32, offs: usize, out: usize, ldo: usize): void {
+  const KW = 5, K = KH * KW, O8 = (O + 7) & ~7;
+  let kh = 0;
+  for (; kh + 4 <= KH; kh += 4) {
+    const xa = xp + <usize>kh * rowBytes, at = out + <usize>(kh * KW) * ldo;
+    for (let o = 0; o < O; o += 2) {
+      filterRows4(xa, gy + (<usize>o << 2), ldg, OH, OW, rowStep, colStep, rowBytes, KW, at + (<usize>o << 2), ldo,
+        o + 1 < O);
+    }
+  }
+  for (; kh < KH; kh++) {
+    const xa = xp + <usize>kh * rowBytes, at = out + <usize>(kh * KW) * ldo;
+    for (let o = 0; o < O; o += 6) {
+      filterRow6(xa, gy + (<usize>o << 2), ldg, OH, OW, rowStep, colStep, at + (<usize>o << 2), ldo, imin(6, O - o));
+    }
+  }
+  // Column 4: taps k = 5·kh + 4, five rows of out apart.
+  const last = (K & 3) == 1 ? KH - 1 : KH;
+  for (let ob = 0; ob < O8; ob += 8) {
+    const g = gy + (<usize>ob << 2);
+    for (let h = 0; h < last; h += 4) {
+      const k = h * KW + 4, ok = offs + (<usize>k << 2), s = <usize>(KW << 2);
+      filterDirect4(xp, g, ldg, OH, OW, rowStep, colStep, <usize>load<u32>(ok), <usize>load<u32>(ok + s),
+        <usize>load<u32>(ok + 2 * s), <usize>load<u32>(ok + 3 * s), out + <usize>k * ldo + (<usize>ob << 2),
+        <usize>KW * ldo);
+    }
+    if (last < KH) {
+      filterDirect1(xp, g, ldg, OH, OW, rowStep, colStep, <usize>load<u32>(offs + (<usize>(K - 1) << 2)),
+        out + <usize>(K - 1) * ldo + (<usize>ob << 2));
+    }
+  }
+}
+
 /**
  * Backward-filter for C ≤ 4: threads split the images; image n's Σ_pixels x[window] · gy goes to
  * partials[n][K][O8] (O8 = ⌈O/8⌉·8; lanes past O hold garbage that convFilterReduce ignores).
@@ -441,10 +621,17 @@ export function conv2dFilterDirect(params: usize, part: i32, parts: i32): void {
   tapOffsets(offs, KH, KW, C, DH, DW, Hp, Wp);
   const ldg = <usize>O << 2, ldo = <usize>O8 << 2;
   const rowStep = <usize>(SH * Wp) << 2, colStep = <usize>SW << 2;
+  // One channel, 5 wide, O not a multiple of 8: vectors over taps instead of lanes past O (and
+  // the column-4 tap groups stay whole fours: K mod 4 ≤ 1).
+  const byRows = C == 1 && KW == 5 && DW == 1 && (K & 3) <= 1 && (O & 7) != 0;
   for (let n = n0; n < n1; n++) {
     padImage(xp, x, n, H, W, C, Hp, Wp, PH, PW);
     const gyN = gy + <usize>(n * OH * OW) * ldg;
     const out = partials + <usize>(n * K) * ldo;
+    if (byRows) {
+      filterByRows(xp, gyN, ldg, OH, OW, rowStep, colStep, <usize>(DH * Wp) << 2, KH, O, offs, out, ldo);
+      continue;
+    }
     for (let ob = 0; ob < O8; ob += 8) {
       const g = gyN + (<usize>ob << 2);
       let k = 0;

@@ -28,8 +28,12 @@
  * reduction of only KH·KW·C terms per tap row wastes most of a tile: each image is copied into
  * a zero-padded planar buffer [C][Hp][Wp], then conv2dForwardDirect vectorises over 8 adjacent
  * output pixels × 4 output channels (stride 1 in width; a last group of 5 or 6 channels is one
- * tile of 6), and conv2dFilterDirect over 8 output channels × 4 taps, one image at a time into
- * per-image partial sums that convFilterReduce adds to gw in image order.
+ * tile of 6), or, when O is a multiple of 8, over 8 output channels × 4 adjacent pixels (no lane
+ * wasted, no transpose to store); conv2dFilterDirect over 8 output channels × 4 taps, or, for one
+ * input channel 5 wide and O not a multiple of 8 (LeNet's 6), over a window row's taps 0-3 × 2
+ * channels × 4 rows, one image at a time into per-image partial sums that convFilterReduce adds
+ * to gw in image order. Each sum keeps the order the first forms had, so the results are the same
+ * bits whichever form ran.
  *
  * Every output element is a single chain of float32 operations in a fixed order that depends only
  * on the geometry and on which tile, image or pixel block it belongs to, and threads split the

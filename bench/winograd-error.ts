@@ -3,8 +3,8 @@
  * both in float32 on the WebAssembly engine against the reference kernels in float64, on real
  * MNIST digits (the first layer) and ReLU of the first layer's float64 output (the second), with
  * He-initialised weights and unit-normal output gradients. Error = max |err| / max |exact| and
- * ‖err‖₂ / ‖exact‖₂ over the whole output. The forward of F(2×2) and of F(4×4, not built) is
- * also run by a float32 model (bench/winograd-model.ts), to show what F(4×4) would cost in
+ * ‖err‖₂ / ‖exact‖₂ over the whole output. The forward of F(2×2) and of F(3×3) and F(4×4), not built,
+ * is also run by a float32 model (bench/winograd-model.ts), to show what they would cost in
  * precision. `node dist/bench/winograd-error.js [images]`; bench/results/winograd-error.txt is its output.
  */
 import { Rng } from '../src/core/rng.js';
@@ -52,7 +52,7 @@ function layer(name: string, g: Conv2dGeometry, x: Float64Array, w: Float64Array
     k.conv2dBackwardFilter(xe, gye, gwe, null, g);
     console.log(`| ${name} | ${alg} | ${errors(ye, y64)} | ${errors(gxe, gx64)} | ${errors(gwe, gw64)} |`);
   }
-  for (const m of [2, 4] as const) {
+  for (const m of [2, 3, 4] as const) {
     console.log(`| ${name} | F(${m}×${m}, 3×3) float32 model | ${errors(winogradModelForward(m, xe, we, g), y64)} | – | – |`);
   }
   engine.arena.release(mark);

@@ -1,23 +1,31 @@
 /**
- * A float32 model of Winograd F(m×m, 3×3) forward (m = 2 or 4), for bench/winograd-error.ts: every
- * operation rounded to float32 as a kernel would, the products summed over channels in order.
- * The engine builds only F(2×2); this model measures what F(4×4) would cost in precision
- * (Lavin & Gray's matrices, points 0, ±1, ±2, ∞), and its F(2×2) row shows the model and the
- * engine's kernels agree. Channels-last x [N][H][W][C], weights [O][3][3][C], no padding, stride 1.
+ * A float32 model of Winograd F(m×m, 3×3) forward (m = 2, 3 or 4), for bench/winograd-error.ts:
+ * every operation rounded to float32 as a kernel would, the products summed over channels in order.
+ * The engine builds only F(2×2); this model measures what F(3×3) (points 0, ±1, −2, ∞) and F(4×4)
+ * (Lavin & Gray's matrices, points 0, ±1, ±2, ∞) would cost in precision, and its F(2×2) row shows
+ * the model and the engine's kernels agree. Channels-last x [N][H][W][C], weights [O][3][3][C], no
+ * padding, stride 1.
  */
 import type { Conv2dGeometry } from '../src/kernels/kernels.js';
 
 const f = Math.fround;
 
-interface Matrices { BT: number[][]; G: number[][]; AT: number[][] }
+/** Bᵀ (a×a), G (a×3), Aᵀ (m×a) of F(m×m, 3×3), a = m + 2: y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A. */
+export interface WinogradMatrices { BT: number[][]; G: number[][]; AT: number[][] }
 
-const F2: Matrices = {
+const F2: WinogradMatrices = {
   BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
   G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
   AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
 };
 
-const F4: Matrices = {
+const F3: WinogradMatrices = {
+  BT: [[-2, -1, 2, 1, 0], [0, 2, 3, 1, 0], [0, -2, 1, 1, 0], [0, -1, 0, 1, 0], [0, -2, -1, 2, 1]],
+  G: [[-1 / 2, 0, 0], [1 / 6, 1 / 6, 1 / 6], [1 / 2, -1 / 2, 1 / 2], [-1 / 6, 1 / 3, -2 / 3], [0, 0, 1]],
+  AT: [[1, 1, 1, 1, 0], [0, 1, -1, -2, 0], [0, 1, 1, 4, 1]],
+};
+
+const F4: WinogradMatrices = {
   BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0],
     [0, 4, 0, -5, 0, 1]],
   G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6],
@@ -45,9 +53,12 @@ function sandwich(L: number[][], X: Float32Array, cols: number, R: number[][]): 
   return out;
 }
 
-/** y = conv(x, w) by F(m×m, 3×3) in float32 (g: 3×3, stride 1, padding 0). */
-export function winogradModelForward(m: 2 | 4, x: ArrayLike<number>, w: ArrayLike<number>, g: Conv2dGeometry): Float32Array {
-  const { BT, G, AT } = m === 2 ? F2 : F4, a = m + 2, A2 = a * a;
+export const WINOGRAD_MATRICES: Record<2 | 3 | 4, WinogradMatrices> = { 2: F2, 3: F3, 4: F4 };
+
+/** y = conv(x, w) by F(m×m, 3×3) in float32 (g: 3×3, stride 1, padding 0); `matrices` for tests. */
+export function winogradModelForward(m: 2 | 3 | 4, x: ArrayLike<number>, w: ArrayLike<number>, g: Conv2dGeometry,
+  matrices = WINOGRAD_MATRICES[m]): Float32Array {
+  const { BT, G, AT } = matrices, a = m + 2, A2 = a * a;
   const { N, H, W, C, O, OH, OW } = g;
   const U = new Float32Array(A2 * C * O); // U[xi][c][o]
   for (let o = 0; o < O; o++) {

@@ -433,6 +433,7 @@ function poolGeometry(N: number, H: number, W: number, C: number, K: number, S: 
 const CONVS: Conv2dGeometry[] = [
   convGeometry(1, 1, 1, 1, 1, 1, 1),
   convGeometry(2, 8, 8, 1, 6, 5, 5, 1, 1, 2, 2),       // LeNet-5's first layer: one channel, padding
+  convGeometry(2, 7, 9, 1, 8, 3, 3, 1, 1, 1, 1),       // one channel, O a multiple of 8: the channel-vector forward
   convGeometry(1, 7, 9, 3, 5, 3, 3, 1, 1, 1, 1),
   convGeometry(2, 9, 7, 6, 9, 5, 5),                    // LeNet-5's second layer: many channels, no padding
   convGeometry(1, 9, 9, 5, 7, 3, 3, 2, 2, 1, 1),        // stride 2
