@@ -3,6 +3,7 @@
  * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
  */
 import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /**
@@ -305,26 +306,12 @@ function directTile2(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: 
  * 3 of 4 lanes; the same sums in the same order as directTile's. Stores the first np pixels (+ bias).
  */
 function channelTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, bias: usize): void {
-  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-  const oEnd = offs + (<usize>K << 2);
-  while (offs < oEnd) {
-    const xs = xa + <usize>load<u32>(offs);
-    const w0 = v128.load(wp), w1 = v128.load(wp, 16);
-    let v = v128.load32_splat(xs);
-    a0 = madd(a0, v, w0); b0 = madd(b0, v, w1);
-    v = v128.load32_splat(xs, 4);
-    a1 = madd(a1, v, w0); b1 = madd(b1, v, w1);
-    v = v128.load32_splat(xs, 8);
-    a2 = madd(a2, v, w0); b2 = madd(b2, v, w1);
-    v = v128.load32_splat(xs, 12);
-    a3 = madd(a3, v, w0); b3 = madd(b3, v, w1);
-    offs += 4;
-    wp += 32;
-  }
-  storePixel8(yo, a0, b0, bias);
-  if (np > 1) storePixel8(yo + ldy, a1, b1, bias);
-  if (np > 2) storePixel8(yo + 2 * ldy, a2, b2, bias);
-  if (np > 3) storePixel8(yo + 3 * ldy, a3, b3, bias);
+  // The 4×8 tile, its four rows gathered: pixel r's tap at *offs_k + xa + 4r.
+  tileGather(offs, 4, xa, wp, K);
+  storePixel8(yo, acc00, acc01, bias);
+  if (np > 1) storePixel8(yo + ldy, acc10, acc11, bias);
+  if (np > 2) storePixel8(yo + 2 * ldy, acc20, acc21, bias);
+  if (np > 3) storePixel8(yo + 3 * ldy, acc30, acc31, bias);
 }
 
 /** Channels 0-3 (a) and 4-7 (b) of one pixel at y (+ bias), and their ReLU when fused. */
