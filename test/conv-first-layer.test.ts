@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
+import type { WasmEngine } from '../src/engine/wasm-engine.js';
 import type { Conv2dGeometry } from '../src/kernels/kernels.js';
 import { referenceKernels as ref } from '../src/kernels/reference/index.js';
 import { assertClose, convGeometry } from './helpers.js';
@@ -68,21 +69,30 @@ function normals(rng: Rng, a: Float32Array): Float32Array {
   return a;
 }
 
-/** Backward-filter of g on every engine from the same seeded inputs: [gw, gb, x, gy, gw0, gb0] per engine. */
-function backwardFilter(g: Conv2dGeometry, seed: number): Float32Array[][] {
-  const { N, H, W, C, O, OH, OW, KH, KW } = g;
+/**
+ * `call` on every engine, given seeded normal arrays of these lengths in its arena (drawn in order);
+ * the arrays it returns, copied out before the arena is released, per engine.
+ */
+function onEveryEngine(seed: number, lengths: number[],
+  call: (engine: WasmEngine, a: Float32Array[]) => Float32Array[]): Float32Array[][] {
   return engines.map((engine) => {
     const mark = engine.arena.mark();
     try {
-      const rng = new Rng(seed), a = engine.arena;
-      const x = normals(rng, a.floats(N * H * W * C)), gy = normals(rng, a.floats(N * OH * OW * O));
-      const gw = normals(rng, a.floats(O * KH * KW * C)), gb = normals(rng, a.floats(O));
-      const gw0 = Float32Array.from(gw), gb0 = Float32Array.from(gb);
-      engine.kernels.conv2dBackwardFilter(x, gy, gw, gb, g);
-      return [gw, gb, x, gy, gw0, gb0].map((v) => Float32Array.from(v));
+      const rng = new Rng(seed);
+      return call(engine, lengths.map((n) => normals(rng, engine.arena.floats(n)))).map((v) => Float32Array.from(v));
     } finally {
       engine.arena.release(mark);
     }
+  });
+}
+
+/** Backward-filter of g on every engine from the same seeded inputs: [gw, gb, x, gy, gw0, gb0] per engine. */
+function backwardFilter(g: Conv2dGeometry, seed: number): Float32Array[][] {
+  const { N, H, W, C, O, OH, OW, KH, KW } = g;
+  return onEveryEngine(seed, [N * H * W * C, N * OH * OW * O, O * KH * KW * C, O], (engine, [x, gy, gw, gb]) => {
+    const gw0 = Float32Array.from(gw), gb0 = Float32Array.from(gb);
+    engine.kernels.conv2dBackwardFilter(x, gy, gw, gb, g);
+    return [gw, gb, x, gy, gw0, gb0];
   });
 }
 
@@ -218,17 +228,10 @@ function directForwardModel(x: Float32Array, w: Float32Array, b: Float32Array, g
 /** Forward (with a fused ReLU output) of g on every engine from the same seeded inputs: [y, relu, x, w, b] per engine. */
 function forward(g: Conv2dGeometry, seed: number): Float32Array[][] {
   const { N, H, W, C, O, OH, OW, KH, KW } = g;
-  return engines.map((engine) => {
-    const mark = engine.arena.mark();
-    try {
-      const rng = new Rng(seed), a = engine.arena;
-      const x = normals(rng, a.floats(N * H * W * C)), w = normals(rng, a.floats(O * KH * KW * C)), b = normals(rng, a.floats(O));
-      const y = normals(rng, a.floats(N * OH * OW * O)), relu = normals(rng, a.floats(y.length));
-      engine.kernels.conv2dForward(x, w, b, y, g, relu);
-      return [y, relu, x, w, b].map((v) => Float32Array.from(v));
-    } finally {
-      engine.arena.release(mark);
-    }
+  const out = N * OH * OW * O;
+  return onEveryEngine(seed, [N * H * W * C, O * KH * KW * C, O, out, out], (engine, [x, w, b, y, relu]) => {
+    engine.kernels.conv2dForward(x, w, b, y, g, relu);
+    return [y, relu, x, w, b];
   });
 }
 
