@@ -191,6 +191,35 @@ describe('wasm engine: bitwise identical results on 1, 2 and 3 threads', () => {
     }
   });
 
+  it('with the default split policy, a small dense layer\'s products (NET-A\'s 120→84) split, bitwise as on one thread', async () => {
+    const defaults = await Promise.all([1, 2].map((threads) => createWasmEngine({ threads })));
+    try {
+      /** The three products of a dense I→O layer on a batch of 64 (y with bias and ReLU, gx, gw), each with the parts it ran on. */
+      const dense = (engine: WasmEngine, I: number, O: number) => {
+        const inp = new Inputs(engine, 5), N = 64, out: { parts: number; bits: Uint32Array[] }[] = [];
+        const x = inp.normal(N * I), w = inp.normal(O * I), b = inp.normal(O), y = inp.zeros(N * O), r = inp.zeros(N * O);
+        const gy = inp.normal(N * O), gx = inp.zeros(N * I), gw = inp.zeros(O * I);
+        const bits = (...a: Float32Array[]) => a.map((v) => new Uint32Array(Float32Array.from(v).buffer));
+        const calls = [
+          () => { engine.kernels.denseForward(x, w, b, y, N, I, O, r); return bits(y, r); },
+          () => { engine.kernels.matmul(gy, w, gx, N, I, O, false, false, false); return bits(gx); },
+          () => { engine.kernels.denseBackward(x, w, gy, null, gw, null, N, I, O, true); return bits(gw); },
+        ];
+        for (const call of calls) out.push({ bits: call(), parts: engine.kernels.lastParts });
+        return out;
+      };
+      const [one, two] = defaults.map((engine) => dense(engine, 120, 84));
+      two.forEach((call, i) => {
+        assert.equal(one[i].parts, 1);
+        assert.equal(call.parts, 2, `call ${i} of dense 120→84 stayed on one thread`);
+        assert.deepEqual(call.bits, one[i].bits);
+      });
+      for (const call of dense(defaults[1], 84, 10)) assert.equal(call.parts, 1, 'dense 84→10 was split');
+    } finally {
+      await Promise.all(defaults.map((e) => e.dispose()));
+    }
+  });
+
   it('the same seed trains to bitwise identical weights on 1, 2 and 3 threads', async () => {
     // Every layer kind whose kernels split, dropout and max-pool ties drawn from the seed, Adam.
     const layers = [

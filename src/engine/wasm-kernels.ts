@@ -27,6 +27,12 @@ import { type ConvAlgorithm, WinogradConv, winogradFits, winogradPays } from './
 const NS_PER_FLOP = 1 / 40;      // ~40 GFLOP/s in the SIMD tiles
 const NS_PER_ELEMENT = 0.5;      // memory-bound passes
 const NS_PER_TRANSCENDENTAL = 5; // exp, tanh, log1p
+/**
+ * Matrix products at ~20 GFLOP/s: a small dense layer's products run at about half the tiles' speed
+ * (packing and edge tiles weigh more; NET-A's 120→84, 1.3 MFLOP, takes 50-60 µs on one thread), so
+ * at 40 they stayed on one thread, where two threads do them in ~0.6 of the time.
+ */
+const GEMM_NS_PER_FLOP = 1 / 20;
 
 const ACTIVATION_CODES: Record<ActivationKind, number> = { relu: 0, leaky_relu: 1, sigmoid: 2, tanh: 3, softplus: 4 };
 
@@ -118,7 +124,7 @@ export class WasmKernels implements Kernels {
     bias: Float32Array | null, relu: Float32Array | null = null): void {
     if (M === 0 || N === 0) return;
     const units = Math.max(Math.ceil(M / 4), Math.ceil(N / 8));
-    const parts = this.parts(2 * M * N * K * NS_PER_FLOP, units);
+    const parts = this.parts(2 * M * N * K * GEMM_NS_PER_FLOP, units);
     const per = this.rt.exports.gemmScratchBytes();
     const scratch = this.rt.scratch(per * parts);
     const u = this.rt.u32;
