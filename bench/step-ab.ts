@@ -192,6 +192,8 @@ const CASES: Record<string, Case> = {
   'ResNet-20 conv bwd-filter 32×32×16→32 k1 s2': convCase('bwdFilter', conv(32, 16, 32, 1, 0, 2)),
   'NET-A dense 400→120 fwd': denseCase('fwd', 400, 120),
   'NET-A dense 400→120 bwd': denseCase('bwd', 400, 120),
+  'NET-A dense 120→84 fwd': denseCase('fwd', 120, 84),
+  'NET-A dense 120→84 bwd': denseCase('bwd', 120, 84),
   'NET-B dense 9216→128 fwd': denseCase('fwd', 9216, 128),
   'NET-B dense 9216→128 bwd': denseCase('bwd', 9216, 128),
   'NET-B dense y = x·Wᵀ 64×128 K9216': productCase('xWt', 9216, 128),
