@@ -5,7 +5,7 @@
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileMask, tilePanel, tileSpill, tileStore } from './tile';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileMask, tilePanel, tilePanelRunsInto, tileSpill, tileStore } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-data with stride 1: scatter form ----------------------------------------------
@@ -199,6 +199,20 @@ function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: 
     if (nk == 0) continue;
     const rowN = imgN + (<usize>(ih * rowLen) << 2), rowM = imgM + (<usize>(ih * rowLen) << 2);
     const ap = strip + <usize>(OH - 1 - (ih + PH - k0 * DH)) * panelBytes;
+    if (inside && DH == 1 && CHUNK == 1) {
+      // Each window row's product summed into Z in registers as it ends (lanes past L cleared:
+      // they are 0·gy, zero unless gy holds an infinity or NaN, and must stay out of gx).
+      const left = i32x4.splat(L - (JB - 1) * 8);
+      const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
+      let wk = wb + <usize>k0 * khBytes, zc = zCols;
+      for (let jb = 0; jb < JB; jb++) {
+        tilePanelRunsInto(ap, wk, O, nk, zc, zRowBytes, jb == JB - 1 && (L & 7) != 0, m0, m1);
+        wk += jbBytes; zc += 32;
+      }
+      addRuns(rowN + (<usize>s0 << 2), zb, zRowBytes, (np - 1) * C + L, C, np);
+      if (both) addRuns(rowM + (<usize>s0 << 2), zb + 2 * zRowBytes, zRowBytes, C + L, C, 2);
+      continue;
+    }
     for (let jb = 0; jb < JB; jb++) {
       const wk = wb + <usize>jb * jbBytes + <usize>k0 * khBytes, col = jb * 8;
       // Runs of at most CHUNK window rows, each summed from zero, then added up in Z (or in gx).
