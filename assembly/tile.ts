@@ -31,13 +31,14 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
  * ROWS, row r at a_r, each stepping 4 bytes; GATHER, step k's four values at *a1 + a0 + 4r, the
  * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step);
  * GATHER_PAIR, as GATHER for rows 0 and 1, rows 2 and 3 at *(a1 + a3) + a0 + 4(r - 2). With
- * `carry` the sums continue from acc00..acc31, else from zero. ROWS only: `runs` runs of n
- * values each, the rows skipping `skip` bytes between runs (b runs on), so a window of several
- * rows is one run of the tile (1 and 0 elsewhere).
- * With `into` (PANEL; a compile-time constant), each of the `runs` runs is a sum of its own: it
- * starts from zero, keeps the lanes where m0/m1 are all ones (if `masked`), and is stored to rows
- * r of `out` (`stride` bytes apart) if it is the first, else added to them (out + sum); a and b
- * run on, and the accumulators stay in locals (acc00..acc31 are not written).
+ * `carry` the sums continue from acc00..acc31, else from zero. ROWS: `runs` runs of n values
+ * each, the rows skipping `skip` bytes between runs (b runs on), so a window of several rows is
+ * one run of the tile (1 and 0 elsewhere).
+ * With `into` (PANEL; a compile-time constant), each of the `runs` runs (a skipping `skip` bytes
+ * between them, b running on) is a sum of its own: it starts from zero, keeps the lanes where
+ * m0/m1 are all ones (if `masked`), and is stored to rows r of `out` (`stride` bytes apart) if it
+ * is the first, else added to them (out + sum); the accumulators stay in locals (acc00..acc31
+ * are not written).
  */
 @inline function tileRun(form: i32, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool,
   runs: i32, skip: usize, into: bool = false, out: usize = 0, stride: usize = 0, masked: bool = false,
@@ -106,14 +107,14 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
 }
 
 /**
- * `runs` runs of the tile over a packed panel, each of n steps and a sum of its own, a and b
- * running on from run to run: out = run 0 (+ run 1 (+ run 2 ...)), each added as it ends
+ * `runs` runs of the tile over a packed panel, each of n steps and a sum of its own, b running
+ * on from run to run and a skipping `skip` bytes between runs: out = run 0, then out + run 1, ...
  * (rows r of out `stride` bytes apart; lanes outside m0/m1 cleared first when `masked`). The
  * accumulators stay in registers: no spill to acc00..acc31 between a run and its addition.
  */
-@inline export function tilePanelRunsInto(a: usize, b: usize, n: i32, runs: i32, out: usize, stride: usize,
+@inline export function tilePanelRunsInto(a: usize, b: usize, n: i32, runs: i32, skip: usize, out: usize, stride: usize,
   masked: bool, m0: v128, m1: v128): void {
-  tileRun(PANEL, a, 0, 0, 0, b, n, false, runs, 0, true, out, stride, masked, m0, m1);
+  tileRun(PANEL, a, 0, 0, 0, b, n, false, runs, skip, true, out, stride, masked, m0, m1);
 }
 
 /** The tile over four rows of n floats each (row r at a_r). */
