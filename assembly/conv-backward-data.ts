@@ -172,8 +172,7 @@ function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: 
   const s0 = (ow0 - PW) * C;
   // All np runs inside the row: every full 8-column block adds with vectors.
   const inside = ow0 - PW >= 0 && ow0 + np - 1 - PW + KW <= W;
-  const rowSkip = <usize>(DH - 1) * panelBytes, left = i32x4.splat(L - (JB - 1) * 8);
-  const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
+  const rowSkip = <usize>(DH - 1) * panelBytes;
   for (let ih = 0; ih < H; ih++) {
     // The window rows kh that reach ih: an interval [k0, k0 + nk), gy rows oh = ih + PH - kh·DH.
     let k0 = 0, nk = 0;
@@ -190,9 +189,14 @@ function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: 
       // Each window row's product (a run of O steps) is summed into Z from the tile's registers as
       // it ends, lanes past L cleared (0·gy: zero unless gy holds an infinity or NaN; they must stay
       // out of gx); then the pixels' runs are summed and added to gx.
+      const left = i32x4.splat(L - (JB - 1) * 8);
+      const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
       let wk = wb + <usize>k0 * khBytes, zc = zCols;
       for (let jb = 0; jb < JB; jb++) {
-        tilePanelRunsInto(ap, wk, O, nk, rowSkip, zc, zRowBytes, jb == JB - 1 && (L & 7) != 0, m0, m1);
+        const masked = jb == JB - 1 && (L & 7) != 0;
+        // (A constant skip of 0 keeps the loop's pointer running on: ×1.05 on NET-A's conv2.)
+        if (DH == 1) tilePanelRunsInto(ap, wk, O, nk, 0, zc, zRowBytes, masked, m0, m1);
+        else tilePanelRunsInto(ap, wk, O, nk, rowSkip, zc, zRowBytes, masked, m0, m1);
         wk += jbBytes; zc += 32;
       }
       addRuns(rowN + (<usize>s0 << 2), zb, zRowBytes, (np - 1) * C + L, C, np);
