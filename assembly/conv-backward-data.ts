@@ -188,7 +188,9 @@ function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: 
     if (inside) {
       // Each window row's product (a run of O steps) is summed into Z from the tile's registers as
       // it ends, lanes past L cleared (0·gy: zero unless gy holds an infinity or NaN; they must stay
-      // out of gx); then the pixels' runs are summed and added to gx.
+      // out of gx); then the pixels' runs are summed and added to gx. The runs start from their
+      // first product, not from +0: that changes only the sign of a zero sum, and gx, which starts
+      // at +0, adds any zero as +0, so gx keeps the bits of sums from +0.
       const left = i32x4.splat(L - (JB - 1) * 8);
       const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
       let wk = wb + <usize>k0 * khBytes, zc = zCols;

@@ -34,8 +34,9 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
  * `carry` the sums continue from acc00..acc31, else from zero. ROWS: `runs` runs of n values
  * each, the rows skipping `skip` bytes between runs (b runs on), so a window of several rows is
  * one run of the tile (1 and 0 elsewhere).
- * With `into` (PANEL; a compile-time constant), each of the `runs` runs (a skipping `skip` bytes
- * between them, b running on) is a sum of its own: it starts from zero, keeps the lanes where
+ * With `into` (PANEL; a compile-time constant; n ≥ 1), each of the `runs` runs (a skipping
+ * `skip` bytes between them, b running on) is a sum of its own: it starts from its first product
+ * (not 0 + product: the same number but for the sign of a zero product), keeps the lanes where
  * m0/m1 are all ones (if `masked`), and is stored to rows r of `out` (`stride` bytes apart) if it
  * is the first, else added to them (out + sum); the accumulators stay in locals (acc00..acc31
  * are not written).
@@ -51,6 +52,19 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
   let run = 0;
   while (true) {
     const aEnd = a0 + (<usize>n << (form == PANEL ? 4 : 2)), bEnd = b + (<usize>n << 5);
+    if (into) {
+      // Step 0 is its product alone: one add fewer per lane and run.
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let x = v128.load32_splat(a0);
+      c00 = f32x4.mul(x, b0); c01 = f32x4.mul(x, b1);
+      x = v128.load32_splat(a0, 4);
+      c10 = f32x4.mul(x, b0); c11 = f32x4.mul(x, b1);
+      x = v128.load32_splat(a0, 8);
+      c20 = f32x4.mul(x, b0); c21 = f32x4.mul(x, b1);
+      x = v128.load32_splat(a0, 12);
+      c30 = f32x4.mul(x, b0); c31 = f32x4.mul(x, b1);
+      a0 += 16; b += 32;
+    }
     while (form == GATHER || form == GATHER_PAIR ? b < bEnd : a0 < aEnd) {
       const b0 = v128.load(b), b1 = v128.load(b, 16);
       const gather = form == GATHER || form == GATHER_PAIR;
@@ -91,7 +105,6 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
       }
       v128.store(out, c00); v128.store(out, c01, 16); v128.store(o1, c10); v128.store(o1, c11, 16);
       v128.store(o2, c20); v128.store(o2, c21, 16); v128.store(o3, c30); v128.store(o3, c31, 16);
-      c00 = f32x4.splat(0); c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
     }
     if (runs <= 1 || ++run == runs) break;
     a0 += skip; a1 += skip; a2 += skip; a3 += skip;
@@ -107,8 +120,9 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
 }
 
 /**
- * `runs` runs of the tile over a packed panel, each of n steps and a sum of its own, b running
- * on from run to run and a skipping `skip` bytes between runs: out = run 0, then out + run 1, ...
+ * `runs` runs of the tile over a packed panel, each of n ≥ 1 steps and a sum of its own (from its
+ * first product, so a sum of -0 products is -0, where 0 + ... would give +0), b running on from
+ * run to run and a skipping `skip` bytes between runs: out = run 0, then out + run 1, ...
  * (rows r of out `stride` bytes apart; lanes outside m0/m1 cleared first when `masked`). The
  * accumulators stay in registers: no spill to acc00..acc31 between a run and its addition.
  */

@@ -6,7 +6,8 @@
  * windows lie inside the row, Z_r = ((t_k0 + t_k1) + ...) (kh increasing) for each pixel r, then
  * S = ((Z_0 + Z_1) + Z_2) + Z_3 at each gx position (a pixel whose window misses it adds 0), and
  * gx += S; elsewhere each t_kh is added to gx as it comes, column blocks of 8 positions, then kh,
- * then pixels. gx starts at +0, strips follow in ow order. A float32 model of that chain
+ * then pixels. gx starts at +0, strips follow in ow order. (The engine's runs start from their
+ * first product rather than +0; gx, which adds a zero sum as +0, cannot tell.) A float32 model of that chain
  * (Math.fround after each operation) must give the engine's bits; a kernel that sums its window
  * rows in one chain (fewer stores, larger error) is caught (last test).
  */
@@ -120,6 +121,21 @@ describe('scatter backward-data: one summation chain per gx value, on every path
         const want = scatterChain(gy, w, g), bad = firstDifference(gx, want);
         assert.equal(bad, -1, `${THREADS[t]} threads, ${tag(g)}: element ${bad} is ${gx[bad]}, the chain gives ${want[bad]}`);
       }
+    }
+  });
+
+  it('gives +0, as the chain does, where every product is -0 (gy of zeros against negative weights)', () => {
+    // The kernel's runs start from their first product (-0 here), not from +0: gx must still read +0.
+    const g = CASES[0], engine = engines[1], mark = engine.arena.mark();
+    try {
+      const gy = engine.arena.floats(g.N * g.OH * g.OW * g.O).fill(0), w = engine.arena.floats(g.O * g.KH * g.KW * g.C).fill(-1.5);
+      const gx = engine.arena.floats(g.N * g.H * g.W * g.C).fill(-0);
+      engine.kernels.conv2dBackwardData(gy, w, gx, g);
+      const bits = new Uint32Array(Float32Array.from(gx).buffer), want = scatterChain(Float32Array.from(gy), Float32Array.from(w), g);
+      assert.equal(bits.findIndex((b) => b !== 0), -1, 'gx holds a -0 or a non-zero');
+      assert.equal(firstDifference(Float32Array.from(gx), want), -1);
+    } finally {
+      engine.arena.release(mark);
     }
   });
 
