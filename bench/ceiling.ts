@@ -7,7 +7,7 @@
  */
 import { Sequential, type ArchitectureConfig } from '../src/network/sequential.js';
 import { referenceEngine } from '../src/node/engine.js';
-import type { Conv2dGeometry, Kernels } from '../src/kernels/kernels.js';
+import type { Conv2dGeometry } from '../src/kernels/kernels.js';
 import { winogradFits, winogradPays } from '../src/engine/winograd.js';
 
 type ConvPass = 'conv2dForward' | 'conv2dBackwardData' | 'conv2dBackwardFilter';
@@ -33,22 +33,27 @@ export function callProductFlops(name: Counted, args: unknown[]): number {
   return Math.ceil(h / 2) * Math.ceil(w / 2) * 16 * g.C * g.O * 2;
 }
 
-/** Product flops per image of one training step (forward and back-propagation), counted from the calls a step makes. */
-export function stepProductFlops(config: ArchitectureConfig): number {
-  const engine = referenceEngine();
-  let flops = 0;
-  const counting = new Proxy(engine.kernels, {
+/** `kernels` with `seen(name, args)` called before each of its methods runs. */
+export function watchedKernels<K extends object>(kernels: K, seen: (name: string, args: unknown[]) => void): K {
+  return new Proxy(kernels, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (/^(conv2d(Forward|BackwardData|BackwardFilter)|dense(Forward|Backward))$/.test(String(key))) {
-          flops += callProductFlops(key as Counted, args);
-        }
+        seen(String(key), args);
         return value.apply(target, args);
       };
     },
-  }) as Kernels;
+  });
+}
+
+/** Product flops per image of one training step (forward and back-propagation), counted from the calls a step makes. */
+export function stepProductFlops(config: ArchitectureConfig): number {
+  const engine = referenceEngine();
+  let flops = 0;
+  const counting = watchedKernels(engine.kernels, (name, args) => {
+    if (/^(conv2d(Forward|BackwardData|BackwardFilter)|dense(Forward|Backward))$/.test(name)) flops += callProductFlops(name as Counted, args);
+  });
   const net = Sequential.fromConfig(config, { seed: 1, arena: engine.arena, kernels: counting });
   net.gradient(net.inputBuffer(1), { labels: new Int32Array(1) }, 1);
   return flops;

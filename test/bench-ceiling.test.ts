@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { callProductFlops, stepProductFlops, takesWinograd } from '../bench/ceiling.js';
+import { callProductFlops, stepProductFlops, takesWinograd, watchedKernels } from '../bench/ceiling.js';
 import { BENCH_NETWORKS } from '../bench/networks.js';
 import { createWasmEngine } from '../src/engine/node-loader.js';
 import type { WasmKernels } from '../src/engine/wasm-kernels.js';
@@ -51,17 +51,10 @@ describe('bench ceiling: the products of a training step', () => {
       kernels.winograd.forward = (...a: Parameters<typeof forward>) => { taken.push(a[14] ? 'data' : 'forward'); forward(...a); };
       kernels.winograd.backwardFilter = (...a: Parameters<typeof backwardFilter>) => { taken.push('filter'); backwardFilter(...a); };
       const predicted: string[] = [];
-      const counting = new Proxy(kernels, {
-        get(target, key) {
-          const value = Reflect.get(target, key);
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            const pass = { conv2dForward: 'forward', conv2dBackwardData: 'data', conv2dBackwardFilter: 'filter' }[String(key)];
-            const g = args[key === 'conv2dBackwardData' ? 3 : 4] as Conv2dGeometry;
-            if (pass && takesWinograd(key as 'conv2dForward', g)) predicted.push(pass);
-            return value.apply(target, args);
-          };
-        },
+      const passes: Record<string, string> = { conv2dForward: 'forward', conv2dBackwardData: 'data', conv2dBackwardFilter: 'filter' };
+      const counting = watchedKernels(kernels, (name, args) => {
+        const g = args[name === 'conv2dBackwardData' ? 3 : 4] as Conv2dGeometry;
+        if (passes[name] && takesWinograd(name as 'conv2dForward', g)) predicted.push(passes[name]);
       });
       const net = Sequential.fromConfig(MIXED, { seed: 3, arena: engine.arena, kernels: counting });
       net.gradient(net.inputBuffer(2), { labels: new Int32Array([1, 2]) }, 2);
