@@ -5,7 +5,7 @@
 import { imax, imin, pi, pp, shareStart, thread } from './common';
 import { pack4, STORE_ACC, storeRow } from './gemm';
 import { G, convTile, writeEntry, zeroBytes } from './conv-forward';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileMask, tilePanel, tileSpill, tileStore } from './tile';
+import { tilePanel, tilePanelRunsInto, tileSpill } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 // ---- backward-data with stride 1: scatter form ----------------------------------------------
@@ -93,25 +93,6 @@ export function convScatterScratchBytes(C: i32, O: i32, KW: i32, OH: i32): i32 {
 }
 
 /**
- * Window rows summed in one run of the tile (K = CHUNK·O); the runs are then added in Z. Longer
- * runs pay less for the tile's start and stores, but make longer float32 chains: on NET-A's conv2
- * (3 seeds, against float64) 2 rows ran ×1.09 faster with a mean error 13% above main's, all 5
- * rows ×1.2 faster with 48% above; 1 row keeps the error at or below main's.
- */
-const CHUNK: i32 = 1;
-
-/** Rows r of out (stride bytes apart) += the tile's accumulators. */
-@inline function tileAddTo(out: usize, stride: usize): void {
-  v128.store(out, f32x4.add(v128.load(out), acc00)); v128.store(out, f32x4.add(v128.load(out, 16), acc01), 16);
-  out += stride;
-  v128.store(out, f32x4.add(v128.load(out), acc10)); v128.store(out, f32x4.add(v128.load(out, 16), acc11), 16);
-  out += stride;
-  v128.store(out, f32x4.add(v128.load(out), acc20)); v128.store(out, f32x4.add(v128.load(out, 16), acc21), 16);
-  out += stride;
-  v128.store(out, f32x4.add(v128.load(out), acc30)); v128.store(out, f32x4.add(v128.load(out, 16), acc31), 16);
-}
-
-/**
  * Images per work unit of the scatter form: 2 when rows end in a group of 2 pixels (OW = 4m + 2),
  * whose strips of the two images share one tile, else 1.
  */
@@ -128,15 +109,19 @@ export function convScatterUnits(N: i32, OW: i32): i32 {
  * gx = ∂/∂x for stride 1 (and unit width dilation), scatter form. For 4 adjacent gy pixels of a
  * row (a column strip) and one gx row ih, Z[r][kw·C + c] = Σ_kh Σ_o gy[oh_kh, ow_r, o] · w[o, kh, kw, c]
  * over the window rows kh that reach ih from gy row oh_kh = ih + PH - kh·DH: one 4×8 tile per 8
- * columns and run of CHUNK window rows (K = CHUNK·O), the runs added up in a Z buffer. The
- * strip's gy pixels are packed once per image as panels [O][4], one per gy row, rows in reverse
- * order, so the rows a gx row needs follow on (DH = 1) and meet the weights packed
+ * columns and window row (K = O), each a sum of its own, added up in a Z buffer straight from the
+ * tile's registers (tilePanelRunsInto). One window row per run keeps the float32 chains short
+ * (an earlier form of this kernel on NET-A's conv2, 3 seeds, against float64: runs of 2 rows ran
+ * ×1.09 faster with a mean error 13% higher, all 5 rows ×1.2 faster with 48% higher). The strip's
+ * gy pixels are packed once per image as panels [O][4], one per gy row, rows in reverse order, so
+ * the rows a gx row needs follow on (DH panels apart) and meet the weights packed
  * [columns][kh][O][8] in one stretch. Row r of Z adds to the run of gx row ih that pixel r's window
  * row covers (KW·C contiguous values from column ow_r - PW), once per gx row and strip. A last
  * group of 2 pixels takes the same 2 pixels of the next image as tile rows 2 and 3 (threads then
  * split pairs of images). Threads split the images; within an image the additions run in a fixed
  * order (strips, then gx rows, then columns), so every gx value is the same chain of float32
- * operations for any split. No tap in the padding is ever computed.
+ * operations for any split (test/conv-scatter-order.test.ts models it). No tap in the padding is
+ * ever computed.
  */
 export function conv2dBackwardDataScatter(params: usize, part: i32, parts: i32): void {
   const gx = pp(params, Conv.Out);
@@ -187,6 +172,7 @@ function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: 
   const s0 = (ow0 - PW) * C;
   // All np runs inside the row: every full 8-column block adds with vectors.
   const inside = ow0 - PW >= 0 && ow0 + np - 1 - PW + KW <= W;
+  const rowSkip = <usize>(DH - 1) * panelBytes;
   for (let ih = 0; ih < H; ih++) {
     // The window rows kh that reach ih: an interval [k0, k0 + nk), gy rows oh = ih + PH - kh·DH.
     let k0 = 0, nk = 0;
@@ -199,36 +185,35 @@ function scatterStrip(params: usize, strip: usize, zero: usize, tmp: usize, zb: 
     if (nk == 0) continue;
     const rowN = imgN + (<usize>(ih * rowLen) << 2), rowM = imgM + (<usize>(ih * rowLen) << 2);
     const ap = strip + <usize>(OH - 1 - (ih + PH - k0 * DH)) * panelBytes;
-    for (let jb = 0; jb < JB; jb++) {
-      const wk = wb + <usize>jb * jbBytes + <usize>k0 * khBytes, col = jb * 8;
-      // Runs of at most CHUNK window rows, each summed from zero, then added up in Z (or in gx).
-      for (let i0 = 0; i0 < nk; i0 += CHUNK) {
-        const ci = imin(CHUNK, nk - i0), a0 = ap + <usize>(i0 * DH) * panelBytes, w0 = wk + <usize>i0 * khBytes;
-        if (DH == 1) {
-          tilePanel(a0, w0, ci * O, false);
-        } else {
-          for (let i = 0; i < ci; i++) tilePanel(a0 + <usize>(i * DH) * panelBytes, w0 + <usize>i * khBytes, O, i > 0);
-        }
-        if (inside) {
-          if (col + 8 > L) {
-            // Lanes past L are 0·gy: zero unless gy holds an infinity or NaN; keep them out of gx.
-            const left = i32x4.splat(L - col);
-            const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
-            tileMask(m0, m1);
-          }
-          if (i0 == 0) tileStore(zCols + (<usize>col << 2), zRowBytes);
-          else tileAddTo(zCols + (<usize>col << 2), zRowBytes);
-        } else {
-          tileSpill(tmp);
-          const left = L - col, f = s0 + col;
-          for (let r = 0; r < np; r++) scatterEdge(tmp, r, rowN, f + r * C, rowLen, left);
-          if (both) for (let r = 2; r < 4; r++) scatterEdge(tmp, r, rowM, f + (r - 2) * C, rowLen, left);
-        }
-      }
-    }
     if (inside) {
+      // Each window row's product (a run of O steps) is summed into Z from the tile's registers as
+      // it ends, lanes past L cleared (0·gy: zero unless gy holds an infinity or NaN; they must stay
+      // out of gx); then the pixels' runs are summed and added to gx. The runs start from their
+      // first product, not from +0: that changes only the sign of a zero sum, and gx, which starts
+      // at +0, adds any zero as +0, so gx keeps the bits of sums from +0.
+      const left = i32x4.splat(L - (JB - 1) * 8);
+      const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), left), m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), left);
+      let wk = wb + <usize>k0 * khBytes, zc = zCols;
+      for (let jb = 0; jb < JB; jb++) {
+        const masked = jb == JB - 1 && (L & 7) != 0;
+        // (A constant skip of 0 keeps the loop's pointer running on: ×1.05 on NET-A's conv2.)
+        if (DH == 1) tilePanelRunsInto(ap, wk, O, nk, 0, zc, zRowBytes, masked, m0, m1);
+        else tilePanelRunsInto(ap, wk, O, nk, rowSkip, zc, zRowBytes, masked, m0, m1);
+        wk += jbBytes; zc += 32;
+      }
       addRuns(rowN + (<usize>s0 << 2), zb, zRowBytes, (np - 1) * C + L, C, np);
       if (both) addRuns(rowM + (<usize>s0 << 2), zb + 2 * zRowBytes, zRowBytes, C + L, C, 2);
+      continue;
+    }
+    // At the row's edges each window row's product goes to gx as it ends, position by position.
+    for (let jb = 0; jb < JB; jb++) {
+      const col = jb * 8, left = L - col, f = s0 + col;
+      for (let i = 0; i < nk; i++) {
+        tilePanel(ap + <usize>(i * DH) * panelBytes, wb + <usize>jb * jbBytes + <usize>(k0 + i) * khBytes, O, false);
+        tileSpill(tmp);
+        for (let r = 0; r < np; r++) scatterEdge(tmp, r, rowN, f + r * C, rowLen, left);
+        if (both) for (let r = 2; r < 4; r++) scatterEdge(tmp, r, rowM, f + (r - 2) * C, rowLen, left);
+      }
     }
   }
 }

@@ -31,12 +31,19 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
  * ROWS, row r at a_r, each stepping 4 bytes; GATHER, step k's four values at *a1 + a0 + 4r, the
  * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step);
  * GATHER_PAIR, as GATHER for rows 0 and 1, rows 2 and 3 at *(a1 + a3) + a0 + 4(r - 2). With
- * `carry` the sums continue from acc00..acc31, else from zero. ROWS only: `runs` runs of n
- * values each, the rows skipping `skip` bytes between runs (b runs on), so a window of several
- * rows is one run of the tile (1 and 0 elsewhere).
+ * `carry` the sums continue from acc00..acc31, else from zero. ROWS: `runs` runs of n values
+ * each, the rows skipping `skip` bytes between runs (b runs on), so a window of several rows is
+ * one run of the tile (1 and 0 elsewhere).
+ * With `into` (PANEL; a compile-time constant; n ≥ 1), each of the `runs` runs (a skipping
+ * `skip` bytes between them, b running on) is a sum of its own: it starts from its first product
+ * (not 0 + product: the same number but for the sign of a zero product), keeps the lanes where
+ * m0/m1 are all ones (if `masked`), and is stored to rows r of `out` (`stride` bytes apart) if it
+ * is the first, else added to them (out + sum); the accumulators stay in locals (acc00..acc31
+ * are not written).
  */
 @inline function tileRun(form: i32, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool,
-  runs: i32, skip: usize): void {
+  runs: i32, skip: usize, into: bool = false, out: usize = 0, stride: usize = 0, masked: bool = false,
+  m0: v128 = i32x4.splat(-1), m1: v128 = i32x4.splat(-1)): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   if (carry) {
     c00 = acc00; c01 = acc01; c10 = acc10; c11 = acc11; c20 = acc20; c21 = acc21; c30 = acc30; c31 = acc31;
@@ -45,6 +52,19 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
   let run = 0;
   while (true) {
     const aEnd = a0 + (<usize>n << (form == PANEL ? 4 : 2)), bEnd = b + (<usize>n << 5);
+    if (into) {
+      // Step 0 is its product alone: one add fewer per lane and run.
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let x = v128.load32_splat(a0);
+      c00 = f32x4.mul(x, b0); c01 = f32x4.mul(x, b1);
+      x = v128.load32_splat(a0, 4);
+      c10 = f32x4.mul(x, b0); c11 = f32x4.mul(x, b1);
+      x = v128.load32_splat(a0, 8);
+      c20 = f32x4.mul(x, b0); c21 = f32x4.mul(x, b1);
+      x = v128.load32_splat(a0, 12);
+      c30 = f32x4.mul(x, b0); c31 = f32x4.mul(x, b1);
+      a0 += 16; b += 32;
+    }
     while (form == GATHER || form == GATHER_PAIR ? b < bEnd : a0 < aEnd) {
       const b0 = v128.load(b), b1 = v128.load(b, 16);
       const gather = form == GATHER || form == GATHER_PAIR;
@@ -71,15 +91,44 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
       }
       b += 32;
     }
+    if (into) {
+      if (masked) {
+        c00 = v128.and(c00, m0); c01 = v128.and(c01, m1); c10 = v128.and(c10, m0); c11 = v128.and(c11, m1);
+        c20 = v128.and(c20, m0); c21 = v128.and(c21, m1); c30 = v128.and(c30, m0); c31 = v128.and(c31, m1);
+      }
+      const o1 = out + stride, o2 = out + 2 * stride, o3 = out + 3 * stride;
+      if (run > 0) {
+        c00 = f32x4.add(v128.load(out), c00); c01 = f32x4.add(v128.load(out, 16), c01);
+        c10 = f32x4.add(v128.load(o1), c10); c11 = f32x4.add(v128.load(o1, 16), c11);
+        c20 = f32x4.add(v128.load(o2), c20); c21 = f32x4.add(v128.load(o2, 16), c21);
+        c30 = f32x4.add(v128.load(o3), c30); c31 = f32x4.add(v128.load(o3, 16), c31);
+      }
+      v128.store(out, c00); v128.store(out, c01, 16); v128.store(o1, c10); v128.store(o1, c11, 16);
+      v128.store(o2, c20); v128.store(o2, c21, 16); v128.store(o3, c30); v128.store(o3, c31, 16);
+    }
     if (runs <= 1 || ++run == runs) break;
     a0 += skip; a1 += skip; a2 += skip; a3 += skip;
   }
-  acc00 = c00; acc01 = c01; acc10 = c10; acc11 = c11; acc20 = c20; acc21 = c21; acc30 = c30; acc31 = c31;
+  if (!into) {
+    acc00 = c00; acc01 = c01; acc10 = c10; acc11 = c11; acc20 = c20; acc21 = c21; acc30 = c30; acc31 = c31;
+  }
 }
 
 /** The tile over a packed panel a[k][4], k < n. */
 @inline export function tilePanel(a: usize, b: usize, n: i32, carry: bool): void {
   tileRun(PANEL, a, 0, 0, 0, b, n, carry, 1, 0);
+}
+
+/**
+ * `runs` runs of the tile over a packed panel, each of n ≥ 1 steps and a sum of its own (from its
+ * first product, so a sum of -0 products is -0, where 0 + ... would give +0), b running on from
+ * run to run and a skipping `skip` bytes between runs: out = run 0, then out + run 1, ...
+ * (rows r of out `stride` bytes apart; lanes outside m0/m1 cleared first when `masked`). The
+ * accumulators stay in registers: no spill to acc00..acc31 between a run and its addition.
+ */
+@inline export function tilePanelRunsInto(a: usize, b: usize, n: i32, runs: i32, skip: usize, out: usize, stride: usize,
+  masked: bool, m0: v128, m1: v128): void {
+  tileRun(PANEL, a, 0, 0, 0, b, n, false, runs, skip, true, out, stride, masked, m0, m1);
 }
 
 /** The tile over four rows of n floats each (row r at a_r). */

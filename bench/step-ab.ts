@@ -186,6 +186,8 @@ const CASES: Record<string, Case> = {
   'NET-A conv2 bwd-filter': convCase('bwdFilter', conv(14, 6, 16, 5, 0)),
   'NET-B conv2 direct fwd 26×26×32→64 k3': direct(convCase('fwd', conv(26, 32, 64, 3, 0))),
   'NET-B conv2 direct bwd-filter': direct(convCase('bwdFilter', conv(26, 32, 64, 3, 0))),
+  'NET-B conv2 direct bwd-data': direct(convCase('bwdData', conv(26, 32, 64, 3, 0))),
+  'ResNet-20 conv direct bwd-data 32×32×16→16 k3 p1': direct(convCase('bwdData', conv(32, 16, 16, 3, 1))),
   'ResNet-20 conv fwd 32×32×16→32 k3 s2 p1': convCase('fwd', conv(32, 16, 32, 3, 1, 2)),
   'ResNet-20 conv bwd-filter 32×32×16→32 k3 s2 p1': convCase('bwdFilter', conv(32, 16, 32, 3, 1, 2)),
   'ResNet-20 conv fwd 32×32×16→32 k1 s2': convCase('fwd', conv(32, 16, 32, 1, 0, 2)),

@@ -299,6 +299,29 @@ describe('wasm engine: convolutions that read x in place (windows inside the inp
     caught(g, 'bwdF', rotate);
     caught(g, 'fwd', rotate);
   });
+
+  it('the check sees a paired tail taken from the wrong window row (negative test)', () => {
+    // LeNet's window rows are 30 columns (L % 4 = 2): backward-filter sums the last two columns of rows
+    // 0-1 and of rows 2-3 in one tile (tileGatherPair). A pair whose second half read its own row again
+    // would give row kh + 1 the sums of row kh in columns 28-29; the same check must refuse that.
+    const g = convGeometry(2, 14, 14, 6, 16, 5, 5), L = g.KW * g.C, J = g.KH * L;
+    const engine = engines[0], mark = engine.arena.mark();
+    try {
+      const inp = new Inputs(engine, 23);
+      const x = inp.normal(g.N * g.H * g.W * g.C), gy = inp.normal(g.N * g.OH * g.OW * g.O), gw = inp.zeros(g.O * J);
+      engine.kernels.conv2dBackwardFilter(x, gy, gw, null, g);
+      const expected = new Float32Array(gw.length);
+      ref.conv2dBackwardFilter(Float32Array.from(x), Float32Array.from(gy), expected, null, g);
+      assertClose(gw, expected, TOL, `bwdF ${tag(g)}`);
+      const wrongPair = Float32Array.from(gw);
+      for (let o = 0; o < g.O; o++) {
+        for (const kh of [1, 3]) for (const j of [L - 2, L - 1]) wrongPair[o * J + kh * L + j] = gw[o * J + (kh - 1) * L + j];
+      }
+      assert.throws(() => assertClose(wrongPair, expected, TOL, `bwdF ${tag(g)}, wrong pair`), /scaled error/);
+    } finally {
+      engine.arena.release(mark);
+    }
+  });
 });
 
 describe('wasm engine: 2×2 stride-2 max-pool', () => {
