@@ -3,7 +3,7 @@
  * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
  */
 import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather } from './tile';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather, tilePanelGatherB } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /**
@@ -109,26 +109,9 @@ export function convDirectScratchBytes(params: usize): i32 {
  */
 function directTile(xa: usize, offs: usize, K: i32, wp: usize, yo: usize, ldy: usize, np: i32, nv: i32,
   bias: usize): void {
-  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-  const oEnd = offs + (<usize>K << 2);
-  while (offs < oEnd) {
-    const xs = xa + <usize>load<u32>(offs);
-    const x0 = v128.load(xs), x1 = v128.load(xs, 16);
-    let w = v128.load32_splat(wp);
-    a0 = f32x4.add(a0, f32x4.mul(x0, w));
-    b0 = f32x4.add(b0, f32x4.mul(x1, w));
-    w = v128.load32_splat(wp, 4);
-    a1 = f32x4.add(a1, f32x4.mul(x0, w));
-    b1 = f32x4.add(b1, f32x4.mul(x1, w));
-    w = v128.load32_splat(wp, 8);
-    a2 = f32x4.add(a2, f32x4.mul(x0, w));
-    b2 = f32x4.add(b2, f32x4.mul(x1, w));
-    w = v128.load32_splat(wp, 12);
-    a3 = f32x4.add(a3, f32x4.mul(x0, w));
-    b3 = f32x4.add(b3, f32x4.mul(x1, w));
-    offs += 4;
-    wp += 16;
-  }
+  // The 4×8 tile, rows = the 4 channels (panel wp), lanes = the 8 pixels of tap k at xa + offs_k.
+  tilePanelGatherB(wp, offs, 4, xa, K);
+  const a0 = acc00, b0 = acc01, a1 = acc10, b1 = acc11, a2 = acc20, b2 = acc21, a3 = acc30, b3 = acc31;
   // a_j holds channel j of pixels 0..3, b_j of pixels 4..7: transpose to one vector per pixel.
   let t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
   let t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);

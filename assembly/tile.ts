@@ -1,11 +1,12 @@
 /**
  * The engine's one 4×8 register tile: acc[r][0..8] (+)= Σ_{k<n} a_r[k] · b[k][0..8] for rows
- * r = 0..3, b packed [k][8] (two f32x4 per k), eight f32x4 accumulators. Every GEMM-shaped kernel
+ * r = 0..3, b[k] two f32x4 (packed [k][8], or gathered), eight f32x4 accumulators. Every GEMM-shaped kernel
  * (gemm, convolution forward and backward, Winograd) runs this loop; each stores the result its
  * own way.
  *
  * a comes in one of two layouts: a packed panel a[k][4] (the four rows interleaved, loaded with
- * immediate offsets from one pointer) or four rows of their own (four pointers).
+ * immediate offsets from one pointer) or four rows of their own (four pointers), or gathered
+ * through a table of pointers; b is packed, or gathered (step k's 8 values where a table says).
  * The helpers are @inline, so the layout flag is a constant and -O3 keeps only its loads: the
  * loop is the one each kernel had written out by hand.
  *
@@ -23,14 +24,16 @@ export let acc21: v128 = f32x4(0, 0, 0, 0);
 export let acc30: v128 = f32x4(0, 0, 0, 0);
 export let acc31: v128 = f32x4(0, 0, 0, 0);
 
-/** Layouts of a (compile-time constants of tileRun). */
-const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
+/** Layouts of a and b (compile-time constants of tileRun). */
+const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATHER_B: i32 = 4;
 
 /**
  * The loop, by the layout of a: PANEL, row r at a0 + 4r, a0 stepping 16 bytes (a1..a3 unused);
  * ROWS, row r at a_r, each stepping 4 bytes; GATHER, step k's four values at *a1 + a0 + 4r, the
  * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step);
- * GATHER_PAIR, as GATHER for rows 0 and 1, rows 2 and 3 at *(a1 + a3) + a0 + 4(r - 2). With
+ * GATHER_PAIR, as GATHER for rows 0 and 1, rows 2 and 3 at *(a1 + a3) + a0 + 4(r - 2);
+ * GATHER_B, a as PANEL and b gathered: step k's 8 values at b + *a1, the table pointer a1
+ * stepping a2 bytes (b itself does not move). Elsewhere b is packed [k][8], stepping 32 bytes. With
  * `carry` the sums continue from acc00..acc31, else from zero. ROWS: `runs` runs of n values
  * each, the rows skipping `skip` bytes between runs (b runs on), so a window of several rows is
  * one run of the tile (1 and 0 elsewhere).
@@ -52,6 +55,7 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
   let run = 0;
   while (true) {
     const aEnd = a0 + (<usize>n << (form == PANEL ? 4 : 2)), bEnd = b + (<usize>n << 5);
+    const tEnd: usize = form == GATHER_B ? a1 + <usize>n * a2 : 0;
     if (into) {
       // Step 0 is its product alone: one add fewer per lane and run.
       const b0 = v128.load(b), b1 = v128.load(b, 16);
@@ -65,8 +69,14 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
       c30 = f32x4.mul(x, b0); c31 = f32x4.mul(x, b1);
       a0 += 16; b += 32;
     }
-    while (form == GATHER || form == GATHER_PAIR ? b < bEnd : a0 < aEnd) {
-      const b0 = v128.load(b), b1 = v128.load(b, 16);
+    while (form == GATHER || form == GATHER_PAIR ? b < bEnd : form == GATHER_B ? a1 < tEnd : a0 < aEnd) {
+      let b0: v128, b1: v128;
+      if (form == GATHER_B) {
+        const bk = b + <usize>load<u32>(a1);
+        b0 = v128.load(bk); b1 = v128.load(bk, 16);
+      } else {
+        b0 = v128.load(b); b1 = v128.load(b, 16);
+      }
       const gather = form == GATHER || form == GATHER_PAIR;
       const ag = gather ? <usize>load<u32>(a1) + a0 : a0;
       const ah = form == GATHER_PAIR ? <usize>load<u32>(a1 + a3) + a0 : ag;
@@ -86,10 +96,12 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
         a0 += 16;
       } else if (form == ROWS) {
         a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      } else if (form == GATHER_B) {
+        a0 += 16; a1 += a2;
       } else {
         a1 += a2;
       }
-      b += 32;
+      if (form != GATHER_B) b += 32;
     }
     if (into) {
       if (masked) {
@@ -161,6 +173,15 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3;
  */
 @inline export function tileGatherPair(tab: usize, tabStep: usize, second: usize, off: usize, b: usize, n: i32): void {
   tileRun(GATHER_PAIR, off, tab, tabStep, second, b, n, false, 1, 0);
+}
+
+/**
+ * The tile over a packed panel a[k][4], k < n, and b gathered through a table of n byte offsets
+ * (u32, `tabStep` bytes apart): step k's 8 values at b + *tab_k (e.g. 8 adjacent pixels of tap k
+ * in a padded image, the rows output channels).
+ */
+@inline export function tilePanelGatherB(a: usize, tab: usize, tabStep: usize, b: usize, n: i32): void {
+  tileRun(GATHER_B, a, tab, tabStep, 0, b, n, false, 1, 0);
 }
 
 /** Zero sums (a tile with no runs). */
