@@ -1,6 +1,7 @@
 /**
  * A network's first convolution (few input channels) on the WebAssembly engine: the direct forward
- * by channel vectors (O a multiple of 8) and by pixel vectors must give bitwise the float32 sums of
+ * by channel vectors (O a multiple of 8) and by pixel vectors (the 4×8 tile with a gathered b, and
+ * the tiles of 6 and 2 channels) must give bitwise the float32 sums of
  * the taps in order (+ bias); backward-filter's
  * window-row path (KW = 5, O not a multiple of 8: vectors over a window row's taps) and the bias
  * gradient's column sums (sumRows with 1-3 columns past a multiple of 4) must give bitwise the
@@ -244,7 +245,13 @@ const FORWARDS = [
   convGeometry(1, 1, 1, 1, 8, 1, 1),                     // one pixel
   convGeometry(2, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2),       // LeNet's first layer: pixel vectors (6-channel tile)
   convGeometry(2, 9, 13, 1, 7, 3, 3, 1, 1, 1, 1),        // pixel vectors, O = 7
+  // The 4×8 tile by pixels (directTile: groups of 4 channels, then 3; 8 pixels, then the rest).
+  convGeometry(1, 6, 9, 3, 11, 3, 3, 1, 1, 1, 1),        // batch 1, three channels, OW = 9 (a tile of 1 pixel), O = 11
+  convGeometry(1, 5, 12, 1, 3, 5, 5, 1, 1, 2, 2),        // batch 1, O = 3 (one group of 3), OW = 12 (8 + 4)
+  convGeometry(3, 4, 7, 4, 4, 3, 2, 1, 1, 2, 0, 1, 3),   // four channels, O = 4, OW = 4 (one short tile), dilation 3 in width
 ];
+/** FORWARDS' first case on directTile (the 4×8 tile, its b gathered through the tap offsets). */
+const DIRECT_TILE = FORWARDS.length - 3;
 
 describe('wasm engine: first-layer forward (few input channels)', () => {
   it('gives bitwise the float32 sums of its taps in order (+ bias), its ReLU the reference\'s, on 1, 2 and 3 threads', () => {
@@ -269,5 +276,26 @@ describe('wasm engine: first-layer forward (few input channels)', () => {
     const shifted = Float32Array.from(good);
     shifted.copyWithin(g.O, 0, g.O);
     assert.throws(() => assertClose(y, shifted, 2e-4, 'forward, pixel 1 given pixel 0'), /scaled error/);
+  });
+
+  it('directTile\'s checks see the taps reversed, a channel given its neighbour\'s weights and pixels 4-7 given 0-3\'s inputs (negative tests)', () => {
+    const g = FORWARDS[DIRECT_TILE], { O, OW } = g;
+    const [y, , x, w, b] = forward(g, 6)[0];
+    assert.throws(() => bitwiseEqual(y, directForwardModel(x, w, b, g, true), 'taps reversed'), /differs at/);
+    const good = new Float32Array(y.length);
+    ref.conv2dForward(x, w, b, good, g);
+    assertClose(y, good, 2e-4, 'forward');
+    // A tile row (channel) reading the panel at the wrong offset: channel 1 with channel 0's weights.
+    const wrongRow = Float32Array.from(good);
+    for (let p = 0; p < y.length / O; p++) wrongRow[p * O + 1] = good[p * O] - b[0] + b[1];
+    assert.throws(() => assertClose(y, wrongRow, 2e-4, 'forward, channel 1 given channel 0'), /scaled error/);
+    // The gathered b's second vector read without its 16-byte offset: pixels 4-7 of a tile get 0-3's sums.
+    const wrongLanes = Float32Array.from(good);
+    for (let row = 0; row < y.length / (OW * O); row++) {
+      for (let p = 4; p < Math.min(8, OW); p++) {
+        for (let o = 0; o < O; o++) wrongLanes[(row * OW + p) * O + o] = good[(row * OW + p - 4) * O + o];
+      }
+    }
+    assert.throws(() => assertClose(y, wrongLanes, 2e-4, 'forward, pixels 4-7 given 0-3'), /scaled error/);
   });
 });
