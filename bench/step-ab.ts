@@ -181,6 +181,8 @@ const CASES: Record<string, Case> = {
   'NET-A conv1 bwd-filter 28×28×1→6 k5 p2': convCase('bwdFilter', conv(28, 1, 6, 5, 2)),
   'NET-B conv1 fwd 28×28×1→32 k3': convCase('fwd', conv(28, 1, 32, 3, 0)),
   'NET-B conv1 bwd-filter 28×28×1→32 k3': convCase('bwdFilter', conv(28, 1, 32, 3, 0)),
+  'first layer fwd 28×28×1→12 k5 p2 (directTile)': convCase('fwd', conv(28, 1, 12, 5, 2)),
+  'first layer fwd 32×32×3→12 k3 p1 (directTile)': convCase('fwd', conv(32, 3, 12, 3, 1)),
   'NET-A conv2 fwd 14×14×6→16 k5': convCase('fwd', conv(14, 6, 16, 5, 0)),
   'NET-A conv2 bwd-data': convCase('bwdData', conv(14, 6, 16, 5, 0)),
   'NET-A conv2 bwd-filter': convCase('bwdFilter', conv(14, 6, 16, 5, 0)),
