@@ -3,7 +3,7 @@
  * backward-filter on a zero-padded planar copy of each image. See conv.ts for the design.
  */
 import { imax, imin, pi, pp, relu1, relu4, reluDelta, setReluOutput, shareStart, thread } from './common';
-import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather, tilePanelGatherB } from './tile';
+import { acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31, tileGather, tilePanelGatherB, tileRowRunsStrided } from './tile';
 import { Conv } from '../src/engine/kernel-params';
 
 /**
@@ -385,39 +385,19 @@ export function convFilterPartialBytes(N: i32, C: i32, O: i32, KH: i32, KW: i32)
 
 /**
  * Σ over one image's pixels of x[tap k_i] · gy[o..o+8] for 4 taps (byte offsets o0..o3 in the
- * padded planes): 4 × 2 vector accumulators, stored to out + i·ldo.
+ * padded planes): the 4×8 tile (rows the taps, b gy's rows ldg apart), stored to out + i·ldo.
  */
 function filterDirect4(xp: usize, gy: usize, ldg: usize, OH: i32, OW: i32, rowStep: usize, colStep: usize,
   o0: usize, o1: usize, o2: usize, o3: usize, out: usize, ldo: usize): void {
-  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-  let g = gy;
-  for (let oh = 0; oh < OH; oh++) {
-    let xa = xp + <usize>oh * rowStep;
-    for (let ow = 0; ow < OW; ow++) {
-      const g0 = v128.load(g), g1 = v128.load(g, 16);
-      let v = v128.load32_splat(xa + o0);
-      a0 = f32x4.add(a0, f32x4.mul(v, g0));
-      b0 = f32x4.add(b0, f32x4.mul(v, g1));
-      v = v128.load32_splat(xa + o1);
-      a1 = f32x4.add(a1, f32x4.mul(v, g0));
-      b1 = f32x4.add(b1, f32x4.mul(v, g1));
-      v = v128.load32_splat(xa + o2);
-      a2 = f32x4.add(a2, f32x4.mul(v, g0));
-      b2 = f32x4.add(b2, f32x4.mul(v, g1));
-      v = v128.load32_splat(xa + o3);
-      a3 = f32x4.add(a3, f32x4.mul(v, g0));
-      b3 = f32x4.add(b3, f32x4.mul(v, g1));
-      xa += colStep;
-      g += ldg;
-    }
-  }
-  v128.store(out, a0); v128.store(out, b0, 16);
+  // Rows: the 4 taps' pixels along an output row (colStep apart), the next output row rowStep on.
+  tileRowRunsStrided(xp + o0, xp + o1, xp + o2, xp + o3, colStep, gy, ldg, OW, OH, rowStep - <usize>OW * colStep);
+  v128.store(out, acc00); v128.store(out, acc01, 16);
   out += ldo;
-  v128.store(out, a1); v128.store(out, b1, 16);
+  v128.store(out, acc10); v128.store(out, acc11, 16);
   out += ldo;
-  v128.store(out, a2); v128.store(out, b2, 16);
+  v128.store(out, acc20); v128.store(out, acc21, 16);
   out += ldo;
-  v128.store(out, a3); v128.store(out, b3, 16);
+  v128.store(out, acc30); v128.store(out, acc31, 16);
 }
 
 /** filterDirect4 for a single tap. */

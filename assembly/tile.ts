@@ -33,7 +33,8 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATH
  * pointer a1 stepping a2 bytes (a table of pointers: one gathered panel row per step);
  * GATHER_PAIR, as GATHER for rows 0 and 1, rows 2 and 3 at *(a1 + a3) + a0 + 4(r - 2);
  * GATHER_B, a as PANEL and b gathered: step k's 8 values at b + *a1, the table pointer a1
- * stepping a2 bytes (b itself does not move). Elsewhere b is packed [k][8], stepping 32 bytes. With
+ * stepping a2 bytes (b itself does not move). Elsewhere b is packed [k][8], stepping 32 bytes
+ * (`bStep`, ROWS only: b[k] rows further apart; the rows of a step `aStep` bytes, 4 elsewhere). With
  * `carry` the sums continue from acc00..acc31, else from zero. ROWS: `runs` runs of n values
  * each, the rows skipping `skip` bytes between runs (b runs on), so a window of several rows is
  * one run of the tile (1 and 0 elsewhere).
@@ -46,7 +47,7 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATH
  */
 @inline function tileRun(form: i32, a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, carry: bool,
   runs: i32, skip: usize, into: bool = false, out: usize = 0, stride: usize = 0, masked: bool = false,
-  m0: v128 = i32x4.splat(-1), m1: v128 = i32x4.splat(-1)): void {
+  m0: v128 = i32x4.splat(-1), m1: v128 = i32x4.splat(-1), aStep: usize = 4, bStep: usize = 32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   if (carry) {
     c00 = acc00; c01 = acc01; c10 = acc10; c11 = acc11; c20 = acc20; c21 = acc21; c30 = acc30; c31 = acc31;
@@ -54,7 +55,8 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATH
   // For runs = 1 the outer loop folds away at -O3 (no branch back): the code of the single loop.
   let run = 0;
   while (true) {
-    const aEnd = a0 + (<usize>n << (form == PANEL ? 4 : 2)), bEnd = b + (<usize>n << 5);
+    const aEnd = form == ROWS ? a0 + <usize>n * aStep : a0 + (<usize>n << (form == PANEL ? 4 : 2));
+    const bEnd = b + (<usize>n << 5);
     const tEnd: usize = form == GATHER_B ? a1 + <usize>n * a2 : 0;
     if (into) {
       // Step 0 is its product alone: one add fewer per lane and run.
@@ -95,13 +97,13 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATH
       if (form == PANEL) {
         a0 += 16;
       } else if (form == ROWS) {
-        a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+        a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep;
       } else if (form == GATHER_B) {
         a0 += 16; a1 += a2;
       } else {
         a1 += a2;
       }
-      if (form != GATHER_B) b += 32;
+      if (form != GATHER_B) b += bStep;
     }
     if (into) {
       if (masked) {
@@ -155,6 +157,17 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATH
 @inline export function tileRowRuns(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, runs: i32,
   skip: usize): void {
   tileRun(ROWS, a0, a1, a2, a3, b, n, false, runs, skip);
+}
+
+/**
+ * tileRowRuns with strides: row r's step k at a_r + k·aStep (+ the runs' skips), b[k] at b + k·bStep
+ * (b running on across runs), e.g. four taps' pixels along an output row and the pixels' gradients
+ * gy[p][o..o+8] (rows of O floats).
+ */
+@inline export function tileRowRunsStrided(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, b: usize,
+  bStep: usize, n: i32, runs: i32, skip: usize): void {
+  const ones = i32x4.splat(-1);
+  tileRun(ROWS, a0, a1, a2, a3, b, n, false, runs, skip, false, 0, 0, false, ones, ones, aStep, bStep);
 }
 
 /**
