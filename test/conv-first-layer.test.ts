@@ -119,11 +119,17 @@ const OTHER_PATHS = [
   convGeometry(2, 9, 9, 1, 8, 5, 5, 1, 1, 2, 2),         // O = 8: channel vectors waste no lane
   convGeometry(2, 8, 9, 1, 6, 2, 5, 1, 1, 1, 1),         // K mod 4 = 2: channel vectors
   convGeometry(2, 8, 9, 2, 6, 5, 5, 1, 1, 2, 2),         // two input channels
+  // Channel vectors (filterDirect4: the 4×8 tile, rows 4 taps, b gy's rows O floats apart) on odd sizes:
+  convGeometry(1, 9, 7, 1, 11, 3, 3, 2, 2, 1, 1),        // batch 1, O = 11, stride 2, padding, odd width
+  convGeometry(3, 8, 11, 3, 13, 3, 2, 1, 2, 0, 1, 1, 2), // three channels, K = 18, O = 13, stride and dilation 2 in width
+  convGeometry(1, 6, 5, 4, 16, 2, 2, 2, 1, 1, 0),        // four channels, K = 16 (no single tap), two groups of 8
+  convGeometry(2, 3, 9, 1, 8, 3, 3),                     // one output row per image (a single run)
+  convGeometry(1, 1, 1, 1, 3, 1, 1),                     // one pixel, one tap (filterDirect1 alone)
 ];
 
 describe('wasm engine: first-layer backward-filter (one input channel)', () => {
-  it('the window-row path matches the reference on odd sizes, on 1, 2 and 3 threads bitwise', () => {
-    for (const g of ROW_PATH) {
+  it('the window-row and channel-vector paths match the reference on odd sizes, on 1, 2 and 3 threads bitwise', () => {
+    for (const g of [...ROW_PATH, ...OTHER_PATHS]) {
       const runs = backwardFilter(g, 3);
       const [gw, gb, x, gy, gw0, gb0] = runs[0];
       ref.conv2dBackwardFilter(x, gy, gw0, gb0, g);
