@@ -1,8 +1,8 @@
 /**
  * The engine's one 4×8 register tile: acc[r][0..8] (+)= Σ_{k<n} a_r[k] · b[k][0..8] for rows
  * r = 0..3, b[k] two f32x4 (packed [k][8], or gathered), eight f32x4 accumulators. Every
- * GEMM-shaped kernel (gemm, convolution forward and backward, the first layer's direct forward,
- * Winograd) runs this loop; each stores the result its own way.
+ * GEMM-shaped kernel (gemm, convolution forward and backward, the first layer's direct forward and
+ * its backward-filter by channel vectors, Winograd) runs this loop; each stores the result its own way.
  *
  * a comes in one of two layouts: a packed panel a[k][4] (the four rows interleaved, loaded with
  * immediate offsets from one pointer) or four rows of their own (four pointers), or gathered
