@@ -96,10 +96,17 @@ function filterTilePair(tab: usize, tabStep: usize, off: usize, bp: usize, kc: i
   L: i32, nvO: i32, tmp: usize, first: bool): void {
   tileGatherPair(tab, tabStep, 4, off, bp, kc);
   tileSpill(tmp);
-  const next = <usize>(L - 2) << 2;
+  filterSpilledStore(out, ldw, 4, nvO, tmp, first, <usize>(L - 2) << 2);
+}
+
+/**
+ * Writes (first) or adds a spilled tile to out[o][j]: channels are the lanes, columns the rows of
+ * the tile (nvJ of them, rows 2-3 `next` bytes further on: the next window row's for a pair).
+ */
+@inline function filterSpilledStore(out: usize, ldw: usize, nvJ: i32, nvO: i32, tmp: usize, first: bool, next: usize): void {
   for (let l = 0; l < nvO; l++) {
     const row = out + <usize>l * ldw;
-    for (let r = 0; r < 4; r++) {
+    for (let r = 0; r < nvJ; r++) {
       const at = row + (<usize>r << 2) + (r >= 2 ? next : 0);
       const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
       store<f32>(at, first ? v : load<f32>(at) + v);
@@ -115,15 +122,7 @@ function filterTilePair(tab: usize, tabStep: usize, off: usize, bp: usize, kc: i
     filterStore4(out + 4 * ldw, ldw, acc01, acc11, acc21, acc31, first);
   } else {
     tileSpill(tmp);
-    // out[o, j]: channels are the lanes, columns the rows of the tile.
-    for (let l = 0; l < nvO; l++) {
-      const row = out + <usize>l * ldw;
-      for (let r = 0; r < nvJ; r++) {
-        const at = row + (<usize>r << 2);
-        const v = load<f32>(tmp + (<usize>(r * 8 + l) << 2));
-        store<f32>(at, first ? v : load<f32>(at) + v);
-      }
-    }
+    filterSpilledStore(out, ldw, nvJ, nvO, tmp, first, 0);
   }
 }
 

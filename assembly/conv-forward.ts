@@ -294,8 +294,7 @@ export function conv2dForward(params: usize, part: i32, parts: i32): void {
             yb + 3 * rowBytes, nv, bo, relu, tmp);
           continue;
         }
-        packedTile(packed + (<usize>((t - g) * K) << 4), ent + <usize>((t - g) * T * 8),
-          load<i32>(cnt + (<usize>(t - g) << 2)), wPanel,
+        packedTile(packed + (<usize>((t - g) * K) << 4), ent + <usize>((t - g) * T * 8), ne, wPanel,
           yb, q + 1 < P ? yb + rowBytes : 0, q + 2 < P ? yb + 2 * rowBytes : 0, q + 3 < P ? yb + 3 * rowBytes : 0,
           nv, bo, relu, tmp);
       }

@@ -30,6 +30,29 @@ export function addBias(params: usize, part: i32, parts: i32): void {
   }
 }
 
+/** bo[0..16) (or [0..32) when `wide`, a compile-time constant) += Σ over R rows of src (rows ldy bytes apart). */
+@inline function sumColumns(wide: bool, src: usize, bo: usize, ldy: usize, R: i32): void {
+  const z = f32x4.splat(0);
+  let s0 = v128.load(bo), s1 = v128.load(bo, 16), s2 = v128.load(bo, 32), s3 = v128.load(bo, 48);
+  let s4 = wide ? v128.load(bo, 64) : z, s5 = wide ? v128.load(bo, 80) : z;
+  let s6 = wide ? v128.load(bo, 96) : z, s7 = wide ? v128.load(bo, 112) : z;
+  for (let r = 0; r < R; r++) {
+    s0 = f32x4.add(s0, v128.load(src));
+    s1 = f32x4.add(s1, v128.load(src, 16));
+    s2 = f32x4.add(s2, v128.load(src, 32));
+    s3 = f32x4.add(s3, v128.load(src, 48));
+    if (wide) {
+      s4 = f32x4.add(s4, v128.load(src, 64));
+      s5 = f32x4.add(s5, v128.load(src, 80));
+      s6 = f32x4.add(s6, v128.load(src, 96));
+      s7 = f32x4.add(s7, v128.load(src, 112));
+    }
+    src += ldy;
+  }
+  v128.store(bo, s0); v128.store(bo, s1, 16); v128.store(bo, s2, 32); v128.store(bo, s3, 48);
+  if (wide) { v128.store(bo, s4, 64); v128.store(bo, s5, 80); v128.store(bo, s6, 96); v128.store(bo, s7, 112); }
+}
+
 export function sumRows(params: usize, part: i32, parts: i32): void {
   const gy = pp(params, BiasRows.Rows), gb = pp(params, BiasRows.Bias), R = pi(params, BiasRows.R);
   const C = pi(params, BiasRows.C);
@@ -41,38 +64,8 @@ export function sumRows(params: usize, part: i32, parts: i32): void {
   let c = c0;
   // Blocks of 32 columns, then 16, stay in registers across all rows: one pass over rows of 32
   // or more reads each cache line once (two passes of 16 bring each line in twice).
-  for (; c + 32 <= c1; c += 32) {
-    const bo = gb + (<usize>c << 2);
-    let s0 = v128.load(bo), s1 = v128.load(bo, 16), s2 = v128.load(bo, 32), s3 = v128.load(bo, 48);
-    let s4 = v128.load(bo, 64), s5 = v128.load(bo, 80), s6 = v128.load(bo, 96), s7 = v128.load(bo, 112);
-    let src = gy + (<usize>c << 2);
-    for (let r = 0; r < R; r++) {
-      s0 = f32x4.add(s0, v128.load(src));
-      s1 = f32x4.add(s1, v128.load(src, 16));
-      s2 = f32x4.add(s2, v128.load(src, 32));
-      s3 = f32x4.add(s3, v128.load(src, 48));
-      s4 = f32x4.add(s4, v128.load(src, 64));
-      s5 = f32x4.add(s5, v128.load(src, 80));
-      s6 = f32x4.add(s6, v128.load(src, 96));
-      s7 = f32x4.add(s7, v128.load(src, 112));
-      src += ldy;
-    }
-    v128.store(bo, s0); v128.store(bo, s1, 16); v128.store(bo, s2, 32); v128.store(bo, s3, 48);
-    v128.store(bo, s4, 64); v128.store(bo, s5, 80); v128.store(bo, s6, 96); v128.store(bo, s7, 112);
-  }
-  for (; c + 16 <= c1; c += 16) {
-    const bo = gb + (<usize>c << 2);
-    let s0 = v128.load(bo), s1 = v128.load(bo, 16), s2 = v128.load(bo, 32), s3 = v128.load(bo, 48);
-    let src = gy + (<usize>c << 2);
-    for (let r = 0; r < R; r++) {
-      s0 = f32x4.add(s0, v128.load(src));
-      s1 = f32x4.add(s1, v128.load(src, 16));
-      s2 = f32x4.add(s2, v128.load(src, 32));
-      s3 = f32x4.add(s3, v128.load(src, 48));
-      src += ldy;
-    }
-    v128.store(bo, s0); v128.store(bo, s1, 16); v128.store(bo, s2, 32); v128.store(bo, s3, 48);
-  }
+  for (; c + 32 <= c1; c += 32) sumColumns(true, gy + (<usize>c << 2), gb + (<usize>c << 2), ldy, R);
+  for (; c + 16 <= c1; c += 16) sumColumns(false, gy + (<usize>c << 2), gb + (<usize>c << 2), ldy, R);
   for (; c + 4 <= c1; c += 4) {
     const t = c1 - c - 4;
     if (t > 0 && t < 4) {

@@ -156,7 +156,7 @@ const PANEL: i32 = 0, ROWS: i32 = 1, GATHER: i32 = 2, GATHER_PAIR: i32 = 3, GATH
  */
 @inline export function tileRowRuns(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, n: i32, runs: i32,
   skip: usize): void {
-  tileRun(ROWS, a0, a1, a2, a3, b, n, false, runs, skip);
+  tileRowRunsStrided(a0, a1, a2, a3, 4, b, 32, n, runs, skip);
 }
 
 /**
